@@ -1,0 +1,30 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Each sets itself up.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test test-python test-node lint bench snapshot
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/paperlens demo
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check server tests bench
+	$(PY) -m mypy
+
+test-python: $(VENV)/.installed
+	$(PY) -m pytest -q
+
+test: lint test-python
+
+bench: $(VENV)/.installed
+	$(PY) bench/run.py --sizes 10000
+
+snapshot: $(VENV)/.installed
+	$(VENV)/bin/paperlens snapshot ../shared/seed/hf-papers-page.txt --out cache/papers.json
