@@ -27,5 +27,6 @@ def words(s: str) -> list[str]:
 
 STOP_WORDS = frozenset(
     """a an the of for and or in on to with via by from at as is are be we our this that these those it its
-    into over under using towards toward through beyond without within between new novel more less""".split()
+    into over under using towards toward through beyond without within between new novel more less
+    how what why when where which who does do can is are not all your you need""".split()
 )

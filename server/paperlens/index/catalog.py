@@ -1,0 +1,211 @@
+"""The papers an editor sees: the feed index, overlaid with the workspace's .bib entries.
+
+The feed index can hold a million papers and is built once; the overlay is small and rebuilt whenever a
+.bib changes. A .bib entry that is a feed paper (same arXiv id or normalised title) is merged: the user's
+key and fields, the feed's extras (repo, upvotes, abstract).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..model import Library, Paper
+from ..text import norm_name, words
+from .core import Entry, Index
+
+
+@dataclass(slots=True)
+class Mention:
+    """What a name in a document points to."""
+
+    display: str
+    common: bool
+    code_only: bool
+    entries: list[Entry]
+
+
+def merge_bib_paper(bib: Paper, feed: Paper) -> Paper:
+    """The user's entry wins on key and on the fields they wrote; the feed adds what the .bib lacks."""
+    return dataclasses.replace(
+        feed,
+        bib_key=bib.bib_key,
+        bib_type=bib.bib_type,
+        title=bib.title or feed.title,
+        authors=bib.authors or feed.authors,
+        venue=bib.venue or feed.venue,
+        doi=bib.doi or feed.doi,
+        url=bib.url or feed.url,
+        date=feed.date or bib.date,
+        arxiv_id=feed.arxiv_id or bib.arxiv_id,
+        repo=feed.repo or bib.repo,
+        abstract=feed.abstract or bib.abstract,
+        source=bib.source,
+    )
+
+
+class Catalog:
+    """Lookups over feed + workspace papers, returning `Entry` objects (user keys win)."""
+
+    def __init__(self, base: Index, bib_papers: Iterable[Paper] = ()) -> None:
+        self.base = base
+        self.overlay: Index | None = None
+        self._remap: dict[int, int] = {}  # base id -> overlay id
+        self.set_bib(bib_papers)
+
+    @property
+    def n_papers(self) -> int:
+        extra = (self.overlay.n - len(self._remap)) if self.overlay else 0
+        return self.base.n + extra
+
+    def set_bib(self, bib_papers: Iterable[Paper]) -> None:
+        """Rebuild the overlay from the workspace's .bib papers."""
+        merged: list[Paper] = []
+        base_ids: list[int | None] = []
+        seen_keys: set[str] = set()
+        for p in bib_papers:
+            if p.bib_key in seen_keys:
+                continue
+            seen_keys.add(p.bib_key or "")
+            bid = self._find_base(p)
+            base_ids.append(bid)
+            merged.append(merge_bib_paper(p, self.base.paper(bid)) if bid is not None else p)
+        if not merged:
+            self.overlay, self._remap = None, {}
+            return
+        ov = Index.build(Library(papers=merged, repos=self.base.repos))
+        by_key = {ov.keys[i]: i for i in range(ov.n)}
+        self._remap = {
+            bid: by_key[p.bib_key]
+            for p, bid in zip(merged, base_ids, strict=True)
+            if bid is not None and p.bib_key in by_key
+        }
+        self.overlay = ov
+
+    def _find_base(self, p: Paper) -> int | None:
+        if p.arxiv_id:
+            i = self.base.by_arxiv(p.arxiv_id)
+            if i is not None:
+                return i
+        nt = norm_name(p.title)
+        if not nt:
+            return None
+        toks = [t for t in words(p.title) if len(t) > 2][:6]
+        if not toks:
+            return None
+        for x in self.base._word_matches(toks)[:50]:
+            if norm_name(self.base.titles[int(x)]) == nt:
+                return int(x)
+        return None
+
+    # ------------------------------------------------------------ entries
+
+    def _base_entry(self, i: int) -> Entry:
+        if self.overlay is not None and i in self._remap:
+            return self.overlay.entry(self._remap[i])
+        return self.base.entry(i)
+
+    def _entries(self, base_ids: Iterable[int], ov_ids: Iterable[int]) -> list[Entry]:
+        out: list[Entry] = []
+        seen: set[tuple[int, int]] = set()
+        for i in ov_ids:
+            if (1, i) not in seen:
+                seen.add((1, i))
+                assert self.overlay is not None
+                out.append(self.overlay.entry(i))
+        for i in base_ids:
+            if self.overlay is not None and i in self._remap:
+                tag = (1, self._remap[i])
+            else:
+                tag = (0, i)
+            if tag not in seen:
+                seen.add(tag)
+                out.append(self._base_entry(i))
+        return out
+
+    def by_key(self, key: str) -> Entry | None:
+        if self.overlay is not None:
+            i = self.overlay.by_key(key)
+            if i is not None:
+                return self.overlay.entry(i)
+        j = self.base.by_key(key)
+        return self._base_entry(j) if j is not None else None
+
+    def by_arxiv(self, arxiv_id: str) -> Entry | None:
+        if self.overlay is not None:
+            i = self.overlay.by_arxiv(arxiv_id)
+            if i is not None:
+                return self.overlay.entry(i)
+        j = self.base.by_arxiv(arxiv_id)
+        return self._base_entry(j) if j is not None else None
+
+    def by_repo(self, full_name: str) -> list[Entry]:
+        return self._entries(self.base.by_repo(full_name), self.overlay.by_repo(full_name) if self.overlay else [])
+
+    def mention(self, text: str) -> Mention | None:
+        """The papers a method name, identifier, key or arXiv id names (exact, in matching form)."""
+        hb = self.base.name(text)
+        ho = self.overlay.name(text) if self.overlay is not None else None
+        if hb is None and ho is None:
+            return None
+        first = ho or hb
+        assert first is not None
+        entries = self._entries(hb.ids if hb else [], ho.ids if ho else [])
+        return Mention(
+            first.display,
+            bool((hb and hb.common) or (ho and ho.common)),
+            bool((hb is None or hb.code_only) and (ho is None or ho.code_only)),
+            entries,
+        )
+
+    def lookup(self, name: str) -> Entry | None:
+        """The best paper for a name a person typed: key, method name, arXiv id, else the top search hit."""
+        name = name.strip()
+        e = self.by_key(name) or self.by_arxiv(name)
+        if e:
+            return e
+        m = self.mention(name)
+        if m and m.entries:
+            return m.entries[0]
+        hits = self.search(name, 1)
+        return hits[0] if hits and _plausible(name, hits[0]) else None
+
+    def search(self, query: str, limit: int = 50) -> list[Entry]:
+        """Ranked papers for a query; the overlay's and the feed's results merged by score, then prior."""
+        res: list[tuple[float, int, Entry]] = []
+        seen: set[str] = set()
+        ov = self.overlay.search(query, limit) if self.overlay is not None else []
+        for i, s in ov:
+            assert self.overlay is not None
+            e = self.overlay.entry(i)
+            seen.add(e.key)
+            res.append((s, e.upvotes, e))
+        for i, s in self.base.search(query, limit):
+            e = self._base_entry(i)
+            if e.key in seen:
+                continue
+            seen.add(e.key)
+            res.append((s, e.upvotes, e))
+        res.sort(key=lambda t: (-t[0], -t[1], t[2].key))
+        return [e for _, _, e in res[:limit]]
+
+    def related(self, entry: Entry, k: int = 5) -> list[Entry]:
+        """Papers related to a paper by content."""
+        if entry.index is self.base:
+            hits = self.base.related(entry.id, k + 1)
+        else:
+            p = entry.paper
+            hits = self.base.related_text(" ".join([p.title] * 3 + [p.abstract, *p.ai_keywords]), k + 1)
+        out = [e for e in (self._base_entry(i) for i, _ in hits) if e.key != entry.key]
+        return out[:k]
+
+    def related_text(self, text: str, k: int = 5) -> list[Entry]:
+        return [self._base_entry(i) for i, _ in self.base.related_text(text, k)]
+
+
+def _plausible(query: str, e: Entry) -> bool:
+    """A search hit stands in for an exact name only when it clearly matches (no random paper for 'zzz')."""
+    q = norm_name(query)
+    cands = [norm_name(x) for x in (e.key, e.method or "", e.title)]
+    return any(c.startswith(q) or q in c for c in cands if c) or all(w in words(e.title) for w in words(query))

@@ -1,0 +1,529 @@
+"""The paper index: aliases, keys, ranked search and related papers, in compact persisted columns.
+
+Paper ids are assigned in prior order (upvotes, then recency), so a posting list sorted by id is also
+sorted by prior: the first ids of any candidate set are its best papers, with no scoring needed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from ..model import Library, Paper, Repo, repo_from_json, repo_to_json
+from ..text import STOP_WORDS, norm_name, words
+from .aliases import CODE, Alias, method_name, paper_aliases
+from .keys import assign_keys
+from .store import IdArray, Postings, StrArray, bucket_by_first
+
+FORMAT_VERSION = 3
+CANDIDATE_CAP = 4000  # ids taken from one posting range before scoring; ids are prior-ordered
+REL_TERMS = 16  # content terms kept per paper for related-paper search
+REL_DF_CAP = 20000  # a term in more papers than this says too little to be worth its posting list
+
+# name flags
+F_COMMON, F_CODE_ONLY = 1, 2
+
+
+@dataclass(slots=True)
+class Entry:
+    """A paper as the editor features see it."""
+
+    id: int
+    key: str
+    title: str
+    method: str | None
+    year: int | None
+    upvotes: int
+    repo_name: str | None
+    arxiv_id: str | None
+    authors_short: str
+    index: Index = field(repr=False)
+    _paper: Paper | None = field(default=None, repr=False)
+
+    @property
+    def paper(self) -> Paper:
+        """The full record (abstract included), read from disk on first use."""
+        if self._paper is None:
+            self._paper = self.index.paper(self.id)
+        return self._paper
+
+    @property
+    def repo(self) -> Repo | None:
+        return self.index.repos.get(self.repo_name.lower()) if self.repo_name else None
+
+    @property
+    def label(self) -> str:
+        return self.method or self.title
+
+
+@dataclass(slots=True)
+class NameHit:
+    """A name found in the index, with how it may be matched."""
+
+    display: str
+    common: bool
+    code_only: bool
+    ids: list[int]
+
+
+def _authors_short(p: Paper) -> str:
+    if p.authors:
+        first = p.authors[0].strip()
+        return first if len(p.authors) == 1 else f"{first} et al."
+    if p.author_count:
+        return f"{p.author_count} author{'s' if p.author_count != 1 else ''}"
+    return ""
+
+
+def _stem(w: str) -> str:
+    # Crude plural folding keeps "transformers" and "transformer" together without a stemmer dependency.
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    if len(w) > 4 and w.endswith("s") and not w.endswith("ss"):
+        return w[:-1]
+    return w
+
+
+def content_terms(title: str, abstract: str, keywords: Iterable[str]) -> Counter[str]:
+    """Weighted bag of content words: title and keywords count more than the abstract."""
+    c: Counter[str] = Counter()
+    for w in words(title):
+        if len(w) > 2 and w not in STOP_WORDS and not w.isdigit():
+            c[_stem(w)] += 3
+    for kw in keywords:
+        for w in words(kw):
+            if len(w) > 2 and w not in STOP_WORDS:
+                c[_stem(w)] += 2
+    for w in words(abstract):
+        if len(w) > 2 and w not in STOP_WORDS and not w.isdigit():
+            c[_stem(w)] += 1
+    return c
+
+
+class Index:
+    """Columns per paper id plus three posting tables: names, words, and content terms."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.keys = StrArray.build([])
+        self.titles = StrArray.build([])
+        self.methods = StrArray.build([])
+        self.authors = StrArray.build([])
+        self.repo_names = StrArray.build([])
+        self.arxiv = StrArray.build([])
+        self.year = np.zeros(0, dtype=np.int16)
+        self.upvotes = np.zeros(0, dtype=np.int32)
+        self.rec_off = np.zeros(1, dtype=np.int64)
+        self.names = Postings.build({})
+        self.name_display = StrArray.build([])
+        self.name_flags = np.zeros(0, dtype=np.uint8)
+        self.words = Postings.build({})
+        self.rel = Postings.build({})
+        self.rel_idf = np.zeros(0, dtype=np.float32)
+        # paper id -> its content term ids (CSR)
+        self.doc_term_off = np.zeros(1, dtype=np.int64)
+        self.doc_term_ids = np.zeros(0, dtype=np.int32)
+        self.repos: dict[str, Repo] = {}
+        self.records: bytes | Path = b""
+        self._key_order: IdArray | None = None
+        self._fuzzy_cache: dict[tuple[str, str], list[str]] = {}
+
+    # ---------------------------------------------------------------- build
+
+    @classmethod
+    def build(cls, lib: Library) -> Index:
+        """Build from papers and repos (pure: no I/O)."""
+        papers = list(lib.papers)
+        repos = dict(lib.repos)
+        aliases = [paper_aliases(p, lib.repo_for(p)) for p in papers]
+        methods = [method_name(p, a) for p, a in zip(papers, aliases, strict=True)]
+        # Keys are assigned in a stable, identity-based order so that a refresh does not renumber them.
+        stable = sorted(
+            range(len(papers)), key=lambda i: (papers[i].date or _MIN_DATE, papers[i].arxiv_id or "", papers[i].title)
+        )
+        keys_stable = assign_keys((papers[i], methods[i]) for i in stable)
+        keys = [""] * len(papers)
+        for i, k in zip(stable, keys_stable, strict=True):
+            keys[i] = k
+        # Prior order: upvotes, then recency.
+        order = sorted(
+            range(len(papers)),
+            key=lambda i: (-math.log1p(max(papers[i].upvotes, 0)), -(papers[i].date or _MIN_DATE).toordinal(), i),
+        )
+        ix = cls()
+        ix.n = len(papers)
+        ix.repos = repos
+        P = [papers[i] for i in order]
+        A = [aliases[i] for i in order]
+        ix.keys = StrArray.build(keys[i] for i in order)
+        ix.titles = StrArray.build(p.title for p in P)
+        ix.methods = StrArray.build(methods[i] or "" for i in order)
+        ix.authors = StrArray.build(_authors_short(p) for p in P)
+        ix.repo_names = StrArray.build(
+            (repos[p.repo.lower()].full_name if p.repo and p.repo.lower() in repos else p.repo or "") for p in P
+        )
+        ix.arxiv = StrArray.build(p.arxiv_id or "" for p in P)
+        ix.year = np.array([p.year or 0 for p in P], dtype=np.int16)
+        ix.upvotes = np.array([p.upvotes for p in P], dtype=np.int32)
+        recs = [
+            json.dumps({"paper": p.to_json(), "aliases": [a.display for a in al]}, ensure_ascii=False).encode("utf-8")
+            + b"\n"
+            for p, al in zip(P, A, strict=True)
+        ]
+        ix.rec_off = np.zeros(len(recs) + 1, dtype=np.int64)
+        if recs:
+            np.cumsum([len(r) for r in recs], out=ix.rec_off[1:])
+        ix.records = b"".join(recs)
+        ix._build_names(P, A, [keys[i] for i in order])
+        ix._build_words(P)
+        ix._build_related(P)
+        return ix
+
+    def _build_names(self, P: list[Paper], A: list[list[Alias]], keys: list[str]) -> None:
+        post: dict[str, set[int]] = {}
+        display: dict[str, str] = {}
+        common: dict[str, bool] = {}
+        code_only: dict[str, bool] = {}
+
+        def add(n: str, i: int, disp: str, is_common: bool, is_code: bool) -> None:
+            if not n:
+                return
+            post.setdefault(n, set()).add(i)
+            display.setdefault(n, disp)
+            common[n] = common.get(n, False) or is_common
+            code_only[n] = code_only.get(n, True) and is_code
+
+        for i, (p, al) in enumerate(zip(P, A, strict=True)):
+            for a in al:
+                add(a.norm, i, a.display, a.common, a.kind == CODE)
+            add(norm_name(keys[i]), i, keys[i], False, False)
+            if p.arxiv_id:
+                add(norm_name(p.arxiv_id), i, p.arxiv_id, False, False)
+        # A code identifier that several repos share (a class `Transformer`) points to no paper in particular.
+        for n in [n for n, ids in post.items() if code_only[n] and len(ids) > 3]:
+            del post[n]
+        self.names = Postings.build(post)
+        terms = self.names.terms
+        self.name_display = StrArray.build(display[t] for t in terms)
+        self.name_flags = np.array(
+            [(F_COMMON if common[t] else 0) | (F_CODE_ONLY if code_only[t] else 0) for t in terms], dtype=np.uint8
+        )
+
+    def _build_words(self, P: list[Paper]) -> None:
+        post: dict[str, set[int]] = {}
+        for i, p in enumerate(P):
+            toks = set(words(p.title))
+            for a in p.authors:
+                toks.update(words(a))
+            if p.year:
+                toks.add(str(p.year))
+            if p.arxiv_id:
+                toks.add(p.arxiv_id)
+            if p.organization:
+                toks.update(words(p.organization))
+            for t in toks:
+                post.setdefault(t, set()).add(i)
+        self.words = Postings.build(post)
+
+    def _build_related(self, P: list[Paper]) -> None:
+        bags = [content_terms(p.title, p.abstract, p.ai_keywords) for p in P]
+        df: Counter[str] = Counter()
+        for b in bags:
+            df.update(b.keys())
+        n = max(len(P), 1)
+        idf = {t: math.log((n + 1) / (d + 1)) + 1.0 for t, d in df.items()}
+        post: dict[str, list[int]] = {}
+        tops: list[list[str]] = []
+        for i, b in enumerate(bags):
+            top = sorted(b, key=lambda t: (-(1 + math.log(b[t])) * idf[t], t))[:REL_TERMS]
+            tops.append(top)
+            for t in top:
+                post.setdefault(t, []).append(i)
+        self.rel = Postings.build(post)
+        self.rel_idf = np.array([idf[t] for t in self.rel.terms], dtype=np.float32)
+        tid = {t: j for j, t in enumerate(self.rel.terms)}
+        self.doc_term_off = np.zeros(len(P) + 1, dtype=np.int64)
+        if tops:
+            np.cumsum([len(t) for t in tops], out=self.doc_term_off[1:])
+        self.doc_term_ids = np.fromiter(
+            (tid[t] for top in tops for t in top), dtype=np.int32, count=int(self.doc_term_off[-1])
+        )
+
+    # ---------------------------------------------------------------- persistence
+
+    def save(self, path: Path) -> None:
+        """Write atomically: build in a sibling temp dir, then swap it in."""
+        path = Path(path)
+        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        for name in ("keys", "titles", "methods", "authors", "repo_names", "arxiv", "name_display"):
+            getattr(self, name).save(tmp, name)
+        for name in ("names", "words", "rel"):
+            getattr(self, name).save(tmp, name)
+        for name in ("year", "upvotes", "rec_off", "name_flags", "rel_idf", "doc_term_off", "doc_term_ids"):
+            np.save(tmp / f"{name}.npy", getattr(self, name))
+        recs = self.records if isinstance(self.records, bytes) else Path(self.records).read_bytes()
+        (tmp / "papers.jsonl").write_bytes(recs)
+        (tmp / "repos.json").write_text(json.dumps([repo_to_json(r) for r in self.repos.values()]))
+        (tmp / "meta.json").write_text(json.dumps({"version": FORMAT_VERSION, "papers": self.n, "saved": time.time()}))
+        old = path.with_name(path.name + ".old")
+        if old.exists():
+            shutil.rmtree(old)
+        if path.exists():
+            path.rename(old)
+        tmp.rename(path)
+        if old.exists():
+            shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, path: Path) -> Index:
+        """Memory-map a saved index; raises ValueError when it is missing, damaged or of another version."""
+        path = Path(path)
+        try:
+            meta = json.loads((path / "meta.json").read_text())
+            if meta.get("version") != FORMAT_VERSION:
+                raise ValueError(f"{path}: index format {meta.get('version')}, expected {FORMAT_VERSION}")
+            ix = cls()
+            ix.n = int(meta["papers"])
+            for name in ("keys", "titles", "methods", "authors", "repo_names", "arxiv", "name_display"):
+                setattr(ix, name, StrArray.load(path, name))
+            for name in ("names", "words", "rel"):
+                setattr(ix, name, Postings.load(path, name))
+            for name in ("year", "upvotes", "rec_off", "name_flags", "rel_idf", "doc_term_off", "doc_term_ids"):
+                setattr(ix, name, np.load(path / f"{name}.npy", mmap_mode="r"))
+            ix.records = path / "papers.jsonl"
+            ix.repos = {
+                r.full_name.lower(): r for r in map(repo_from_json, json.loads((path / "repos.json").read_text()))
+            }
+        except (OSError, KeyError, json.JSONDecodeError) as e:
+            raise ValueError(f"{path}: cannot load index ({e})") from e
+        if len(ix.keys) != ix.n:
+            raise ValueError(f"{path}: index is damaged (papers {ix.n} != keys {len(ix.keys)})")
+        return ix
+
+    # ---------------------------------------------------------------- records
+
+    def paper(self, i: int) -> Paper:
+        a, b = int(self.rec_off[i]), int(self.rec_off[i + 1])
+        if isinstance(self.records, bytes):
+            raw = self.records[a:b]
+        else:
+            with open(self.records, "rb") as f:
+                f.seek(a)
+                raw = f.read(b - a)
+        return Paper.from_json(json.loads(raw)["paper"])
+
+    def aliases_of(self, i: int) -> list[str]:
+        a, b = int(self.rec_off[i]), int(self.rec_off[i + 1])
+        if isinstance(self.records, bytes):
+            raw = self.records[a:b]
+        else:
+            with open(self.records, "rb") as f:
+                f.seek(a)
+                raw = f.read(b - a)
+        return list(json.loads(raw).get("aliases", []))
+
+    def entry(self, i: int) -> Entry:
+        y = int(self.year[i])
+        return Entry(
+            i,
+            self.keys[i],
+            self.titles[i],
+            self.methods[i] or None,
+            y or None,
+            int(self.upvotes[i]),
+            self.repo_names[i] or None,
+            self.arxiv[i] or None,
+            self.authors[i],
+            self,
+        )
+
+    def all_ids(self) -> range:
+        return range(self.n)
+
+    # ---------------------------------------------------------------- lookups
+
+    def name(self, text: str) -> NameHit | None:
+        """Exact lookup of a method name, key, repo identifier or arXiv id in matching form."""
+        n = norm_name(text)
+        j = self.names.find(n) if n else -1
+        if j < 0:
+            return None
+        flags = int(self.name_flags[j])
+        return NameHit(
+            self.name_display[j], bool(flags & F_COMMON), bool(flags & F_CODE_ONLY), [int(x) for x in self.names.at(j)]
+        )
+
+    def by_key(self, key: str) -> int | None:
+        if self._key_order is None:
+            self._key_order = np.argsort(np.array(list(self.keys), dtype=object)).astype(np.int32)
+        order = self._key_order
+        lo, hi = 0, len(order)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.keys[int(order[mid])] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < len(order) and self.keys[int(order[lo])] == key:
+            return int(order[lo])
+        return None
+
+    def by_arxiv(self, arxiv_id: str) -> int | None:
+        hit = self.name(arxiv_id)
+        if hit:
+            for i in hit.ids:
+                if self.arxiv[i] == arxiv_id:
+                    return i
+        return None
+
+    def by_repo(self, full_name: str) -> list[int]:
+        hit = self.name(full_name.split("/")[-1])
+        return [i for i in (hit.ids if hit else []) if self.repo_names[i].lower() == full_name.lower()]
+
+    # ---------------------------------------------------------------- search
+
+    def search(self, query: str, limit: int = 50) -> list[tuple[int, float]]:
+        """Ranked (id, score): exact names, name prefixes, title/author words, then typo-tolerant matches."""
+        scores: dict[int, float] = {}
+
+        def add(ids: IdArray | list[int], s: float) -> None:
+            for x in ids[:CANDIDATE_CAP]:
+                i = int(x)
+                if scores.get(i, -1.0) < s:
+                    scores[i] = s
+
+        qn = norm_name(query)
+        toks = words(query)
+        if not qn:
+            add(np.arange(min(self.n, limit), dtype=np.int32), 1.0)
+            return self._top(scores, limit)
+        j = self.names.find(qn)
+        if j >= 0:
+            add(self.names.at(j), 100.0)
+        lo, hi = self.names.prefix_range(qn)
+        if hi - lo <= 64:
+            for t in range(lo, hi):
+                add(self.names.at(t), 80.0 + 10.0 * len(qn) / max(len(self.names.terms[t]), 1))
+        else:
+            add(_best_ids(self.names, lo, hi), 80.0)
+        if toks:
+            add(self._word_matches(toks), 60.0)
+        if len(scores) < limit and len(qn) >= 3:
+            for term, sim in self._fuzzy(self.names, "n", qn):
+                add(self.names.get(term), 40.0 + 10.0 * sim / 100.0)
+            if len(toks) == 1:
+                for term, sim in self._fuzzy(self.words, "w", toks[0]):
+                    add(self.words.get(term), 30.0 + 10.0 * sim / 100.0)
+        return self._top(scores, limit)
+
+    def _word_matches(self, toks: list[str]) -> IdArray:
+        """Papers whose words match every token (the last as a prefix), best prior first."""
+        sets: list[IdArray] = []
+        for k, t in enumerate(toks):
+            if k == len(toks) - 1:
+                lo, hi = self.words.prefix_range(t)
+                ids = _best_ids(self.words, lo, hi, cap=200000) if hi > lo else np.zeros(0, dtype=np.int32)
+            else:
+                ids = self.words.get(t)
+                if len(ids) == 0 and t in STOP_WORDS:
+                    continue
+            sets.append(np.asarray(ids))
+        if not sets:
+            return np.zeros(0, dtype=np.int32)
+        sets.sort(key=len)
+        acc = sets[0]
+        for s in sets[1:]:
+            acc = np.intersect1d(acc, s, assume_unique=True)
+            if len(acc) == 0:
+                break
+        return acc
+
+    def _fuzzy(self, post: Postings, tag: str, q: str) -> list[tuple[str, float]]:
+        """Typo-tolerant matches among terms that share the first letter (narrowed before scoring)."""
+        c = q[:1]
+        key = (tag, c)
+        terms = self._fuzzy_cache.get(key)
+        if terms is None:
+            ranges = getattr(self, f"_buckets_{tag}", None)
+            if ranges is None:
+                ranges = bucket_by_first(post.terms)
+                setattr(self, f"_buckets_{tag}", ranges)
+            lo, hi = ranges.get(c, (0, 0))
+            terms = post.terms[lo:hi]
+            self._fuzzy_cache[key] = terms
+        res = process.extract(q, terms, scorer=fuzz.ratio, score_cutoff=75, limit=20, processor=None)
+        # A prefix typed with a typo ("glocl") should reach "glocalib": compare against the term's head too.
+        head = process.extract(
+            q,
+            [t[: len(q) + 1] for t in terms] if len(terms) < 50000 else [],
+            scorer=fuzz.ratio,
+            score_cutoff=80,
+            limit=20,
+            processor=None,
+        )
+        out = {terms[i]: float(s) for _, s, i in res}
+        for _, s, i in head:
+            out.setdefault(terms[i], float(s) * 0.9)
+        return sorted(out.items(), key=lambda x: -x[1])
+
+    def _top(self, scores: dict[int, float], limit: int) -> list[tuple[int, float]]:
+        return sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:limit]
+
+    # ---------------------------------------------------------------- related
+
+    def related(self, i: int, k: int = 5) -> list[tuple[int, float]]:
+        """The k papers that share the most distinctive content terms with paper i."""
+        tids = self.doc_term_ids[int(self.doc_term_off[i]) : int(self.doc_term_off[i + 1])]
+        return self._related_terms([int(t) for t in tids], k, exclude=i)
+
+    def related_text(self, text: str, k: int = 5) -> list[tuple[int, float]]:
+        """The k papers closest to a passage of text."""
+        bag = content_terms("", text, ())
+        tids = [j for j in (self.rel.find(t) for t, _ in bag.most_common(40)) if j >= 0]
+        tids = sorted(tids, key=lambda j: -float(self.rel_idf[j]))[:REL_TERMS]
+        return self._related_terms(tids, k, exclude=-1)
+
+    def _related_terms(self, tids: list[int], k: int, exclude: int) -> list[tuple[int, float]]:
+        chunks, weights = [], []
+        for j in tids:
+            if self.rel.df(j) > REL_DF_CAP:
+                continue
+            ids = self.rel.at(j)
+            chunks.append(ids)
+            w = float(self.rel_idf[j])
+            weights.append(np.full(len(ids), w * w, dtype=np.float32))
+        if not chunks:
+            return []
+        ids = np.concatenate(chunks)
+        uniq, inv = np.unique(ids, return_inverse=True)
+        sums = np.bincount(inv, weights=np.concatenate(weights))
+        if exclude >= 0:
+            sums[uniq == exclude] = -1
+        kk = min(k, len(uniq))
+        top = np.argpartition(-sums, kk - 1)[:kk] if kk < len(uniq) else np.arange(len(uniq))
+        top = sorted(top, key=lambda t: (-sums[t], uniq[t]))
+        return [(int(uniq[t]), float(sums[t])) for t in top if sums[t] > 0][:k]
+
+
+def _best_ids(post: Postings, lo: int, hi: int, cap: int = CANDIDATE_CAP) -> IdArray:
+    """The smallest (best-prior) distinct ids over the posting lists of terms lo..hi (one contiguous slice)."""
+    a, b = int(post.offsets[lo]), int(post.offsets[hi])
+    ids = np.unique(np.asarray(post.ids[a:b]))
+    return ids[:cap]
+
+
+_MIN_DATE = _dt.date(1900, 1, 1)

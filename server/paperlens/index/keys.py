@@ -1,0 +1,76 @@
+"""Citation keys: stable, unique, human-style (Google Scholar's `ho2024block`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ..model import Paper
+from ..text import STOP_WORDS, fold, words
+
+_PARTICLES = frozenset({"van", "von", "der", "de", "la", "le", "di", "da", "del", "den", "du"})
+
+
+def last_name(author: str) -> str:
+    """'Namgyu Ho' -> 'ho'; 'Ludwig van Beethoven' -> 'beethoven'; 'Hsu, Chih-Chung' -> 'hsu'."""
+    author = author.strip()
+    if "," in author:
+        last = author.split(",", 1)[0]
+    else:
+        parts = author.split()
+        last = parts[-1] if parts else ""
+        if last.lower() in {"jr", "jr.", "ii", "iii"} and len(parts) > 1:
+            last = parts[-2]
+    last = last.split("-")[0]
+    return re.sub(r"[^a-z0-9]", "", fold(last))
+
+
+def base_key(paper: Paper, method: str | None) -> str:
+    """The key before de-duplication: author+year+word, else method+year, else word+year."""
+    year = str(paper.year) if paper.year else ""
+    title_words = [w for w in words(paper.title) if w not in STOP_WORDS and not w.isdigit()]
+    first_word = title_words[0] if title_words else "paper"
+    if paper.authors:
+        ln = last_name(paper.authors[0])
+        if ln:
+            return f"{ln}{year}{first_word}"
+    if method:
+        m = re.sub(r"[^a-z0-9]", "", fold(method))
+        if m:
+            return f"{m}{year}"
+    return f"{first_word}{year}"
+
+
+def assign_keys(papers: Iterable[tuple[Paper, str | None]], taken: set[str] | None = None) -> list[str]:
+    """Unique keys in order; a paper's own .bib key wins, clashes get a/b/c... suffixes."""
+    used: set[str] = set(taken or ())
+    items = list(papers)
+    # User keys are claimed first so that a generated key never steals one.
+    used.update(p.bib_key for p, _ in items if p.bib_key)
+    out: list[str] = []
+    for paper, method in items:
+        if paper.bib_key:
+            out.append(paper.bib_key)
+            continue
+        key = base_key(paper, method)
+        if key in used:
+            i = 0
+            while True:
+                cand = key + _suffix(i)
+                if cand not in used:
+                    key = cand
+                    break
+                i += 1
+        used.add(key)
+        out.append(key)
+    return out
+
+
+def _suffix(i: int) -> str:
+    """a, b, ..., z, aa, ab, ..."""
+    s = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(97 + r) + s
+    return s

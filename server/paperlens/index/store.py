@@ -1,0 +1,124 @@
+"""Compact columns: strings packed in one UTF-8 blob, posting lists in CSR arrays. Memory-mapped on load."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import overload
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+IdArray = npt.NDArray[np.int32]
+
+
+class StrArray(Sequence[str]):
+    """An immutable list of strings stored as one UTF-8 blob plus offsets (no per-string objects)."""
+
+    __slots__ = ("_blob", "_off")
+
+    def __init__(self, blob: npt.NDArray[np.uint8], offsets: IntArray) -> None:
+        self._blob = blob
+        self._off = offsets
+
+    @classmethod
+    def build(cls, items: Iterable[str]) -> StrArray:
+        enc = [s.encode("utf-8") for s in items]
+        off = np.zeros(len(enc) + 1, dtype=np.int64)
+        if enc:
+            np.cumsum([len(b) for b in enc], out=off[1:])
+        blob = np.frombuffer(b"".join(enc), dtype=np.uint8) if enc else np.zeros(0, dtype=np.uint8)
+        return cls(blob, off)
+
+    def __len__(self) -> int:
+        return len(self._off) - 1
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        a, b = int(self._off[i]), int(self._off[i + 1])
+        return bytes(self._blob[a:b]).decode("utf-8")
+
+    def save(self, path: Path, name: str) -> None:
+        np.save(path / f"{name}.blob.npy", self._blob)
+        np.save(path / f"{name}.off.npy", self._off)
+
+    @classmethod
+    def load(cls, path: Path, name: str) -> StrArray:
+        return cls(np.load(path / f"{name}.blob.npy", mmap_mode="r"), np.load(path / f"{name}.off.npy", mmap_mode="r"))
+
+
+class Postings:
+    """A sorted vocabulary mapping each term to a sorted array of paper ids (CSR layout)."""
+
+    __slots__ = ("terms", "offsets", "ids")
+
+    def __init__(self, terms: StrArray, offsets: IntArray, ids: IdArray) -> None:
+        self.terms = terms
+        self.offsets = offsets
+        self.ids = ids
+
+    @classmethod
+    def build(cls, pairs: dict[str, set[int]] | dict[str, list[int]]) -> Postings:
+        terms = sorted(pairs)
+        lists = [sorted(set(pairs[t])) for t in terms]
+        off = np.zeros(len(terms) + 1, dtype=np.int64)
+        if lists:
+            np.cumsum([len(x) for x in lists], out=off[1:])
+        ids = np.fromiter((i for lst in lists for i in lst), dtype=np.int32, count=int(off[-1]))
+        return cls(StrArray.build(terms), off, ids)
+
+    def find(self, term: str) -> int:
+        """Index of the term in the vocabulary, or -1."""
+        i = bisect.bisect_left(self.terms, term)
+        return i if i < len(self.terms) and self.terms[i] == term else -1
+
+    def get(self, term: str) -> IdArray:
+        i = self.find(term)
+        return self.at(i) if i >= 0 else np.zeros(0, dtype=np.int32)
+
+    def at(self, i: int) -> IdArray:
+        return self.ids[int(self.offsets[i]) : int(self.offsets[i + 1])]
+
+    def prefix_range(self, prefix: str) -> tuple[int, int]:
+        """[lo, hi) of the terms that start with prefix."""
+        lo = bisect.bisect_left(self.terms, prefix)
+        hi = bisect.bisect_left(self.terms, prefix + "\U0010ffff", lo)
+        return lo, hi
+
+    def df(self, i: int) -> int:
+        return int(self.offsets[i + 1] - self.offsets[i])
+
+    def save(self, path: Path, name: str) -> None:
+        self.terms.save(path, f"{name}.terms")
+        np.save(path / f"{name}.off.npy", self.offsets)
+        np.save(path / f"{name}.ids.npy", self.ids)
+
+    @classmethod
+    def load(cls, path: Path, name: str) -> Postings:
+        return cls(
+            StrArray.load(path, f"{name}.terms"),
+            np.load(path / f"{name}.off.npy", mmap_mode="r"),
+            np.load(path / f"{name}.ids.npy", mmap_mode="r"),
+        )
+
+
+def bucket_by_first(terms: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """For a sorted vocabulary: first character -> [lo, hi) range, for narrowing fuzzy matching."""
+    out: dict[str, tuple[int, int]] = {}
+    n = len(terms)
+    i = 0
+    while i < n:
+        c = terms[i][:1]
+        j = bisect.bisect_left(terms, c + "\U0010ffff", i)
+        out[c] = (i, j)
+        i = j
+    return out
