@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_SEP = re.compile(r"[\s_\-]+")
 WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -17,7 +18,21 @@ def fold(s: str) -> str:
 
 def norm_name(s: str) -> str:
     """The form names are matched in: Glocal-IB, Glocal_IB, GlocalIB and glocal ib all give 'glocalib'."""
+    if s.isascii():  # the common case, without the Unicode decomposition
+        return _NON_ALNUM.sub("", s.lower())
     return _NON_ALNUM.sub("", fold(s))
+
+
+def name_prefixes(display: str) -> list[str]:
+    """Matching forms of a multi-part name's leading parts: 'Cauchy-Schwarz-Information-Bottleneck' ->
+    'cauchy', 'cauchyschwarz', 'cauchyschwarzinformation' (a mention may split it into words differently)."""
+    parts = [norm_name(p) for p in _SEP.split(display)]
+    parts = [p for p in parts if p]
+    out, acc = [], ""
+    for p in parts[:-1]:
+        acc += p
+        out.append(acc)
+    return out
 
 
 def words(s: str) -> list[str]:

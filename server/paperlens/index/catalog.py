@@ -143,10 +143,20 @@ class Catalog:
     def by_repo(self, full_name: str) -> list[Entry]:
         return self._entries(self.base.by_repo(full_name), self.overlay.by_repo(full_name) if self.overlay else [])
 
-    def mention(self, text: str) -> Mention | None:
+    def maybe_name(self, normed: str) -> bool:
+        """Fast prefilter: False means no name has this matching form."""
+        return normed in self.base.bloom_names or (self.overlay is not None and normed in self.overlay.bloom_names)
+
+    def maybe_prefix(self, normed: str) -> bool:
+        """Fast prefilter: True when some multi-part name may start with these parts."""
+        return normed in self.base.bloom_prefixes or (
+            self.overlay is not None and normed in self.overlay.bloom_prefixes)
+
+    def mention(self, text: str, normed: str | None = None) -> Mention | None:
         """The papers a method name, identifier, key or arXiv id names (exact, in matching form)."""
-        hb = self.base.name(text)
-        ho = self.overlay.name(text) if self.overlay is not None else None
+        n = normed if normed is not None else norm_name(text)
+        hb = self.base.name(text, n)
+        ho = self.overlay.name(text, n) if self.overlay is not None else None
         if hb is None and ho is None:
             return None
         first = ho or hb

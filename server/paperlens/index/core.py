@@ -21,10 +21,10 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from ..model import Library, Paper, Repo, repo_from_json, repo_to_json
-from ..text import STOP_WORDS, norm_name, words
+from ..text import STOP_WORDS, name_prefixes, norm_name, words
 from .aliases import CODE, Alias, method_name, paper_aliases
 from .keys import assign_keys
-from .store import IdArray, Postings, StrArray, bucket_by_first
+from .store import Bloom, IdArray, Postings, StrArray, bucket_by_first
 
 FORMAT_VERSION = 3
 CANDIDATE_CAP = 4000  # ids taken from one posting range before scoring; ids are prior-ordered
@@ -128,6 +128,8 @@ class Index:
         self.names = Postings.build({})
         self.name_display = StrArray.build([])
         self.name_flags = np.zeros(0, dtype=np.uint8)
+        self.bloom_names = Bloom.build([], 0)
+        self.bloom_prefixes = Bloom.build([], 0)
         self.words = Postings.build({})
         self.rel = Postings.build({})
         self.rel_idf = np.zeros(0, dtype=np.float32)
@@ -214,6 +216,9 @@ class Index:
         for n in [n for n, ids in post.items() if code_only[n] and len(ids) > 3]:
             del post[n]
         self.names = Postings.build(post)
+        self.bloom_names = Bloom.build(post, len(post))
+        prefixes = {pre for al in A for a in al if a.norm in post for pre in name_prefixes(a.display)}
+        self.bloom_prefixes = Bloom.build(prefixes, len(prefixes))
         terms = self.names.terms
         self.name_display = StrArray.build(display[t] for t in terms)
         self.name_flags = np.array(
@@ -273,6 +278,8 @@ class Index:
             getattr(self, name).save(tmp, name)
         for name in ("names", "words", "rel"):
             getattr(self, name).save(tmp, name)
+        self.bloom_names.save(tmp, "names")
+        self.bloom_prefixes.save(tmp, "prefixes")
         for name in ("year", "upvotes", "rec_off", "name_flags", "rel_idf", "doc_term_off", "doc_term_ids"):
             np.save(tmp / f"{name}.npy", getattr(self, name))
         recs = self.records if isinstance(self.records, bytes) else Path(self.records).read_bytes()
@@ -302,6 +309,8 @@ class Index:
                 setattr(ix, name, StrArray.load(path, name))
             for name in ("names", "words", "rel"):
                 setattr(ix, name, Postings.load(path, name))
+            ix.bloom_names = Bloom.load(path, "names")
+            ix.bloom_prefixes = Bloom.load(path, "prefixes")
             for name in ("year", "upvotes", "rec_off", "name_flags", "rel_idf", "doc_term_off", "doc_term_ids"):
                 setattr(ix, name, np.load(path / f"{name}.npy", mmap_mode="r"))
             ix.records = path / "papers.jsonl"
@@ -356,10 +365,12 @@ class Index:
 
     # ---------------------------------------------------------------- lookups
 
-    def name(self, text: str) -> NameHit | None:
+    def name(self, text: str, normed: str | None = None) -> NameHit | None:
         """Exact lookup of a method name, key, repo identifier or arXiv id in matching form."""
-        n = norm_name(text)
-        j = self.names.find(n) if n else -1
+        n = normed if normed is not None else norm_name(text)
+        if not n or n not in self.bloom_names:
+            return None
+        j = self.names.find(n)
         if j < 0:
             return None
         flags = int(self.name_flags[j])

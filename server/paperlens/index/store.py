@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import overload
@@ -122,3 +123,46 @@ def bucket_by_first(terms: Sequence[str]) -> dict[str, tuple[int, int]]:
         out[c] = (i, j)
         i = j
     return out
+
+
+class Bloom:
+    """A set-membership prefilter over strings: no false negatives, rare false positives, 2 bytes a name."""
+
+    __slots__ = ("bits", "mask")
+
+    def __init__(self, bits: bytearray) -> None:
+        self.bits = bits
+        self.mask = len(bits) * 8 - 1
+
+    @classmethod
+    def build(cls, items: Iterable[str], count: int) -> Bloom:
+        size = 1 << max(16, (max(count, 1) * 16 - 1).bit_length())  # ~16 bits an item: ~0.5% false positives
+        b = cls(bytearray(size // 8))
+        for s in items:
+            b.add(s)
+        return b
+
+    def _idx(self, s: str) -> tuple[int, int, int]:
+        data = s.encode("utf-8")
+        h1 = zlib.crc32(data)
+        h2 = zlib.crc32(data, 0x9E3779B9) | 1
+        m = self.mask
+        return h1 & m, (h1 + h2) & m, (h1 + 2 * h2) & m
+
+    def add(self, s: str) -> None:
+        for i in self._idx(s):
+            self.bits[i >> 3] |= 1 << (i & 7)
+
+    def __contains__(self, s: str) -> bool:
+        bits = self.bits
+        for i in self._idx(s):
+            if not bits[i >> 3] & (1 << (i & 7)):
+                return False
+        return True
+
+    def save(self, path: Path, name: str) -> None:
+        (path / f"{name}.bloom").write_bytes(bytes(self.bits))
+
+    @classmethod
+    def load(cls, path: Path, name: str) -> Bloom:
+        return cls(bytearray((path / f"{name}.bloom").read_bytes()))

@@ -1,0 +1,173 @@
+"""Command line: serve | demo | show | search | related | bib | refresh | snapshot."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import Settings
+from .features.card import card_plain
+from .feeds import FeedError, read_feed_file
+from .index.catalog import Catalog
+from .library import open_index, write_library
+from .model import Library
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, exit code 1."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    s = Settings()
+    changes: dict[str, object] = {}
+    if getattr(args, "offline", False):
+        changes["offline"] = True
+    if getattr(args, "cache_dir", None):
+        changes["cache_dir"] = args.cache_dir
+    if getattr(args, "feed", None):
+        changes["feeds"] = tuple(args.feed)
+    for name in ("hf_base_url", "github_base_url"):
+        if getattr(args, name, None):
+            changes[name] = getattr(args, name)
+    return dataclasses.replace(s, **changes)  # type: ignore[arg-type]
+
+
+def _catalog(args: argparse.Namespace) -> Catalog:
+    loaded = open_index(_settings(args))
+    for w in loaded.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return Catalog(loaded.index)
+
+
+def _find(cat: Catalog, name: str):  # -> Entry
+    e = cat.lookup(name)
+    if e is None:
+        raise UserError(f"no paper found for {name!r} (try `paperlens search {name}`)")
+    return e
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    cat = _catalog(args)
+    print(card_plain(_find(cat, args.name)))
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    cat = _catalog(args)
+    hits = cat.search(args.query, args.limit)
+    if not hits:
+        raise UserError(f"no paper matches {args.query!r}")
+    for e in hits:
+        year = e.year or "    "
+        label = f"{e.method}: " if e.method and not e.title.startswith(e.method) else ""
+        print(f"{e.key:28} {year}  {label}{e.title}")
+    return 0
+
+
+def cmd_related(args: argparse.Namespace) -> int:
+    cat = _catalog(args)
+    e = _find(cat, args.name)
+    rel = cat.related(e, args.k)
+    print(f"Related to {e.key}: {e.title}")
+    for r in rel:
+        print(f"  {r.key:28} {r.title}")
+    return 0
+
+
+def cmd_bib(args: argparse.Namespace) -> int:
+    from .feeds.bibtex import format_bibtex
+
+    cat = _catalog(args)
+    e = _find(cat, args.name)
+    print(format_bibtex(e.paper, e.key))
+    return 0
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    from .refresh import refresh_with_progress
+
+    summary = refresh_with_progress(_settings(args), show_progress=sys.stderr.isatty() or args.progress)
+    print(summary.describe())
+    return 0 if summary.ok else 1
+
+
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    papers, warnings = read_feed_file(Path(args.source))
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    write_library(Library(papers=papers), Path(args.out))
+    print(f"wrote {len(papers)} papers to {args.out}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    serve(args.tcp)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(cache_dir=args.cache_dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--feed", action="append", metavar="PATH_OR_URL",
+                        help="a saved HF papers page, HF JSON, .bib or HF API URL (repeatable)")
+    common.add_argument("--offline", action="store_true", help="never touch the network")
+    common.add_argument("--cache-dir", metavar="DIR", help="where HTTP responses and the index are kept")
+    p = argparse.ArgumentParser(prog="paperlens", description="Research papers in your editor: a language server.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("show", parents=[common], help="print the card a hover shows")
+    s.add_argument("name", help="method name, citation key, arXiv id or title words")
+    s.set_defaults(func=cmd_show)
+    s = sub.add_parser("search", parents=[common], help="ranked search")
+    s.add_argument("query")
+    s.add_argument("--limit", type=int, default=10)
+    s.set_defaults(func=cmd_search)
+    s = sub.add_parser("related", parents=[common], help="papers related by content")
+    s.add_argument("name")
+    s.add_argument("-k", type=int, default=5)
+    s.set_defaults(func=cmd_related)
+    s = sub.add_parser("bib", parents=[common], help="print a BibTeX entry")
+    s.add_argument("name")
+    s.set_defaults(func=cmd_bib)
+    s = sub.add_parser("refresh", parents=[common], help="fetch feeds and linked repos")
+    s.add_argument("--hf-base-url")
+    s.add_argument("--github-base-url")
+    s.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
+    s.set_defaults(func=cmd_refresh)
+    s = sub.add_parser("serve", help="run the language server (stdio, or --tcp HOST:PORT)")
+    s.add_argument("--tcp", metavar="HOST:PORT")
+    s.set_defaults(func=cmd_serve)
+    s = sub.add_parser("demo", help="drive a live LSP session on examples/ and print what an editor gets")
+    s.add_argument("--cache-dir", metavar="DIR")
+    s.set_defaults(func=cmd_demo)
+    s = sub.add_parser("snapshot", help="write a library file (the shipped cache/papers.json) from a feed")
+    s.add_argument("source")
+    s.add_argument("--out", default="cache/papers.json")
+    s.set_defaults(func=cmd_snapshot)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (UserError, FeedError, ValueError, OSError) as e:
+        print(f"paperlens: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

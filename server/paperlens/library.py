@@ -1,0 +1,243 @@
+"""Where papers come from and where they are kept: the shipped snapshot, feed files, refreshes, the index."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.resources
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from .config import Settings
+from .feeds import FeedError, read_feed_file
+from .index.aliases import paper_aliases
+from .index.core import FORMAT_VERSION, Index
+from .model import Library, Paper, Repo, repo_from_json, repo_to_json
+from .text import norm_name
+
+log = logging.getLogger(__name__)
+
+LIBRARY_VERSION = 1
+Progress = Callable[[int, int, str], None]
+
+
+def snapshot_file() -> Path:
+    """The shipped snapshot (`cache/papers.json`), in a source checkout or an installed package."""
+    here = Path(__file__).resolve().parent
+    cand = here.parent.parent / "cache" / "papers.json"
+    if cand.is_file():
+        return cand
+    res = importlib.resources.files("paperlens.snapshot") / "papers.json"
+    return Path(str(res))
+
+
+def is_url(feed: str) -> bool:
+    return urlparse(feed).scheme in ("http", "https")
+
+
+# ------------------------------------------------------------------ library files
+
+
+def library_to_json(lib: Library) -> dict[str, Any]:
+    return {"version": LIBRARY_VERSION, "papers": [p.to_json() for p in lib.papers],
+            "repos": [repo_to_json(r) for r in lib.repos.values()]}
+
+
+def library_from_json(data: Any, source: str) -> Library:
+    if not isinstance(data, dict) or not isinstance(data.get("papers"), list):
+        raise FeedError(f"{source}: not a PaperLens library file (no 'papers' list)")
+    lib = Library()
+    for n, d in enumerate(data["papers"]):
+        try:
+            lib.papers.append(Paper.from_json(d))
+        except (TypeError, ValueError) as e:
+            lib.warnings.append(f"{source}: paper #{n + 1} skipped ({e})")
+    for d in data.get("repos", []):
+        try:
+            r = repo_from_json(d)
+            lib.repos[r.full_name.lower()] = r
+        except (TypeError, ValueError) as e:
+            lib.warnings.append(f"{source}: repo entry skipped ({e})")
+    return lib
+
+
+def read_library(path: Path) -> Library:
+    try:
+        return library_from_json(json.loads(path.read_text(encoding="utf-8")), str(path))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FeedError(f"{path}: cannot read library ({e})") from e
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temp file in the same folder, then rename: a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_library(lib: Library, path: Path) -> None:
+    write_atomic(path, json.dumps(library_to_json(lib), ensure_ascii=False).encode("utf-8"))
+
+
+# ------------------------------------------------------------------ merging
+
+
+def paper_identity(p: Paper) -> str:
+    return f"arxiv:{p.arxiv_id}" if p.arxiv_id else f"title:{norm_name(p.title)}"
+
+
+def merge_papers(*sources: Iterable[Paper]) -> list[Paper]:
+    """One paper per arXiv id / normalised title; later sources fill and override earlier ones' fields."""
+    out: dict[str, Paper] = {}
+    by_title: dict[str, str] = {}
+    for src in sources:
+        for p in src:
+            ident = paper_identity(p)
+            tkey = norm_name(p.title)
+            prev_id = ident if ident in out else by_title.get(tkey)
+            if prev_id is None:
+                out[ident] = p
+                by_title[tkey] = ident
+                continue
+            prev = out[prev_id]
+            changes = {f.name: getattr(p, f.name) for f in dataclasses.fields(Paper)
+                       if getattr(p, f.name) not in (None, "", (), 0)}
+            merged = dataclasses.replace(prev, **changes)
+            if prev_id != paper_identity(merged):
+                del out[prev_id]
+            out[paper_identity(merged)] = merged
+            by_title[tkey] = paper_identity(merged)
+    return list(out.values())
+
+
+def enrich_from_repo(p: Paper, repo: Repo, sharing: int) -> Paper:
+    """README BibTeX gives real author names (the feed often has only a count) and the arXiv id."""
+    matches = (
+        (p.arxiv_id and p.arxiv_id in repo.readme_arxiv_ids)
+        or (repo.readme_title and norm_name(repo.readme_title) == norm_name(p.title))
+        or (sharing == 1 and repo.readme_title and norm_name(p.title)[:20] == norm_name(repo.readme_title)[:20])
+    )
+    if not matches:
+        return p
+    changes: dict[str, Any] = {}
+    if not p.authors and repo.readme_authors:
+        changes["authors"] = repo.readme_authors
+    if not p.arxiv_id and len(repo.readme_arxiv_ids) == 1:
+        changes["arxiv_id"] = repo.readme_arxiv_ids[0]
+    return dataclasses.replace(p, **changes) if changes else p
+
+
+def apply_repos(papers: list[Paper], repos: dict[str, Repo]) -> list[Paper]:
+    counts: dict[str, int] = {}
+    for p in papers:
+        if p.repo:
+            counts[p.repo.lower()] = counts.get(p.repo.lower(), 0) + 1
+    out = []
+    for p in papers:
+        r = repos.get(p.repo.lower()) if p.repo else None
+        out.append(enrich_from_repo(p, r, counts[p.repo.lower()]) if r and p.repo else p)
+    return out
+
+
+# ------------------------------------------------------------------ loading
+
+
+@dataclass
+class Loaded:
+    index: Index
+    library_source: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def library_path(settings: Settings) -> Path:
+    return settings.cache_path / "library.json"
+
+
+def load_library(settings: Settings, extra_feeds: Iterable[str] = ()) -> tuple[Library, str, list[str]]:
+    """The refreshed library if there is one, else the shipped snapshot; plus local feed files."""
+    warnings: list[str] = []
+    lp = library_path(settings)
+    lib: Library | None = None
+    source = str(lp)
+    if lp.is_file():
+        try:
+            lib = read_library(lp)
+        except FeedError as e:
+            warnings.append(f"{e}; using the shipped snapshot")
+    if lib is None:
+        source = str(snapshot_file())
+        lib = read_library(snapshot_file())
+    warnings.extend(lib.warnings)
+    papers = [lib.papers]
+    for feed in [*settings.feeds, *extra_feeds]:
+        if is_url(feed):
+            continue  # fetched by `refresh`; its papers are in the refreshed library
+        fp, fw = read_feed_file(Path(feed).expanduser())
+        warnings.extend(fw)
+        papers.append(fp)
+    merged = Library(papers=apply_repos(merge_papers(*papers), lib.repos), repos=lib.repos)
+    return merged, source, warnings
+
+
+def _fingerprint(paths: Iterable[Path]) -> str:
+    h = hashlib.sha256(str(FORMAT_VERSION).encode())
+    for p in paths:
+        try:
+            st = p.stat()
+            h.update(f"{p.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
+        except OSError:
+            h.update(f"{p}:missing".encode())
+    return h.hexdigest()[:16]
+
+
+def open_index(settings: Settings, extra_feeds: Iterable[str] = ()) -> Loaded:
+    """Load the persisted index when its sources are unchanged, else build it (and persist it)."""
+    extra = list(extra_feeds)
+    lp = library_path(settings)
+    srcs = [lp if lp.is_file() else snapshot_file()]
+    srcs += [Path(f).expanduser() for f in [*settings.feeds, *extra] if not is_url(f)]
+    fp = _fingerprint(srcs)
+    ipath = settings.cache_path / f"index-{fp}"
+    if ipath.is_dir():
+        try:
+            return Loaded(Index.load(ipath), str(srcs[0]))
+        except ValueError as e:
+            log.warning("%s; rebuilding", e)
+    lib, source, warnings = load_library(settings, extra)
+    ix = Index.build(lib)
+    try:
+        ix.save(ipath)
+        _prune_indexes(settings.cache_path, keep=ipath.name)
+    except OSError as e:  # a read-only cache dir costs speed, not correctness
+        warnings.append(f"{ipath}: cannot save the index ({e})")
+    return Loaded(ix, source, warnings)
+
+
+def _prune_indexes(cache: Path, keep: str) -> None:
+    import shutil
+
+    for d in cache.glob("index-*"):
+        if d.name != keep and d.is_dir():
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def aliases_for_repo(papers: Iterable[Paper], full_name: str) -> list[str]:
+    """Method names of the papers that link a repo: they choose which source files to read for classes."""
+    out: list[str] = []
+    for p in papers:
+        if p.repo and p.repo.lower() == full_name.lower():
+            out.extend(a.display for a in paper_aliases(p, None))
+    return out
