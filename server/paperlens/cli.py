@@ -167,6 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `paperlens search x | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

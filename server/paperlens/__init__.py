@@ -1,0 +1,3 @@
+"""PaperLens: research papers in your editor."""
+
+__version__ = "0.1.0"

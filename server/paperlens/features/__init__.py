@@ -1,0 +1,1 @@
+"""Editor features: pure functions of a document, the catalog and a position."""

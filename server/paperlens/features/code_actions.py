@@ -1,0 +1,118 @@
+"""textDocument/codeAction: cite this, cite related work, open the linked repo, add the BibTeX entry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lsprotocol import types as t
+
+from ..index.catalog import Catalog
+from ..index.core import Entry
+from .bib import Bibs, add_entry_edit, target_bib
+from .card import links
+from .document import LATEX, MARKDOWN, PYTHON, RST, DocAnalysis, Span
+from .hover import target_at
+
+OPEN_REPO_COMMAND = "paperlens.openRepo"
+RELATED_K = 5
+RELATED_KIND = t.CodeActionKind.RefactorRewrite + ".paperlens.related"
+_LINE_COMMENT = {"python": "#", "r": "#", "julia": "#", "shellscript": "#", "ruby": "#", "perl": "#", "yaml": "#",
+                 "lua": "--", "sql": "--", "haskell": "--", "matlab": "%", "latex": "%"}
+
+
+def citation_text(doc: DocAnalysis, entry: Entry, language_id: str) -> str:
+    """The citation in the document's own syntax."""
+    if doc.kind == LATEX:
+        return f"~\\cite{{{entry.key}}}"
+    if doc.kind == MARKDOWN:
+        return f" [@{entry.key}]"
+    if doc.kind == RST:
+        return f" :cite:`{entry.key}`"
+    return ""
+
+
+def _code_comment(entry: Entry, language_id: str, kind: str) -> str:
+    mark = "#" if kind == PYTHON else _LINE_COMMENT.get(language_id, "//")
+    url = next((u for label, u in links(entry) if label == "arXiv"), None) or next(
+        (u for _, u in links(entry)), None)
+    what = entry.method or entry.title
+    return f"  {mark} {what}: {url}" if url else f"  {mark} {what} ({entry.key})"
+
+
+def cite_edit(doc: DocAnalysis, entry: Entry, span: Span, language_id: str, bibs: Bibs,
+              bib_target: tuple[str, Path | None]) -> t.WorkspaceEdit:
+    """Insert the citation after the mention (in code: a comment with the paper's URL at the line end),
+    and add the .bib entry when the workspace lacks it."""
+    changes: list[t.TextDocumentEdit | t.CreateFile | t.RenameFile | t.DeleteFile] = []
+    text = citation_text(doc, entry, language_id)
+    if text:
+        pos = t.Position(line=span.line, character=span.end)
+    else:
+        text = _code_comment(entry, language_id, doc.kind)
+        pos = t.Position(line=span.line, character=len(doc.lines[span.line]))
+    changes.append(t.TextDocumentEdit(
+        text_document=t.OptionalVersionedTextDocumentIdentifier(uri=doc.uri, version=doc.version),
+        edits=[t.TextEdit(range=t.Range(start=pos, end=pos), new_text=text)]))
+    if doc.kind in (LATEX, MARKDOWN, RST):
+        bib_edit = add_entry_edit(entry, bibs, *bib_target)
+        if bib_edit and bib_edit.document_changes:
+            changes.extend(bib_edit.document_changes)
+    return t.WorkspaceEdit(document_changes=changes)
+
+
+def _target(
+    doc: DocAnalysis, catalog: Catalog, rng: t.Range, extra: tuple[str, ...]
+) -> tuple[list[Entry], Span] | None:
+    """What the cursor or selection names: a mention, key, id or URL; else the selected words as a search."""
+    line, col = rng.start.line, rng.start.character
+    found = target_at(doc, catalog, line, col, extra)
+    if found:
+        return found
+    if rng.start.line == rng.end.line and rng.end.character > col and line < len(doc.lines):
+        sel = doc.lines[line][col:rng.end.character].strip()
+        if len(sel) >= 3:
+            e = catalog.lookup(sel)
+            if e:
+                return [e], Span(line, col, rng.end.character)
+    return None
+
+
+def code_actions(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, rng: t.Range, *, language_id: str = "",
+                 bib_setting: str = "", root: Path | None = None, extra_cites: tuple[str, ...] = (),
+                 in_citation: bool = False) -> list[t.CodeAction]:
+    """All actions at a position or selection."""
+    found = _target(doc, catalog, rng, extra_cites)
+    if not found:
+        return []
+    entries, span = found
+    entry = entries[0]
+    bib_target = target_bib(doc, bibs, bib_setting, root)
+    bib_name = Path(bib_target[1]).name if bib_target[1] else "refs.bib"
+    actions: list[t.CodeAction] = []
+    cited_here = any(c for c in _cites_on_line(doc, span.line, extra_cites) if c == entry.key)
+    if not in_citation and not cited_here:
+        actions.append(t.CodeAction(
+            title=f"Cite {entry.label} ({entry.key})", kind=t.CodeActionKind.QuickFix, is_preferred=True,
+            edit=cite_edit(doc, entry, span, language_id, bibs, bib_target)))
+    if doc.kind in (LATEX, MARKDOWN, RST) and not bibs.has_key(entry.key):
+        edit = add_entry_edit(entry, bibs, *bib_target)
+        if edit:
+            actions.append(t.CodeAction(title=f"Add BibTeX entry for {entry.key} to {bib_name}",
+                                        kind=t.CodeActionKind.QuickFix, edit=edit))
+    if entry.repo_name:
+        url = f"https://github.com/{entry.repo_name}"
+        actions.append(t.CodeAction(title=f"Open {entry.repo_name} on GitHub", kind=t.CodeActionKind.Empty,
+                                    command=t.Command(title=f"Open {entry.repo_name}", command=OPEN_REPO_COMMAND,
+                                                      arguments=[url])))
+    for rel in catalog.related(entry, RELATED_K):
+        name = rel.method or rel.key
+        title = f"Related: cite {name} — {rel.title}" if rel.method else f"Related: cite {rel.title}"
+        actions.append(t.CodeAction(title=title[:120], kind=RELATED_KIND,
+                                    edit=cite_edit(doc, rel, span, language_id, bibs, bib_target)))
+    return actions
+
+
+def _cites_on_line(doc: DocAnalysis, line: int, extra: tuple[str, ...]) -> list[str]:
+    from .document import find_cites
+
+    return [c.key for c in find_cites(doc.lines[line:line + 1], doc.kind, extra)]

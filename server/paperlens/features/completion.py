@@ -1,0 +1,89 @@
+"""textDocument/completion: citation keys ranked on the server, inside \\cite{...}, [@...] and :cite:`...`."""
+
+from __future__ import annotations
+
+from lsprotocol import types as t
+
+from ..index.catalog import Catalog
+from ..index.core import Entry
+from .bib import Bibs
+from .card import card_markdown
+from .document import DocAnalysis, cite_context
+
+LIMIT = 50
+ADD_ENTRY_COMMAND = "paperlens.addBibEntry"
+
+
+def paragraph_entries(doc: DocAnalysis, catalog: Catalog, line: int, col: int) -> list[Entry]:
+    """Papers mentioned in the cursor's paragraph, nearest first."""
+    lo = line
+    while lo > 0 and doc.lines[lo - 1].strip() and line - lo < 30:
+        lo -= 1
+    hi = line
+    while hi + 1 < len(doc.lines) and doc.lines[hi + 1].strip() and hi - line < 30:
+        hi += 1
+    found: list[tuple[int, Entry]] = []
+    for ln in range(lo, hi + 1):
+        for m in doc.line_mentions(ln, catalog):
+            dist = abs(ln - line) * 1000 + abs(m.span.start - col)
+            found.extend((dist, e) for e in m.mention.entries[:1])
+    found.sort(key=lambda x: x[0])
+    out: list[Entry] = []
+    seen: set[str] = set()
+    for _, e in found:
+        if e.key not in seen:
+            seen.add(e.key)
+            out.append(e)
+    return out
+
+
+def ranked(doc: DocAnalysis, catalog: Catalog, line: int, col: int, prefix: str, limit: int = LIMIT) -> list[Entry]:
+    if prefix:
+        return catalog.search(prefix, limit)
+    near = paragraph_entries(doc, catalog, line, col)
+    seen = {e.key for e in near}
+    rest = [e for e in catalog.search("", limit) if e.key not in seen]
+    return (near + rest)[:limit]
+
+
+def completions(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, line: int, col: int, *,
+                extra_cites: tuple[str, ...] = (), limit: int = LIMIT) -> t.CompletionList | None:
+    """Citation completions, or None when the cursor is not where a key goes."""
+    if line < 0 or line >= len(doc.lines):
+        return None
+    text = doc.lines[line]
+    ctx = cite_context(text, min(col, len(text)), doc.kind, extra_cites)
+    if ctx is None:
+        return None
+    rng = t.Range(start=t.Position(line=line, character=ctx.start), end=t.Position(line=line, character=ctx.end))
+    items = []
+    entries = [e for e in ranked(doc, catalog, line, col, ctx.prefix, limit + len(ctx.keys_before))
+               if e.key not in ctx.keys_before][:limit]
+    for rank, e in enumerate(entries):
+        detail = e.title + (f" ({e.year})" if e.year else "")
+        in_bib = bibs.has_key(e.key)
+        # VS Code re-filters on the client with the typed word and reads only 128 characters of filterText;
+        # starting it with what was typed keeps every server-ranked item, and sortText keeps the order.
+        filter_text = (ctx.prefix + " " + " ".join(x for x in (e.key, e.method or "", e.title) if x))[:128]
+        items.append(t.CompletionItem(
+            label=e.key,
+            kind=t.CompletionItemKind.Reference,
+            detail=detail,
+            label_details=t.CompletionItemLabelDetails(description=e.method or None),
+            sort_text=f"{rank:04d}",
+            filter_text=filter_text,
+            text_edit=t.TextEdit(range=rng, new_text=e.key),
+            command=None if in_bib else t.Command(title="Add BibTeX entry", command=ADD_ENTRY_COMMAND,
+                                                  arguments=[e.key, doc.uri]),
+            data={"key": e.key},
+        ))
+    return t.CompletionList(is_incomplete=True, items=items)
+
+
+def resolve(item: t.CompletionItem, catalog: Catalog) -> t.CompletionItem:
+    """Fill in the card lazily: only for the item the user is looking at."""
+    key = item.data.get("key") if isinstance(item.data, dict) else None
+    e = catalog.by_key(key) if isinstance(key, str) else None
+    if e is not None:
+        item.documentation = t.MarkupContent(kind=t.MarkupKind.Markdown, value=card_markdown(e))
+    return item

@@ -1,0 +1,54 @@
+"""textDocument/hover: the paper card for a cite key, arXiv id, GitHub URL or method mention."""
+
+from __future__ import annotations
+
+from lsprotocol import types as t
+
+from ..index.catalog import Catalog
+from ..index.core import Entry
+from .card import card_markdown, card_plain
+from .document import DocAnalysis, Span, arxiv_at, cite_context, find_cites, github_at
+
+
+def target_at(doc: DocAnalysis, catalog: Catalog, line: int, col: int,
+              extra_cites: tuple[str, ...] = ()) -> tuple[list[Entry], Span] | None:
+    """The papers the text at a position refers to, most specific first, and the span that refers."""
+    if line < 0 or line >= len(doc.lines):
+        return None
+    text = doc.lines[line]
+    for c in find_cites([text], doc.kind, extra_cites):
+        if c.span.start <= col <= c.span.end:
+            e = catalog.by_key(c.key)
+            return ([e], Span(line, c.span.start, c.span.end)) if e else None
+    ax = arxiv_at(text, col)
+    if ax:
+        e = catalog.by_arxiv(ax[0])
+        return ([e], Span(line, ax[1], ax[2])) if e else None
+    gh = github_at(text, col)
+    if gh:
+        es = catalog.by_repo(gh[0])
+        return (es, Span(line, gh[1], gh[2])) if es else None
+    if cite_context(text, col, doc.kind, extra_cites) is not None:
+        return None  # a half-typed key is not a mention
+    m = doc.mention_at(line, col, catalog)
+    if m:
+        return m.mention.entries, m.span
+    return None
+
+
+def hover(doc: DocAnalysis, catalog: Catalog, line: int, col: int, *, markdown: bool = True,
+          extra_cites: tuple[str, ...] = ()) -> t.Hover | None:
+    """The card (Markdown, or plain text for clients without it) with the range it covers."""
+    found = target_at(doc, catalog, line, col, extra_cites)
+    if not found:
+        return None
+    entries, span = found
+    render = card_markdown if markdown else card_plain
+    sep = "\n\n---\n\n" if markdown else "\n\n"
+    body = sep.join(render(e) for e in entries[:3])
+    if len(entries) > 3:
+        body += f"{sep}… and {len(entries) - 3} more papers"
+    kind = t.MarkupKind.Markdown if markdown else t.MarkupKind.PlainText
+    return t.Hover(contents=t.MarkupContent(kind=kind, value=body),
+                   range=t.Range(start=t.Position(line=span.line, character=span.start),
+                                 end=t.Position(line=span.line, character=span.end)))

@@ -1,0 +1,31 @@
+"""workspace/symbol: papers and method names, so a quick-open query like "PrefixKV" finds them."""
+
+from __future__ import annotations
+
+from lsprotocol import types as t
+
+from ..index.catalog import Catalog
+from .bib import Bibs
+from .card import paper_url
+
+LIMIT = 100
+
+
+def workspace_symbols(catalog: Catalog, bibs: Bibs, query: str, limit: int = LIMIT) -> list[t.WorkspaceSymbol]:
+    """Matching papers; each points at its .bib entry when the workspace has one, else at its repo or page."""
+    out: list[t.WorkspaceSymbol] = []
+    if not query.strip():
+        return out
+    for e in catalog.search(query, limit):
+        loc = bibs.location(e.key)
+        if loc is None:
+            url = f"https://github.com/{e.repo_name}" if e.repo_name else paper_url(e)
+            if not url:
+                continue
+            location: t.Location | t.LocationUriOnly = t.LocationUriOnly(uri=url)
+        else:
+            location = loc
+        name = f"{e.method}: {e.title}" if e.method and not e.title.startswith(e.method) else e.title
+        out.append(t.WorkspaceSymbol(name=name, kind=t.SymbolKind.Class, location=location,
+                                     container_name=e.key, data={"key": e.key}))
+    return out

@@ -1,0 +1,78 @@
+"""Feed readers: one per source, each a pure function from text or JSON to (papers, warnings)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+from paperlens.feeds.bibtex import parse_bib
+from paperlens.feeds.hf_api import parse_hf_json
+from paperlens.feeds.hf_page import parse_hf_page
+from paperlens.model import Paper
+
+__all__ = ["FeedError", "feed_format", "parse_bib", "parse_hf_json", "parse_hf_page", "read_feed_file"]
+
+
+class FeedError(Exception):
+    """A feed that cannot be read at all; the message names the file or URL and the line or entry."""
+
+
+_BIB_OPENING = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.M)
+
+
+def _decode(path: Path, data: bytes) -> str:
+    if not data.strip():
+        raise FeedError(f"{path}: the file is empty")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise FeedError(f"{path}: binary data (NUL byte at offset {nul}), not a paper feed")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise FeedError(f"{path}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})") from None
+
+
+def feed_format(path: Path, text: str) -> str:
+    """'bib', 'json' or 'hf-page': from the file ending first, then from the content."""
+    suffix = path.suffix.lower()
+    if suffix == ".bib":
+        return "bib"
+    if suffix == ".json" or text.lstrip().startswith(("[", "{")):
+        return "json"
+    if _BIB_OPENING.search(text) and "\n·\n" not in text.replace("\r\n", "\n"):
+        return "bib"
+    return "hf-page"
+
+
+def read_feed_file(path: Path, today: dt.date | None = None) -> tuple[list[Paper], list[str]]:
+    """Papers and warnings from a saved HF papers page, an HF papers JSON body or a .bib; FeedError if none."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise FeedError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FeedError(f"{path}: is a directory, not a feed file") from None
+    except OSError as e:
+        raise FeedError(f"{path}: cannot read: {e.strerror or e}") from None
+    text = _decode(path, data)
+    kind = feed_format(path, text)
+    if kind == "bib":
+        papers, warnings = parse_bib(text, str(path))
+        expected = "BibTeX entries with a title"
+    elif kind == "json":
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise FeedError(f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
+        papers, warnings = parse_hf_json(obj, str(path))
+        expected = "Hugging Face papers JSON (daily_papers, search or paper) or saved papers"
+    else:
+        papers, warnings = parse_hf_page(text, str(path), today=today)
+        expected = "a saved Hugging Face papers page (title, abstract, '·' and a date line per paper)"
+    if not papers:
+        first = f"; first problem: {warnings[0]}" if warnings else ""
+        raise FeedError(f"{path}: no papers found (expected {expected}){first}")
+    return papers, warnings

@@ -1,0 +1,300 @@
+"""Reader for the Hugging Face papers API: daily_papers, papers/search and papers/{id} bodies (pure, no I/O)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any, Literal
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from paperlens.feeds.hf_page import repo_from_text
+from paperlens.model import Paper
+
+_ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v\d+)?$")
+_PAPER_FIELDS = frozenset(f.name for f in dataclasses.fields(Paper))
+# Keys only Paper.to_json writes: they tell a saved PaperLens list from an HF body.
+_TO_JSON_ONLY = frozenset({"abstract", "arxiv_id", "author_count", "bib_key", "source", "repo", "venue"})
+
+FeedKind = Literal["daily", "search", "paper", "other"]
+
+
+class _Skip(Exception):
+    """An entry that cannot become a Paper; the message says why."""
+
+
+def _str(v: Any) -> str | None:
+    """A non-empty string with whitespace collapsed (HF titles and summaries carry arXiv line breaks)."""
+    if not isinstance(v, str):
+        return None
+    s = " ".join(v.split())
+    return s or None
+
+
+def _int(v: Any) -> int:
+    if isinstance(v, bool):
+        return 0
+    if isinstance(v, int):
+        return max(v, 0)
+    if isinstance(v, float) and v == v:  # not NaN
+        return max(int(v), 0)
+    if isinstance(v, str) and v.strip().isdigit():
+        return int(v.strip())
+    return 0
+
+
+def _date(v: Any) -> dt.date | None:
+    """The date part of an ISO datetime ('2025-01-02T18:00:00.000Z'), None when absent or malformed."""
+    if not isinstance(v, str) or len(v) < 10:
+        return None
+    try:
+        return dt.date.fromisoformat(v[:10])
+    except ValueError:
+        return None
+
+
+def arxiv_id(v: Any) -> str | None:
+    """A new-style arXiv id without version ('2406.02657'), or None: URLs are built only from these."""
+    if not isinstance(v, str):
+        return None
+    m = _ARXIV_ID.match(v.strip())
+    return m.group(1) if m else None
+
+
+def _org(v: Any) -> str | None:
+    if isinstance(v, dict):
+        return _str(v.get("fullname")) or _str(v.get("name"))
+    return _str(v)
+
+
+def _authors(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list):
+        return ()
+    names: list[str] = []
+    for a in v:
+        # Hidden authors keep their names: the flag only hides the HF account link.
+        name = _str(a.get("name")) if isinstance(a, dict) else _str(a)
+        if name:
+            names.append(name)
+    return tuple(names)
+
+
+def _keywords(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list):
+        return ()
+    return tuple(k for k in (_str(x) for x in v) if k)
+
+
+def _url(v: Any) -> str | None:
+    s = _str(v)
+    return s if s and s.startswith(("https://", "http://")) and " " not in s else None
+
+
+def _is_saved_paper(d: dict[str, Any]) -> bool:
+    """A Paper.to_json dict (PaperLens' own snapshot format) rather than an HF body."""
+    return "paper" not in d and "summary" not in d and bool(_TO_JSON_ONLY & d.keys())
+
+
+def _from_saved(d: dict[str, Any], source: str) -> Paper:
+    kw = {k: v for k, v in d.items() if k in _PAPER_FIELDS}
+    if not _str(kw.get("title")):
+        raise _Skip("no title")
+    try:
+        p = Paper.from_json(kw)
+    except (TypeError, ValueError) as e:
+        raise _Skip(f"bad field: {e}") from None
+    # from_json does not check types: keep only what later code can rely on.
+    return dataclasses.replace(
+        p,
+        title=_str(p.title) or "",
+        arxiv_id=arxiv_id(p.arxiv_id),
+        repo=repo_from_text(f"github.com/{p.repo}") if isinstance(p.repo, str) else None,
+        date=p.date if isinstance(p.date, dt.date) else None,
+        upvotes=_int(p.upvotes),
+        author_count=_int(p.author_count),
+        source=p.source if isinstance(p.source, str) and p.source else f"json:{source}",
+    )
+
+
+def _from_item(item: Any, source: str) -> Paper:
+    """One daily item ({paper:{...}, ...}), search item or flat paper object."""
+    if not isinstance(item, dict):
+        raise _Skip(f"expected an object, got {type(item).__name__}")
+    if _is_saved_paper(item):
+        return _from_saved(item, source)
+    if isinstance(item.get("error"), str) and "title" not in item and "paper" not in item:
+        raise _Skip(f"the server answered with an error: {item['error'][:120]}")
+    p = item.get("paper")
+    if not isinstance(p, dict):
+        p = item
+    title = _str(p.get("title")) or _str(item.get("title"))
+    if not title:
+        raise _Skip("no title")
+    repo_url = _str(p.get("githubRepo")) or _str(item.get("githubRepo"))
+    return Paper(
+        title=title,
+        abstract=_str(p.get("summary")) or _str(item.get("summary")) or "",
+        authors=_authors(p.get("authors")),
+        organization=_org(item.get("organization")) or _org(p.get("organization")),
+        # paper.publishedAt is the arXiv date; the item's publishedAt is when it reached Daily Papers.
+        date=_date(p.get("publishedAt")) or _date(item.get("publishedAt")) or _date(p.get("submittedOnDailyAt")),
+        upvotes=_int(p.get("upvotes", item.get("upvotes"))),
+        arxiv_id=arxiv_id(p.get("id")),
+        repo=repo_from_text(repo_url) if repo_url else None,
+        project_page=_url(p.get("projectPage")),
+        ai_keywords=_keywords(p.get("ai_keywords")),
+        ai_summary=_str(p.get("ai_summary")),
+        source=f"hf-api:{source}",
+    )
+
+
+def _describe(item: Any) -> str:
+    if isinstance(item, dict):
+        inner = item.get("paper")
+        p: dict[str, Any] = inner if isinstance(inner, dict) else item
+        for key in ("id", "arxiv_id", "title"):
+            if isinstance(p.get(key), str):
+                return f"{key} {p[key][:60]!r}"
+    return type(item).__name__
+
+
+def parse_hf_json(data: Any, source: str) -> tuple[list[Paper], list[str]]:
+    """Papers and warnings from an HF papers body: a list of daily/search items, one flat paper, or saved Papers."""
+    if isinstance(data, dict) and isinstance(data.get("papers"), list) and not {"paper", "id", "title"} & data.keys():
+        data = data["papers"]  # a PaperLens library file: {"papers": [Paper.to_json(), ...], "repos": ...}
+    items = data if isinstance(data, list) else [data]
+    papers: list[Paper] = []
+    warnings: list[str] = []
+    for i, item in enumerate(items):
+        try:
+            papers.append(_from_item(item, source))
+        except _Skip as e:
+            what = f"entry {i}" if isinstance(data, list) else "body"
+            warnings.append(f"{source}: {what} ({_describe(item)}) skipped: {e}")
+    return papers, warnings
+
+
+def _base(base_url: str) -> str:
+    """'https://huggingface.co/' and 'https://huggingface.co/api' both -> 'https://huggingface.co'."""
+    b = base_url.strip().rstrip("/")
+    return b[: -len("/api")] if b.endswith("/api") else b
+
+
+def daily_papers_url(
+    base_url: str,
+    *,
+    date: dt.date | str | None = None,
+    week: str | None = None,
+    month: str | None = None,
+    page: int = 0,
+    limit: int = 50,
+) -> str:
+    """GET /api/daily_papers for a date ('2025-10-06'), ISO week ('2025-W41') or month ('2025-10')."""
+    params: list[tuple[str, str]] = []
+    if date is not None:
+        params.append(("date", date.isoformat() if isinstance(date, dt.date) else str(date)))
+    if week is not None:
+        params.append(("week", week))
+    if month is not None:
+        params.append(("month", month))
+    params += [("p", str(page)), ("limit", str(limit))]
+    return f"{_base(base_url)}/api/daily_papers?{urlencode(params)}"
+
+
+def search_url(base_url: str, q: str, limit: int | None = None) -> str:
+    """GET /api/papers/search?q=..."""
+    params = [("q", q)] + ([("limit", str(limit))] if limit is not None else [])
+    return f"{_base(base_url)}/api/papers/search?{urlencode(params)}"
+
+
+def paper_url(base_url: str, arxiv: str) -> str:
+    """GET /api/papers/{arxiv_id}; ValueError for anything but an arXiv id."""
+    aid = arxiv_id(arxiv)
+    if aid is None:
+        raise ValueError(f"not an arXiv id: {arxiv!r}")
+    return f"{_base(base_url)}/api/papers/{quote(aid)}"
+
+
+def feed_url_kind(url: str) -> FeedKind:
+    """What an HF API URL returns: the daily feed (paged), a search, one paper, or something else."""
+    path = urlsplit(url).path.rstrip("/")
+    if path.endswith("/api/daily_papers"):
+        return "daily"
+    if path.endswith("/api/papers/search"):
+        return "search"
+    if re.search(r"/api/papers/[^/]+$", path) and arxiv_id(path.rsplit("/", 1)[1]):
+        return "paper"
+    return "other"
+
+
+def _with_page(url: str, page: int, limit: int) -> str:
+    parts = urlsplit(url)
+    q = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("p", "limit")]
+    q += [("p", str(page)), ("limit", str(limit))]
+    return urlunsplit(parts._replace(query=urlencode(q)))
+
+
+def _fetch_pages(
+    get_json: Callable[[str], Any | None], url_for: Callable[[int], str], limit: int, max_pages: int
+) -> tuple[list[Paper], list[str]]:
+    papers: list[Paper] = []
+    warnings: list[str] = []
+    seen: set[str] = set()
+    for page in range(max_pages):
+        url = url_for(page)
+        data = get_json(url)
+        if data is None:
+            warnings.append(f"{url}: could not fetch page {page}; kept the {len(papers)} papers before it")
+            break
+        if not isinstance(data, list):
+            warnings.append(f"{url}: expected a JSON array of papers, got {type(data).__name__}")
+            break
+        if not data:
+            break
+        got, warns = parse_hf_json(data, url)
+        warnings += warns
+        for p in got:
+            # Pages can shift while we read them: the same paper may show up twice.
+            if p.arxiv_id and p.arxiv_id in seen:
+                continue
+            if p.arxiv_id:
+                seen.add(p.arxiv_id)
+            papers.append(p)
+        if len(data) < limit:
+            break
+    else:
+        warnings.append(f"{url_for(0)}: stopped after {max_pages} pages; there may be more")
+    return papers, warnings
+
+
+def fetch_daily(
+    get_json: Callable[[str], Any | None],
+    base_url: str,
+    *,
+    date: dt.date | str | None = None,
+    week: str | None = None,
+    month: str | None = None,
+    limit: int = 50,
+    max_pages: int = 20,
+) -> tuple[list[Paper], list[str]]:
+    """All pages of /api/daily_papers: until an empty or short page, a failed fetch (None), or max_pages."""
+
+    def url_for(page: int) -> str:
+        return daily_papers_url(base_url, date=date, week=week, month=month, page=page, limit=limit)
+
+    return _fetch_pages(get_json, url_for, limit, max_pages)
+
+
+def fetch_feed_url(
+    get_json: Callable[[str], Any | None], url: str, max_pages: int = 20
+) -> tuple[list[Paper], list[str]]:
+    """Papers from a user-supplied HF API URL; daily_papers URLs are paged (p= and limit= replaced)."""
+    if feed_url_kind(url) == "daily":
+        query = dict(parse_qsl(urlsplit(url).query))
+        limit = _int(query.get("limit")) or 50
+        return _fetch_pages(get_json, lambda page: _with_page(url, page, limit), limit, max_pages)
+    data = get_json(url)
+    if data is None:
+        return [], [f"{url}: could not fetch"]
+    return parse_hf_json(data, url)

@@ -1,0 +1,596 @@
+"""The pygls wiring: the only module that imports pygls. Handlers find the document, call a feature, return."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as t
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+from pygls.workspace.position_codec import ServerTextPosition
+
+from . import __version__
+from .config import Settings, parse_settings
+from .features import code_actions as ca
+from .features import completion as comp
+from .features.bib import BibFile, Bibs, add_entry_edit, target_bib
+from .features.card import paper_url
+from .features.diagnostics import diagnostics
+from .features.document import BIBTEX, DocAnalysis, doc_kind
+from .features.hover import hover
+from .features.links import document_links
+from .features.navigation import definition, key_at, references
+from .features.symbols import workspace_symbols
+from .feeds import FeedError
+from .feeds.bibtex import bib_entry_ranges, parse_bib
+from .index.catalog import Catalog
+from .library import open_index
+
+log = logging.getLogger(__name__)
+
+CMD_SEARCH, CMD_OPEN_REPO, CMD_OPEN_PAPER = "paperlens.search", "paperlens.openRepo", "paperlens.openPaper"
+CMD_ADD_BIB, CMD_REFRESH, CMD_STATUS = "paperlens.addBibEntry", "paperlens.refresh", "paperlens.status"
+STATUS_NOTIFICATION = "paperlens/status"
+MAX_BIB_SCAN = 200  # .bib files read from the workspace at start
+
+
+@dataclasses.dataclass
+class State:
+    """Everything the server knows: settings, the catalog, open documents, the workspace's .bib files."""
+
+    settings: Settings = dataclasses.field(default_factory=Settings)
+    catalog: Catalog | None = None
+    source: str = ""
+    docs: dict[str, DocAnalysis] = dataclasses.field(default_factory=dict)
+    language: dict[str, str] = dataclasses.field(default_factory=dict)
+    bibs: Bibs = dataclasses.field(default_factory=Bibs)
+    root: Path | None = None
+    markdown: bool = True
+    refreshing: bool = False
+    pending: dict[str, asyncio.TimerHandle] = dataclasses.field(default_factory=dict)
+
+
+class PaperLensServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("paperlens", __version__)
+        self.state = State()
+
+
+server = PaperLensServer()
+
+
+# ------------------------------------------------------------------ positions at the boundary
+
+
+def _lines(ls: PaperLensServer, uri: str) -> list[str]:
+    d = ls.state.docs.get(uri)
+    if d is not None:
+        return d.lines
+    f = ls.state.bibs.files.get(uri)
+    if f is not None:
+        return f.text.split("\n")
+    path = to_fs_path(uri)
+    if path and Path(path).is_file():
+        return Path(path).read_text(encoding="utf-8", errors="replace").split("\n")
+    return []
+
+
+def _pos_in(ls: PaperLensServer, doc: DocAnalysis, p: t.Position) -> tuple[int, int]:
+    """Client units -> code points."""
+    if p.line < 0 or p.line >= len(doc.lines):
+        return p.line, p.character
+    sp = ls.workspace.position_codec.position_from_client_units(doc.lines, t.Position(p.line, p.character))
+    return sp.line, sp.character
+
+
+def _pos_out(ls: PaperLensServer, lines: Sequence[str], p: t.Position) -> t.Position:
+    """Code points -> client units."""
+    if p.line >= len(lines):
+        return p
+    return ls.workspace.position_codec.position_to_client_units(lines, ServerTextPosition(p.line, p.character))
+
+
+def _range_out(ls: PaperLensServer, lines: Sequence[str], r: t.Range) -> t.Range:
+    return t.Range(start=_pos_out(ls, lines, r.start), end=_pos_out(ls, lines, r.end))
+
+
+def _edit_out(ls: PaperLensServer, edit: t.WorkspaceEdit | None) -> t.WorkspaceEdit | None:
+    if edit is None or not edit.document_changes:
+        return edit
+    for ch in edit.document_changes:
+        if isinstance(ch, t.TextDocumentEdit):
+            lines = _lines(ls, ch.text_document.uri)
+            for e in ch.edits:
+                e.range = _range_out(ls, lines, e.range)
+    return edit
+
+
+# ------------------------------------------------------------------ state helpers
+
+
+def _doc(ls: PaperLensServer, uri: str) -> DocAnalysis | None:
+    return ls.state.docs.get(uri)
+
+
+def _catalog(ls: PaperLensServer) -> Catalog:
+    assert ls.state.catalog is not None, "index not loaded"
+    return ls.state.catalog
+
+
+def _extra(ls: PaperLensServer) -> tuple[str, ...]:
+    return ls.state.settings.cite_commands
+
+
+def _load_index(ls: PaperLensServer) -> None:
+    loaded = open_index(ls.state.settings)
+    cat = Catalog(loaded.index, ls.state.bibs.papers())
+    ls.state.catalog = cat
+    ls.state.source = loaded.library_source
+    for d in ls.state.docs.values():
+        d._line_cache.clear()
+        d.invalidate()
+    for w in loaded.warnings:
+        log.warning(w)
+
+
+def _status(ls: PaperLensServer) -> dict[str, Any]:
+    cat = ls.state.catalog
+    return {"papers": cat.n_papers if cat else 0, "state": "refreshing" if ls.state.refreshing else "idle",
+            "source": ls.state.source}
+
+
+def _notify_status(ls: PaperLensServer) -> None:
+    ls.protocol.notify(STATUS_NOTIFICATION, _status(ls))
+
+
+def _apply_settings(ls: PaperLensServer, raw: Any, *, reload: bool) -> None:
+    settings, errors = parse_settings(raw)
+    old = ls.state.settings
+    ls.state.settings = settings
+    for e in errors:
+        ls.window_show_message(t.ShowMessageParams(type=t.MessageType.Warning, message=f"PaperLens: {e}"))
+    index_keys = ("feeds", "cache_dir")
+    if reload and any(getattr(old, k) != getattr(settings, k) for k in index_keys):
+        _load_index(ls)
+        _notify_status(ls)
+
+
+def _read_bib(uri: str, text: str) -> BibFile:
+    path = to_fs_path(uri)
+    try:
+        papers, warnings = parse_bib(text, path or uri)
+    except FeedError as e:
+        papers, warnings = [], [str(e)]
+    return BibFile(uri, Path(path) if path else None, text, papers, bib_entry_ranges(text), warnings)
+
+
+def _set_bib(ls: PaperLensServer, uri: str, text: str | None) -> None:
+    if text is None:
+        ls.state.bibs.files.pop(uri, None)
+    else:
+        ls.state.bibs.files[uri] = _read_bib(uri, text)
+    if ls.state.catalog is not None:
+        ls.state.catalog.set_bib(ls.state.bibs.papers())
+        for d in ls.state.docs.values():
+            d._line_cache.clear()
+            d.invalidate()
+
+
+def _scan_workspace_bibs(ls: PaperLensServer) -> None:
+    root = ls.state.root
+    if root is None or not root.is_dir():
+        return
+    n = 0
+    for p in sorted(root.rglob("*.bib")):
+        if any(part.startswith(".") or part == "node_modules" for part in p.relative_to(root).parts):
+            continue
+        try:
+            text = p.read_text(encoding="utf-8", errors="replace")
+        except OSError as e:
+            log.warning("%s: %s", p, e)
+            continue
+        uri = from_fs_path(str(p)) or p.as_uri()
+        if uri not in ls.state.bibs.files:
+            ls.state.bibs.files[uri] = _read_bib(uri, text)
+        n += 1
+        if n >= MAX_BIB_SCAN:
+            break
+
+
+def _schedule(ls: PaperLensServer, key: str, delay: float, fn: Any) -> None:
+    """Debounce: run fn after `delay` seconds unless scheduled again first."""
+    old = ls.state.pending.pop(key, None)
+    if old is not None:
+        old.cancel()
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        fn()
+        return
+    ls.state.pending[key] = loop.call_later(delay, fn)
+
+
+def _publish(ls: PaperLensServer, uri: str) -> None:
+    d = _doc(ls, uri)
+    cat = ls.state.catalog
+    if d is None or cat is None or d.kind == BIBTEX:
+        return
+    items = diagnostics(d, cat, ls.state.bibs, ls.state.settings.diagnostics, _extra(ls)) \
+        if ls.state.settings.features.diagnostics else []
+    ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, version=d.version, diagnostics=[
+        dataclasses.replace(x, range=_range_out(ls, d.lines, x.range)) for x in items]))
+
+
+# ------------------------------------------------------------------ life cycle
+
+
+@server.feature(t.INITIALIZE)
+def on_initialize(ls: PaperLensServer, params: t.InitializeParams) -> None:
+    st = ls.state
+    if params.workspace_folders:
+        st.root = Path(to_fs_path(params.workspace_folders[0].uri) or ".")
+    elif params.root_uri:
+        st.root = Path(to_fs_path(params.root_uri) or ".")
+    elif params.root_path:
+        st.root = Path(params.root_path)
+    hover_caps = params.capabilities.text_document.hover if params.capabilities.text_document else None
+    formats = hover_caps.content_format if hover_caps and hover_caps.content_format else None
+    st.markdown = formats is None or t.MarkupKind.Markdown in formats
+    settings, errors = parse_settings(params.initialization_options)
+    st.settings = settings
+    st.pending.clear()
+    _scan_workspace_bibs(ls)
+    _load_index(ls)
+    ls._init_errors = errors  # type: ignore[attr-defined]
+
+
+@server.feature(t.INITIALIZED)
+async def on_initialized(ls: PaperLensServer, params: t.InitializedParams) -> None:
+    for e in getattr(ls, "_init_errors", []):
+        ls.window_show_message(t.ShowMessageParams(type=t.MessageType.Warning, message=f"PaperLens: {e}"))
+    caps = ls.client_capabilities
+    if caps.workspace and caps.workspace.configuration:
+        try:
+            res = await ls.workspace_configuration_async(
+                t.ConfigurationParams(items=[t.ConfigurationItem(section="paperlens")]))
+            if res and isinstance(res[0], dict) and res[0]:
+                _apply_settings(ls, res[0], reload=True)
+        except Exception as e:  # a client that cannot answer keeps the initializationOptions
+            log.info("workspace/configuration failed: %s", e)
+    _notify_status(ls)
+    if ls.state.settings.refresh_on_start:
+        asyncio.ensure_future(_refresh(ls))
+
+
+@server.feature(t.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def on_did_change_configuration(ls: PaperLensServer, params: t.DidChangeConfigurationParams) -> None:
+    raw = params.settings
+    caps = ls.client_capabilities
+    if caps.workspace and caps.workspace.configuration:
+        try:
+            res = await ls.workspace_configuration_async(
+                t.ConfigurationParams(items=[t.ConfigurationItem(section="paperlens")]))
+            raw = res[0] if res else raw
+        except Exception as e:
+            log.info("workspace/configuration failed: %s", e)
+    _apply_settings(ls, raw, reload=True)
+    for uri in list(ls.state.docs):
+        _publish(ls, uri)
+
+
+@server.feature(t.TEXT_DOCUMENT_DID_OPEN)
+def on_did_open(ls: PaperLensServer, params: t.DidOpenTextDocumentParams) -> None:
+    td = params.text_document
+    kind = doc_kind(td.language_id, td.uri)
+    ls.state.language[td.uri] = td.language_id
+    ls.state.docs[td.uri] = DocAnalysis.from_text(td.uri, kind, td.text, td.version)
+    if kind == BIBTEX:
+        _set_bib(ls, td.uri, td.text)
+        for uri in list(ls.state.docs):
+            _publish(ls, uri)
+    else:
+        _publish(ls, td.uri)
+
+
+@server.feature(t.TEXT_DOCUMENT_DID_CHANGE)
+def on_did_change(ls: PaperLensServer, params: t.DidChangeTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    d = _doc(ls, uri)
+    if d is None:
+        return
+    # pygls has applied the (incremental) change to its copy; re-split, and let the per-line cache
+    # keep every unchanged line's analysis.
+    text = ls.workspace.get_text_document(uri).source
+    d.lines = text.split("\n")
+    d.version = params.text_document.version
+    d.invalidate()
+    if d.kind == BIBTEX:
+        _schedule(ls, "bib:" + uri, 0.3, lambda: (_set_bib(ls, uri, text), [_publish(ls, u) for u in ls.state.docs]))
+    else:
+        _schedule(ls, "diag:" + uri, 0.2, lambda: _publish(ls, uri))
+
+
+@server.feature(t.TEXT_DOCUMENT_DID_SAVE)
+def on_did_save(ls: PaperLensServer, params: t.DidSaveTextDocumentParams) -> None:
+    d = _doc(ls, params.text_document.uri)
+    if d is not None and d.kind == BIBTEX:
+        _set_bib(ls, d.uri, "\n".join(d.lines))
+
+
+@server.feature(t.TEXT_DOCUMENT_DID_CLOSE)
+def on_did_close(ls: PaperLensServer, params: t.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    d = ls.state.docs.pop(uri, None)
+    ls.state.language.pop(uri, None)
+    if d is not None and d.kind != BIBTEX:
+        ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+
+# ------------------------------------------------------------------ features
+
+
+@server.feature(t.TEXT_DOCUMENT_HOVER)
+def on_hover(ls: PaperLensServer, params: t.HoverParams) -> t.Hover | None:
+    d = _doc(ls, params.text_document.uri)
+    if d is None or not ls.state.settings.features.hover:
+        return None
+    line, col = _pos_in(ls, d, params.position)
+    h = hover(d, _catalog(ls), line, col, markdown=ls.state.markdown, extra_cites=_extra(ls))
+    if h is not None and h.range is not None:
+        h.range = _range_out(ls, d.lines, h.range)
+    return h
+
+
+@server.feature(t.TEXT_DOCUMENT_COMPLETION,
+                t.CompletionOptions(trigger_characters=["{", ",", "@", "`", ";"], resolve_provider=True))
+async def on_completion(ls: PaperLensServer, params: t.CompletionParams) -> t.CompletionList | None:
+    d = _doc(ls, params.text_document.uri)
+    if d is None or not ls.state.settings.features.completion:
+        return None
+    await asyncio.sleep(0)  # a checkpoint: a $/cancelRequest that already arrived cancels us here
+    line, col = _pos_in(ls, d, params.position)
+    res = comp.completions(d, _catalog(ls), ls.state.bibs, line, col, extra_cites=_extra(ls))
+    if res is not None:
+        for it in res.items:
+            if isinstance(it.text_edit, t.TextEdit):
+                it.text_edit.range = _range_out(ls, d.lines, it.text_edit.range)
+    return res
+
+
+@server.feature(t.COMPLETION_ITEM_RESOLVE)
+def on_completion_resolve(ls: PaperLensServer, item: t.CompletionItem) -> t.CompletionItem:
+    return comp.resolve(item, _catalog(ls))
+
+
+@server.feature(t.TEXT_DOCUMENT_CODE_ACTION,
+                t.CodeActionOptions(code_action_kinds=[t.CodeActionKind.QuickFix, ca.RELATED_KIND,
+                                                       t.CodeActionKind.Empty]))
+async def on_code_action(ls: PaperLensServer, params: t.CodeActionParams) -> list[t.CodeAction] | None:
+    d = _doc(ls, params.text_document.uri)
+    if d is None or not ls.state.settings.features.code_actions:
+        return None
+    await asyncio.sleep(0)
+    sl, sc = _pos_in(ls, d, params.range.start)
+    el, ec = _pos_in(ls, d, params.range.end)
+    rng = t.Range(start=t.Position(line=sl, character=sc), end=t.Position(line=el, character=ec))
+    actions = ca.code_actions(d, _catalog(ls), ls.state.bibs, rng, language_id=ls.state.language.get(d.uri, ""),
+                              bib_setting=ls.state.settings.bib_file, root=ls.state.root, extra_cites=_extra(ls))
+    for a in actions:
+        a.edit = _edit_out(ls, a.edit)
+    only = params.context.only
+    if only:
+        actions = [a for a in actions if a.kind and any(a.kind == k or a.kind.startswith(k + ".") for k in only)]
+    return actions
+
+
+@server.feature(t.TEXT_DOCUMENT_DOCUMENT_LINK)
+def on_document_link(ls: PaperLensServer, params: t.DocumentLinkParams) -> list[t.DocumentLink] | None:
+    d = _doc(ls, params.text_document.uri)
+    if d is None or not ls.state.settings.features.links:
+        return None
+    links = document_links(d, _catalog(ls))
+    for link in links:
+        link.range = _range_out(ls, d.lines, link.range)
+    return links
+
+
+@server.feature(t.WORKSPACE_SYMBOL)
+def on_workspace_symbol(ls: PaperLensServer, params: t.WorkspaceSymbolParams) -> list[t.WorkspaceSymbol] | None:
+    if not ls.state.settings.features.symbols:
+        return None
+    syms = workspace_symbols(_catalog(ls), ls.state.bibs, params.query)
+    for s in syms:
+        if isinstance(s.location, t.Location):
+            s.location.range = _range_out(ls, _lines(ls, s.location.uri), s.location.range)
+    return syms
+
+
+@server.feature(t.TEXT_DOCUMENT_DEFINITION)
+def on_definition(ls: PaperLensServer, params: t.DefinitionParams) -> t.Location | None:
+    d = _doc(ls, params.text_document.uri)
+    if d is None or not ls.state.settings.features.definition:
+        return None
+    line, col = _pos_in(ls, d, params.position)
+    loc = definition(d, ls.state.bibs, line, col, _extra(ls))
+    if loc is not None:
+        loc.range = _range_out(ls, _lines(ls, loc.uri), loc.range)
+    return loc
+
+
+@server.feature(t.TEXT_DOCUMENT_REFERENCES)
+def on_references(ls: PaperLensServer, params: t.ReferenceParams) -> list[t.Location] | None:
+    d = _doc(ls, params.text_document.uri)
+    if d is None:
+        return None
+    line, col = _pos_in(ls, d, params.position)
+    key = key_at(d, line, col, _extra(ls))
+    if key is None and d.kind == BIBTEX:
+        key = next((k for f in ls.state.bibs.files.values() if f.uri == d.uri
+                    for k, r in f.ranges.items() if r[0] <= line <= r[2]), None)
+    if key is None:
+        return None
+    docs = dict(ls.state.docs)
+    root = ls.state.root
+    if root is not None and root.is_dir():
+        for p in list(root.rglob("*.tex"))[:500] + list(root.rglob("*.md"))[:500]:
+            uri = from_fs_path(str(p)) or p.as_uri()
+            if uri not in docs:
+                try:
+                    docs[uri] = DocAnalysis.from_text(uri, doc_kind(None, uri), p.read_text(errors="replace"))
+                except OSError:
+                    continue
+    locs = references(docs.values(), key, _extra(ls))
+    for loc in locs:
+        loc.range = _range_out(ls, docs[loc.uri].lines, loc.range)
+    return locs
+
+
+# ------------------------------------------------------------------ commands
+
+
+@server.command(CMD_SEARCH)
+def cmd_search(ls: PaperLensServer, query: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Ranked matches for a client's quick pick."""
+    out = []
+    for e in _catalog(ls).search(str(query), max(1, min(int(limit), 200))):
+        out.append({"key": e.key, "title": e.title, "method": e.method, "year": e.year, "authors": e.authors_short,
+                    "upvotes": e.upvotes, "repo": e.repo_name, "paperUrl": paper_url(e),
+                    "repoUrl": f"https://github.com/{e.repo_name}" if e.repo_name else None,
+                    "inBib": ls.state.bibs.has_key(e.key)})
+    return out
+
+
+async def _show_external(ls: PaperLensServer, url: str) -> dict[str, Any]:
+    res = await ls.window_show_document_async(t.ShowDocumentParams(uri=url, external=True))
+    return {"opened": url, "success": bool(res and res.success)}
+
+
+def _repo_url(ls: PaperLensServer, target: str) -> str | None:
+    from .features.document import GITHUB_URL
+    from .model import valid_repo
+
+    m = GITHUB_URL.search(target + " ")
+    if m and valid_repo(m.group("repo")):
+        return f"https://github.com/{m.group('repo')}"
+    if valid_repo(target) and "/" in target:
+        return f"https://github.com/{target}"
+    e = _catalog(ls).lookup(target)
+    if e is not None and e.repo_name:
+        return f"https://github.com/{e.repo_name}"
+    return None
+
+
+@server.command(CMD_OPEN_REPO)
+async def cmd_open_repo(ls: PaperLensServer, target: str) -> dict[str, Any]:
+    """Ask the client to open a paper's repo outside the editor (name, key or URL)."""
+    url = _repo_url(ls, str(target))
+    if url is None:
+        ls.window_show_message(t.ShowMessageParams(type=t.MessageType.Info,
+                                                   message=f"PaperLens: no linked repo for {target!r}"))
+        return {"opened": None, "success": False}
+    return await _show_external(ls, url)
+
+
+@server.command(CMD_OPEN_PAPER)
+async def cmd_open_paper(ls: PaperLensServer, target: str) -> dict[str, Any]:
+    e = _catalog(ls).lookup(str(target))
+    url = paper_url(e) if e else None
+    if url is None:
+        return {"opened": None, "success": False}
+    return await _show_external(ls, url)
+
+
+@server.command(CMD_ADD_BIB)
+async def cmd_add_bib(ls: PaperLensServer, key: str, document_uri: str = "") -> dict[str, Any]:
+    """Add a paper's BibTeX entry to the .bib the document uses (never touching existing entries)."""
+    e = _catalog(ls).by_key(str(key))
+    if e is None:
+        return {"applied": False, "reason": f"unknown key {key!r}"}
+    if ls.state.bibs.has_key(e.key):
+        return {"applied": False, "reason": "already in the .bib"}
+    d = _doc(ls, document_uri) or DocAnalysis.from_text(document_uri or "untitled:", "text", "")
+    uri, path = target_bib(d, ls.state.bibs, ls.state.settings.bib_file, ls.state.root)
+    edit = _edit_out(ls, add_entry_edit(e, ls.state.bibs, uri, path))
+    if edit is None:
+        return {"applied": False, "reason": "already in the .bib"}
+    res = await ls.workspace_apply_edit_async(t.ApplyWorkspaceEditParams(edit=edit, label=f"Add {e.key}"))
+    if res.applied and uri not in ls.state.docs and path is not None and path.is_file():
+        _set_bib(ls, uri, path.read_text(encoding="utf-8", errors="replace"))
+    return {"applied": bool(res.applied), "bib": uri}
+
+
+async def _refresh(ls: PaperLensServer) -> dict[str, Any]:
+    from .refresh import refresh
+
+    if ls.state.refreshing:
+        return {"saved": False, "warnings": ["a refresh is already running"]}
+    ls.state.refreshing = True
+    _notify_status(ls)
+    token = f"paperlens-refresh-{time.time_ns()}"
+    progress_ok = bool(ls.client_capabilities.window and ls.client_capabilities.window.work_done_progress)
+    if progress_ok:
+        try:
+            await ls.work_done_progress.create_async(token)
+            ls.work_done_progress.begin(token, t.WorkDoneProgressBegin(title="PaperLens: refreshing papers",
+                                                                        cancellable=False, percentage=0))
+        except Exception as e:
+            log.info("progress not available: %s", e)
+            progress_ok = False
+    loop = asyncio.get_running_loop()
+    lock = threading.Lock()
+
+    def progress(done: int, total: int, what: str) -> None:
+        if progress_ok:
+            pct = int(100 * done / total) if total else 100
+            with lock:
+                loop.call_soon_threadsafe(ls.work_done_progress.report, token, t.WorkDoneProgressReport(
+                    message=f"{done}/{total} repos · {what}", percentage=pct))
+
+    try:
+        summary = await loop.run_in_executor(None, refresh, ls.state.settings, progress)
+        if summary.saved:
+            # Swap in the new index atomically: requests keep the old catalog until this assignment.
+            new_index = await loop.run_in_executor(None, open_index, ls.state.settings)
+            ls.state.catalog = Catalog(new_index.index, ls.state.bibs.papers())
+            ls.state.source = new_index.library_source
+            for d in ls.state.docs.values():
+                d._line_cache.clear()
+                d.invalidate()
+        return summary.to_json()
+    except Exception as e:  # a failed refresh keeps the good index; say why
+        log.exception("refresh failed")
+        ls.window_show_message(t.ShowMessageParams(type=t.MessageType.Error, message=f"PaperLens refresh failed: {e}"))
+        return {"saved": False, "warnings": [str(e)]}
+    finally:
+        ls.state.refreshing = False
+        if progress_ok:
+            ls.work_done_progress.end(token, t.WorkDoneProgressEnd(message="done"))
+        _notify_status(ls)
+
+
+@server.command(CMD_REFRESH)
+async def cmd_refresh(ls: PaperLensServer) -> dict[str, Any]:
+    """Fetch feeds and repos in the background, with progress; the new index is swapped in when complete."""
+    return await _refresh(ls)
+
+
+@server.command(CMD_STATUS)
+def cmd_status(ls: PaperLensServer) -> dict[str, Any]:
+    return _status(ls)
+
+
+def serve(tcp: str | None = None) -> None:
+    """Run over stdio, or TCP when given HOST:PORT."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if tcp:
+        host, _, port = tcp.rpartition(":")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
