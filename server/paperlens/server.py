@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -224,8 +225,9 @@ def _publish(ls: PaperLensServer, uri: str) -> None:
         return
     items = diagnostics(d, cat, ls.state.bibs, ls.state.settings.diagnostics, _extra(ls)) \
         if ls.state.settings.features.diagnostics else []
-    ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, version=d.version, diagnostics=[
-        dataclasses.replace(x, range=_range_out(ls, d.lines, x.range)) for x in items]))
+    for x in items:
+        x.range = _range_out(ls, d.lines, x.range)
+    ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, version=d.version, diagnostics=items))
 
 
 # ------------------------------------------------------------------ life cycle
@@ -588,7 +590,9 @@ def cmd_status(ls: PaperLensServer) -> dict[str, Any]:
 
 def serve(tcp: str | None = None) -> None:
     """Run over stdio, or TCP when given HOST:PORT."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # stderr is the log; keep it quiet unless asked (a client that never reads stderr must not block us).
+    level = os.environ.get("PAPERLENS_LOG", "WARNING").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if tcp:
         host, _, port = tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))

@@ -155,8 +155,13 @@ def paper_aliases(paper: Paper, repo: Repo | None) -> list[Alias]:
 
 
 def method_name(paper: Paper, aliases: list[Alias]) -> str | None:
-    """The one name to show for a paper ('DRCT'), if it has one."""
+    """The one name to show for a paper ('DRCT'): its title's name, else a coined name from the abstract."""
     for a in aliases:
-        if a.kind in (TITLE, ABSTRACT):
+        if a.kind == TITLE:
             return a.display
-    return None
+    abstract = [a for a in aliases if a.kind == ABSTRACT]
+    # A coined single token (AugLocal, SuperGlobal) says more than a descriptive phrase.
+    for a in abstract:
+        if " " not in a.display and not a.common:
+            return a.display
+    return abstract[0].display if abstract else None

@@ -36,7 +36,7 @@ def base_key(paper: Paper, method: str | None) -> str:
             return f"{ln}{year}{first_word}"
     if method:
         m = re.sub(r"[^a-z0-9]", "", fold(method))
-        if m:
+        if m and len(m) <= 16:
             return f"{m}{year}"
     return f"{first_word}{year}"
 
