@@ -32,7 +32,9 @@ def _decode(path: Path, data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
-        raise FeedError(f"{path}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})") from None
+        raise FeedError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})"
+        ) from None
 
 
 def feed_format(path: Path, text: str) -> str:
@@ -48,7 +50,7 @@ def feed_format(path: Path, text: str) -> str:
 
 
 def read_feed_file(path: Path, today: dt.date | None = None) -> tuple[list[Paper], list[str]]:
-    """Papers and warnings from a saved HF papers page, an HF papers JSON body or a .bib; FeedError if none."""
+    """Papers and warnings from a saved HF papers page, HF papers JSON or a .bib; FeedError if none."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:

@@ -8,7 +8,11 @@ import re
 from typing import Any
 
 import bibtexparser
-from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_into_parts, split_multiple_persons_names
+from bibtexparser.middlewares.names import (
+    InvalidNameError,
+    parse_single_name_into_parts,
+    split_multiple_persons_names,
+)
 from bibtexparser.model import DuplicateBlockKeyBlock, Entry, MiddlewareErrorBlock, ParsingFailedBlock
 from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 from pylatexenc.latexwalker import LatexWalkerError
@@ -20,8 +24,8 @@ from paperlens.model import Paper
 _ctx = get_default_latex_context_db()
 # As bibtexparser's own decoder: \url{x} is x, not <x>.
 _ctx.add_context_category("paperlens-bib", prepend=True, macros=[MacroTextSpec("url", simplify_repl="%s")])
-# pylatexenc (a bibtexparser dependency) directly, not LatexDecodingMiddleware: URLs, DOIs and eprints must stay
-# raw ('%' starts a LaTeX comment, '~' is a tie), so only the text fields are decoded.
+# pylatexenc (a bibtexparser dependency) directly, not LatexDecodingMiddleware: URLs, DOIs and eprints must
+# stay raw ('%' starts a LaTeX comment, '~' is a tie), so only the text fields are decoded.
 _DECODER = LatexNodes2Text(latex_context=_ctx, keep_braced_groups=False, math_mode="verbatim")
 
 _ARXIV_PATTERNS = (
@@ -215,7 +219,7 @@ def _openings(text: str) -> list[tuple[re.Match[str], str]]:
 
 
 def bib_entry_ranges(text: str) -> dict[str, tuple[int, int, int, int]]:
-    """For each entry key, its (start_line, start_col, end_line, end_col): 0-based code points, end exclusive."""
+    """Each entry key's (start_line, start_col, end_line, end_col): 0-based code points, end exclusive."""
     starts = _line_starts(text)
 
     def pos(offset: int) -> tuple[int, int]:
@@ -268,7 +272,7 @@ def _tex_title(title: str) -> str:
     parts = re.split(r"([^\W_]+)", title)
     out = []
     for i, part in enumerate(parts):
-        # Inner capitals (DRCT, LLMs, PrefixKV) and lone capitals (the S of S^3, the R of R-Learner) keep case.
+        # Inner capitals (DRCT, LLMs, PrefixKV) and lone capitals (S of S^3, R of R-Learner) keep case.
         if i % 2 == 1 and (any(c.isupper() for c in part[1:]) or (part.isupper() and part != "A")):
             out.append("{" + part + "}")
         else:
@@ -331,7 +335,7 @@ def format_bibtex(paper: Paper, key: str) -> str:
 
 
 def append_entry(bib_text: str, entry: str) -> tuple[int, int, str]:
-    """(line, character, new_text) inserting `entry` at the end of the file after one blank line; no byte changes."""
+    """(line, character, new_text) appending `entry` after one blank line; existing bytes never change."""
     starts = _line_starts(bib_text)
     line, character = len(starts) - 1, len(bib_text) - starts[-1]
     nl = "\r\n" if "\r\n" in bib_text else "\n"

@@ -1,4 +1,4 @@
-"""Reader for the Hugging Face papers API: daily_papers, papers/search and papers/{id} bodies (pure, no I/O)."""
+"""Reader for the Hugging Face papers API: daily_papers, papers/search and papers/{id} bodies (no I/O)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from paperlens.feeds.hf_page import repo_from_text
-from paperlens.model import Paper
+from paperlens.model import Paper, valid_repo
 
 _ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v\d+)?$")
 _PAPER_FIELDS = frozenset(f.name for f in dataclasses.fields(Paper))
@@ -97,24 +97,34 @@ def _is_saved_paper(d: dict[str, Any]) -> bool:
 
 
 def _from_saved(d: dict[str, Any], source: str) -> Paper:
-    kw = {k: v for k, v in d.items() if k in _PAPER_FIELDS}
-    if not _str(kw.get("title")):
+    """A Paper.to_json dict; from_json does not check types, so every field is checked here."""
+    if not _str(d.get("title")):
         raise _Skip("no title")
-    try:
-        p = Paper.from_json(kw)
-    except (TypeError, ValueError) as e:
-        raise _Skip(f"bad field: {e}") from None
-    # from_json does not check types: keep only what later code can rely on.
-    return dataclasses.replace(
-        p,
-        title=_str(p.title) or "",
-        arxiv_id=arxiv_id(p.arxiv_id),
-        repo=repo_from_text(f"github.com/{p.repo}") if isinstance(p.repo, str) else None,
-        date=p.date if isinstance(p.date, dt.date) else None,
-        upvotes=_int(p.upvotes),
-        author_count=_int(p.author_count),
-        source=p.source if isinstance(p.source, str) and p.source else f"json:{source}",
+    date = d.get("date")
+    if date is not None and _date(date) is None:
+        raise _Skip(f"bad date {date!r}")
+    kw: dict[str, Any] = {}
+    for f in dataclasses.fields(Paper):
+        v = d.get(f.name)
+        if f.name in ("authors", "ai_keywords"):
+            kw[f.name] = (
+                tuple(x for x in v if isinstance(x, str) and x.strip()) if isinstance(v, list) else ()
+            )
+        elif f.name in ("upvotes", "author_count"):
+            kw[f.name] = _int(v)
+        elif f.name != "date":
+            # Whitespace kept: saved abstracts hold paragraph breaks.
+            kw[f.name] = v if isinstance(v, str) and v.strip() else None
+    kw.update(
+        title=_str(d["title"]),
+        abstract=kw["abstract"] or "",
+        date=_date(date),
+        arxiv_id=arxiv_id(kw["arxiv_id"]),
+        repo=kw["repo"] if valid_repo(kw["repo"]) else None,
+        project_page=_url(kw["project_page"]),
+        source=kw["source"] or f"json:{source}",
     )
+    return Paper(**kw)
 
 
 def _from_item(item: Any, source: str) -> Paper:
@@ -138,7 +148,9 @@ def _from_item(item: Any, source: str) -> Paper:
         authors=_authors(p.get("authors")),
         organization=_org(item.get("organization")) or _org(p.get("organization")),
         # paper.publishedAt is the arXiv date; the item's publishedAt is when it reached Daily Papers.
-        date=_date(p.get("publishedAt")) or _date(item.get("publishedAt")) or _date(p.get("submittedOnDailyAt")),
+        date=_date(p.get("publishedAt"))
+        or _date(item.get("publishedAt"))
+        or _date(p.get("submittedOnDailyAt")),
         upvotes=_int(p.get("upvotes", item.get("upvotes"))),
         arxiv_id=arxiv_id(p.get("id")),
         repo=repo_from_text(repo_url) if repo_url else None,
@@ -160,8 +172,12 @@ def _describe(item: Any) -> str:
 
 
 def parse_hf_json(data: Any, source: str) -> tuple[list[Paper], list[str]]:
-    """Papers and warnings from an HF papers body: a list of daily/search items, one flat paper, or saved Papers."""
-    if isinstance(data, dict) and isinstance(data.get("papers"), list) and not {"paper", "id", "title"} & data.keys():
+    """Papers and warnings from an HF papers body: daily/search items, one flat paper, or saved Papers."""
+    if (
+        isinstance(data, dict)
+        and isinstance(data.get("papers"), list)
+        and not {"paper", "id", "title"} & data.keys()
+    ):
         data = data["papers"]  # a PaperLens library file: {"papers": [Paper.to_json(), ...], "repos": ...}
     items = data if isinstance(data, list) else [data]
     papers: list[Paper] = []

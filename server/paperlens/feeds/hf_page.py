@@ -17,7 +17,9 @@ _DATE_RE = re.compile(
 _AUTHORS_RE = re.compile(r"^[•·*-]?\s*(\d+)\s+authors?$")
 _SEPARATOR = "·"
 # github.com/OWNER/NAME, not a subdomain (gist.github.com) and not inside a longer host name.
-_GITHUB_RE = re.compile(r"(?<![\w.-])(?:www\.)?github\.com/([A-Za-z0-9][A-Za-z0-9-]*)/([A-Za-z0-9._-]+)", re.I)
+_GITHUB_RE = re.compile(
+    r"(?<![\w.-])(?:www\.)?github\.com/([A-Za-z0-9][A-Za-z0-9-]*)/([A-Za-z0-9._-]+)", re.I
+)
 # First path segments that are GitHub pages, not users or organisations.
 _NOT_OWNERS = frozenset({"orgs", "topics", "features", "sponsors", "marketplace", "settings", "collections"})
 # The page chrome above the first paper, dropped when the header date line is missing.
@@ -36,13 +38,12 @@ _LONG_LINE = 100  # an organisation line is short; anything longer belongs to th
 
 
 def repo_from_text(text: str) -> str | None:
-    """The first valid `owner/name` among github.com links in `text` (trailing punctuation and .git dropped)."""
+    """The first valid `owner/name` among github.com links in `text` (trailing punctuation, .git dropped)."""
     for m in _GITHUB_RE.finditer(text):
+        # A sentence can end right after the link: "…/Tyr-the-Pruner." and "…/proj.git." both lose the tail.
         owner, name = m.group(1), m.group(2).rstrip(".,;:!?'\")]}")
         if name.lower().endswith(".git"):
-            name = name[:-4]
-        # A sentence can end right after the link ("…/Tyr-the-Pruner."): strip what rstrip left behind.
-        name = name.rstrip(".")
+            name = name[:-4].rstrip(".")
         full = f"{owner}/{name}"
         if owner.lower() not in _NOT_OWNERS and valid_repo(full):
             return full
@@ -87,25 +88,29 @@ def _parse_date_line(line: str) -> _DateLine | None:
     if month is None:
         return None
     up = m["up"] or "0"
-    upvotes = int(float(up[:-1]) * 1000) if up[-1] in "kK" else int(float(up))
+    upvotes = round(float(up[:-1]) * 1000) if up[-1] in "kK" else round(float(up))
     return _DateLine(month, int(m["day"]), int(m["year"]) if m["year"] else None, upvotes)
 
 
 def _looks_like_date(line: str) -> bool:
-    # A would-be date line ("Foo 33, 2025"): consumed with its block instead of becoming the next title.
+    # A broken date line ("Dec 45 4") is consumed with its block instead of becoming the next title.
     first = line.strip().split(" ", 1)[0]
     return parse_month(first) is not None and any(c.isdigit() for c in line)
 
 
 def _org_name(line: str) -> str:
-    """'Stanford Stanford AI' -> 'Stanford AI': the page shows the org handle (avatar alt text), then its name."""
+    """'Stanford Stanford AI' -> 'Stanford AI': the page shows the org handle (avatar alt), then its name."""
     parts = line.split()
     if len(parts) < 2:
         return line.strip()
     handle, name = parts[0], " ".join(parts[1:])
     h, n = norm_name(handle), norm_name(name)
-    looks_like_handle = any(c in handle for c in "-_") or any(c.isdigit() for c in handle) or (
-        any(c.isupper() for c in handle[1:]) and " " not in handle
+    # 'deepseek-ai', 'StanfordUniversity', 'allenai Ai2': separators, digits, inner capitals, or a lower-case
+    # word before a capitalised name mark a handle.
+    looks_like_handle = (
+        any(c in "-_" or c.isdigit() for c in handle)
+        or any(c.isupper() for c in handle[1:])
+        or (handle.islower() and name[:1].isupper())
     )
     if h and n and (h.startswith(n[:3]) or n.startswith(h[:3]) or looks_like_handle):
         return name
@@ -193,7 +198,9 @@ def parse_hf_page(text: str, source: str, today: dt.date | None = None) -> tuple
     rest = _paragraphs(lines, start, len(lines))
     if rest:
         line_no, para = rest[0]
-        warnings.append(f"{source}:{line_no + 1}: ignored trailing text {para[0][:80]!r} (no '·' and date line)")
+        warnings.append(
+            f"{source}:{line_no + 1}: ignored trailing text {para[0][:80]!r} (no '·' and date line)"
+        )
     return papers, warnings
 
 
