@@ -21,7 +21,23 @@ lint: $(VENV)/.installed
 test-python: $(VENV)/.installed
 	$(PY) -m pytest -q
 
-test: lint test-python
+test: lint test-python test-node
+
+# The VS Code extension (package.json, client/): type-check, lint, bundle, package the .vsix, then the Node
+# tests (node --test): unit tests, the real server over stdio, and the .vsix's contents.
+NPM_INSTALL := $(if $(wildcard package-lock.json),npm ci,npm install)
+
+node_modules/.installed: package.json $(wildcard package-lock.json)
+	$(NPM_INSTALL) --no-audit --no-fund
+	touch $@
+
+test-node: $(VENV)/.installed node_modules/.installed
+	npm run typecheck
+	npm run lint
+	npm run build
+	npm run package
+	npm run build:tests
+	PAPERLENS_PYTHON=$(abspath $(PY)) node --test out/test/
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py --sizes 10000
