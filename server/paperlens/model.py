@@ -112,7 +112,8 @@ def repo_to_json(r: Repo) -> dict[str, Any]:
 
 def repo_from_json(d: dict[str, Any]) -> Repo:
     names = {f.name for f in dataclasses.fields(Repo)}
-    return Repo(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in names})
+    kw: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in names}
+    return Repo(**kw)
 
 
 @dataclass(slots=True)

@@ -314,7 +314,12 @@ def on_did_change(ls: PaperLensServer, params: t.DidChangeTextDocumentParams) ->
     d.version = params.text_document.version
     d.invalidate()
     if d.kind == BIBTEX:
-        _schedule(ls, "bib:" + uri, 0.3, lambda: (_set_bib(ls, uri, text), [_publish(ls, u) for u in ls.state.docs]))
+        def reload_bib() -> None:
+            _set_bib(ls, uri, text)
+            for u in list(ls.state.docs):
+                _publish(ls, u)
+
+        _schedule(ls, "bib:" + uri, 0.3, reload_bib)
     else:
         _schedule(ls, "diag:" + uri, 0.2, lambda: _publish(ls, uri))
 

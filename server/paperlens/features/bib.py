@@ -63,9 +63,9 @@ def target_bib(doc: DocAnalysis, bibs: Bibs, setting: str, root: Path | None) ->
         for m in _LATEX_BIB.finditer(text):
             names.extend(n.strip() for n in m.group(1).split(","))
     elif doc.kind == MARKDOWN:
-        m = _MD_BIB.search(text)
-        if m:
-            names.append(m.group(1).strip().strip("'\"[]"))
+        fm = _MD_BIB.search(text)
+        if fm:
+            names.append(fm.group(1).strip().strip("'\"[]"))
     for name in names:
         if not name:
             continue

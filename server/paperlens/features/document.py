@@ -334,9 +334,6 @@ class DocAnalysis:
                 prose = [(m.start() + 2, len(line)) for m in re.finditer(r"(//|/\*|--|#|%|;).*$", line)][:1]
             else:
                 prose, _ = prose_regions(line, self.kind, st)
-            if self.kind == LATEX:
-                c = _latex_comment(line)
-                prose = [(0, c)]
             cached = mentions_in_line(line, ln, catalog, code=code, prose=prose)
             self._line_cache[key] = cached
         res = [MentionSpan(Span(ln, m.span.start, m.span.end), m.text, m.mention, m.in_code) for m in cached]
@@ -361,13 +358,6 @@ class DocAnalysis:
         self._doc_states = None
         if len(self._line_cache) > 4 * len(self.lines) + 1000:
             self._line_cache = {}
-
-
-def _latex_comment(line: str) -> int:
-    """Column of an unescaped % (a LaTeX comment), or the line length."""
-    for m in re.finditer(r"(?<!\\)%", line):
-        return m.start()
-    return len(line)
 
 
 ARXIV_IN_TEXT = re.compile(r"(?:arXiv:\s*|arxiv\.org/(?:abs|pdf)/)?" + ARXIV_ID_RE.pattern, re.IGNORECASE)

@@ -526,8 +526,8 @@ class Index:
             sums[uniq == exclude] = -1
         kk = min(k, len(uniq))
         top = np.argpartition(-sums, kk - 1)[:kk] if kk < len(uniq) else np.arange(len(uniq))
-        top = sorted(top, key=lambda t: (-sums[t], uniq[t]))
-        return [(int(uniq[t]), float(sums[t])) for t in top if sums[t] > 0][:k]
+        order = sorted(top, key=lambda t: (-sums[t], uniq[t]))
+        return [(int(uniq[t]), float(sums[t])) for t in order if sums[t] > 0][:k]
 
 
 def _best_ids(post: Postings, lo: int, hi: int, cap: int = CANDIDATE_CAP) -> IdArray:

@@ -1,0 +1,176 @@
+"""The index over the shipped snapshot: aliases, keys, ranked search, related papers, persistence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from paperlens.index.aliases import abstract_names, is_common, title_name
+from paperlens.index.catalog import Catalog
+from paperlens.index.core import Index
+from paperlens.index.keys import assign_keys, base_key
+from paperlens.library import read_library, snapshot_file
+from paperlens.model import Library, Paper
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return Catalog(Index.build(read_library(snapshot_file())))
+
+
+@pytest.mark.parametrize(
+    ("title", "name"),
+    [
+        ("DRCT: Saving Image Super-resolution away from Information Bottleneck", "DRCT"),
+        ("FlashAttention-4: Algorithm and Kernel Pipelining Co-Design", "FlashAttention-4"),
+        ("TPI-LLM: Serving 70B-scale LLMs Efficiently", "TPI-LLM"),
+        ("Nexus:Proactive Intra-GPU Disaggregation", "Nexus"),
+        ("Block Transformer: Global-to-Local Language Modeling", "Block Transformer"),
+        ("Týr-the-Pruner: Structural Pruning LLMs", "Týr-the-Pruner"),
+        ("The Final-Stage Bottleneck: A Systematic Dissection", None),
+        ("Intelligence per Watt: Measuring Intelligence Efficiency", None),
+        ("From Tokens to Thoughts: How LLMs and Humans Trade Compression", None),
+        ("Global Features are All You Need for Image Retrieval", None),
+    ],
+)
+def test_title_name(title: str, name: str | None) -> None:
+    assert title_name(title) == name
+
+
+@pytest.mark.parametrize(
+    ("abstract", "names"),
+    [
+        ("To address this issue, we propose a new training paradigm, Glocal Information Bottleneck (Glocal-IB).",
+         ["Glocal-IB"]),
+        ("we put forward an augmented local learning method, dubbed AugLocal. AugLocal constructs ...", ["AugLocal"]),
+        ("In this paper, we present SuperGlobal, a novel approach that exclusively employs global features",
+         ["SuperGlobal"]),
+        ("We investigate the improved generalization ability of our proposed CS-IB and demonstrate", ["CS-IB"]),
+        ("The information bottleneck (IB) approach is popular to improve the generalization", []),
+        ("we propose a manifold-aware magnitude-phase dual-stream framework", []),
+    ],
+)
+def test_abstract_names(abstract: str, names: list[str]) -> None:
+    assert abstract_names(abstract) == names
+
+
+@pytest.mark.parametrize(("name", "common"), [("Nexus", True), ("Turbo", True), ("Block Transformer", True),
+                                               ("DRCT", False), ("Glocal-IB", False), ("PrefixKV", False)])
+def test_common_word_names(name: str, common: bool) -> None:
+    assert is_common(name) is common
+
+
+@pytest.mark.parametrize(
+    ("query", "title_start"),
+    [
+        ("DRCT", "DRCT: Saving Image"),
+        ("Glocal-IB", "Glocal Information Bottleneck"),
+        ("glocal_ib", "Glocal Information Bottleneck"),
+        ("GlocalIB", "Glocal Information Bottleneck"),
+        ("FlashAttention-4", "FlashAttention-4"),
+        ("CS-IB", "Cauchy-Schwarz Divergence"),
+        ("SuperGlobal", "Global Features are All You Need"),
+        ("AugLocal", "Scaling Supervised Local Learning"),
+        ("glo", "Glocal Information Bottleneck"),
+        ("glocl", "Glocal Information Bottleneck"),  # a typo in a prefix
+        ("prefixkv", "PrefixKV"),
+        ("Cauchy-Schwarz information bottleneck", "Cauchy-Schwarz Divergence"),
+    ],
+)
+def test_search_top_hit(catalog: Catalog, query: str, title_start: str) -> None:
+    hits = catalog.search(query, 5)
+    assert hits and hits[0].title.startswith(title_start), [h.title for h in hits]
+
+
+def test_information_bottleneck_papers_come_first(catalog: Catalog) -> None:
+    hits = catalog.search("information bottleneck", 20)
+    top = [h.title.lower() for h in hits[:5]]
+    assert all("information bottleneck" in t for t in top), top
+
+
+def test_typo_tolerant_words(catalog: Catalog) -> None:
+    hits = catalog.search("botleneck", 10)
+    assert hits and all("bottleneck" in h.title.lower() for h in hits[:3])
+
+
+def test_search_limit_and_empty(catalog: Catalog) -> None:
+    assert len(catalog.search("", 50)) == 50
+    assert catalog.search("zzzzqqqq", 10) == []
+
+
+def test_exact_mentions(catalog: Catalog) -> None:
+    m = catalog.mention("Nexus")
+    assert m is not None and m.common and m.entries[0].title.startswith("Nexus:")
+    assert catalog.mention("torch") is None
+    assert catalog.mention("data") is None
+    m = catalog.mention("Glocal_IB")
+    assert m is not None and m.entries[0].method == "Glocal-IB"
+
+
+def test_keys_are_unique_and_human(catalog: Catalog) -> None:
+    keys = [catalog.base.keys[i] for i in range(catalog.base.n)]
+    assert len(set(keys)) == len(keys)
+    assert catalog.lookup("DRCT") is not None and catalog.lookup("DRCT").key == "drct2024"  # type: ignore[union-attr]
+
+
+def test_key_styles() -> None:
+    p = Paper(title="Block Transformer: Global-to-Local Language Modeling", authors=("Namgyu Ho", "Sangmin Bae"),
+              date=__import__("datetime").date(2024, 6, 4))
+    assert base_key(p, "Block Transformer") == "ho2024block"
+    q = Paper(title="DRCT: Saving Image Super-resolution", date=__import__("datetime").date(2024, 3, 31))
+    assert base_key(q, "DRCT") == "drct2024"
+    user = Paper(title="X", bib_key="ho2024block")
+    assert assign_keys([(user, None), (p, "Block Transformer")]) == ["ho2024block", "ho2024blocka"]
+
+
+def test_related_are_on_topic(catalog: Catalog) -> None:
+    e = catalog.lookup("Glocal-IB")
+    assert e is not None
+    rel = catalog.related(e, 5)
+    assert rel and e.key not in {r.key for r in rel}
+    assert sum("bottleneck" in r.title.lower() or "time series" in r.title.lower() for r in rel) >= 2, \
+        [r.title for r in rel]
+
+
+def test_related_text(catalog: Catalog) -> None:
+    rel = catalog.related_text("We compress the KV cache of large language models for long-context inference", 5)
+    assert any("KV" in r.title for r in rel), [r.title for r in rel]
+
+
+def test_persisted_index_round_trip(tmp_path: Path, catalog: Catalog) -> None:
+    catalog.base.save(tmp_path / "ix")
+    loaded = Catalog(Index.load(tmp_path / "ix"))
+    assert loaded.base.n == catalog.base.n
+    for q in ("DRCT", "information bottleneck", "glocl"):
+        assert [e.key for e in loaded.search(q, 10)] == [e.key for e in catalog.search(q, 10)]
+    e = loaded.lookup("DRCT")
+    assert e is not None and "Vision Transformer" in e.paper.abstract
+
+
+def test_load_damaged_index_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "ix").mkdir()
+    (tmp_path / "ix" / "meta.json").write_text("{not json")
+    with pytest.raises(ValueError, match="cannot load index"):
+        Index.load(tmp_path / "ix")
+
+
+def test_bib_overlay_merges_by_arxiv_and_title(catalog: Catalog) -> None:
+    by_title = Paper(title="Glocal Information Bottleneck for Time Series Imputation", bib_key="mine2025glocal",
+                     authors=("Jie Yang",), source="bib:refs.bib")
+    only_bib = Paper(title="The information bottleneck method", bib_key="tishby2000information",
+                     authors=("Naftali Tishby",), source="bib:refs.bib")
+    cat = Catalog(catalog.base, [by_title, only_bib])
+    e = cat.lookup("Glocal-IB")
+    assert e is not None and e.key == "mine2025glocal"
+    assert e.repo_name == "Muyiiiii/NeurIPS-25-Glocal-IB"  # the feed's extras survive the merge
+    assert e.paper.authors == ("Jie Yang",)
+    assert cat.by_key("tishby2000information") is not None
+    assert cat.n_papers == catalog.n_papers + 1
+    keys = [h.key for h in cat.search("glocal", 5)]
+    assert keys.count("mine2025glocal") == 1 and "glocalib2025" not in keys
+
+
+def test_build_empty_library() -> None:
+    ix = Index.build(Library())
+    assert ix.n == 0 and Catalog(ix).search("x") == [] and Catalog(ix).lookup("x") is None

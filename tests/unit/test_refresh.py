@@ -1,0 +1,98 @@
+"""`refresh` against a real loopback server playing GitHub and HF: repos resolve code names to papers."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from paperlens.config import Settings
+from paperlens.http import HttpClient
+from paperlens.index.catalog import Catalog
+from paperlens.library import library_path, open_index, read_library
+from paperlens.refresh import refresh
+from support.fixture_server import FixtureServer
+
+DAILY = [{
+    "paper": {"id": "2501.00001", "title": "NewNet: A Test Paper for Refresh", "summary": "We propose NewNet.",
+              "authors": [{"name": "Ada Lovelace"}], "publishedAt": "2025-01-02T00:00:00.000Z", "upvotes": 7,
+              "githubRepo": "https://github.com/ming053l/DRCT-extra"},
+    "title": "NewNet: A Test Paper for Refresh", "publishedAt": "2025-01-03T00:00:00.000Z",
+}]
+
+
+def _settings(tmp: Path, server: FixtureServer, **kw: object) -> Settings:
+    return dataclasses.replace(Settings(), cache_dir=str(tmp / "cache"), github_base_url=server.base_url,
+                               hf_base_url=server.base_url, github_token_env="PAPERLENS_TEST_NO_TOKEN",
+                               **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def refreshed(tmp_path: Path, fixture_server: FixtureServer) -> tuple[Settings, Catalog]:
+    fixture_server.hf_routes["/api/daily_papers"] = lambda q: DAILY if q.get("p", "0") == "0" else []
+    s = _settings(tmp_path, fixture_server)
+    summary = refresh(s)
+    assert summary.saved, summary.describe()
+    assert summary.repos_fetched == 6  # the six fixture repos; the others answer 404 and are skipped
+    assert summary.new_papers == 1
+    return s, Catalog(open_index(s).index)
+
+
+@pytest.mark.parametrize(
+    ("name", "title_start"),
+    [("DRCT_arch", "DRCT:"), ("DRCT", "DRCT:"), ("drct", "DRCT:"), ("Glocal_IB", "Glocal Information"),
+     ("PrefixKV", "PrefixKV"), ("BlockTransformer", "Block Transformer"), ("NewNet", "NewNet")],
+)
+def test_code_names_resolve_to_papers(refreshed: tuple[Settings, Catalog], name: str, title_start: str) -> None:
+    _, cat = refreshed
+    m = cat.mention(name)
+    assert m is not None and m.entries[0].title.startswith(title_start), name
+
+
+def test_readme_bibtex_supplies_authors_and_arxiv(refreshed: tuple[Settings, Catalog]) -> None:
+    _, cat = refreshed
+    e = cat.lookup("DRCT")
+    assert e is not None
+    assert e.paper.authors == ("Chih-Chung Hsu", "Chia-Ming Lee", "Yi-Shiuan Chou")
+    assert e.arxiv_id == "2404.00722"
+    assert e.key == "hsu2024drct"  # author-style key once names are known
+    repo = e.repo
+    assert repo is not None and repo.language == "Jupyter Notebook" and repo.pushed_at
+
+
+def test_refresh_is_cached_and_revalidated(tmp_path: Path, fixture_server: FixtureServer) -> None:
+    fixture_server.hf_routes["/api/daily_papers"] = []
+    s = _settings(tmp_path, fixture_server)
+    refresh(s)
+    fixture_server.clear_requests()
+    refresh(s)  # every fetched resource is within its time-to-live: no request for it at all
+    assert fixture_server.requests_to("/repos/ming053l/DRCT") == []
+    assert fixture_server.requests_to("/repos/THU-MIG/PrefixKV") == []
+
+
+def test_failed_refresh_keeps_good_data(tmp_path: Path, fixture_server: FixtureServer) -> None:
+    fixture_server.hf_routes["/api/daily_papers"] = DAILY
+    good = _settings(tmp_path, fixture_server)
+    refresh(good)
+    before = library_path(good).read_bytes()
+    # A second cache dir's HTTP cache is empty, and every request fails: nothing new can be had.
+    fixture_server.fail_next(10_000, status=500)
+    bad = dataclasses.replace(good, cache_dir=str(tmp_path / "cache"))
+    import shutil
+
+    shutil.rmtree(tmp_path / "cache" / "http", ignore_errors=True)
+    with HttpClient(cache_dir=tmp_path / "cache", backoff_base=0.0, retries=1) as http:
+        summary = refresh(bad, http=http)
+    assert summary.repos_fetched == 0 and summary.feeds_ok == 0 and not summary.saved
+    assert library_path(good).read_bytes() == before
+    lib = read_library(library_path(good))
+    assert any(p.title.startswith("NewNet") for p in lib.papers)
+
+
+def test_offline_refresh_touches_no_network(tmp_path: Path, fixture_server: FixtureServer) -> None:
+    s = _settings(tmp_path, fixture_server, offline=True)
+    summary = refresh(s)
+    assert fixture_server.requests_to("") == []
+    assert not summary.saved
+    assert Catalog(open_index(s).index).lookup("DRCT") is not None  # the snapshot still answers
