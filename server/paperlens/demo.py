@@ -42,9 +42,16 @@ async def _session(root: Path, cache_dir: str) -> int:
     def on_configuration(params: t.ConfigurationParams) -> list[Any]:
         return [{} for _ in params.items]
 
+    status: list[Any] = []
+    diags: dict[str, list[t.Diagnostic]] = {}
+
     @client.feature("paperlens/status")
     def on_status(params: Any) -> None:
-        pass
+        status.append(params)
+
+    @client.feature(t.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    def on_diagnostics(params: t.PublishDiagnosticsParams) -> None:
+        diags[params.uri] = list(params.diagnostics)
 
     # lsprotocol decodes any code action that has a "command" key as a Command; decide by its shape instead.
     conv = client.protocol._converter
@@ -102,6 +109,9 @@ async def _session(root: Path, cache_dir: str) -> int:
         print("\n== the server asked the editor to open ==")
         for u in shown:
             print(f"  {u}")
+    print("\n== diagnostics ==")
+    for d in diags.get(uri, []):
+        print(f"  {tex.name}:{d.range.start.line + 1}: {d.message}")
     await client.shutdown_async(None)
     client.exit(None)
     await client.stop()

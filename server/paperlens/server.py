@@ -103,13 +103,24 @@ def _range_out(ls: PaperLensServer, lines: Sequence[str], r: t.Range) -> t.Range
 
 
 def _edit_out(ls: PaperLensServer, edit: t.WorkspaceEdit | None) -> t.WorkspaceEdit | None:
+    """Positions to client units; and plain `changes` for a client that takes no `documentChanges`."""
     if edit is None or not edit.document_changes:
         return edit
     for ch in edit.document_changes:
         if isinstance(ch, t.TextDocumentEdit):
             lines = _lines(ls, ch.text_document.uri)
             for e in ch.edits:
-                e.range = _range_out(ls, lines, e.range)
+                if isinstance(e, t.TextEdit):
+                    e.range = _range_out(ls, lines, e.range)
+    caps = ls.client_capabilities.workspace
+    we = caps.workspace_edit if caps else None
+    if we is not None and not we.document_changes:
+        changes: dict[str, list[t.TextEdit]] = {}
+        for ch in edit.document_changes:
+            if isinstance(ch, t.TextDocumentEdit):
+                changes.setdefault(ch.text_document.uri, []).extend(
+                    e for e in ch.edits if isinstance(e, t.TextEdit))
+        return t.WorkspaceEdit(changes=changes)
     return edit
 
 
@@ -177,6 +188,11 @@ def _set_bib(ls: PaperLensServer, uri: str, text: str | None) -> None:
         ls.state.bibs.files.pop(uri, None)
     else:
         ls.state.bibs.files[uri] = _read_bib(uri, text)
+    _rebuild_overlay(ls)
+
+
+def _rebuild_overlay(ls: PaperLensServer) -> None:
+    """The .bib papers changed: rebuild the catalog's overlay and forget what documents matched."""
     if ls.state.catalog is not None:
         ls.state.catalog.set_bib(ls.state.bibs.papers())
         for d in ls.state.docs.values():
@@ -266,6 +282,15 @@ async def on_initialized(ls: PaperLensServer, params: t.InitializedParams) -> No
                 _apply_settings(ls, res[0], reload=True)
         except Exception as e:  # a client that cannot answer keeps the initializationOptions
             log.info("workspace/configuration failed: %s", e)
+    ws = caps.workspace
+    if ws and ws.did_change_watched_files and ws.did_change_watched_files.dynamic_registration:
+        # .bib files edited outside the editor (Zotero exports, git pulls) should update the overlay too.
+        opts = t.DidChangeWatchedFilesRegistrationOptions(watchers=[t.FileSystemWatcher(glob_pattern="**/*.bib")])
+        try:
+            await ls.client_register_capability_async(t.RegistrationParams(registrations=[t.Registration(
+                id="paperlens-bib-watcher", method=t.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=opts)]))
+        except Exception as e:
+            log.info("file watcher registration failed: %s", e)
     _notify_status(ls)
     if ls.state.settings.refresh_on_start:
         asyncio.ensure_future(_refresh(ls))
@@ -285,6 +310,24 @@ async def on_did_change_configuration(ls: PaperLensServer, params: t.DidChangeCo
     _apply_settings(ls, raw, reload=True)
     for uri in list(ls.state.docs):
         _publish(ls, uri)
+
+
+@server.feature(t.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def on_did_change_watched_files(ls: PaperLensServer, params: t.DidChangeWatchedFilesParams) -> None:
+    changed = False
+    for ev in params.changes:
+        if not ev.uri.endswith(".bib") or ev.uri in ls.state.docs:
+            continue  # an open .bib is tracked through didChange
+        path = to_fs_path(ev.uri)
+        if ev.type == t.FileChangeType.Deleted or not path or not Path(path).is_file():
+            ls.state.bibs.files.pop(ev.uri, None)
+        else:
+            ls.state.bibs.files[ev.uri] = _read_bib(ev.uri, Path(path).read_text(encoding="utf-8", errors="replace"))
+        changed = True
+    if changed:
+        _rebuild_overlay(ls)
+        for uri in list(ls.state.docs):
+            _publish(ls, uri)
 
 
 @server.feature(t.TEXT_DOCUMENT_DID_OPEN)
