@@ -1,0 +1,579 @@
+"""Wire-level benchmark: a separate client process drives `python -m paperlens serve` over stdio.
+
+    .venv/bin/python bench/run.py --sizes 10000[,100000,1000000] [--peer]
+
+Measures start to first answer (cold and warm), completion / hover / related-action latency, re-scan after an
+edit, the null-request floor, peak RSS, build throughput and on-disk sizes; with --peer, bibli-ls on the same
+papers as a .bib. Writes bench/results/<date>-<size>.md and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import queue
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from gen_corpus import ensure_corpus  # noqa: E402
+
+RELATED_KIND = "refactor.rewrite.paperlens.related"
+DEBOUNCE = 0.2  # the server's diagnostics debounce, subtracted from edit -> diagnostics
+GOALS: dict[int, dict[str, float]] = {
+    10_000: {"completion_p99": 5, "first_completion": 0.3, "hover_p99": 2, "related_p99": 10, "warm_start": 0.3,
+             "rss_mb": 120},
+    100_000: {"completion_p99": 10, "hover_p99": 3, "related_p99": 20, "warm_start": 0.5, "rss_mb": 250},
+    1_000_000: {"completion_p99": 20, "hover_p99": 5, "related_p99": 50, "warm_start": 2, "rss_mb": 1024},
+}
+
+
+# ------------------------------------------------------------------ a tiny JSON-RPC client
+
+
+class Client:
+    """LSP over a child's stdio; a reader thread stamps each message with its arrival time."""
+
+    def __init__(self, cmd: list[str], cwd: Path, log: Path) -> None:
+        self._log = log.open("wb")
+        self.t_spawn = time.perf_counter()
+        self.proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self._id = 0
+        self._pending: dict[int, queue.Queue[tuple[float, dict[str, Any]]]] = {}
+        self._lock = threading.Lock()
+        self.notes: queue.Queue[tuple[float, dict[str, Any]]] = queue.Queue()
+        self._reader = threading.Thread(target=self._read_loop, daemon=True)
+        self._reader.start()
+
+    def _write(self, msg: dict[str, Any]) -> None:
+        body = json.dumps(msg).encode()
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        self.proc.stdin.flush()
+
+    def _read_loop(self) -> None:
+        out = self.proc.stdout
+        assert out is not None
+        while True:
+            length = -1
+            while True:
+                line = out.readline()
+                if not line:
+                    return
+                line = line.strip()
+                if not line:
+                    break
+                k, _, v = line.partition(b":")
+                if k.lower() == b"content-length":
+                    length = int(v)
+            body = out.read(length)
+            now = time.perf_counter()
+            msg = json.loads(body)
+            if "id" in msg and "method" in msg:  # a request from the server: answer it plainly
+                result: Any = [None] * len(msg.get("params", {}).get("items", [])) \
+                    if msg["method"] == "workspace/configuration" else None
+                self._write({"jsonrpc": "2.0", "id": msg["id"], "result": result})
+            elif "id" in msg:
+                with self._lock:
+                    q = self._pending.pop(msg["id"], None)
+                if q is not None:
+                    q.put((now, msg))
+            else:
+                self.notes.put((now, msg))
+
+    def request(self, method: str, params: Any, timeout: float = 1800) -> tuple[Any, float]:
+        """Result and round trip in seconds."""
+        with self._lock:
+            self._id += 1
+            rid = self._id
+            q: queue.Queue[tuple[float, dict[str, Any]]] = queue.Queue()
+            self._pending[rid] = q
+        t0 = time.perf_counter()
+        self._write({"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
+        t1, msg = q.get(timeout=timeout)
+        if "error" in msg:
+            raise RuntimeError(f"{method}: {msg['error']}")
+        return msg.get("result"), t1 - t0
+
+    def notify(self, method: str, params: Any) -> None:
+        self._write({"jsonrpc": "2.0", "method": method, "params": params})
+
+    def wait_note(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 120) -> float:
+        """Arrival time of the first notification matching pred."""
+        end = time.perf_counter() + timeout
+        while True:
+            t, msg = self.notes.get(timeout=max(0.01, end - time.perf_counter()))
+            if pred(msg):
+                return t
+
+    def drain(self) -> None:
+        while True:
+            try:
+                self.notes.get_nowait()
+            except queue.Empty:
+                return
+
+    def rss_peak_mb(self) -> float:
+        try:
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return float("nan")
+
+    def close(self) -> None:
+        try:
+            self.request("shutdown", None, timeout=30)
+            self.notify("exit", None)
+            self.proc.wait(timeout=30)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+
+def initialize(c: Client, root: Path, options: dict[str, Any] | None) -> float:
+    caps = {"textDocument": {"hover": {"contentFormat": ["markdown", "plaintext"]},
+                             "completion": {"completionItem": {"snippetSupport": False}}},
+            "general": {"positionEncodings": ["utf-16"]}}
+    _, dt_ = c.request("initialize", {"processId": os.getpid(), "rootUri": root.as_uri(), "rootPath": str(root),
+                                      "capabilities": caps, "initializationOptions": options,
+                                      "workspaceFolders": [{"uri": root.as_uri(), "name": "bench"}]})
+    c.notify("initialized", {})
+    return dt_
+
+
+def did_open(c: Client, uri: str, lang: str, text: str, version: int = 1) -> None:
+    c.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": lang, "version": version,
+                                                       "text": text}})
+
+
+def pos(line: int, ch: int) -> dict[str, int]:
+    return {"line": line, "character": ch}
+
+
+# ------------------------------------------------------------------ workload
+
+
+@dataclass
+class Workload:
+    """Documents and the positions to query in them, derived from the corpus' truth sample."""
+
+    cites_text: str = ""
+    cite_points: list[tuple[str, int, int]] = field(default_factory=list)  # (class, line, col)
+    md_cites_text: str = ""
+    md_cite_points: list[tuple[str, int, int]] = field(default_factory=list)
+    mentions_text: str = ""
+    mention_points: list[tuple[int, int, int]] = field(default_factory=list)  # (line, start, end)
+    blank_line: int = 0
+    peer_keys: list[str] = field(default_factory=list)
+
+
+def _typo(rng: random.Random, s: str) -> str:
+    i = rng.randrange(1, len(s) - 1)
+    op = rng.randrange(3)
+    if op == 0:
+        return s[:i] + s[i + 1:]
+    if op == 1:
+        return s[:i] + s[i + 1] + s[i] + s[i + 2:]
+    return s[:i] + rng.choice("aeioustrn") + s[i + 1:]
+
+
+def make_workload(truth: list[dict[str, Any]], seed: int = 7) -> Workload:
+    rng = random.Random(seed)
+    methods = [t["method"] for t in truth if t["method"] and len(t["method"]) >= 5]
+    titles = [t["title"] for t in truth]
+    lasts = [a.split()[-1] for t in truth for a in t["authors"]]
+    keys = [t["bib_key"] for t in truth]
+    prefixes: list[tuple[str, str]] = [("empty", "")] * 20
+    for _ in range(60):
+        src = rng.choice([rng.choice(keys), rng.choice(methods).lower(), rng.choice(lasts).lower()])
+        prefixes.append(("short", src[: rng.randint(1, 3)]))
+    for _ in range(40):
+        prefixes.append(("typo", _typo(rng, rng.choice(methods))))
+    for _ in range(40):
+        ws = [w.strip(":").lower() for w in rng.choice(titles).split() if len(w.strip(":")) >= 4 and w.isascii()]
+        w = rng.choice(ws) if ws else "learning"
+        prefixes.append(("title", w if rng.random() < 0.6 else w[: max(3, len(w) - 3)]))
+    for _ in range(40):
+        ln = rng.choice(lasts)
+        prefixes.append(("author", ln if rng.random() < 0.5 else ln[: max(3, len(ln) - 2)].lower()))
+    w = Workload()
+    lines: list[str] = []
+    md: list[str] = []
+    for cls, p in prefixes:
+        head = "Prior work on this question~\\cite{"
+        w.cite_points.append((cls, len(lines), len(head) + len(p)))
+        lines += [head + p + "} shows the effect.", ""]
+        mhead = "Prior work on this question [@"
+        w.md_cite_points.append((cls, len(md), len(mhead) + len(p)))
+        md += [mhead + p + "] shows the effect.", ""]
+    w.cites_text = "\n".join(lines)
+    w.md_cites_text = "\n".join(md)
+    ml: list[str] = []
+    for m in rng.sample(methods, min(100, len(methods))):
+        head = "We compare against "
+        w.mention_points.append((len(ml), len(head), len(head) + len(m)))
+        ml += [head + m + " on the standard benchmark.", ""]
+    w.blank_line = len(ml) - 1
+    ml.append("")
+    w.mentions_text = "\n".join(ml)
+    w.peer_keys = keys[:200]
+    return w
+
+
+def big_doc(truth: list[dict[str, Any]], size: int, seed: int = 11) -> str:
+    """A LaTeX document of about `size` bytes: prose with method mentions and citations."""
+    rng = random.Random(seed)
+    methods = [t["method"] for t in truth if t["method"]]
+    keys = [t["bib_key"] for t in truth]
+    filler = ("the results suggest that a careful choice of the objective matters more than scale and that "
+              "training for longer helps only when the data is diverse enough to support it").split()
+    out: list[str] = []
+    n = 0
+    while n < size:
+        words = rng.sample(filler, 12)
+        if rng.random() < 0.5:
+            words.insert(rng.randrange(len(words)), rng.choice(methods))
+        if rng.random() < 0.3:
+            words.append(f"\\cite{{{rng.choice(keys)}}}")
+        line = " ".join(words) + "."
+        out.append(line)
+        n += len(line) + 1
+        if rng.random() < 0.2:
+            out.append("")
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------------ measuring
+
+
+def pct(xs: list[float], p: float) -> float:
+    if not xs:
+        return float("nan")
+    s = sorted(xs)
+    k = min(len(s) - 1, max(0, int(round(p / 100 * (len(s) - 1)))))
+    return s[k]
+
+
+def ms(x: float) -> str:
+    return "n/a" if x != x else (f"{x * 1000:.1f} ms" if x < 10 else f"{x:.1f} s")
+
+
+def server_cmd() -> list[str]:
+    return [sys.executable, "-m", "paperlens", "serve"]
+
+
+def du(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def session(corpus: Path, cache: Path, ws: Path, wl: Workload, *, full: bool, uncited: bool = False
+            ) -> dict[str, Any]:
+    """One server process: start to first completion, then (when full) every latency measurement."""
+    r: dict[str, Any] = {}
+    opts = {"feeds": [str(corpus / "daily_papers.json")], "cacheDir": str(cache), "offline": True,
+            "diagnostics": {"uncitedMention": "hint" if uncited else "off"}}
+    c = Client(server_cmd(), ws, ws / f"server-{'full' if full else 'cold'}.log")
+    try:
+        r["initialize"] = initialize(c, ws, opts)
+        uri = (ws / "cites.tex").as_uri()
+        did_open(c, uri, "latex", wl.cites_text)
+        _, line, col = wl.cite_points[0]
+        res, _ = c.request("textDocument/completion", {"textDocument": {"uri": uri}, "position": pos(line, col)})
+        r["first_completion"] = time.perf_counter() - c.t_spawn
+        r["first_items"] = len(res["items"]) if res else 0
+        if not full:
+            r["rss_mb"] = c.rss_peak_mb()
+            return r
+        muri = (ws / "mentions.md").as_uri()
+        did_open(c, muri, "markdown", wl.mentions_text)
+        # warm-up: every request kind a few times
+        for _cls, line, col in wl.cite_points[::20]:
+            c.request("textDocument/completion", {"textDocument": {"uri": uri}, "position": pos(line, col)})
+        for line, s, e in wl.mention_points[:10]:
+            c.request("textDocument/hover", {"textDocument": {"uri": muri}, "position": pos(line, (s + e) // 2)})
+            c.request("textDocument/codeAction", {"textDocument": {"uri": muri},
+                                                  "range": {"start": pos(line, s), "end": pos(line, s)},
+                                                  "context": {"diagnostics": []}})
+        floor = []
+        for _ in range(200):
+            _, d = c.request("textDocument/hover", {"textDocument": {"uri": muri}, "position": pos(wl.blank_line, 0)})
+            floor.append(d)
+        r["floor"] = floor
+        comp: dict[str, list[float]] = {}
+        items = 0
+        for cls, line, col in wl.cite_points:
+            res, d = c.request("textDocument/completion", {"textDocument": {"uri": uri}, "position": pos(line, col)})
+            comp.setdefault(cls, []).append(d)
+            items += bool(res and res["items"])
+        r["completion"] = comp
+        r["completion_nonempty"] = items / len(wl.cite_points)
+        hov, rel, hits, nrel = [], [], 0, 0
+        for line, s, e in wl.mention_points:
+            res, d = c.request("textDocument/hover", {"textDocument": {"uri": muri},
+                                                      "position": pos(line, (s + e) // 2)})
+            hov.append(d)
+            hits += res is not None
+        for line, s, _e in wl.mention_points:
+            res, d = c.request("textDocument/codeAction", {"textDocument": {"uri": muri},
+                                                         "range": {"start": pos(line, s), "end": pos(line, s)},
+                                                         "context": {"diagnostics": []}})
+            rel.append(d)
+            nrel += sum(1 for a in res or [] if a.get("kind") == RELATED_KIND)
+        r["hover"], r["hover_hits"] = hov, hits / max(1, len(wl.mention_points))
+        r["related"], r["related_per"] = rel, nrel / max(1, len(wl.mention_points))
+        r["rss_mb"] = c.rss_peak_mb()
+        return r
+    finally:
+        c.close()
+
+
+def rescan_session(corpus: Path, cache: Path, ws: Path, truth: list[dict[str, Any]]) -> dict[str, Any]:
+    """Edit a 100 KB and a 1 MB LaTeX document; time edit -> diagnostics and edit -> documentLink."""
+    r: dict[str, Any] = {}
+    opts = {"feeds": [str(corpus / "daily_papers.json")], "cacheDir": str(cache), "offline": True,
+            "diagnostics": {"uncitedMention": "hint"}}
+    c = Client(server_cmd(), ws, ws / "server-rescan.log")
+    try:
+        initialize(c, ws, opts)
+        for label, size in (("100KB", 100_000), ("1MB", 1_000_000)):
+            text = big_doc(truth, size)
+            lines = text.split("\n")
+            uri = (ws / f"big-{label}.tex").as_uri()
+            c.drain()
+            t0 = time.perf_counter()
+            did_open(c, uri, "latex", text)
+            t1 = c.wait_note(lambda m, u=uri: m.get("method") == "textDocument/publishDiagnostics"
+                             and m["params"]["uri"] == u)
+            r[f"open_{label}"] = t1 - t0
+            c.request("textDocument/documentLink", {"textDocument": {"uri": uri}})
+            diag, link = [], []
+            rng = random.Random(3)
+            for v in range(2, 12):
+                ln = rng.randrange(len(lines))
+                edit = {"range": {"start": pos(ln, 0), "end": pos(ln, 0)}, "text": "Moreover "}
+                c.drain()
+                t0 = time.perf_counter()
+                c.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": v},
+                                                    "contentChanges": [edit]})
+                _, d = c.request("textDocument/documentLink", {"textDocument": {"uri": uri}})
+                link.append(d)
+                t1 = c.wait_note(lambda m, u=uri, vv=v: m.get("method") == "textDocument/publishDiagnostics"
+                                 and m["params"]["uri"] == u and m["params"].get("version") == vv)
+                diag.append(max(0.0, t1 - t0 - DEBOUNCE))
+            r[f"diag_{label}"], r[f"link_{label}"] = diag, link
+        r["rss_mb"] = c.rss_peak_mb()
+        return r
+    finally:
+        c.close()
+
+
+# ------------------------------------------------------------------ the peer: bibli-ls
+
+
+def peer_python() -> Path | None:
+    """A Python 3.12 venv with bibli-ls 0.1.7.2 (made with pyenv's 3.12 on first use), or None."""
+    venv = HERE / ".peer-venv"
+    py = venv / "bin" / "python"
+    if (venv / "bin" / "bibli_ls").exists():
+        return py
+    cands = sorted((Path.home() / ".pyenv" / "versions").glob("3.12*/bin/python3.12"))
+    base = shutil.which("python3.12") or (str(cands[-1]) if cands else None)
+    if base is None:
+        print("peer: no Python 3.12 (bibli-ls needs >= 3.12)", file=sys.stderr)
+        return None
+    subprocess.run([base, "-m", "venv", str(venv)], check=True)
+    res = subprocess.run([str(py), "-m", "pip", "install", "-q", "bibli-ls==0.1.7.2"], capture_output=True, text=True)
+    if res.returncode != 0:
+        print(f"peer: pip install bibli-ls failed: {res.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return py
+
+
+def peer_session(corpus: Path, ws: Path, wl: Workload, samples: int) -> dict[str, Any]:
+    """bibli-ls on refs.bib: `.bibli.toml` at the root names the .bib; completion is triggered by `@`."""
+    py = peer_python()
+    if py is None:
+        return {"error": "bibli-ls could not be installed (see stderr)"}
+    ws.mkdir(parents=True, exist_ok=True)
+    shutil.copy(corpus / "refs.bib", ws / "refs.bib")
+    (ws / ".bibli.toml").write_text('[backends.bench]\nbackend_type = "bibfile"\nbibfiles = ["refs.bib"]\n\n'
+                                    '[cite]\ntrigger = "@"\n')
+    r: dict[str, Any] = {}
+    c = Client([str(py.parent / "bibli_ls")], ws, ws / "bibli.log")
+    try:
+        r["initialize"] = initialize(c, ws, None)
+        uri = (ws / "cites.md").as_uri()
+        did_open(c, uri, "markdown", wl.md_cites_text)
+        pts = [(line, col) for _, line, col in wl.md_cite_points if col > len("Prior work on this question [@")]
+        line, col = pts[0]
+        res, _ = c.request("textDocument/completion", {"textDocument": {"uri": uri}, "position": pos(line, col)})
+        r["first_completion"] = time.perf_counter() - c.t_spawn
+        r["first_items"] = len(res["items"]) if res else 0
+        for line, col in pts[:3]:
+            c.request("textDocument/completion", {"textDocument": {"uri": uri}, "position": pos(line, col)})
+        comp = []
+        for line, col in pts[:samples]:
+            _, d = c.request("textDocument/completion", {"textDocument": {"uri": uri}, "position": pos(line, col)})
+            comp.append(d)
+        r["completion"] = comp
+        # hover on a known key
+        keys_doc = "\n".join(f"See [@{k}] here." for k in wl.peer_keys)
+        kuri = (ws / "keys.md").as_uri()
+        did_open(c, kuri, "markdown", keys_doc)
+        hov, hits = [], 0
+        for i in range(min(samples, len(wl.peer_keys))):
+            res, d = c.request("textDocument/hover", {"textDocument": {"uri": kuri}, "position": pos(i, 8)})
+            hov.append(d)
+            hits += res is not None
+        r["hover"], r["hover_hits"] = hov, hits / max(1, len(hov))
+        r["rss_mb"] = c.rss_peak_mb()
+        return r
+    finally:
+        c.close()
+
+
+# ------------------------------------------------------------------ report
+
+
+def status(value: float, goal: float | None) -> str:
+    if goal is None or value != value:
+        return ""
+    return "met" if value <= goal else "**missed**"
+
+
+def report(n: int, corpus: Path, cold: dict[str, Any], warm: dict[str, Any], rescan: dict[str, Any],
+           sizes: dict[str, int], gen_meta: dict[str, Any], peer: dict[str, Any] | None) -> str:
+    g = GOALS.get(n, {})
+    comp_all = [x for xs in warm["completion"].values() for x in xs]
+    floor_p50 = pct(warm["floor"], 50)
+    rows: list[tuple[str, str, str, str]] = []
+
+    def row(name: str, value: str, goal: str = "", st: str = "") -> None:
+        rows.append((name, value, goal, st))
+
+    row("start → first completion, cold (no cache)", ms(cold["first_completion"]))
+    row("  of which initialize (read feed, build, persist)", ms(cold["initialize"]))
+    row("start → first completion, warm (persisted index)", ms(warm["first_completion"]),
+        f"≤ {g['first_completion']} s" if "first_completion" in g else "",
+        status(warm["first_completion"], g.get("first_completion")))
+    row("  warm initialize (load index)", ms(warm["initialize"]), f"≤ {g['warm_start']} s" if "warm_start" in g else "",
+        status(warm["initialize"], g.get("warm_start")))
+    cp99 = pct(comp_all, 99)
+    row("completion p50 / p99 (200 prefixes)", f"{ms(pct(comp_all, 50))} / {ms(cp99)}",
+        f"p99 ≤ {g['completion_p99']:g} ms" if "completion_p99" in g else "",
+        status(cp99 * 1000, g.get("completion_p99")))
+    for cls, xs in warm["completion"].items():
+        row(f"  {cls} ({len(xs)})", f"{ms(pct(xs, 50))} / {ms(pct(xs, 99))}")
+    row("  completions with items", f"{warm['completion_nonempty'] * 100:.0f}%")
+    if n == 100_000:
+        row("  completion p99 / null floor p50", f"{cp99 / floor_p50:.1f}×", "≤ 3×", status(cp99 / floor_p50, 3))
+    hp99 = pct(warm["hover"], 99)
+    row("hover p50 / p99 (mentions)", f"{ms(pct(warm['hover'], 50))} / {ms(hp99)}",
+        f"p99 ≤ {g['hover_p99']:g} ms" if "hover_p99" in g else "", status(hp99 * 1000, g.get("hover_p99")))
+    row("  hovers with a card", f"{warm['hover_hits'] * 100:.0f}%")
+    rp99 = pct(warm["related"], 99)
+    row("code actions incl. related p50 / p99", f"{ms(pct(warm['related'], 50))} / {ms(rp99)}",
+        f"p99 ≤ {g['related_p99']:g} ms" if "related_p99" in g else "", status(rp99 * 1000, g.get("related_p99")))
+    row("  related papers per action list", f"{warm['related_per']:.1f}")
+    row("null request floor p50 / p99", f"{ms(floor_p50)} / {ms(pct(warm['floor'], 99))}")
+    for label in ("100KB", "1MB"):
+        row(f"re-scan {label} after an edit: → diagnostics p50 / p99 (debounce excluded)",
+            f"{ms(pct(rescan[f'diag_{label}'], 50))} / {ms(pct(rescan[f'diag_{label}'], 99))}")
+        row("  → documentLink p50 / p99", f"{ms(pct(rescan[f'link_{label}'], 50))} / "
+            f"{ms(pct(rescan[f'link_{label}'], 99))}")
+        row(f"  open {label} → first diagnostics", ms(rescan[f"open_{label}"]))
+    rss = max(warm["rss_mb"], rescan["rss_mb"])
+    row("peak RSS, warm session (VmHWM)", f"{rss:.0f} MB", f"≤ {g['rss_mb']:g} MB" if "rss_mb" in g else "",
+        status(rss, g.get("rss_mb")))
+    row("peak RSS, cold build (VmHWM)", f"{cold['rss_mb']:.0f} MB")
+    row("index build throughput (cold initialize)", f"{n / cold['initialize']:,.0f} papers/s")
+    row("feed JSON / .bib on disk", f"{sizes['json'] / 1e6:.0f} MB / {sizes['bib'] / 1e6:.0f} MB")
+    row("index on disk / whole cache dir", f"{sizes['index'] / 1e6:.0f} MB / {sizes['cache'] / 1e6:.0f} MB")
+    row("corpus generation", f"{gen_meta.get('seconds', '?')} s")
+    if peer is not None:
+        if "error" in peer:
+            row("bibli-ls 0.1.7.2", peer["error"])
+        else:
+            pc = peer["completion"]
+            row("bibli-ls: start → first completion", ms(peer["first_completion"]))
+            row(f"bibli-ls: completion p50 / p99 ({len(pc)} requests, {peer['first_items']:,} items each)",
+                f"{ms(pct(pc, 50))} / {ms(pct(pc, 99))}")
+            row(f"bibli-ls: hover p50 / p99 ({len(peer['hover'])} keys, {peer['hover_hits'] * 100:.0f}% with a card)",
+                f"{ms(pct(peer['hover'], 50))} / {ms(pct(peer['hover'], 99))}")
+            row("bibli-ls: peak RSS", f"{peer['rss_mb']:.0f} MB")
+            ratio = pct(pc, 50) / pct(comp_all, 50)
+            row("completion p50: bibli-ls / PaperLens", f"{ratio:.0f}×", "≥ 50×" if n == 10_000 else "",
+                ("met" if ratio >= 50 else "**missed**") if n == 10_000 else "")
+    head = (f"## {n:,} papers — {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}\n\n"
+            f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}. Corpus: `{corpus.relative_to(ROOT)}` "
+            f"(seed {gen_meta.get('seed')}). Latencies are client-side round trips over stdio.\n\n"
+            "| metric | value | goal | status |\n|---|---|---|---|\n")
+    return head + "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows) + "\n"
+
+
+def run_size(n: int, peer: bool, peer_samples: int) -> str:
+    corpus = ensure_corpus(n)
+    gen_meta = json.loads((corpus / "meta.json").read_text())
+    truth = json.loads((corpus / "truth.json").read_text())
+    wl = make_workload(truth)
+    tmp = Path(tempfile.mkdtemp(prefix=f"paperlens-bench-{n}-"))
+    try:
+        cache, ws = tmp / "cache", tmp / "ws"
+        ws.mkdir()
+        print(f"[{n:,}] cold start ...", file=sys.stderr, flush=True)
+        cold = session(corpus, cache, ws, wl, full=False)
+        print(f"[{n:,}] warm session ...", file=sys.stderr, flush=True)
+        warm = session(corpus, cache, ws, wl, full=True)
+        print(f"[{n:,}] re-scan ...", file=sys.stderr, flush=True)
+        rescan = rescan_session(corpus, cache, ws, truth)
+        idx = [d for d in cache.glob("index-*") if d.is_dir()]
+        sizes = {"json": du(corpus / "daily_papers.json"), "bib": du(corpus / "refs.bib"),
+                 "index": sum(du(d) for d in idx), "cache": du(cache)}
+        pr = None
+        if peer:
+            print(f"[{n:,}] peer bibli-ls ...", file=sys.stderr, flush=True)
+            pr = peer_session(corpus, tmp / "peer", wl, peer_samples)
+        md = report(n, corpus, cold, warm, rescan, sizes, gen_meta, pr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    out = HERE / "results" / f"{dt.date.today().isoformat()}-{n}.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(md)
+    return md
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="10000", help="comma-separated paper counts (10000,100000,1000000)")
+    ap.add_argument("--peer", action="store_true", help="also measure bibli-ls 0.1.7.2 on the same papers (.bib)")
+    ap.add_argument("--peer-samples", type=int, default=50, help="peer completion / hover requests")
+    args = ap.parse_args()
+    for s in args.sizes.split(","):
+        t0 = time.perf_counter()
+        md = run_size(int(s), args.peer, args.peer_samples)
+        print(md)
+        print(f"({time.perf_counter() - t0:.0f} s)\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()
