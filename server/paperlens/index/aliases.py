@@ -36,7 +36,7 @@ _CUE = re.compile(
 # A parenthesised acronym inside a sentence where the authors introduce something.
 _PAREN = re.compile(r"\((?P<name>[A-Z][\w^]*(?:-[\w^]+)*)\)")
 _INTRO = re.compile(
-    r"\b(?:we|our|this paper|this work)\b[^.]{0,40}?\b(?:propose|present|introduce|develop|design|"
+    r"\b(?:we|our|this paper|this work)\b[^.]{0,40}?\b(?:propos|present|introduc|develop|design|"
     r"put forward|dubbed|called|named)",
     re.IGNORECASE,
 )

@@ -26,9 +26,9 @@ from .aliases import CODE, Alias, method_name, paper_aliases
 from .keys import assign_keys
 from .store import Bloom, IdArray, Postings, StrArray, bucket_by_first
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 CANDIDATE_CAP = 4000  # ids taken from one posting range before scoring; ids are prior-ordered
-REL_TERMS = 16  # content terms kept per paper for related-paper search
+REL_TERMS = 20  # content terms kept per paper for related-paper search
 REL_DF_CAP = 20000  # a term in more papers than this says too little to be worth its posting list
 
 # name flags
@@ -88,9 +88,7 @@ def _authors_short(p: Paper) -> str:
 
 def _stem(w: str) -> str:
     # Crude plural folding keeps "transformers" and "transformer" together without a stemmer dependency.
-    if len(w) > 4 and w.endswith("ies"):
-        return w[:-3] + "y"
-    if len(w) > 4 and w.endswith("s") and not w.endswith("ss"):
+    if len(w) > 4 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
         return w[:-1]
     return w
 
@@ -100,7 +98,7 @@ def content_terms(title: str, abstract: str, keywords: Iterable[str]) -> Counter
     c: Counter[str] = Counter()
     for w in words(title):
         if len(w) > 2 and w not in STOP_WORDS and not w.isdigit():
-            c[_stem(w)] += 3
+            c[_stem(w)] += 4
     for kw in keywords:
         for w in words(kw):
             if len(w) > 2 and w not in STOP_WORDS:
@@ -133,6 +131,8 @@ class Index:
         self.words = Postings.build({})
         self.rel = Postings.build({})
         self.rel_idf = np.zeros(0, dtype=np.float32)
+        self.rel_w = np.zeros(0, dtype=np.float16)  # aligned with rel.ids: the paper's weight for the term
+        self.doc_term_w = np.zeros(0, dtype=np.float16)
         # paper id -> its content term ids (CSR)
         self.doc_term_off = np.zeros(1, dtype=np.int64)
         self.doc_term_ids = np.zeros(0, dtype=np.int32)
@@ -242,6 +242,7 @@ class Index:
         self.words = Postings.build(post)
 
     def _build_related(self, P: list[Paper]) -> None:
+        """Each paper keeps its REL_TERMS heaviest tf-idf terms, L2-normalised: a sparse vector for cosine."""
         bags = [content_terms(p.title, p.abstract, p.ai_keywords) for p in P]
         df: Counter[str] = Counter()
         for b in bags:
@@ -249,21 +250,28 @@ class Index:
         n = max(len(P), 1)
         idf = {t: math.log((n + 1) / (d + 1)) + 1.0 for t, d in df.items()}
         post: dict[str, list[int]] = {}
-        tops: list[list[str]] = []
+        post_w: dict[str, list[float]] = {}
+        tops: list[list[tuple[str, float]]] = []
         for i, b in enumerate(bags):
-            top = sorted(b, key=lambda t: (-(1 + math.log(b[t])) * idf[t], t))[:REL_TERMS]
+            weighted = sorted(((t, (1 + math.log(c)) * idf[t]) for t, c in b.items()), key=lambda x: (-x[1], x[0]))
+            top = weighted[:REL_TERMS]
+            norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
+            top = [(t, w / norm) for t, w in top]
             tops.append(top)
-            for t in top:
-                post.setdefault(t, []).append(i)
+            for t, w in top:
+                post.setdefault(t, []).append(i)  # i grows, so each list is already sorted
+                post_w.setdefault(t, []).append(w)
         self.rel = Postings.build(post)
         self.rel_idf = np.array([idf[t] for t in self.rel.terms], dtype=np.float32)
+        self.rel_w = np.fromiter((w for t in self.rel.terms for w in post_w[t]), dtype=np.float16,
+                                 count=len(self.rel.ids))
         tid = {t: j for j, t in enumerate(self.rel.terms)}
         self.doc_term_off = np.zeros(len(P) + 1, dtype=np.int64)
         if tops:
             np.cumsum([len(t) for t in tops], out=self.doc_term_off[1:])
-        self.doc_term_ids = np.fromiter(
-            (tid[t] for top in tops for t in top), dtype=np.int32, count=int(self.doc_term_off[-1])
-        )
+        total = int(self.doc_term_off[-1])
+        self.doc_term_ids = np.fromiter((tid[t] for top in tops for t, _ in top), dtype=np.int32, count=total)
+        self.doc_term_w = np.fromiter((w for top in tops for _, w in top), dtype=np.float16, count=total)
 
     # ---------------------------------------------------------------- persistence
 
@@ -280,7 +288,8 @@ class Index:
             getattr(self, name).save(tmp, name)
         self.bloom_names.save(tmp, "names")
         self.bloom_prefixes.save(tmp, "prefixes")
-        for name in ("year", "upvotes", "rec_off", "name_flags", "rel_idf", "doc_term_off", "doc_term_ids"):
+        for name in ("year", "upvotes", "rec_off", "name_flags", "rel_idf", "rel_w", "doc_term_off", "doc_term_ids",
+                     "doc_term_w"):
             np.save(tmp / f"{name}.npy", getattr(self, name))
         recs = self.records if isinstance(self.records, bytes) else Path(self.records).read_bytes()
         (tmp / "papers.jsonl").write_bytes(recs)
@@ -311,7 +320,8 @@ class Index:
                 setattr(ix, name, Postings.load(path, name))
             ix.bloom_names = Bloom.load(path, "names")
             ix.bloom_prefixes = Bloom.load(path, "prefixes")
-            for name in ("year", "upvotes", "rec_off", "name_flags", "rel_idf", "doc_term_off", "doc_term_ids"):
+            for name in ("year", "upvotes", "rec_off", "name_flags", "rel_idf", "rel_w", "doc_term_off", "doc_term_ids",
+                         "doc_term_w"):
                 setattr(ix, name, np.load(path / f"{name}.npy", mmap_mode="r"))
             ix.records = path / "papers.jsonl"
             ix.repos = {
@@ -497,26 +507,28 @@ class Index:
     # ---------------------------------------------------------------- related
 
     def related(self, i: int, k: int = 5) -> list[tuple[int, float]]:
-        """The k papers that share the most distinctive content terms with paper i."""
-        tids = self.doc_term_ids[int(self.doc_term_off[i]) : int(self.doc_term_off[i + 1])]
-        return self._related_terms([int(t) for t in tids], k, exclude=i)
+        """The k papers whose content vectors are closest (cosine) to paper i's."""
+        a, b = int(self.doc_term_off[i]), int(self.doc_term_off[i + 1])
+        terms = [(int(j), float(w)) for j, w in zip(self.doc_term_ids[a:b], self.doc_term_w[a:b], strict=True)]
+        return self._related_terms(terms, k, exclude=i)
 
     def related_text(self, text: str, k: int = 5) -> list[tuple[int, float]]:
         """The k papers closest to a passage of text."""
         bag = content_terms("", text, ())
-        tids = [j for j in (self.rel.find(t) for t, _ in bag.most_common(40)) if j >= 0]
-        tids = sorted(tids, key=lambda j: -float(self.rel_idf[j]))[:REL_TERMS]
-        return self._related_terms(tids, k, exclude=-1)
+        found = [(j, (1 + math.log(c)) * float(self.rel_idf[j])) for j, c in
+                 ((self.rel.find(t), c) for t, c in bag.most_common(60)) if j >= 0]
+        found = sorted(found, key=lambda x: -x[1])[:REL_TERMS]
+        norm = math.sqrt(sum(w * w for _, w in found)) or 1.0
+        return self._related_terms([(j, w / norm) for j, w in found], k, exclude=-1)
 
-    def _related_terms(self, tids: list[int], k: int, exclude: int) -> list[tuple[int, float]]:
+    def _related_terms(self, terms: list[tuple[int, float]], k: int, exclude: int) -> list[tuple[int, float]]:
         chunks, weights = [], []
-        for j in tids:
+        for j, wq in terms:
             if self.rel.df(j) > REL_DF_CAP:
                 continue
-            ids = self.rel.at(j)
-            chunks.append(ids)
-            w = float(self.rel_idf[j])
-            weights.append(np.full(len(ids), w * w, dtype=np.float32))
+            lo, hi = int(self.rel.offsets[j]), int(self.rel.offsets[j + 1])
+            chunks.append(self.rel.ids[lo:hi])
+            weights.append(np.asarray(self.rel_w[lo:hi], dtype=np.float32) * wq)
         if not chunks:
             return []
         ids = np.concatenate(chunks)
