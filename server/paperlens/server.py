@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as t
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace.position_codec import ServerTextPosition
 
@@ -58,9 +60,32 @@ class State:
     pending: dict[str, asyncio.TimerHandle] = dataclasses.field(default_factory=dict)
 
 
+_ANSWERED = object()  # a request already answered with an error while decoding it
+
+
+class PaperLensProtocol(LanguageServerProtocol):
+    """Answers a request whose params do not decode with an error response: pygls only logs it and shows
+    "Error in server", so the client would wait for that request forever."""
+
+    def structure_message(self, data: Any) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as e:
+            if isinstance(data, dict) and "id" in data and isinstance(data.get("method"), str):
+                err = e.to_response_error()
+                err.message = f"{err.message}: {data['method']}"
+                self._send_response(data["id"], None, err)
+                return _ANSWERED
+            raise
+
+    def handle_message(self, message: Any) -> None:
+        if message is not _ANSWERED:
+            super().handle_message(message)
+
+
 class PaperLensServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("paperlens", __version__)
+        super().__init__("paperlens", __version__, protocol_cls=PaperLensProtocol)
         self.state = State()
 
 
@@ -506,8 +531,10 @@ def on_references(ls: PaperLensServer, params: t.ReferenceParams) -> list[t.Loca
 
 
 @server.command(CMD_SEARCH)
-def cmd_search(ls: PaperLensServer, query: str, limit: int = 20) -> list[dict[str, Any]]:
-    """Ranked matches for a client's quick pick."""
+def cmd_search(ls: PaperLensServer, query: str, *rest: Any) -> list[dict[str, Any]]:
+    """Ranked matches for a client's quick pick; (query, limit?)."""
+    # pygls unpacks arguments positionally and ignores defaults: an optional argument must be *rest.
+    limit = rest[0] if rest and isinstance(rest[0], int) and not isinstance(rest[0], bool) else 20
     out = []
     for e in _catalog(ls).search(str(query), max(1, min(int(limit), 200))):
         out.append({"key": e.key, "title": e.title, "method": e.method, "year": e.year, "authors": e.authors_short,
@@ -558,8 +585,9 @@ async def cmd_open_paper(ls: PaperLensServer, target: str) -> dict[str, Any]:
 
 
 @server.command(CMD_ADD_BIB)
-async def cmd_add_bib(ls: PaperLensServer, key: str, document_uri: str = "") -> dict[str, Any]:
+async def cmd_add_bib(ls: PaperLensServer, key: str, *rest: Any) -> dict[str, Any]:
     """Add a paper's BibTeX entry to the .bib the document uses (never touching existing entries)."""
+    document_uri = rest[0] if rest and isinstance(rest[0], str) else ""  # optional: pygls ignores defaults
     e = _catalog(ls).by_key(str(key))
     if e is None:
         return {"applied": False, "reason": f"unknown key {key!r}"}
