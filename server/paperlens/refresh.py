@@ -28,6 +28,7 @@ from .library import (
     write_library,
 )
 from .model import Library, Repo
+from .text import norm_name
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
@@ -112,8 +113,10 @@ def refresh(settings: Settings, progress: Progress | None = None, http: HttpClie
             else:
                 summary.feeds_failed += 1
         merged = merge_papers(old.papers, *fetched)
-        known = {paper_identity(p) for p in old.papers}
-        summary.new_papers = sum(1 for p in merged if paper_identity(p) not in known)
+        # A paper is new when neither its arXiv id nor its title was known (a feed may add the id to an old one).
+        known = {paper_identity(p) for p in old.papers} | {norm_name(p.title) for p in old.papers}
+        summary.new_papers = sum(1 for p in merged
+                                 if paper_identity(p) not in known and norm_name(p.title) not in known)
 
         repos: dict[str, Repo] = dict(old.repos)
         names = sorted({p.repo for p in merged if p.repo}, key=str.lower)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 import pytest_lsp
 from e2e_lsp import CONFIG, DRCT_TITLE, find, hover, open_doc, start, unescaped, wait_until
 from lsprotocol import types as t
@@ -123,9 +122,6 @@ async def test_refresh_with_progress_then_hover_on_a_repo_identifier(online_clie
     assert status == {"papers": 55, "state": "idle", "source": str(tmp_path / "cache" / "library.json")}
 
 
-@pytest.mark.xfail(strict=True, reason="refresh.Summary.new_papers counts a known paper as new when the feed "
-                   "adds its arXiv id (identity changes from title: to arxiv:), so DRCT is reported as new "
-                   "(server/paperlens/refresh.py, outside the features/server wiring)")
 async def test_refresh_counts_only_new_papers_as_new(online_client: LanguageClient):
     summary = await run(online_client, "paperlens.refresh")
     assert summary["papers"] == 55
