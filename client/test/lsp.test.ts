@@ -4,7 +4,7 @@
  * action whose command makes the server ask the client to open a URL (window/showDocument).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,12 +30,20 @@ const DRCT_TITLE = 'DRCT: Saving Image Super-resolution away from Information Bo
 const GLOCAL_TITLE = 'Glocal Information Bottleneck for Time Series Imputation';
 const DRCT_REPO_URL = 'https://github.com/ming053l/DRCT';
 
-/** The document the test opens: examples/draft.tex when it has what the test needs, else its own. */
-function testDocument(): { uri: string; text: string } {
-  const draft = path.join(ROOT, 'examples', 'draft.tex');
+/**
+ * A workspace of its own (the server scans the workspace's .bib files at start, and the repository may hold
+ * large generated ones): a copy of examples/ when its draft.tex has what the test needs, else one document.
+ */
+function testWorkspace(): { root: string; uri: string; text: string } {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'paperlens-workspace-'));
+  const examples = path.join(ROOT, 'examples');
+  const draft = path.join(examples, 'draft.tex');
   if (existsSync(draft)) {
     const text = readFileSync(draft, 'utf8');
-    if (text.includes('DRCT') && text.includes('\\cite{glo')) return { uri: pathToFileURL(draft).href, text };
+    if (text.includes('DRCT') && text.includes('\\cite{glo')) {
+      cpSync(examples, root, { recursive: true });
+      return { root, uri: pathToFileURL(path.join(root, 'draft.tex')).href, text };
+    }
   }
   const text = [
     '\\documentclass{article}',
@@ -45,7 +53,8 @@ function testDocument(): { uri: string; text: string } {
     '\\end{document}',
     '',
   ].join('\n');
-  return { uri: pathToFileURL(path.join(os.tmpdir(), 'paperlens-lsp-test', 'draft.tex')).href, text };
+  writeFileSync(path.join(root, 'draft.tex'), text);
+  return { root, uri: pathToFileURL(path.join(root, 'draft.tex')).href, text };
 }
 
 /** The position of `needle` in `text` (UTF-16 units, as LSP counts by default), plus `shift` characters. */
@@ -82,12 +91,12 @@ function clientOrder(items: CompletionItem[]): CompletionItem[] {
   return [...items].sort((a, b) => (a.sortText ?? a.label).localeCompare(b.sortText ?? b.label));
 }
 
-describe('the PaperLens server over stdio', () => {
+describe('the PaperLens server over stdio', { timeout: 180_000 }, () => {
   let session: Session;
-  const document = testDocument();
+  const document = testWorkspace();
 
   before(async () => {
-    session = await Session.start(ROOT, ROOT);
+    session = await Session.start(ROOT, document.root);
     await session.connection.sendNotification(DidOpenTextDocumentNotification.type, {
       textDocument: { uri: document.uri, languageId: 'latex', version: 1, text: document.text },
     });
@@ -95,10 +104,11 @@ describe('the PaperLens server over stdio', () => {
 
   after(async () => {
     await session.close();
+    rmSync(document.root, { recursive: true, force: true });
   });
 
   it(`hover on DRCT shows "${DRCT_TITLE}"`, async () => {
-    const hover = await session.connection.sendRequest(HoverRequest.type, {
+    const hover = await session.request<Hover | null>(HoverRequest.method, {
       textDocument: { uri: document.uri },
       position: positionOf(document.text, 'DRCT', 2),
     });
@@ -106,7 +116,7 @@ describe('the PaperLens server over stdio', () => {
   });
 
   it('completion in \\cite{glo lists the Glocal-IB paper first', async () => {
-    const result: CompletionItem[] | CompletionList | null = await session.connection.sendRequest(CompletionRequest.type, {
+    const result = await session.request<CompletionItem[] | CompletionList | null>(CompletionRequest.method, {
       textDocument: { uri: document.uri },
       position: positionOf(document.text, '\\cite{glo', '\\cite{glo'.length),
     });
@@ -121,7 +131,7 @@ describe('the PaperLens server over stdio', () => {
 
   it('the "Open ming053l/DRCT on GitHub" action asks the client to open the repo externally', async () => {
     const at = positionOf(document.text, 'DRCT', 1);
-    const actions: (Command | CodeAction)[] | null = await session.connection.sendRequest(CodeActionRequest.type, {
+    const actions = await session.request<(Command | CodeAction)[] | null>(CodeActionRequest.method, {
       textDocument: { uri: document.uri },
       range: { start: at, end: at },
       context: { diagnostics: [] },
@@ -133,7 +143,7 @@ describe('the PaperLens server over stdio', () => {
     assert.ok(command, `the action has no command: ${JSON.stringify(open)}`);
 
     const showDocument = session.nextShowDocument();
-    const result: unknown = await session.connection.sendRequest(ExecuteCommandRequest.type, {
+    const result = await session.request<unknown>(ExecuteCommandRequest.method, {
       command: command.command,
       arguments: command.arguments ?? [],
     });
@@ -144,7 +154,7 @@ describe('the PaperLens server over stdio', () => {
   });
 
   it('answers paperlens.search and paperlens.status as the commands of the extension expect', async () => {
-    const results: unknown = await session.connection.sendRequest(ExecuteCommandRequest.type, {
+    const results = await session.request<unknown>(ExecuteCommandRequest.method, {
       command: Commands.search,
       arguments: ['DRCT', 5],
     });
@@ -155,7 +165,7 @@ describe('the PaperLens server over stdio', () => {
     assert.ok(top);
     assert.equal(top.title, DRCT_TITLE);
     assert.equal(top.repo, 'ming053l/DRCT');
-    const status: unknown = await session.connection.sendRequest(ExecuteCommandRequest.type, { command: Commands.status, arguments: [] });
+    const status = await session.request<unknown>(ExecuteCommandRequest.method, { command: Commands.status, arguments: [] });
     assert.ok(isServerStatus(status), `not a status: ${JSON.stringify(status)}`);
     assert.ok(status.papers > 0);
   });

@@ -22,6 +22,7 @@ import {
   StreamMessageWriter,
   WorkDoneProgressCreateRequest,
   createProtocolConnection,
+  type InitializeParams,
   type InitializeResult,
   type ProtocolConnection,
   type ShowDocumentParams,
@@ -30,6 +31,8 @@ import { serverLaunch } from '../src/launch';
 import { STATUS_NOTIFICATION } from '../src/protocol';
 import { DEFAULT_SERVER_SETTINGS, type ServerSettings } from '../src/settings';
 import { testPython } from './helpers';
+
+const INITIALIZE_TIMEOUT_MS = Number(process.env.PAPERLENS_INIT_TIMEOUT_MS ?? 60_000);
 
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -96,38 +99,54 @@ export class Session {
       server.on('error', reject);
     });
     const root = pathToFileURL(rootPath).href;
-    const result: InitializeResult = await withTimeout(
-      Promise.race([
-        session.connection.sendRequest(InitializeRequest.type, {
-          processId: process.pid,
-          clientInfo: { name: 'paperlens-node-test' },
-          // eslint-disable-next-line @typescript-eslint/no-deprecated -- still a required field of InitializeParams
-          rootUri: root,
-          workspaceFolders: [{ uri: root, name: path.basename(rootPath) }],
-          initializationOptions: settings,
-          capabilities: {
-            general: { positionEncodings: ['utf-16'] },
-            window: { showDocument: { support: true }, workDoneProgress: true },
-            workspace: { configuration: true, applyEdit: true, workspaceEdit: { documentChanges: true } },
-            textDocument: {
-              hover: { contentFormat: ['markdown', 'plaintext'] },
-              completion: { completionItem: { snippetSupport: true, documentationFormat: ['markdown', 'plaintext'] } },
-              codeAction: {
-                codeActionLiteralSupport: {
-                  codeActionKind: { valueSet: ['', 'quickfix', 'refactor', 'refactor.rewrite', 'source'] },
-                },
-              },
+    const params: InitializeParams = {
+      processId: process.pid,
+      clientInfo: { name: 'paperlens-node-test' },
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- still a required field of InitializeParams
+      rootUri: root,
+      workspaceFolders: [{ uri: root, name: path.basename(rootPath) }],
+      initializationOptions: settings,
+      capabilities: {
+        general: { positionEncodings: ['utf-16'] },
+        window: { showDocument: { support: true }, workDoneProgress: true },
+        workspace: { configuration: true, applyEdit: true, workspaceEdit: { documentChanges: true } },
+        textDocument: {
+          hover: { contentFormat: ['markdown', 'plaintext'] },
+          completion: { completionItem: { snippetSupport: true, documentationFormat: ['markdown', 'plaintext'] } },
+          codeAction: {
+            codeActionLiteralSupport: {
+              codeActionKind: { valueSet: ['', 'quickfix', 'refactor', 'refactor.rewrite', 'source'] },
             },
           },
-        }),
-        exited,
-      ]),
-      60_000,
-      'initialize',
-    );
+        },
+      },
+    };
+    const initialize = Promise.race([session.connection.sendRequest(InitializeRequest.type, params), exited]);
+    let result: InitializeResult;
+    try {
+      result = await session.withContext(withTimeout(initialize, INITIALIZE_TIMEOUT_MS, 'initialize'));
+    } catch (error) {
+      // The caller has no session to close: end the server here, or it keeps the test process alive.
+      await session.close();
+      throw error;
+    }
     assert.ok(result.capabilities.hoverProvider, 'the server offers no hover');
     await session.connection.sendNotification(InitializedNotification.type, {});
     return session;
+  }
+
+  /** A request that fails, saying what the server logged, when it takes longer than `ms`. */
+  request<R>(method: string, params: unknown, ms = 30_000): Promise<R> {
+    return this.withContext(withTimeout(this.connection.sendRequest<R>(method, params), ms, method));
+  }
+
+  /** `promise`, its failure completed with what the server logged. */
+  private async withContext<T>(promise: Promise<T>): Promise<T> {
+    try {
+      return await promise;
+    } catch (error) {
+      throw new Error(`${String(error)}${this.context()}`, { cause: error });
+    }
   }
 
   /** The next `window/showDocument` the server sends. */
@@ -146,13 +165,17 @@ export class Session {
     try {
       await withTimeout(this.connection.sendRequest(ShutdownRequest.type), 5000, 'shutdown');
       await this.connection.sendNotification(ExitNotification.type);
-      if (this.server.exitCode === null) {
+      if (this.server.exitCode === null && this.server.signalCode === null) {
         await withTimeout(new Promise((resolve) => this.server.once('exit', resolve)), 5000, 'the server to exit');
       }
     } catch {
       // Shutdown failed (the test says why); the kill below ends the server.
     }
-    if (this.server.exitCode === null) this.server.kill();
+    if (this.server.exitCode === null && this.server.signalCode === null) {
+      const exited = new Promise((resolve) => this.server.once('exit', resolve));
+      this.server.kill();
+      await withTimeout(exited, 3000, 'the server to end').catch(() => this.server.kill('SIGKILL'));
+    }
     this.connection.dispose();
     rmSync(this.cacheDir, { recursive: true, force: true });
   }

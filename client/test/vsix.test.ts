@@ -34,7 +34,7 @@ function filesUnder(dir: string, keep: (name: string) => boolean): string[] {
   return out;
 }
 
-describe('the .vsix', () => {
+describe('the .vsix', { timeout: 240_000 }, () => {
   let zip: Buffer;
   let entries: Set<string>;
 
@@ -49,9 +49,10 @@ describe('the .vsix', () => {
     entries = new Set(zipEntries(zip));
   });
 
-  it('carries the manifest and the bundled client', () => {
+  it('carries the manifest, the bundled client and the README for extension users', () => {
     assert.ok(entries.has('extension/package.json'));
     assert.ok(entries.has('extension/dist/extension.js'));
+    assert.ok([...entries].some((name) => name.toLowerCase() === 'extension/readme.md'), 'no README');
   });
 
   it('carries every module of the server and its pyproject.toml (the interpreter check reads its requirements)', () => {
@@ -93,10 +94,7 @@ describe('the .vsix', () => {
 
     it('runs its own server, which serves its own snapshot with no network and an empty cache', async () => {
       session = await Session.start(extensionPath, extensionPath);
-      const status: unknown = await session.connection.sendRequest(ExecuteCommandRequest.type, {
-        command: Commands.status,
-        arguments: [],
-      });
+      const status = await session.request<unknown>(ExecuteCommandRequest.method, { command: Commands.status, arguments: [] });
       assert.ok(isServerStatus(status), `not a status: ${JSON.stringify(status)}${session.context()}`);
       assert.ok(status.papers > 0, `no papers${session.context()}`);
       const snapshot = path.join(extensionPath, 'cache', 'papers.json');
