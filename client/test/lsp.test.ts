@@ -168,5 +168,7 @@ describe('the PaperLens server over stdio', { timeout: 180_000 }, () => {
     const status = await session.request<unknown>(ExecuteCommandRequest.method, { command: Commands.status, arguments: [] });
     assert.ok(isServerStatus(status), `not a status: ${JSON.stringify(status)}`);
     assert.ok(status.papers > 0);
+    // The status bar's other source: the notification the server sends after start.
+    assert.ok(session.statuses.some(isServerStatus), `no paperlens/status notification: ${JSON.stringify(session.statuses)}`);
   });
 });
