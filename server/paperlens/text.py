@@ -12,6 +12,8 @@ WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 
 def fold(s: str) -> str:
     """Lower-case ASCII fold: 'Týr' -> 'tyr'."""
+    if s.isascii():  # NFKD is the identity and casefold is lower() on ASCII: skip the per-character walk
+        return s.lower()
     s = unicodedata.normalize("NFKD", s)
     return "".join(c for c in s if not unicodedata.combining(c)).casefold()
 

@@ -103,10 +103,20 @@ def content_terms(title: str, abstract: str, keywords: Iterable[str]) -> Counter
         for w in words(kw):
             if len(w) > 2 and w not in STOP_WORDS:
                 c[_stem(w)] += 2
-    for w in words(abstract):
-        if len(w) > 2 and w not in STOP_WORDS and not w.isdigit():
-            c[_stem(w)] += 1
+    # Count first (in C), then filter and stem each distinct word once (memoised); first-seen order is kept.
+    memo = _ABSTRACT_TERM
+    for w, k in Counter(words(abstract)).items():
+        t = memo.get(w)
+        if t is None:
+            t = _stem(w) if len(w) > 2 and w not in STOP_WORDS and not w.isdigit() else ""
+            if len(memo) < 1_000_000:
+                memo[w] = t
+        if t:
+            c[t] += k
     return c
+
+
+_ABSTRACT_TERM: dict[str, str] = {}  # word -> its content term, "" for a word that is not one
 
 
 class Index:
@@ -140,6 +150,7 @@ class Index:
         self.records: bytes | Path = b""
         self._key_order: IdArray | None = None
         self._fuzzy_cache: dict[tuple[str, str], list[str]] = {}
+        self._head_cache: dict[tuple[str, str, int], list[str]] = {}  # fuzzy buckets cut to a query's length
 
     # ---------------------------------------------------------------- build
 
@@ -291,6 +302,7 @@ class Index:
         for name in ("year", "upvotes", "rec_off", "name_flags", "rel_idf", "rel_w", "doc_term_off", "doc_term_ids",
                      "doc_term_w"):
             np.save(tmp / f"{name}.npy", getattr(self, name))
+        np.save(tmp / "key_order.npy", self.key_order())
         recs = self.records if isinstance(self.records, bytes) else Path(self.records).read_bytes()
         (tmp / "papers.jsonl").write_bytes(recs)
         (tmp / "repos.json").write_text(json.dumps([repo_to_json(r) for r in self.repos.values()]))
@@ -323,6 +335,8 @@ class Index:
             for name in ("year", "upvotes", "rec_off", "name_flags", "rel_idf", "rel_w", "doc_term_off", "doc_term_ids",
                          "doc_term_w"):
                 setattr(ix, name, np.load(path / f"{name}.npy", mmap_mode="r"))
+            if (path / "key_order.npy").is_file():  # ids sorted by key: by_key without decoding every key
+                ix._key_order = np.load(path / "key_order.npy", mmap_mode="r")
             ix.records = path / "papers.jsonl"
             ix.repos = {
                 r.full_name.lower(): r for r in map(repo_from_json, json.loads((path / "repos.json").read_text()))
@@ -388,10 +402,14 @@ class Index:
             self.name_display[j], bool(flags & F_COMMON), bool(flags & F_CODE_ONLY), [int(x) for x in self.names.at(j)]
         )
 
-    def by_key(self, key: str) -> int | None:
+    def key_order(self) -> IdArray:
+        """Paper ids sorted by key (persisted with the index)."""
         if self._key_order is None:
-            self._key_order = np.argsort(np.array(list(self.keys), dtype=object)).astype(np.int32)
-        order = self._key_order
+            self._key_order = np.argsort(np.array(self.keys.range(0, self.n), dtype=object)).astype(np.int32)
+        return self._key_order
+
+    def by_key(self, key: str) -> int | None:
+        order = self.key_order()
         lo, hi = 0, len(order)
         while lo < hi:
             mid = (lo + hi) // 2
@@ -419,19 +437,19 @@ class Index:
 
     def search(self, query: str, limit: int = 50) -> list[tuple[int, float]]:
         """Ranked (id, score): exact names, name prefixes, title/author words, then typo-tolerant matches."""
-        scores: dict[int, float] = {}
+        # (ids, score) chunks; a paper's score is its best chunk's (merged once, vectorised, in _top_chunks).
+        chunks: list[tuple[IdArray, float]] = []
 
         def add(ids: IdArray | list[int], s: float) -> None:
-            for x in ids[:CANDIDATE_CAP]:
-                i = int(x)
-                if scores.get(i, -1.0) < s:
-                    scores[i] = s
+            a = np.asarray(ids[:CANDIDATE_CAP], dtype=np.int32)
+            if len(a):
+                chunks.append((a, s))
 
         qn = norm_name(query)
         toks = words(query)
         if not qn:
             add(np.arange(min(self.n, limit), dtype=np.int32), 1.0)
-            return self._top(scores, limit)
+            return _top_chunks(chunks, limit)
         j = self.names.find(qn)
         if j >= 0:
             add(self.names.at(j), 100.0)
@@ -442,22 +460,22 @@ class Index:
         else:
             add(_best_ids(self.names, lo, hi), 80.0)
         if toks:
-            add(self._word_matches(toks), 60.0)
-        if len(scores) < limit and len(qn) >= 3:
+            add(self._word_matches(toks, cap=CANDIDATE_CAP if len(toks) == 1 else 200000), 60.0)
+        if _distinct(chunks) < limit and len(qn) >= 3:
             for term, sim in self._fuzzy(self.names, "n", qn):
                 add(self.names.get(term), 40.0 + 10.0 * sim / 100.0)
             if len(toks) == 1:
                 for term, sim in self._fuzzy(self.words, "w", toks[0]):
                     add(self.words.get(term), 30.0 + 10.0 * sim / 100.0)
-        return self._top(scores, limit)
+        return _top_chunks(chunks, limit)
 
-    def _word_matches(self, toks: list[str]) -> IdArray:
+    def _word_matches(self, toks: list[str], cap: int = 200000) -> IdArray:
         """Papers whose words match every token (the last as a prefix), best prior first."""
         sets: list[IdArray] = []
         for k, t in enumerate(toks):
             if k == len(toks) - 1:
                 lo, hi = self.words.prefix_range(t)
-                ids = _best_ids(self.words, lo, hi, cap=200000) if hi > lo else np.zeros(0, dtype=np.int32)
+                ids = _best_ids(self.words, lo, hi, cap=cap) if hi > lo else np.zeros(0, dtype=np.int32)
             else:
                 ids = self.words.get(t)
                 if len(ids) == 0 and t in STOP_WORDS:
@@ -488,9 +506,16 @@ class Index:
             self._fuzzy_cache[key] = terms
         res = process.extract(q, terms, scorer=fuzz.ratio, score_cutoff=75, limit=20, processor=None)
         # A prefix typed with a typo ("glocl") should reach "glocalib": compare against the term's head too.
+        hkey = (tag, c, len(q) + 1)
+        heads = self._head_cache.get(hkey)
+        if heads is None:
+            heads = [t[: len(q) + 1] for t in terms] if len(terms) < 50000 else []
+            if len(self._head_cache) >= 64:
+                self._head_cache.clear()
+            self._head_cache[hkey] = heads
         head = process.extract(
             q,
-            [t[: len(q) + 1] for t in terms] if len(terms) < 50000 else [],
+            heads,
             scorer=fuzz.ratio,
             score_cutoff=80,
             limit=20,
@@ -545,8 +570,33 @@ class Index:
 def _best_ids(post: Postings, lo: int, hi: int, cap: int = CANDIDATE_CAP) -> IdArray:
     """The smallest (best-prior) distinct ids over the posting lists of terms lo..hi (one contiguous slice)."""
     a, b = int(post.offsets[lo]), int(post.offsets[hi])
-    ids = np.unique(np.asarray(post.ids[a:b]))
-    return ids[:cap]
+    ids = np.asarray(post.ids[a:b])
+    if b - a <= 4 * cap:
+        return np.unique(ids)[:cap]
+    # Many postings (a 1-3 letter prefix): a bitmap is O(n) where sorting them would be O(m log m).
+    mask = np.zeros(int(ids.max()) + 1, dtype=bool)
+    mask[ids] = True
+    return np.flatnonzero(mask)[:cap].astype(np.int32)
+
+
+def _distinct(chunks: list[tuple[IdArray, float]]) -> int:
+    """How many different papers the chunks hold."""
+    if not chunks:
+        return 0
+    return len(np.unique(np.concatenate([c for c, _ in chunks])))
+
+
+def _top_chunks(chunks: list[tuple[IdArray, float]], limit: int) -> list[tuple[int, float]]:
+    """Each paper once, with its best score; ordered by score, then id (prior); the first `limit`."""
+    if not chunks:
+        return []
+    ids = np.concatenate([c for c, _ in chunks])
+    sc = np.concatenate([np.full(len(c), s, dtype=np.float64) for c, s in chunks])
+    order = np.lexsort((ids, -sc))
+    ids, sc = ids[order], sc[order]
+    _, first = np.unique(ids, return_index=True)
+    first.sort()
+    return [(int(ids[k]), float(sc[k])) for k in first[:limit]]
 
 
 _MIN_DATE = _dt.date(1900, 1, 1)

@@ -18,11 +18,14 @@ IdArray = npt.NDArray[np.int32]
 class StrArray(Sequence[str]):
     """An immutable list of strings stored as one UTF-8 blob plus offsets (no per-string objects)."""
 
-    __slots__ = ("_blob", "_off")
+    __slots__ = ("_blob", "_off", "_mb", "_mo")
 
     def __init__(self, blob: npt.NDArray[np.uint8], offsets: IntArray) -> None:
         self._blob = blob
         self._off = offsets
+        # Plain buffer views: indexing them gives Python ints / zero-copy slices, ~10x cheaper than numpy scalars.
+        self._mb = memoryview(np.ascontiguousarray(blob)).cast("B")
+        self._mo = memoryview(np.ascontiguousarray(offsets, dtype=np.int64)).cast("B").cast("q")
 
     @classmethod
     def build(cls, items: Iterable[str]) -> StrArray:
@@ -34,7 +37,7 @@ class StrArray(Sequence[str]):
         return cls(blob, off)
 
     def __len__(self) -> int:
-        return len(self._off) - 1
+        return len(self._mo) - 1
 
     @overload
     def __getitem__(self, i: int) -> str: ...
@@ -42,11 +45,27 @@ class StrArray(Sequence[str]):
     def __getitem__(self, i: slice) -> list[str]: ...
     def __getitem__(self, i: int | slice) -> str | list[str]:
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
+            lo, hi, step = i.indices(len(self))
+            if step != 1:
+                return [self[j] for j in range(lo, hi, step)]
+            return self.range(lo, hi)
+        mo = self._mo
         if i < 0:
-            i += len(self)
-        a, b = int(self._off[i]), int(self._off[i + 1])
-        return bytes(self._blob[a:b]).decode("utf-8")
+            i += len(mo) - 1
+        return str(self._mb[mo[i] : mo[i + 1]], "utf-8")
+
+    def range(self, lo: int, hi: int) -> list[str]:
+        """Strings lo..hi-1, decoded in one pass when the region is ASCII."""
+        if hi <= lo:
+            return []
+        mo = self._mo
+        base, end = mo[lo], mo[hi]
+        region = bytes(self._mb[base:end])
+        if not region.isascii():
+            return [str(self._mb[mo[j] : mo[j + 1]], "utf-8") for j in range(lo, hi)]
+        text = region.decode("ascii")
+        offs = [o - base for o in mo[lo : hi + 1]]
+        return [text[a:b] for a, b in zip(offs, offs[1:])]
 
     def save(self, path: Path, name: str) -> None:
         np.save(path / f"{name}.blob.npy", self._blob)
