@@ -24,8 +24,8 @@ class StrArray(Sequence[str]):
         self._blob = blob
         self._off = offsets
         # Plain buffer views: indexing them gives Python ints / zero-copy slices, ~10x cheaper than numpy scalars.
-        self._mb = memoryview(np.ascontiguousarray(blob)).cast("B")
-        self._mo = memoryview(np.ascontiguousarray(offsets, dtype=np.int64)).cast("B").cast("q")
+        self._mb = memoryview(np.ascontiguousarray(blob)).cast("B")  # type: ignore[arg-type]
+        self._mo = memoryview(np.ascontiguousarray(offsets, dtype=np.int64)).cast("B").cast("q")  # type: ignore[arg-type]
 
     @classmethod
     def build(cls, items: Iterable[str]) -> StrArray:
@@ -65,7 +65,7 @@ class StrArray(Sequence[str]):
             return [str(self._mb[mo[j] : mo[j + 1]], "utf-8") for j in range(lo, hi)]
         text = region.decode("ascii")
         offs = [o - base for o in mo[lo : hi + 1]]
-        return [text[a:b] for a, b in zip(offs, offs[1:])]
+        return [text[a:b] for a, b in zip(offs, offs[1:], strict=False)]
 
     def save(self, path: Path, name: str) -> None:
         np.save(path / f"{name}.blob.npy", self._blob)
