@@ -42,6 +42,8 @@ CMD_SEARCH, CMD_OPEN_REPO, CMD_OPEN_PAPER = "paperlens.search", "paperlens.openR
 CMD_ADD_BIB, CMD_REFRESH, CMD_STATUS = "paperlens.addBibEntry", "paperlens.refresh", "paperlens.status"
 STATUS_NOTIFICATION = "paperlens/status"
 MAX_BIB_SCAN = 200  # .bib files read from the workspace at start
+SYNC_BIB_BYTES = 4_000_000  # .bib bytes read before answering initialize; larger libraries load in the background
+SYNC_OVERLAY_PAPERS = 3000  # .bib papers whose overlay is rebuilt inline; more are rebuilt in a worker thread
 
 
 @dataclasses.dataclass
@@ -58,6 +60,8 @@ class State:
     markdown: bool = True
     refreshing: bool = False
     pending: dict[str, asyncio.TimerHandle] = dataclasses.field(default_factory=dict)
+    overlay_gen: int = 0
+    large_bibs: list[Path] = dataclasses.field(default_factory=list)
 
 
 _ANSWERED = object()  # a request already answered with an error while decoding it
@@ -167,12 +171,8 @@ def _extra(ls: PaperLensServer) -> tuple[str, ...]:
 
 def _load_index(ls: PaperLensServer) -> None:
     loaded = open_index(ls.state.settings)
-    cat = Catalog(loaded.index, ls.state.bibs.papers())
-    ls.state.catalog = cat
+    _swap_catalog(ls, Catalog(loaded.index, ls.state.bibs.papers()))
     ls.state.source = loaded.library_source
-    for d in ls.state.docs.values():
-        d._line_cache.clear()
-        d.invalidate()
     for w in loaded.warnings:
         log.warning(w)
 
@@ -216,34 +216,92 @@ def _set_bib(ls: PaperLensServer, uri: str, text: str | None) -> None:
     _rebuild_overlay(ls)
 
 
+def _swap_catalog(ls: PaperLensServer, cat: Catalog) -> None:
+    """Install a new catalog in one assignment and forget what documents matched against the old one."""
+    ls.state.catalog = cat
+    for d in ls.state.docs.values():
+        d._line_cache.clear()
+        d.invalidate()
+
+
 def _rebuild_overlay(ls: PaperLensServer) -> None:
-    """The .bib papers changed: rebuild the catalog's overlay and forget what documents matched."""
-    if ls.state.catalog is not None:
-        ls.state.catalog.set_bib(ls.state.bibs.papers())
-        for d in ls.state.docs.values():
-            d._line_cache.clear()
-            d.invalidate()
-
-
-def _scan_workspace_bibs(ls: PaperLensServer) -> None:
-    root = ls.state.root
-    if root is None or not root.is_dir():
+    """The .bib papers changed: rebuild the overlay. A large one is built in a worker thread (requests keep
+    the old catalog meanwhile) and the newest rebuild wins."""
+    cat = ls.state.catalog
+    if cat is None:
         return
-    n = 0
+    ls.state.overlay_gen += 1
+    gen = ls.state.overlay_gen
+    papers = ls.state.bibs.papers()
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or len(papers) <= SYNC_OVERLAY_PAPERS:
+        _swap_catalog(ls, Catalog(cat.base, papers))
+        return
+
+    async def build() -> None:
+        new = await loop.run_in_executor(None, Catalog, cat.base, papers)
+        if gen == ls.state.overlay_gen and ls.state.catalog is not None and ls.state.catalog.base is cat.base:
+            _swap_catalog(ls, new)
+            _notify_status(ls)
+            for uri in list(ls.state.docs):
+                _publish(ls, uri)
+
+    asyncio.ensure_future(build())
+
+
+def _workspace_bibs(root: Path | None) -> list[Path]:
+    """The workspace's .bib files (hidden folders and node_modules aside), at most MAX_BIB_SCAN."""
+    if root is None or not root.is_dir():
+        return []
+    out: list[Path] = []
     for p in sorted(root.rglob("*.bib")):
         if any(part.startswith(".") or part == "node_modules" for part in p.relative_to(root).parts):
             continue
+        out.append(p)
+        if len(out) >= MAX_BIB_SCAN:
+            break
+    return out
+
+
+def _read_bib_files(paths: list[Path]) -> list[BibFile]:
+    out = []
+    for p in paths:
         try:
             text = p.read_text(encoding="utf-8", errors="replace")
         except OSError as e:
             log.warning("%s: %s", p, e)
             continue
-        uri = from_fs_path(str(p)) or p.as_uri()
-        if uri not in ls.state.bibs.files:
-            ls.state.bibs.files[uri] = _read_bib(uri, text)
-        n += 1
-        if n >= MAX_BIB_SCAN:
-            break
+        out.append(_read_bib(from_fs_path(str(p)) or p.as_uri(), text))
+    return out
+
+
+def _scan_workspace_bibs(ls: PaperLensServer) -> list[Path]:
+    """Read the workspace's small .bib files now; return the large ones, to be read in the background."""
+    small, large, budget = [], [], SYNC_BIB_BYTES
+    for p in _workspace_bibs(ls.state.root):
+        try:
+            size = p.stat().st_size
+        except OSError:
+            continue
+        if size <= budget:
+            small.append(p)
+            budget -= size
+        else:
+            large.append(p)
+    for f in _read_bib_files(small):
+        ls.state.bibs.files.setdefault(f.uri, f)
+    return large
+
+
+async def _read_large_bibs(ls: PaperLensServer, paths: list[Path]) -> None:
+    loop = asyncio.get_running_loop()
+    files = await loop.run_in_executor(None, _read_bib_files, paths)
+    for f in files:
+        ls.state.bibs.files.setdefault(f.uri, f)
+    _rebuild_overlay(ls)
 
 
 def _schedule(ls: PaperLensServer, key: str, delay: float, fn: Any) -> None:
@@ -289,7 +347,7 @@ def on_initialize(ls: PaperLensServer, params: t.InitializeParams) -> None:
     settings, errors = parse_settings(params.initialization_options)
     st.settings = settings
     st.pending.clear()
-    _scan_workspace_bibs(ls)
+    st.large_bibs = _scan_workspace_bibs(ls)
     _load_index(ls)
     ls._init_errors = errors  # type: ignore[attr-defined]
 
@@ -317,6 +375,8 @@ async def on_initialized(ls: PaperLensServer, params: t.InitializedParams) -> No
         except Exception as e:
             log.info("file watcher registration failed: %s", e)
     _notify_status(ls)
+    if ls.state.large_bibs:
+        asyncio.ensure_future(_read_large_bibs(ls, ls.state.large_bibs))
     if ls.state.settings.refresh_on_start:
         asyncio.ensure_future(_refresh(ls))
 
@@ -635,12 +695,15 @@ async def _refresh(ls: PaperLensServer) -> dict[str, Any]:
         summary = await loop.run_in_executor(None, refresh, ls.state.settings, progress)
         if summary.saved:
             # Swap in the new index atomically: requests keep the old catalog until this assignment.
-            new_index = await loop.run_in_executor(None, open_index, ls.state.settings)
-            ls.state.catalog = Catalog(new_index.index, ls.state.bibs.papers())
-            ls.state.source = new_index.library_source
-            for d in ls.state.docs.values():
-                d._line_cache.clear()
-                d.invalidate()
+            papers = ls.state.bibs.papers()
+
+            def build() -> tuple[Catalog, str]:
+                loaded = open_index(ls.state.settings)
+                return Catalog(loaded.index, papers), loaded.library_source
+
+            new_cat, source = await loop.run_in_executor(None, build)
+            _swap_catalog(ls, new_cat)
+            ls.state.source = source
         return summary.to_json()
     except Exception as e:  # a failed refresh keeps the good index; say why
         log.exception("refresh failed")
