@@ -280,6 +280,16 @@ def server_cmd() -> list[str]:
     return [sys.executable, "-m", "paperlens", "serve"]
 
 
+def import_floor() -> float:
+    """Best of 3: a fresh interpreter importing pygls' server (and with it lsprotocol's ~1000 attrs classes)."""
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import pygls.lsp.server"], check=True)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def du(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
@@ -397,11 +407,13 @@ def peer_python() -> Path | None:
     if (venv / "bin" / "bibli_ls").exists():
         return py
     cands = sorted((Path.home() / ".pyenv" / "versions").glob("3.12*/bin/python3.12"))
-    base = shutil.which("python3.12") or (str(cands[-1]) if cands else None)
+    base = str(cands[-1]) if cands else shutil.which("python3.12")  # the pyenv build, not its shim
     if base is None:
         print("peer: no Python 3.12 (bibli-ls needs >= 3.12)", file=sys.stderr)
         return None
-    subprocess.run([base, "-m", "venv", str(venv)], check=True)
+    if subprocess.run([base, "-m", "venv", str(venv)]).returncode != 0:
+        print(f"peer: {base} -m venv failed", file=sys.stderr)
+        return None
     res = subprocess.run([str(py), "-m", "pip", "install", "-q", "bibli-ls==0.1.7.2"], capture_output=True, text=True)
     if res.returncode != 0:
         print(f"peer: pip install bibli-ls failed: {res.stderr[-2000:]}", file=sys.stderr)
@@ -476,6 +488,7 @@ def report(n: int, corpus: Path, cold: dict[str, Any], warm: dict[str, Any], res
     row("start → first completion, warm (persisted index)", ms(warm["first_completion"]),
         f"≤ {g['first_completion']} s" if "first_completion" in g else "",
         status(warm["first_completion"], g.get("first_completion")))
+    row("  floor: a fresh Python importing pygls + lsprotocol", ms(sizes["import_floor"] / 1e6))
     row("  warm initialize (load index)", ms(warm["initialize"]), f"≤ {g['warm_start']} s" if "warm_start" in g else "",
         status(warm["initialize"], g.get("warm_start")))
     cp99 = pct(comp_all, 99)
@@ -540,6 +553,7 @@ def run_size(n: int, peer: bool, peer_samples: int) -> str:
     try:
         cache, ws = tmp / "cache", tmp / "ws"
         ws.mkdir()
+        floor_s = import_floor()
         print(f"[{n:,}] cold start ...", file=sys.stderr, flush=True)
         cold = session(corpus, cache, ws, wl, full=False)
         print(f"[{n:,}] warm session ...", file=sys.stderr, flush=True)
@@ -548,7 +562,7 @@ def run_size(n: int, peer: bool, peer_samples: int) -> str:
         rescan = rescan_session(corpus, cache, ws, truth)
         idx = [d for d in cache.glob("index-*") if d.is_dir()]
         sizes = {"json": du(corpus / "daily_papers.json"), "bib": du(corpus / "refs.bib"),
-                 "index": sum(du(d) for d in idx), "cache": du(cache)}
+                 "index": sum(du(d) for d in idx), "cache": du(cache), "import_floor": int(floor_s * 1e6)}
         pr = None
         if peer:
             print(f"[{n:,}] peer bibli-ls ...", file=sys.stderr, flush=True)
