@@ -12,27 +12,26 @@ import math
 import os
 import shutil
 import time
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from ..model import Library, Paper, Repo, repo_from_json, repo_to_json
-from ..text import STOP_WORDS, name_prefixes, norm_name, words
-from .aliases import CODE, Alias, method_name, paper_aliases
-from .keys import assign_keys
+from ..text import STOP_WORDS, norm_name, words
+from .build import F_CODE_ONLY, F_COMMON, REL_TERMS, IndexBuilder
 from .store import Bloom, IdArray, Postings, StrArray, bucket_by_first
+from .terms import content_terms
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
+_ARRAYS = ("year", "upvotes", "rec_span", "name_flags", "rel_idf", "rel_w", "doc_term_off", "doc_term_ids",
+           "doc_term_w")
 CANDIDATE_CAP = 4000  # ids taken from one posting range before scoring; ids are prior-ordered
-REL_TERMS = 20  # content terms kept per paper for related-paper search
 REL_DF_CAP = 20000  # a term in more papers than this says too little to be worth its posting list
 
-# name flags
-F_COMMON, F_CODE_ONLY = 1, 2
 
 
 @dataclass(slots=True)
@@ -77,48 +76,6 @@ class NameHit:
     ids: list[int]
 
 
-def _authors_short(p: Paper) -> str:
-    if p.authors:
-        first = p.authors[0].strip()
-        return first if len(p.authors) == 1 else f"{first} et al."
-    if p.author_count:
-        return f"{p.author_count} author{'s' if p.author_count != 1 else ''}"
-    return ""
-
-
-def _stem(w: str) -> str:
-    # Crude plural folding keeps "transformers" and "transformer" together without a stemmer dependency.
-    if len(w) > 4 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        return w[:-1]
-    return w
-
-
-def content_terms(title: str, abstract: str, keywords: Iterable[str]) -> Counter[str]:
-    """Weighted bag of content words: title and keywords count more than the abstract."""
-    c: Counter[str] = Counter()
-    for w in words(title):
-        if len(w) > 2 and w not in STOP_WORDS and not w.isdigit():
-            c[_stem(w)] += 4
-    for kw in keywords:
-        for w in words(kw):
-            if len(w) > 2 and w not in STOP_WORDS:
-                c[_stem(w)] += 2
-    # Count first (in C), then filter and stem each distinct word once (memoised); first-seen order is kept.
-    memo = _ABSTRACT_TERM
-    for w, k in Counter(words(abstract)).items():
-        t = memo.get(w)
-        if t is None:
-            t = _stem(w) if len(w) > 2 and w not in STOP_WORDS and not w.isdigit() else ""
-            if len(memo) < 1_000_000:
-                memo[w] = t
-        if t:
-            c[t] += k
-    return c
-
-
-_ABSTRACT_TERM: dict[str, str] = {}  # word -> its content term, "" for a word that is not one
-
-
 class Index:
     """Columns per paper id plus three posting tables: names, words, and content terms."""
 
@@ -132,7 +89,7 @@ class Index:
         self.arxiv = StrArray.build([])
         self.year = np.zeros(0, dtype=np.int16)
         self.upvotes = np.zeros(0, dtype=np.int32)
-        self.rec_off = np.zeros(1, dtype=np.int64)
+        self.rec_span = np.zeros((0, 2), dtype=np.int64)  # per paper id: [start, end) in the records file
         self.names = Postings.build({})
         self.name_display = StrArray.build([])
         self.name_flags = np.zeros(0, dtype=np.uint8)
@@ -156,133 +113,21 @@ class Index:
 
     @classmethod
     def build(cls, lib: Library) -> Index:
-        """Build from papers and repos (pure: no I/O)."""
-        papers = list(lib.papers)
-        repos = dict(lib.repos)
-        aliases = [paper_aliases(p, lib.repo_for(p)) for p in papers]
-        methods = [method_name(p, a) for p, a in zip(papers, aliases, strict=True)]
-        # Keys are assigned in a stable, identity-based order so that a refresh does not renumber them.
-        stable = sorted(
-            range(len(papers)), key=lambda i: (papers[i].date or _MIN_DATE, papers[i].arxiv_id or "", papers[i].title)
-        )
-        keys_stable = assign_keys((papers[i], methods[i]) for i in stable)
-        keys = [""] * len(papers)
-        for i, k in zip(stable, keys_stable, strict=True):
-            keys[i] = k
-        # Prior order: upvotes, then recency.
-        order = sorted(
-            range(len(papers)),
-            key=lambda i: (-math.log1p(max(papers[i].upvotes, 0)), -(papers[i].date or _MIN_DATE).toordinal(), i),
-        )
+        """Build from papers and repos, in memory (no I/O)."""
+        b = IndexBuilder(dict(lib.repos))
+        b.add_all(lib.papers)
         ix = cls()
-        ix.n = len(papers)
-        ix.repos = repos
-        P = [papers[i] for i in order]
-        A = [aliases[i] for i in order]
-        ix.keys = StrArray.build(keys[i] for i in order)
-        ix.titles = StrArray.build(p.title for p in P)
-        ix.methods = StrArray.build(methods[i] or "" for i in order)
-        ix.authors = StrArray.build(_authors_short(p) for p in P)
-        ix.repo_names = StrArray.build(
-            (repos[p.repo.lower()].full_name if p.repo and p.repo.lower() in repos else p.repo or "") for p in P
-        )
-        ix.arxiv = StrArray.build(p.arxiv_id or "" for p in P)
-        ix.year = np.array([p.year or 0 for p in P], dtype=np.int16)
-        ix.upvotes = np.array([p.upvotes for p in P], dtype=np.int32)
-        recs = [
-            json.dumps({"paper": p.to_json(), "aliases": [a.display for a in al]}, ensure_ascii=False).encode("utf-8")
-            + b"\n"
-            for p, al in zip(P, A, strict=True)
-        ]
-        ix.rec_off = np.zeros(len(recs) + 1, dtype=np.int64)
-        if recs:
-            np.cumsum([len(r) for r in recs], out=ix.rec_off[1:])
-        ix.records = b"".join(recs)
-        ix._build_names(P, A, [keys[i] for i in order])
-        ix._build_words(P)
-        ix._build_related(P)
+        b.finish(ix)
         return ix
 
-    def _build_names(self, P: list[Paper], A: list[list[Alias]], keys: list[str]) -> None:
-        post: dict[str, set[int]] = {}
-        display: dict[str, str] = {}
-        common: dict[str, bool] = {}
-        code_only: dict[str, bool] = {}
-
-        def add(n: str, i: int, disp: str, is_common: bool, is_code: bool) -> None:
-            if not n:
-                return
-            post.setdefault(n, set()).add(i)
-            display.setdefault(n, disp)
-            common[n] = common.get(n, False) or is_common
-            code_only[n] = code_only.get(n, True) and is_code
-
-        for i, (p, al) in enumerate(zip(P, A, strict=True)):
-            for a in al:
-                add(a.norm, i, a.display, a.common, a.kind == CODE)
-            add(norm_name(keys[i]), i, keys[i], False, False)
-            if p.arxiv_id:
-                add(norm_name(p.arxiv_id), i, p.arxiv_id, False, False)
-        # A code identifier that several repos share (a class `Transformer`) points to no paper in particular.
-        for n in [n for n, ids in post.items() if code_only[n] and len(ids) > 3]:
-            del post[n]
-        self.names = Postings.build(post)
-        self.bloom_names = Bloom.build(post, len(post))
-        prefixes = {pre for al in A for a in al if a.norm in post for pre in name_prefixes(a.display)}
-        self.bloom_prefixes = Bloom.build(prefixes, len(prefixes))
-        terms = self.names.terms
-        self.name_display = StrArray.build(display[t] for t in terms)
-        self.name_flags = np.array(
-            [(F_COMMON if common[t] else 0) | (F_CODE_ONLY if code_only[t] else 0) for t in terms], dtype=np.uint8
-        )
-
-    def _build_words(self, P: list[Paper]) -> None:
-        post: dict[str, set[int]] = {}
-        for i, p in enumerate(P):
-            toks = set(words(p.title))
-            for a in p.authors:
-                toks.update(words(a))
-            if p.year:
-                toks.add(str(p.year))
-            if p.arxiv_id:
-                toks.add(p.arxiv_id)
-            if p.organization:
-                toks.update(words(p.organization))
-            for t in toks:
-                post.setdefault(t, set()).add(i)
-        self.words = Postings.build(post)
-
-    def _build_related(self, P: list[Paper]) -> None:
-        """Each paper keeps its REL_TERMS heaviest tf-idf terms, L2-normalised: a sparse vector for cosine."""
-        bags = [content_terms(p.title, p.abstract, p.ai_keywords) for p in P]
-        df: Counter[str] = Counter()
-        for b in bags:
-            df.update(b.keys())
-        n = max(len(P), 1)
-        idf = {t: math.log((n + 1) / (d + 1)) + 1.0 for t, d in df.items()}
-        post: dict[str, list[int]] = {}
-        post_w: dict[str, list[float]] = {}
-        tops: list[list[tuple[str, float]]] = []
-        for i, b in enumerate(bags):
-            weighted = sorted(((t, (1 + math.log(c)) * idf[t]) for t, c in b.items()), key=lambda x: (-x[1], x[0]))
-            top = weighted[:REL_TERMS]
-            norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
-            top = [(t, w / norm) for t, w in top]
-            tops.append(top)
-            for t, w in top:
-                post.setdefault(t, []).append(i)  # i grows, so each list is already sorted
-                post_w.setdefault(t, []).append(w)
-        self.rel = Postings.build(post)
-        self.rel_idf = np.array([idf[t] for t in self.rel.terms], dtype=np.float32)
-        self.rel_w = np.fromiter((w for t in self.rel.terms for w in post_w[t]), dtype=np.float16,
-                                 count=len(self.rel.ids))
-        tid = {t: j for j, t in enumerate(self.rel.terms)}
-        self.doc_term_off = np.zeros(len(P) + 1, dtype=np.int64)
-        if tops:
-            np.cumsum([len(t) for t in tops], out=self.doc_term_off[1:])
-        total = int(self.doc_term_off[-1])
-        self.doc_term_ids = np.fromiter((tid[t] for top in tops for t, _ in top), dtype=np.int32, count=total)
-        self.doc_term_w = np.fromiter((w for top in tops for _, w in top), dtype=np.float16, count=total)
+    @classmethod
+    def build_stream(cls, papers: Iterable[Paper], repos: dict[str, Repo], records: BinaryIO) -> Index:
+        """Build from a stream of papers, writing their records to a file: memory stays near the columns'."""
+        b = IndexBuilder(dict(repos), records)
+        b.add_all(papers)
+        ix = cls()
+        b.finish(ix)
+        return ix
 
     # ---------------------------------------------------------------- persistence
 
@@ -299,12 +144,13 @@ class Index:
             getattr(self, name).save(tmp, name)
         self.bloom_names.save(tmp, "names")
         self.bloom_prefixes.save(tmp, "prefixes")
-        for name in ("year", "upvotes", "rec_off", "name_flags", "rel_idf", "rel_w", "doc_term_off", "doc_term_ids",
-                     "doc_term_w"):
+        for name in _ARRAYS:
             np.save(tmp / f"{name}.npy", getattr(self, name))
         np.save(tmp / "key_order.npy", self.key_order())
-        recs = self.records if isinstance(self.records, bytes) else Path(self.records).read_bytes()
-        (tmp / "papers.jsonl").write_bytes(recs)
+        if isinstance(self.records, bytes):
+            (tmp / "papers.jsonl").write_bytes(self.records)
+        else:
+            shutil.copyfile(self.records, tmp / "papers.jsonl")
         (tmp / "repos.json").write_text(json.dumps([repo_to_json(r) for r in self.repos.values()]))
         (tmp / "meta.json").write_text(json.dumps({"version": FORMAT_VERSION, "papers": self.n, "saved": time.time()}))
         old = path.with_name(path.name + ".old")
@@ -332,8 +178,7 @@ class Index:
                 setattr(ix, name, Postings.load(path, name))
             ix.bloom_names = Bloom.load(path, "names")
             ix.bloom_prefixes = Bloom.load(path, "prefixes")
-            for name in ("year", "upvotes", "rec_off", "name_flags", "rel_idf", "rel_w", "doc_term_off", "doc_term_ids",
-                         "doc_term_w"):
+            for name in _ARRAYS:
                 setattr(ix, name, np.load(path / f"{name}.npy", mmap_mode="r"))
             if (path / "key_order.npy").is_file():  # ids sorted by key: by_key without decoding every key
                 ix._key_order = np.load(path / "key_order.npy", mmap_mode="r")
@@ -350,7 +195,7 @@ class Index:
     # ---------------------------------------------------------------- records
 
     def paper(self, i: int) -> Paper:
-        a, b = int(self.rec_off[i]), int(self.rec_off[i + 1])
+        a, b = int(self.rec_span[i, 0]), int(self.rec_span[i, 1])
         if isinstance(self.records, bytes):
             raw = self.records[a:b]
         else:
@@ -358,16 +203,6 @@ class Index:
                 f.seek(a)
                 raw = f.read(b - a)
         return Paper.from_json(json.loads(raw)["paper"])
-
-    def aliases_of(self, i: int) -> list[str]:
-        a, b = int(self.rec_off[i]), int(self.rec_off[i + 1])
-        if isinstance(self.records, bytes):
-            raw = self.records[a:b]
-        else:
-            with open(self.records, "rb") as f:
-                f.seek(a)
-                raw = f.read(b - a)
-        return list(json.loads(raw).get("aliases", []))
 
     def entry(self, i: int) -> Entry:
         y = int(self.year[i])

@@ -43,24 +43,24 @@ def base_key(paper: Paper, method: str | None) -> str:
 
 def assign_keys(papers: Iterable[tuple[Paper, str | None]], taken: set[str] | None = None) -> list[str]:
     """Unique keys in order; a paper's own .bib key wins, clashes get a/b/c... suffixes."""
+    return dedupe_keys([(p.bib_key or base_key(p, m), bool(p.bib_key)) for p, m in papers], taken)
+
+
+def dedupe_keys(bases: list[tuple[str, bool]], taken: set[str] | None = None) -> list[str]:
+    """(key, is the user's own) in order -> unique keys; user keys are kept, generated ones get a/b/c..."""
     used: set[str] = set(taken or ())
-    items = list(papers)
     # User keys are claimed first so that a generated key never steals one.
-    used.update(p.bib_key for p, _ in items if p.bib_key)
+    used.update(k for k, own in bases if own)
     out: list[str] = []
-    for paper, method in items:
-        if paper.bib_key:
-            out.append(paper.bib_key)
+    for key, own in bases:
+        if own:
+            out.append(key)
             continue
-        key = base_key(paper, method)
         if key in used:
             i = 0
-            while True:
-                cand = key + _suffix(i)
-                if cand not in used:
-                    key = cand
-                    break
+            while key + _suffix(i) in used:
                 i += 1
+            key = key + _suffix(i)
         used.add(key)
         out.append(key)
     return out

@@ -1,0 +1,275 @@
+"""Building an index from a stream of papers, with memory bounded by the compact columns, not by the papers.
+
+Papers go by once: their records (abstracts included) are written to a file straight away, their strings packed
+into byte arrays, and every (term, paper) pair into flat integer arrays. Posting lists are made at the end by
+sorting those arrays with numpy. Content vectors need document frequencies first, so a second pass re-reads the
+records file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from array import array
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+
+from ..model import Paper, Repo
+from ..text import name_prefixes, norm_name, words
+from .aliases import CODE, method_name, paper_aliases
+from .keys import base_key, dedupe_keys
+from .store import Bloom, Postings, StrArray
+from .terms import content_terms
+
+F_COMMON, F_CODE_ONLY = 1, 2
+REL_TERMS = 20  # content terms kept per paper for related-paper search
+_MIN_ORD = 693596  # date(1900, 1, 1).toordinal()
+
+
+class _Strings:
+    """Append-only packed strings (UTF-8 blob + offsets)."""
+
+    def __init__(self) -> None:
+        self.blob = bytearray()
+        self.off = array("q", [0])
+
+    def add(self, s: str) -> None:
+        self.blob += s.encode("utf-8")
+        self.off.append(len(self.blob))
+
+    def get(self, i: int) -> str:
+        return self.blob[self.off[i] : self.off[i + 1]].decode("utf-8")
+
+    def permuted(self, order: npt.NDArray[np.int64]) -> StrArray:
+        """The strings in a new order, as a StrArray, without decoding them."""
+        off = np.frombuffer(self.off, dtype=np.int64)
+        starts, ends = off[:-1][order], off[1:][order]
+        lens = ends - starts
+        new_off = np.zeros(len(order) + 1, dtype=np.int64)
+        np.cumsum(lens, out=new_off[1:])
+        src = memoryview(self.blob)
+        out = bytearray(int(new_off[-1]))
+        for k, (a, b) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+            out[int(new_off[k]) : int(new_off[k + 1])] = src[a:b]
+        return StrArray(np.frombuffer(bytes(out), dtype=np.uint8), new_off)
+
+
+class _Pairs:
+    """(term, paper) pairs with a term dictionary."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.t = array("I")
+        self.s = array("I")
+
+    def term(self, term: str) -> int:
+        j = self.ids.get(term)
+        if j is None:
+            j = self.ids[term] = len(self.ids)
+        return j
+
+    def add(self, term: str, seq: int) -> None:
+        self.t.append(self.term(term))
+        self.s.append(seq)
+
+    def postings(
+        self, rank: npt.NDArray[np.int32], keep: npt.NDArray[np.bool_] | None = None, weights: array | None = None
+    ) -> tuple[Postings, npt.NDArray[np.int64], npt.NDArray[np.float32] | None]:
+        """CSR posting lists over paper ids (`rank[seq]`), terms sorted; also each kept term's old id."""
+        vocab = list(self.ids)
+        tarr = np.frombuffer(self.t, dtype=np.uint32).astype(np.int64)
+        ids = rank[np.frombuffer(self.s, dtype=np.uint32)].astype(np.int64)
+        w = np.frombuffer(weights, dtype=np.float32) if weights is not None else None
+        order_terms = sorted(range(len(vocab)), key=vocab.__getitem__)
+        if keep is not None:
+            order_terms = [j for j in order_terms if keep[j]]
+        new_of_old = np.full(len(vocab), -1, dtype=np.int64)
+        new_of_old[order_terms] = np.arange(len(order_terms))
+        nt = new_of_old[tarr]
+        mask = nt >= 0
+        nt, ids = nt[mask], ids[mask]
+        if w is not None:
+            w = w[mask]
+        key = nt * (1 << 32) + ids
+        key, first = np.unique(key, return_index=True)
+        if w is not None:
+            w = w[first]
+        nt = key >> 32
+        pid = (key & 0xFFFFFFFF).astype(np.int32)
+        offsets = np.zeros(len(order_terms) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(nt, minlength=len(order_terms)), out=offsets[1:])
+        terms = StrArray.build(vocab[j] for j in order_terms)
+        return Postings(terms, offsets, pid), np.asarray(order_terms, dtype=np.int64), w
+
+
+class IndexBuilder:
+    """Feed papers with `add`, then `finish` into the index's columns and tables."""
+
+    def __init__(self, repos: dict[str, Repo], records: BinaryIO | None = None) -> None:
+        self.repos = repos
+        self.rec = records if records is not None else io.BytesIO()
+        self.n = 0
+        self.rec_start = array("q")
+        self.rec_end = array("q")
+        self.titles, self.methods, self.authors = _Strings(), _Strings(), _Strings()
+        self.repo_names, self.arxiv, self.base_keys = _Strings(), _Strings(), _Strings()
+        self.user_key = array("b")
+        self.year = array("h")
+        self.upvotes = array("i")
+        self.date_ord = array("i")
+        self.names = _Pairs()
+        self.name_display: list[str] = []
+        self.name_common = bytearray()
+        self.name_code_only = bytearray()
+        self.prefixes: set[str] = set()
+        self.words = _Pairs()
+        self.df: dict[str, int] = {}
+
+    def _name(self, norm: str, seq: int, display: str, common: bool, code: bool) -> None:
+        if not norm:
+            return
+        j = self.names.term(norm)
+        if j == len(self.name_display):
+            self.name_display.append(display)
+            self.name_common.append(0)
+            self.name_code_only.append(1)
+        if common:
+            self.name_common[j] = 1
+        if not code:
+            self.name_code_only[j] = 0
+        self.names.t.append(j)
+        self.names.s.append(seq)
+
+    def add(self, p: Paper) -> None:
+        seq = self.n
+        self.n += 1
+        repo = self.repos.get(p.repo.lower()) if p.repo else None
+        als = paper_aliases(p, repo)
+        method = method_name(p, als)
+        rec = json.dumps({"paper": p.to_json(), "aliases": [a.display for a in als]}, ensure_ascii=False)
+        data = rec.encode("utf-8") + b"\n"
+        start = self.rec.tell()
+        self.rec.write(data)
+        self.rec_start.append(start)
+        self.rec_end.append(start + len(data))
+        self.titles.add(p.title)
+        self.methods.add(method or "")
+        self.authors.add(_authors_short(p))
+        self.repo_names.add(repo.full_name if repo else (p.repo or ""))
+        self.arxiv.add(p.arxiv_id or "")
+        self.base_keys.add(p.bib_key or base_key(p, method))
+        self.user_key.append(1 if p.bib_key else 0)
+        self.year.append(p.year or 0)
+        self.upvotes.append(max(p.upvotes, 0))
+        self.date_ord.append(p.date.toordinal() if p.date else _MIN_ORD)
+        for a in als:
+            self._name(a.norm, seq, a.display, a.common, a.kind == CODE)
+            if a.norm:
+                self.prefixes.update(name_prefixes(a.display))
+        if p.arxiv_id:
+            self._name(norm_name(p.arxiv_id), seq, p.arxiv_id, False, False)
+        toks = set(words(p.title))
+        for a_ in p.authors:
+            toks.update(words(a_))
+        if p.year:
+            toks.add(str(p.year))
+        if p.arxiv_id:
+            toks.add(p.arxiv_id)
+        if p.organization:
+            toks.update(words(p.organization))
+        for t in toks:
+            self.words.add(t, seq)
+        for t in content_terms(p.title, p.abstract, p.ai_keywords):
+            self.df[t] = self.df.get(t, 0) + 1
+
+    def add_all(self, papers: Iterable[Paper]) -> None:
+        for p in papers:
+            self.add(p)
+
+    def finish(self, ix: Any) -> None:
+        """Fill an empty Index with the columns and tables (ids in prior order: upvotes, then recency)."""
+        n = self.n
+        up = np.frombuffer(self.upvotes, dtype=np.int32).astype(np.float64)
+        dord = np.frombuffer(self.date_ord, dtype=np.int32).astype(np.int64)
+        seqs = np.arange(n, dtype=np.int64)
+        order = np.lexsort((seqs, -dord, -np.log1p(up))) if n else seqs
+        rank = np.empty(n, dtype=np.int32)
+        rank[order] = np.arange(n, dtype=np.int32)
+        # Keys: assigned in a stable, identity-based order, so that a refresh does not renumber them.
+        stable = sorted(range(n), key=lambda i: (self.date_ord[i], self.arxiv.get(i), self.titles.get(i)))
+        keys_stable = dedupe_keys([(self.base_keys.get(i), bool(self.user_key[i])) for i in stable])
+        keys_by_seq = [""] * n
+        for i, k in zip(stable, keys_stable, strict=True):
+            keys_by_seq[i] = k
+        for i, k in enumerate(keys_by_seq):
+            self._name(norm_name(k), i, k, False, False)
+        ix.n = n
+        ix.repos = self.repos
+        ix.keys = StrArray.build(keys_by_seq[i] for i in order.tolist())
+        ix.titles = self.titles.permuted(order)
+        ix.methods = self.methods.permuted(order)
+        ix.authors = self.authors.permuted(order)
+        ix.repo_names = self.repo_names.permuted(order)
+        ix.arxiv = self.arxiv.permuted(order)
+        ix.year = np.frombuffer(self.year, dtype=np.int16)[order].copy()
+        ix.upvotes = np.frombuffer(self.upvotes, dtype=np.int32)[order].copy()
+        ix.rec_span = np.stack([np.frombuffer(self.rec_start, dtype=np.int64)[order],
+                                np.frombuffer(self.rec_end, dtype=np.int64)[order]], axis=1) if n else \
+            np.zeros((0, 2), dtype=np.int64)
+        # Names: a code identifier that several repos share (a class `Transformer`) points to no paper.
+        tarr = np.frombuffer(self.names.t, dtype=np.uint32)
+        df_names = np.bincount(tarr, minlength=len(self.name_display)) if len(tarr) else np.zeros(0, dtype=np.int64)
+        code_only = np.frombuffer(bytes(self.name_code_only), dtype=np.uint8).astype(bool)
+        keep = ~(code_only & (df_names > 3))
+        ix.names, kept, _ = self.names.postings(rank, keep)
+        ix.name_display = StrArray.build(self.name_display[j] for j in kept.tolist())
+        common = np.frombuffer(bytes(self.name_common), dtype=np.uint8)
+        ix.name_flags = ((common[kept] * F_COMMON) | (code_only[kept].astype(np.uint8) * F_CODE_ONLY)).astype(np.uint8)
+        ix.bloom_names = Bloom.build(ix.names.terms, len(ix.names.terms))
+        ix.bloom_prefixes = Bloom.build(self.prefixes, len(self.prefixes))
+        ix.words, _, _ = self.words.postings(rank)
+        # Related: a second pass over the records for tf-idf vectors, the REL_TERMS heaviest terms each.
+        idf = {t: math.log((n + 1) / (d + 1)) + 1.0 for t, d in self.df.items()}
+        rel = _Pairs()
+        rel_w = array("f")
+        self.rec.seek(0)
+        for seq in range(n):
+            self.rec.seek(self.rec_start[seq])
+            d = json.loads(self.rec.read(self.rec_end[seq] - self.rec_start[seq]))["paper"]
+            bag = content_terms(d.get("title", ""), d.get("abstract", ""), d.get("ai_keywords", ()))
+            weighted = sorted(((t, (1 + math.log(c)) * idf[t]) for t, c in bag.items()), key=lambda x: (-x[1], x[0]))
+            top = weighted[:REL_TERMS]
+            norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
+            for t, w in top:
+                rel.add(t, seq)
+                rel_w.append(w / norm)
+        ix.rel, _, w_sorted = rel.postings(rank, weights=rel_w)
+        ix.rel_idf = np.array([idf[t] for t in ix.rel.terms], dtype=np.float32)
+        ix.rel_w = (w_sorted if w_sorted is not None else np.zeros(0, dtype=np.float32)).astype(np.float16)
+        # Per paper, its terms (CSR by id): the transpose of the postings.
+        term_of = np.repeat(np.arange(len(ix.rel.terms), dtype=np.int32), np.diff(ix.rel.offsets))
+        by_doc = np.lexsort((-ix.rel_w.astype(np.float32), np.asarray(ix.rel.ids)))
+        ix.doc_term_ids = term_of[by_doc]
+        ix.doc_term_w = ix.rel_w[by_doc]
+        ix.doc_term_off = np.zeros(n + 1, dtype=np.int64)
+        if n:
+            np.cumsum(np.bincount(np.asarray(ix.rel.ids), minlength=n), out=ix.doc_term_off[1:])
+        if isinstance(self.rec, io.BytesIO):
+            ix.records = self.rec.getvalue()
+        else:
+            self.rec.flush()
+            ix.records = Path(self.rec.name)  # type: ignore[attr-defined]
+
+
+def _authors_short(p: Paper) -> str:
+    if p.authors:
+        first = p.authors[0].strip()
+        return first if len(p.authors) == 1 else f"{first} et al."
+    if p.author_count:
+        return f"{p.author_count} author{'s' if p.author_count != 1 else ''}"
+    return ""
