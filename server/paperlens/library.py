@@ -9,14 +9,14 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 from urllib.parse import urlparse
 
 from .config import Settings
-from .feeds import FeedError, read_feed_file
+from .feeds import STREAM_BYTES, FeedError, iter_feed_file, read_feed_file
 from .index.aliases import paper_aliases
 from .index.core import FORMAT_VERSION, Index
 from .model import Library, Paper, Repo, repo_from_json, repo_to_json
@@ -166,20 +166,28 @@ def library_path(settings: Settings) -> Path:
     return settings.cache_path / "library.json"
 
 
-def load_library(settings: Settings, extra_feeds: Iterable[str] = ()) -> tuple[Library, str, list[str]]:
-    """The refreshed library if there is one, else the shipped snapshot; plus local feed files."""
+def _big(path: Path) -> bool:
+    try:
+        return path.suffix.lower() == ".json" and path.stat().st_size > STREAM_BYTES
+    except OSError:
+        return False
+
+
+def _base_library(settings: Settings) -> tuple[Library, str, list[str]]:
+    """The refreshed library if there is one, else the shipped snapshot."""
     warnings: list[str] = []
     lp = library_path(settings)
-    lib: Library | None = None
-    source = str(lp)
     if lp.is_file():
         try:
-            lib = read_library(lp)
+            return read_library(lp), str(lp), warnings
         except FeedError as e:
             warnings.append(f"{e}; using the shipped snapshot")
-    if lib is None:
-        source = str(snapshot_file())
-        lib = read_library(snapshot_file())
+    return read_library(snapshot_file()), str(snapshot_file()), warnings
+
+
+def load_library(settings: Settings, extra_feeds: Iterable[str] = ()) -> tuple[Library, str, list[str]]:
+    """The refreshed library (else the shipped snapshot) merged with the local feed files, in memory."""
+    lib, source, warnings = _base_library(settings)
     warnings.extend(lib.warnings)
     papers = [lib.papers]
     for feed in [*settings.feeds, *extra_feeds]:
@@ -190,6 +198,32 @@ def load_library(settings: Settings, extra_feeds: Iterable[str] = ()) -> tuple[L
         papers.append(fp)
     merged = Library(papers=apply_repos(merge_papers(*papers), lib.repos), repos=lib.repos)
     return merged, source, warnings
+
+
+def _stream_papers(small: list[Paper], big: list[Path], repos: dict[str, Repo], warnings: list[str]
+                   ) -> Iterator[Paper]:
+    """The big feeds' papers one at a time, merged with the small set and de-duplicated (by 64-bit hashes of
+    identities, so a million papers cost a few tens of MB)."""
+    by_ident = {paper_identity(p): p for p in small}
+    by_title = {norm_name(p.title): paper_identity(p) for p in small}
+    seen: set[int] = set()
+
+    def h(s: str) -> int:
+        return int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
+
+    for path in big:
+        for p in iter_feed_file(path, warnings):
+            ident, title = paper_identity(p), norm_name(p.title)
+            hi, ht = h(ident), h("t:" + title)
+            if hi in seen or ht in seen:
+                continue
+            seen.update((hi, ht))
+            own = by_ident.pop(ident, None) or by_ident.pop(by_title.get(title, ""), None)
+            if own is not None:
+                p = merge_papers([own], [p])[0]
+            r = repos.get(p.repo.lower()) if p.repo else None
+            yield enrich_from_repo(p, r, 2) if r else p
+    yield from by_ident.values()
 
 
 def _fingerprint(paths: Iterable[Path]) -> str:
@@ -216,14 +250,28 @@ def open_index(settings: Settings, extra_feeds: Iterable[str] = ()) -> Loaded:
             return Loaded(Index.load(ipath), str(srcs[0]))
         except ValueError as e:
             log.warning("%s; rebuilding", e)
-    lib, source, warnings = load_library(settings, extra)
-    ix = Index.build(lib)
-    try:
+    feeds = [Path(f).expanduser() for f in [*settings.feeds, *extra] if not is_url(f)]
+    big = [f for f in feeds if _big(f)]
+    if not big:
+        lib, source, warnings = load_library(settings, extra)
+        ix = Index.build(lib)
+        try:
+            ix.save(ipath)
+            _prune_indexes(settings.cache_path, keep=ipath.name)
+        except OSError as e:  # a read-only cache dir costs speed, not correctness
+            warnings.append(f"{ipath}: cannot save the index ({e})")
+        return Loaded(ix, source, warnings)
+    # A large feed is streamed: papers go to a records file as they come, and the saved index is then
+    # memory-mapped, so what stays in memory is the index's columns, not the papers.
+    small_settings = dataclasses.replace(settings, feeds=tuple(str(f) for f in feeds if f not in big))
+    lib, source, warnings = load_library(small_settings)
+    settings.cache_path.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(prefix="records-", dir=settings.cache_path) as rec:
+        stream = _stream_papers(lib.papers, big, lib.repos, warnings)
+        ix = Index.build_stream(stream, lib.repos, cast(BinaryIO, rec))
         ix.save(ipath)
-        _prune_indexes(settings.cache_path, keep=ipath.name)
-    except OSError as e:  # a read-only cache dir costs speed, not correctness
-        warnings.append(f"{ipath}: cannot save the index ({e})")
-    return Loaded(ix, source, warnings)
+    _prune_indexes(settings.cache_path, keep=ipath.name)
+    return Loaded(Index.load(ipath), source, warnings)
 
 
 def _prune_indexes(cache: Path, keep: str) -> None:

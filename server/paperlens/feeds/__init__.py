@@ -5,14 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
+
+import ijson
 
 from paperlens.feeds.bibtex import parse_bib
 from paperlens.feeds.hf_api import parse_hf_json
 from paperlens.feeds.hf_page import parse_hf_page
 from paperlens.model import Paper
 
-__all__ = ["FeedError", "feed_format", "parse_bib", "parse_hf_json", "parse_hf_page", "read_feed_file"]
+__all__ = ["STREAM_BYTES", "FeedError", "feed_format", "iter_feed_file", "parse_bib", "parse_hf_json", "parse_hf_page",
+           "read_feed_file"]
+
+STREAM_BYTES = 16 * 1024 * 1024  # JSON feeds larger than this are read item by item
 
 
 class FeedError(Exception):
@@ -78,3 +84,34 @@ def read_feed_file(path: Path, today: dt.date | None = None) -> tuple[list[Paper
         first = f"; first problem: {warnings[0]}" if warnings else ""
         raise FeedError(f"{path}: no papers found (expected {expected}){first}")
     return papers, warnings
+
+
+def iter_feed_file(path: Path, warnings: list[str], today: dt.date | None = None) -> Iterator[Paper]:
+    """Papers one at a time. A large JSON array is streamed (ijson), so a million-paper feed is never in memory
+    whole; anything else is read by `read_feed_file`. Raises FeedError when the file yields no paper."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    head = b""
+    if size > STREAM_BYTES and path.suffix.lower() == ".json":
+        with path.open("rb") as f:
+            head = f.read(256).lstrip()
+    if not head.startswith((b"[", b"{")):
+        papers, w = read_feed_file(path, today)
+        warnings.extend(w)
+        yield from papers
+        return
+    prefix = "item" if head.startswith(b"[") else "papers.item"
+    n = 0
+    with path.open("rb") as f:
+        try:
+            for k, item in enumerate(ijson.items(f, prefix, use_float=True)):
+                papers, w = parse_hf_json([item], str(path))
+                warnings.extend(x.replace("entry 1", f"entry {k + 1}", 1) for x in w)
+                n += len(papers)
+                yield from papers
+        except ijson.JSONError as e:
+            raise FeedError(f"{path}: invalid JSON after {n} papers: {e}") from None
+    if n == 0:
+        raise FeedError(f"{path}: no papers found (expected Hugging Face papers JSON or saved papers)")

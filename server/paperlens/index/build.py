@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-import math
+import tempfile
 from array import array
 from collections.abc import Iterable
 from pathlib import Path
@@ -128,7 +128,10 @@ class IndexBuilder:
         self.name_code_only = bytearray()
         self.prefixes: set[str] = set()
         self.words = _Pairs()
-        self.df: dict[str, int] = {}
+        # Content bags, kept on disk as (term id, count) runs so the second pass needs no re-tokenising.
+        self.content = _Pairs()
+        self.bag_len = array("I")
+        self.bags = tempfile.TemporaryFile() if records is not None else io.BytesIO()
 
     def _name(self, norm: str, seq: int, display: str, common: bool, code: bool) -> None:
         if not norm:
@@ -184,8 +187,73 @@ class IndexBuilder:
             toks.update(words(p.organization))
         for t in toks:
             self.words.add(t, seq)
-        for t in content_terms(p.title, p.abstract, p.ai_keywords):
-            self.df[t] = self.df.get(t, 0) + 1
+        bag = content_terms(p.title, p.abstract, p.ai_keywords)
+        term = self.content.term
+        self.bags.write(array("I", [term(t) for t in bag]).tobytes())
+        self.bags.write(array("H", [min(c, 65535) for c in bag.values()]).tobytes())
+        self.bag_len.append(len(bag))
+
+    def _related(self, ix: Any, rank: npt.NDArray[np.int32]) -> None:
+        """Content vectors from the saved bags, a chunk of papers at a time, and their posting lists."""
+        n = self.n
+        lens = np.frombuffer(self.bag_len, dtype=np.uint32).astype(np.int64)
+        v = len(self.content.ids)
+        df = np.zeros(v, dtype=np.int64)
+        self.bags.seek(0)
+        chunks: list[tuple[npt.NDArray[np.int64], ...]] = []
+        raw: list[tuple[npt.NDArray[Any], ...]] = []
+        step = 20000
+        for lo in range(0, n, step):
+            ln = lens[lo : lo + step]
+            tids_parts, cnt_parts = [], []
+            for k in ln.tolist():
+                tids_parts.append(np.frombuffer(self.bags.read(4 * k), dtype=np.uint32))
+                cnt_parts.append(np.frombuffer(self.bags.read(2 * k), dtype=np.uint16))
+            tids = np.concatenate(tids_parts) if tids_parts else np.zeros(0, dtype=np.uint32)
+            cnts = np.concatenate(cnt_parts) if cnt_parts else np.zeros(0, dtype=np.uint16)
+            seq = np.repeat(np.arange(lo, lo + len(ln), dtype=np.int32), ln)
+            df += np.bincount(tids, minlength=v)
+            raw.append((tids, cnts, seq))
+            if sum(len(r[0]) for r in raw) > 5_000_000:  # keep the raw bags bounded: spill to top terms early
+                break
+        if len(raw) * step < n:
+            # Too many to hold: the document frequencies need one full pass first, then a second for weights.
+            raw = []
+            self.bags.seek(0)
+            df[:] = 0
+            for k in lens.tolist():
+                df += np.bincount(np.frombuffer(self.bags.read(4 * k), dtype=np.uint32), minlength=v)
+                self.bags.seek(2 * k, io.SEEK_CUR)
+        idf = np.log((n + 1) / (df + 1)) + 1.0
+        if raw:
+            chunks = [_top_terms(t, c, s, idf) for t, c, s in raw]
+        else:
+            self.bags.seek(0)
+            for lo in range(0, n, step):
+                ln = lens[lo : lo + step]
+                tp, cp = [], []
+                for k in ln.tolist():
+                    tp.append(np.frombuffer(self.bags.read(4 * k), dtype=np.uint32))
+                    cp.append(np.frombuffer(self.bags.read(2 * k), dtype=np.uint16))
+                seq = np.repeat(np.arange(lo, lo + len(ln), dtype=np.int32), ln)
+                chunks.append(_top_terms(np.concatenate(tp), np.concatenate(cp), seq, idf))
+        rel = self.content
+        rel.t = _cat(chunks, 0, np.uint32, "I")
+        rel.s = _cat(chunks, 1, np.uint32, "I")
+        rel_w = _cat(chunks, 2, np.float32, "f")
+        used = np.zeros(v, dtype=bool)
+        used[np.frombuffer(rel.t, dtype=np.uint32)] = True
+        ix.rel, kept, w_sorted = rel.postings(rank, keep=used, weights=rel_w)
+        ix.rel_idf = idf[kept].astype(np.float32)
+        ix.rel_w = (w_sorted if w_sorted is not None else np.zeros(0, dtype=np.float32)).astype(np.float16)
+        # Per paper, its terms (CSR by id): the transpose of the postings.
+        term_of = np.repeat(np.arange(len(ix.rel.terms), dtype=np.int32), np.diff(ix.rel.offsets))
+        by_doc = np.lexsort((-ix.rel_w.astype(np.float32), np.asarray(ix.rel.ids)))
+        ix.doc_term_ids = term_of[by_doc]
+        ix.doc_term_w = ix.rel_w[by_doc]
+        ix.doc_term_off = np.zeros(n + 1, dtype=np.int64)
+        if n:
+            np.cumsum(np.bincount(np.asarray(ix.rel.ids), minlength=n), out=ix.doc_term_off[1:])
 
     def add_all(self, papers: Iterable[Paper]) -> None:
         for p in papers:
@@ -233,37 +301,33 @@ class IndexBuilder:
         ix.bloom_names = Bloom.build(ix.names.terms, len(ix.names.terms))
         ix.bloom_prefixes = Bloom.build(self.prefixes, len(self.prefixes))
         ix.words, _, _ = self.words.postings(rank)
-        # Related: a second pass over the records for tf-idf vectors, the REL_TERMS heaviest terms each.
-        idf = {t: math.log((n + 1) / (d + 1)) + 1.0 for t, d in self.df.items()}
-        rel = _Pairs()
-        rel_w = array("f")
-        self.rec.seek(0)
-        for seq in range(n):
-            self.rec.seek(self.rec_start[seq])
-            d = json.loads(self.rec.read(self.rec_end[seq] - self.rec_start[seq]))["paper"]
-            bag = content_terms(d.get("title", ""), d.get("abstract", ""), d.get("ai_keywords", ()))
-            weighted = sorted(((t, (1 + math.log(c)) * idf[t]) for t, c in bag.items()), key=lambda x: (-x[1], x[0]))
-            top = weighted[:REL_TERMS]
-            norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
-            for t, w in top:
-                rel.add(t, seq)
-                rel_w.append(w / norm)
-        ix.rel, _, w_sorted = rel.postings(rank, weights=rel_w)
-        ix.rel_idf = np.array([idf[t] for t in ix.rel.terms], dtype=np.float32)
-        ix.rel_w = (w_sorted if w_sorted is not None else np.zeros(0, dtype=np.float32)).astype(np.float16)
-        # Per paper, its terms (CSR by id): the transpose of the postings.
-        term_of = np.repeat(np.arange(len(ix.rel.terms), dtype=np.int32), np.diff(ix.rel.offsets))
-        by_doc = np.lexsort((-ix.rel_w.astype(np.float32), np.asarray(ix.rel.ids)))
-        ix.doc_term_ids = term_of[by_doc]
-        ix.doc_term_w = ix.rel_w[by_doc]
-        ix.doc_term_off = np.zeros(n + 1, dtype=np.int64)
-        if n:
-            np.cumsum(np.bincount(np.asarray(ix.rel.ids), minlength=n), out=ix.doc_term_off[1:])
+        self._related(ix, rank)
         if isinstance(self.rec, io.BytesIO):
             ix.records = self.rec.getvalue()
         else:
             self.rec.flush()
             ix.records = Path(self.rec.name)  # type: ignore[attr-defined]
+
+
+def _cat(chunks: list[tuple[npt.NDArray[Any], ...]], k: int, dtype: type, code: str) -> array:
+    """Column k of the chunks, concatenated into a compact array."""
+    if not chunks:
+        return array(code)
+    return array(code, np.concatenate([c[k] for c in chunks]).astype(dtype).tobytes())
+
+
+def _top_terms(tids: npt.NDArray[Any], counts: npt.NDArray[Any], seq: npt.NDArray[Any],
+               idf: npt.NDArray[np.float64]) -> tuple[npt.NDArray[Any], ...]:
+    """Per paper, its REL_TERMS heaviest tf-idf terms, weights L2-normalised (vectorised over many papers)."""
+    w = ((1.0 + np.log(counts.astype(np.float32))) * idf[tids]).astype(np.float32)
+    order = np.lexsort((tids, -w, seq))
+    tids, w, seq = tids[order], w[order], seq[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(seq)) + 1] if len(seq) else np.zeros(0, dtype=np.int64)
+    group_start = np.repeat(starts, np.diff(np.r_[starts, len(seq)]))
+    keep = (np.arange(len(seq)) - group_start) < REL_TERMS
+    tids, w, seq = tids[keep], w[keep], seq[keep]
+    norms = np.sqrt(np.bincount(seq, weights=w * w, minlength=int(seq.max()) + 1 if len(seq) else 0))
+    return tids, seq, w / np.where(norms[seq] > 0, norms[seq], 1.0)
 
 
 def _authors_short(p: Paper) -> str:
