@@ -124,6 +124,8 @@ def _pos_out(ls: PaperLensServer, lines: Sequence[str], p: t.Position) -> t.Posi
     """Code points -> client units."""
     if p.line >= len(lines):
         return p
+    if lines[p.line].isascii():  # every encoding counts ASCII the same
+        return p
     return ls.workspace.position_codec.position_to_client_units(lines, ServerTextPosition(p.line, p.character))
 
 

@@ -7,9 +7,10 @@ from lsprotocol import types as t
 from ..config import Diagnostics
 from ..index.catalog import Catalog
 from .bib import Bibs
-from .document import LATEX, MARKDOWN, DocAnalysis, find_cites
+from .document import LATEX, MARKDOWN, DocAnalysis
 
 SOURCE = "paperlens"
+MAX_HINTS = 1000
 UNKNOWN_KEY, MISSING_BIB, UNCITED = "unknown-key", "missing-bib-entry", "uncited-mention"
 
 
@@ -20,7 +21,7 @@ def _rng(line: int, s: int, e: int) -> t.Range:
 def diagnostics(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, cfg: Diagnostics,
                 extra: tuple[str, ...] = ()) -> list[t.Diagnostic]:
     out: list[t.Diagnostic] = []
-    cites = find_cites(doc.lines, doc.kind, extra)
+    cites = doc.cites(extra)
     for c in cites:
         if bibs.has_key(c.key):
             continue
@@ -40,11 +41,15 @@ def diagnostics(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, cfg: Diagnostics
         cited_lines: dict[int, set[str]] = {}
         for c in cites:
             cited_lines.setdefault(c.span.line, set()).add(c.key)
+        hints = 0
         for m in doc.all_mentions(catalog):
             e = m.mention.entries[0]
-            near = set().union(*(cited_lines.get(ln, set()) for ln in range(m.span.line - 2, m.span.line + 3)))
-            if e.key in near:
+            ln0 = m.span.line
+            if any(e.key in cited_lines.get(ln, ()) for ln in range(ln0 - 2, ln0 + 3)):
                 continue
+            hints += 1
+            if hints > MAX_HINTS:  # past this many, more hints are noise, and cost every keystroke
+                break
             out.append(t.Diagnostic(range=_rng(m.span.line, m.span.start, m.span.end),
                                     message=f"{m.text} ({e.title}) is mentioned without a citation",
                                     severity=t.DiagnosticSeverity.Hint, source=SOURCE, code=UNCITED,

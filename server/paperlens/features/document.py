@@ -304,6 +304,9 @@ class DocAnalysis:
     _mentions: dict[int, list[MentionSpan]] = field(default_factory=dict)
     _line_cache: dict[tuple[str, bool], list[MentionSpan]] = field(default_factory=dict)
     _doc_states: list[bool] | None = None
+    _cites: list[CiteKey] | None = None
+    _cite_cache: dict[str, list[CiteKey]] = field(default_factory=dict)
+    _cite_extra: tuple[str, ...] = ()
 
     @classmethod
     def from_text(cls, uri: str, kind: str, text: str, version: int = 0) -> DocAnalysis:
@@ -352,10 +355,31 @@ class DocAnalysis:
                 return m
         return None
 
+    def cites(self, extra: tuple[str, ...] = ()) -> list[CiteKey]:
+        """Every citation key, like `find_cites`, but lines seen before cost a dictionary lookup."""
+        if self._cites is not None and extra == self._cite_extra:
+            return self._cites
+        if extra != self._cite_extra:
+            self._cite_cache, self._cite_extra = {}, extra
+        cache = self._cite_cache
+        out: list[CiteKey] = []
+        for ln, line in enumerate(self.lines):
+            if "\\" not in line and "@" not in line and ":cite" not in line:
+                continue
+            got = cache.get(line)
+            if got is None:
+                got = cache[line] = find_cites([line], self.kind, extra)
+            out.extend(CiteKey(c.key, Span(ln, c.span.start, c.span.end), c.command) for c in got)
+        self._cites = out
+        return out
+
     def invalidate(self) -> None:
         """Forget per-line positions (the text-keyed cache survives, so unchanged lines cost nothing)."""
         self._mentions = {}
         self._doc_states = None
+        self._cites = None
+        if len(self._cite_cache) > 4 * len(self.lines) + 1000:
+            self._cite_cache = {}
         if len(self._line_cache) > 4 * len(self.lines) + 1000:
             self._line_cache = {}
 

@@ -52,6 +52,7 @@ class Catalog:
         self.base = base
         self.overlay: Index | None = None
         self._remap: dict[int, int] = {}  # base id -> overlay id
+        self._by_key: dict[str, Entry | None] = {}
         self.set_bib(bib_papers)
 
     @property
@@ -61,6 +62,7 @@ class Catalog:
 
     def set_bib(self, bib_papers: Iterable[Paper]) -> None:
         """Rebuild the overlay from the workspace's .bib papers."""
+        self._by_key = {}
         merged: list[Paper] = []
         base_ids: list[int | None] = []
         seen_keys: set[str] = set()
@@ -125,6 +127,15 @@ class Catalog:
         return out
 
     def by_key(self, key: str) -> Entry | None:
+        """The paper with this citation key (the user's .bib first); memoised, as diagnostics ask per cite."""
+        if key in self._by_key:
+            return self._by_key[key]
+        e = self._by_key_uncached(key)
+        if len(self._by_key) < 100_000:
+            self._by_key[key] = e
+        return e
+
+    def _by_key_uncached(self, key: str) -> Entry | None:
         if self.overlay is not None:
             i = self.overlay.by_key(key)
             if i is not None:
