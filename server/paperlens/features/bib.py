@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from lsprotocol import types as t
 
@@ -82,12 +84,10 @@ def target_bib(doc: DocAnalysis, bibs: Bibs, setting: str, root: Path | None) ->
 
 
 def _doc_dir(uri: str) -> Path | None:
-    if uri.startswith("file://"):
-        from pygls.uris import to_fs_path
-
-        fs = to_fs_path(uri)
-        return Path(fs).parent if fs else None
-    return None
+    u = urlparse(uri)
+    if u.scheme != "file":
+        return None
+    return Path(url2pathname(u.path)).parent
 
 
 def add_entry_edit(entry: Entry, bibs: Bibs, bib_uri: str, bib_path: Path | None) -> t.WorkspaceEdit | None:
