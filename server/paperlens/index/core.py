@@ -6,7 +6,6 @@ sorted by prior: the first ids of any candidate set are its best papers, with no
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import math
 import os
@@ -219,9 +218,6 @@ class Index:
             self,
         )
 
-    def all_ids(self) -> range:
-        return range(self.n)
-
     # ---------------------------------------------------------------- lookups
 
     def name(self, text: str, normed: str | None = None) -> NameHit | None:
@@ -432,6 +428,3 @@ def _top_chunks(chunks: list[tuple[IdArray, float]], limit: int) -> list[tuple[i
     _, first = np.unique(ids, return_index=True)
     first.sort()
     return [(int(ids[k]), float(sc[k])) for k in first[:limit]]
-
-
-_MIN_DATE = _dt.date(1900, 1, 1)
