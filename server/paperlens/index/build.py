@@ -8,6 +8,7 @@ records file.
 
 from __future__ import annotations
 
+import bisect
 import io
 import json
 import tempfile
@@ -301,12 +302,60 @@ class IndexBuilder:
         ix.bloom_names = Bloom.build(ix.names.terms, len(ix.names.terms))
         ix.bloom_prefixes = Bloom.build(self.prefixes, len(self.prefixes))
         ix.words, _, _ = self.words.postings(rank)
+        ix.name_tops = prefix_tops(ix.names)
+        ix.name_fz, ix.name_fz_spans = length_buckets(ix.names)
+        ix.word_fz, ix.word_fz_spans = length_buckets(ix.words)
+        ix.word_tops = prefix_tops(ix.words)
         self._related(ix, rank)
         if isinstance(self.rec, io.BytesIO):
             ix.records = self.rec.getvalue()
         else:
             self.rec.flush()
             ix.records = Path(self.rec.name)  # type: ignore[attr-defined]
+
+
+TOP_K = 256  # best papers kept per short prefix
+TOP_MIN = 1024  # prefixes with fewer postings are answered from the posting lists directly
+
+
+def prefix_tops(post: Postings, k: int = TOP_K, min_postings: int = TOP_MIN) -> Postings:
+    """For each 1-3 character prefix with many postings, its k best (smallest) paper ids: the top of a trie's
+    short nodes, so a one-letter completion does not sort millions of postings."""
+    terms = list(post.terms)
+    tops: dict[str, list[int]] = {}
+    n = len(terms)
+    for length in (1, 2, 3):
+        i = 0
+        while i < n:
+            p = terms[i][:length]
+            j = bisect.bisect_left(terms, p + "\U0010ffff", i)
+            if len(p) == length:
+                a, b = int(post.offsets[i]), int(post.offsets[j])
+                if b - a > min_postings:
+                    ids = np.asarray(post.ids[a:b])
+                    mask = np.zeros(int(ids.max()) + 1, dtype=bool)
+                    mask[ids] = True
+                    tops[p] = np.flatnonzero(mask)[:k].tolist()
+            i = j if len(p) == length else i + 1
+    return Postings.build(tops)
+
+
+def length_buckets(post: Postings) -> tuple[npt.NDArray[np.int32], Postings]:
+    """Term indices grouped by (first character, length), for typo matching: a query is compared only with
+    terms of about its length that start like it. Returns the permutation and, per bucket key "c:len", its
+    [start, end) in it (stored as a one-id 'posting' pair: start and end)."""
+    terms = list(post.terms)
+    order = sorted(range(len(terms)), key=lambda i: (terms[i][:1], len(terms[i]), i))
+    perm = np.asarray(order, dtype=np.int32)
+    spans: dict[str, list[int]] = {}
+    for pos, i in enumerate(order):
+        key = f"{terms[i][:1]}:{len(terms[i])}"
+        span = spans.get(key)
+        if span is None:
+            spans[key] = [pos, pos + 1]
+        else:
+            span[1] = pos + 1
+    return perm, Postings.build(spans)
 
 
 def _cat(chunks: list[tuple[npt.NDArray[Any], ...]], k: int, dtype: type, code: str) -> array:

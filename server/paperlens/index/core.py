@@ -22,12 +22,14 @@ from rapidfuzz import fuzz, process
 from ..model import Library, Paper, Repo, repo_from_json, repo_to_json
 from ..text import STOP_WORDS, norm_name, words
 from .build import F_CODE_ONLY, F_COMMON, REL_TERMS, IndexBuilder
-from .store import Bloom, IdArray, Postings, StrArray, bucket_by_first
+from .store import Bloom, IdArray, Postings, StrArray
 from .terms import content_terms
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 7
 _ARRAYS = ("year", "upvotes", "rec_span", "name_flags", "rel_idf", "rel_w", "doc_term_off", "doc_term_ids",
-           "doc_term_w")
+           "doc_term_w", "name_fz", "word_fz")
+FUZZY_CACHE_TERMS = 400_000  # decoded terms kept for typo matching
+FUZZY_HEADS = 60_000  # longer terms compared by their heads, at most
 CANDIDATE_CAP = 4000  # ids taken from one posting range before scoring; ids are prior-ordered
 REL_DF_CAP = 20000  # a term in more papers than this says too little to be worth its posting list
 
@@ -95,6 +97,13 @@ class Index:
         self.bloom_names = Bloom.build([], 0)
         self.bloom_prefixes = Bloom.build([], 0)
         self.words = Postings.build({})
+        self.name_tops = Postings.build({})  # short prefix -> its best ids (see build.prefix_tops)
+        self.word_tops = Postings.build({})
+        # Typo matching: term indices by (first character, length); spans keyed "c:len" (see build.length_buckets)
+        self.name_fz = np.zeros(0, dtype=np.int32)
+        self.word_fz = np.zeros(0, dtype=np.int32)
+        self.name_fz_spans = Postings.build({})
+        self.word_fz_spans = Postings.build({})
         self.rel = Postings.build({})
         self.rel_idf = np.zeros(0, dtype=np.float32)
         self.rel_w = np.zeros(0, dtype=np.float16)  # aligned with rel.ids: the paper's weight for the term
@@ -105,8 +114,8 @@ class Index:
         self.repos: dict[str, Repo] = {}
         self.records: bytes | Path = b""
         self._key_order: IdArray | None = None
-        self._fuzzy_cache: dict[tuple[str, str], list[str]] = {}
-        self._head_cache: dict[tuple[str, str, int], list[str]] = {}  # fuzzy buckets cut to a query's length
+        self._fuzzy_cache: dict[tuple[str, str, int], list[str]] = {}
+        self._fuzzy_cached = 0
 
     # ---------------------------------------------------------------- build
 
@@ -139,7 +148,7 @@ class Index:
         tmp.mkdir(parents=True)
         for name in ("keys", "titles", "methods", "authors", "repo_names", "arxiv", "name_display"):
             getattr(self, name).save(tmp, name)
-        for name in ("names", "words", "rel"):
+        for name in ("names", "words", "rel", "name_tops", "word_tops", "name_fz_spans", "word_fz_spans"):
             getattr(self, name).save(tmp, name)
         self.bloom_names.save(tmp, "names")
         self.bloom_prefixes.save(tmp, "prefixes")
@@ -173,7 +182,7 @@ class Index:
             ix.n = int(meta["papers"])
             for name in ("keys", "titles", "methods", "authors", "repo_names", "arxiv", "name_display"):
                 setattr(ix, name, StrArray.load(path, name))
-            for name in ("names", "words", "rel"):
+            for name in ("names", "words", "rel", "name_tops", "word_tops", "name_fz_spans", "word_fz_spans"):
                 setattr(ix, name, Postings.load(path, name))
             ix.bloom_names = Bloom.load(path, "names")
             ix.bloom_prefixes = Bloom.load(path, "prefixes")
@@ -285,7 +294,10 @@ class Index:
         if j >= 0:
             add(self.names.at(j), 100.0)
         lo, hi = self.names.prefix_range(qn)
-        if hi - lo <= 64:
+        tj = self.name_tops.find(qn) if len(qn) <= 3 else -1
+        if tj >= 0:
+            add(self.name_tops.at(tj), 80.0)
+        elif hi - lo <= 64:
             for t in range(lo, hi):
                 add(self.names.at(t), 80.0 + 10.0 * len(qn) / max(len(self.names.terms[t]), 1))
         else:
@@ -305,6 +317,10 @@ class Index:
         sets: list[IdArray] = []
         for k, t in enumerate(toks):
             if k == len(toks) - 1:
+                tj = self.word_tops.find(t) if len(t) <= 3 and len(toks) == 1 else -1
+                if tj >= 0:
+                    sets.append(np.asarray(self.word_tops.at(tj)))
+                    continue
                 lo, hi = self.words.prefix_range(t)
                 ids = _best_ids(self.words, lo, hi, cap=cap) if hi > lo else np.zeros(0, dtype=np.int32)
             else:
@@ -322,39 +338,40 @@ class Index:
                 break
         return acc
 
+    def _fz_terms(self, tag: str, c: str, length: int) -> list[str]:
+        """The terms of one (first character, length) bucket, decoded once and kept (bounded)."""
+        key = (tag, c, length)
+        got = self._fuzzy_cache.get(key)
+        if got is not None:
+            return got
+        spans = self.name_fz_spans if tag == "n" else self.word_fz_spans
+        j = spans.find(f"{c}:{length}")
+        if j < 0:
+            got = []
+        else:
+            start, end = (int(x) for x in spans.at(j))
+            post = self.names if tag == "n" else self.words
+            perm = self.name_fz if tag == "n" else self.word_fz
+            got = [post.terms[int(i)] for i in perm[start:end]]
+        self._fuzzy_cached += len(got)
+        if self._fuzzy_cached > FUZZY_CACHE_TERMS:
+            self._fuzzy_cache.clear()
+            self._fuzzy_cached = len(got)
+        self._fuzzy_cache[key] = got
+        return got
+
     def _fuzzy(self, post: Postings, tag: str, q: str) -> list[tuple[str, float]]:
-        """Typo-tolerant matches among terms that share the first letter (narrowed before scoring)."""
-        c = q[:1]
-        key = (tag, c)
-        terms = self._fuzzy_cache.get(key)
-        if terms is None:
-            ranges = getattr(self, f"_buckets_{tag}", None)
-            if ranges is None:
-                ranges = bucket_by_first(post.terms)
-                setattr(self, f"_buckets_{tag}", ranges)
-            lo, hi = ranges.get(c, (0, 0))
-            terms = post.terms[lo:hi]
-            self._fuzzy_cache[key] = terms
-        res = process.extract(q, terms, scorer=fuzz.ratio, score_cutoff=75, limit=20, processor=None)
-        # A prefix typed with a typo ("glocl") should reach "glocalib": compare against the term's head too.
-        hkey = (tag, c, len(q) + 1)
-        heads = self._head_cache.get(hkey)
-        if heads is None:
-            heads = [t[: len(q) + 1] for t in terms] if len(terms) < 50000 else []
-            if len(self._head_cache) >= 64:
-                self._head_cache.clear()
-            self._head_cache[hkey] = heads
-        head = process.extract(
-            q,
-            heads,
-            scorer=fuzz.ratio,
-            score_cutoff=80,
-            limit=20,
-            processor=None,
-        )
-        out = {terms[i]: float(s) for _, s, i in res}
-        for _, s, i in head:
-            out.setdefault(terms[i], float(s) * 0.9)
+        """Typo-tolerant matches among terms that start like q and are about as long (narrowed, then scored);
+        and, for a prefix typed with a typo ("glocl" -> "glocalib"), terms a little longer, by their heads."""
+        c, n = q[:1], len(q)
+        near = [t for ln in range(max(1, n - 2), n + 3) for t in self._fz_terms(tag, c, ln)]
+        out: dict[str, float] = {}
+        for t, s, _ in process.extract(q, near, scorer=fuzz.ratio, score_cutoff=75, limit=20, processor=None):
+            out[t] = float(s)
+        longer = [t for ln in range(n + 1, n + 7) for t in self._fz_terms(tag, c, ln)][:FUZZY_HEADS]
+        heads = [t[: n + 1] for t in longer]
+        for _, s, i in process.extract(q, heads, scorer=fuzz.ratio, score_cutoff=80, limit=20, processor=None):
+            out.setdefault(longer[i], float(s) * 0.9)
         return sorted(out.items(), key=lambda x: -x[1])
 
     def _top(self, scores: dict[int, float], limit: int) -> list[tuple[int, float]]:

@@ -131,19 +131,6 @@ class Postings:
         )
 
 
-def bucket_by_first(terms: Sequence[str]) -> dict[str, tuple[int, int]]:
-    """For a sorted vocabulary: first character -> [lo, hi) range, for narrowing fuzzy matching."""
-    out: dict[str, tuple[int, int]] = {}
-    n = len(terms)
-    i = 0
-    while i < n:
-        c = terms[i][:1]
-        j = bisect.bisect_left(terms, c + "\U0010ffff", i)
-        out[c] = (i, j)
-        i = j
-    return out
-
-
 class Bloom:
     """A set-membership prefilter over strings: no false negatives, rare false positives, 2 bytes a name."""
 
