@@ -303,8 +303,8 @@ class IndexBuilder:
         ix.bloom_prefixes = Bloom.build(self.prefixes, len(self.prefixes))
         ix.words, _, _ = self.words.postings(rank)
         ix.name_tops = prefix_tops(ix.names)
-        ix.name_fz, ix.name_fz_spans = length_buckets(ix.names)
-        ix.word_fz, ix.word_fz_spans = length_buckets(ix.words)
+        ix.name_fz_terms, ix.name_fz_spans = length_buckets(ix.names)
+        ix.word_fz_terms, ix.word_fz_spans = length_buckets(ix.words)
         ix.word_tops = prefix_tops(ix.words)
         self._related(ix, rank)
         if isinstance(self.rec, io.BytesIO):
@@ -340,13 +340,12 @@ def prefix_tops(post: Postings, k: int = TOP_K, min_postings: int = TOP_MIN) -> 
     return Postings.build(tops)
 
 
-def length_buckets(post: Postings) -> tuple[npt.NDArray[np.int32], Postings]:
-    """Term indices grouped by (first character, length), for typo matching: a query is compared only with
-    terms of about its length that start like it. Returns the permutation and, per bucket key "c:len", its
-    [start, end) in it (stored as a one-id 'posting' pair: start and end)."""
+def length_buckets(post: Postings) -> tuple[StrArray, Postings]:
+    """The terms again, grouped by (first character, length), for typo matching: a query is compared only with
+    terms of about its length that start like it, and a bucket is one contiguous slice to decode. Returns the
+    regrouped terms and, per bucket key "c:len", its [start, end) (stored as a two-id 'posting')."""
     terms = list(post.terms)
     order = sorted(range(len(terms)), key=lambda i: (terms[i][:1], len(terms[i]), i))
-    perm = np.asarray(order, dtype=np.int32)
     spans: dict[str, list[int]] = {}
     for pos, i in enumerate(order):
         key = f"{terms[i][:1]}:{len(terms[i])}"
@@ -355,7 +354,7 @@ def length_buckets(post: Postings) -> tuple[npt.NDArray[np.int32], Postings]:
             spans[key] = [pos, pos + 1]
         else:
             span[1] = pos + 1
-    return perm, Postings.build(spans)
+    return StrArray.build(terms[i] for i in order), Postings.build(spans)
 
 
 def _cat(chunks: list[tuple[npt.NDArray[Any], ...]], k: int, dtype: type, code: str) -> array:

@@ -25,11 +25,11 @@ from .build import F_CODE_ONLY, F_COMMON, REL_TERMS, IndexBuilder
 from .store import Bloom, IdArray, Postings, StrArray
 from .terms import content_terms
 
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8
 _ARRAYS = ("year", "upvotes", "rec_span", "name_flags", "rel_idf", "rel_w", "doc_term_off", "doc_term_ids",
-           "doc_term_w", "name_fz", "word_fz")
+           "doc_term_w")
 FUZZY_CACHE_TERMS = 400_000  # decoded terms kept for typo matching
-FUZZY_HEADS = 60_000  # longer terms compared by their heads, at most
+FUZZY_HEADS = 30_000  # longer terms compared by their heads, at most
 CANDIDATE_CAP = 4000  # ids taken from one posting range before scoring; ids are prior-ordered
 REL_DF_CAP = 20000  # a term in more papers than this says too little to be worth its posting list
 
@@ -100,8 +100,8 @@ class Index:
         self.name_tops = Postings.build({})  # short prefix -> its best ids (see build.prefix_tops)
         self.word_tops = Postings.build({})
         # Typo matching: term indices by (first character, length); spans keyed "c:len" (see build.length_buckets)
-        self.name_fz = np.zeros(0, dtype=np.int32)
-        self.word_fz = np.zeros(0, dtype=np.int32)
+        self.name_fz_terms = StrArray.build([])
+        self.word_fz_terms = StrArray.build([])
         self.name_fz_spans = Postings.build({})
         self.word_fz_spans = Postings.build({})
         self.rel = Postings.build({})
@@ -146,7 +146,8 @@ class Index:
         if tmp.exists():
             shutil.rmtree(tmp)
         tmp.mkdir(parents=True)
-        for name in ("keys", "titles", "methods", "authors", "repo_names", "arxiv", "name_display"):
+        for name in ("keys", "titles", "methods", "authors", "repo_names", "arxiv", "name_display", "name_fz_terms",
+                     "word_fz_terms"):
             getattr(self, name).save(tmp, name)
         for name in ("names", "words", "rel", "name_tops", "word_tops", "name_fz_spans", "word_fz_spans"):
             getattr(self, name).save(tmp, name)
@@ -180,7 +181,8 @@ class Index:
                 raise ValueError(f"{path}: index format {meta.get('version')}, expected {FORMAT_VERSION}")
             ix = cls()
             ix.n = int(meta["papers"])
-            for name in ("keys", "titles", "methods", "authors", "repo_names", "arxiv", "name_display"):
+            for name in ("keys", "titles", "methods", "authors", "repo_names", "arxiv", "name_display", "name_fz_terms",
+                     "word_fz_terms"):
                 setattr(ix, name, StrArray.load(path, name))
             for name in ("names", "words", "rel", "name_tops", "word_tops", "name_fz_spans", "word_fz_spans"):
                 setattr(ix, name, Postings.load(path, name))
@@ -333,7 +335,7 @@ class Index:
         sets.sort(key=len)
         acc = sets[0]
         for s in sets[1:]:
-            acc = np.intersect1d(acc, s, assume_unique=True)
+            acc = _intersect(acc, s)
             if len(acc) == 0:
                 break
         return acc
@@ -350,9 +352,7 @@ class Index:
             got = []
         else:
             start, end = (int(x) for x in spans.at(j))
-            post = self.names if tag == "n" else self.words
-            perm = self.name_fz if tag == "n" else self.word_fz
-            got = [post.terms[int(i)] for i in perm[start:end]]
+            got = (self.name_fz_terms if tag == "n" else self.word_fz_terms)[start:end]
         self._fuzzy_cached += len(got)
         if self._fuzzy_cached > FUZZY_CACHE_TERMS:
             self._fuzzy_cache.clear()
@@ -425,6 +425,19 @@ def _best_ids(post: Postings, lo: int, hi: int, cap: int = CANDIDATE_CAP) -> IdA
     mask = np.zeros(int(ids.max()) + 1, dtype=bool)
     mask[ids] = True
     return np.flatnonzero(mask)[:cap].astype(np.int32)
+
+
+def _intersect(a: IdArray, b: IdArray) -> IdArray:
+    """Two sorted id sets intersected; a small one against a big one by binary search, not by sorting both."""
+    if len(a) > len(b):
+        a, b = b, a
+    if len(a) == 0:
+        return np.asarray(a)
+    if len(a) * 16 < len(b):
+        b = np.asarray(b)
+        idx = np.minimum(np.searchsorted(b, a), len(b) - 1)
+        return np.asarray(a)[b[idx] == a]
+    return np.intersect1d(a, b, assume_unique=True)
 
 
 def _distinct(chunks: list[tuple[IdArray, float]]) -> int:
