@@ -13,7 +13,7 @@ import io
 import json
 import tempfile
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -194,50 +194,28 @@ class IndexBuilder:
         self.bags.write(array("H", [min(c, 65535) for c in bag.values()]).tobytes())
         self.bag_len.append(len(bag))
 
+    def _bag_chunks(self, step: int = 20000) -> Iterator[tuple[npt.NDArray[Any], ...]]:
+        """The saved bags as (term ids, counts, paper seq) arrays, `step` papers at a time."""
+        lens = np.frombuffer(self.bag_len, dtype=np.uint32)
+        self.bags.seek(0)
+        for lo in range(0, self.n, step):
+            ln = lens[lo : lo + step]
+            tids, cnts = [np.zeros(0, dtype=np.uint32)], [np.zeros(0, dtype=np.uint16)]
+            for k in ln.tolist():
+                tids.append(np.frombuffer(self.bags.read(4 * k), dtype=np.uint32))
+                cnts.append(np.frombuffer(self.bags.read(2 * k), dtype=np.uint16))
+            yield np.concatenate(tids), np.concatenate(cnts), np.repeat(np.arange(lo, lo + len(ln), dtype=np.int32), ln)
+
     def _related(self, ix: Any, rank: npt.NDArray[np.int32]) -> None:
-        """Content vectors from the saved bags, a chunk of papers at a time, and their posting lists."""
+        """Content vectors from the saved bags (one pass for document frequencies, one for the weights, a chunk
+        of papers at a time), and their posting lists."""
         n = self.n
-        lens = np.frombuffer(self.bag_len, dtype=np.uint32).astype(np.int64)
         v = len(self.content.ids)
         df = np.zeros(v, dtype=np.int64)
-        self.bags.seek(0)
-        chunks: list[tuple[npt.NDArray[np.int64], ...]] = []
-        raw: list[tuple[npt.NDArray[Any], ...]] = []
-        step = 20000
-        for lo in range(0, n, step):
-            ln = lens[lo : lo + step]
-            tids_parts, cnt_parts = [], []
-            for k in ln.tolist():
-                tids_parts.append(np.frombuffer(self.bags.read(4 * k), dtype=np.uint32))
-                cnt_parts.append(np.frombuffer(self.bags.read(2 * k), dtype=np.uint16))
-            tids = np.concatenate(tids_parts) if tids_parts else np.zeros(0, dtype=np.uint32)
-            cnts = np.concatenate(cnt_parts) if cnt_parts else np.zeros(0, dtype=np.uint16)
-            seq = np.repeat(np.arange(lo, lo + len(ln), dtype=np.int32), ln)
+        for tids, _, _ in self._bag_chunks():
             df += np.bincount(tids, minlength=v)
-            raw.append((tids, cnts, seq))
-            if sum(len(r[0]) for r in raw) > 5_000_000:  # keep the raw bags bounded: spill to top terms early
-                break
-        if len(raw) * step < n:
-            # Too many to hold: the document frequencies need one full pass first, then a second for weights.
-            raw = []
-            self.bags.seek(0)
-            df[:] = 0
-            for k in lens.tolist():
-                df += np.bincount(np.frombuffer(self.bags.read(4 * k), dtype=np.uint32), minlength=v)
-                self.bags.seek(2 * k, io.SEEK_CUR)
         idf = np.log((n + 1) / (df + 1)) + 1.0
-        if raw:
-            chunks = [_top_terms(t, c, s, idf) for t, c, s in raw]
-        else:
-            self.bags.seek(0)
-            for lo in range(0, n, step):
-                ln = lens[lo : lo + step]
-                tp, cp = [], []
-                for k in ln.tolist():
-                    tp.append(np.frombuffer(self.bags.read(4 * k), dtype=np.uint32))
-                    cp.append(np.frombuffer(self.bags.read(2 * k), dtype=np.uint16))
-                seq = np.repeat(np.arange(lo, lo + len(ln), dtype=np.int32), ln)
-                chunks.append(_top_terms(np.concatenate(tp), np.concatenate(cp), seq, idf))
+        chunks = [_top_terms(t, c, s, idf) for t, c, s in self._bag_chunks()]
         rel = self.content
         rel.t = _cat(chunks, 0, np.uint32, "I")
         rel.s = _cat(chunks, 1, np.uint32, "I")
