@@ -95,8 +95,8 @@ async def _session(root: Path, cache_dir: str) -> int:
     for it in list(items)[:5]:
         print(f"  {it.label:24} {it.detail}")
 
-    mpos = _find(lines, "DRCT", "saturates")
-    print("\n== code actions at DRCT ==")
+    mpos = _find(lines, "Glocal-IB", "time series")
+    print("\n== code actions at Glocal-IB ==")
     actions = await client.text_document_code_action_async(t.CodeActionParams(
         text_document=doc, range=t.Range(start=mpos, end=mpos), context=t.CodeActionContext(diagnostics=[])))
     for a in actions or []:

@@ -10,7 +10,7 @@ from ..index.catalog import Catalog
 from ..index.core import Entry
 from .bib import Bibs, add_entry_edit, target_bib
 from .card import links
-from .document import LATEX, MARKDOWN, PYTHON, RST, DocAnalysis, Span
+from .document import LATEX, MARKDOWN, PYTHON, RST, DocAnalysis, Span, find_cites
 from .hover import target_at
 
 OPEN_REPO_COMMAND = "paperlens.openRepo"
@@ -89,7 +89,8 @@ def code_actions(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, rng: t.Range, *
     bib_target = target_bib(doc, bibs, bib_setting, root)
     bib_name = Path(bib_target[1]).name if bib_target[1] else "refs.bib"
     actions: list[t.CodeAction] = []
-    cited_here = any(c for c in _cites_on_line(doc, span.line, extra_cites) if c == entry.key)
+    # Already cited in the same sentence (this line or a neighbour): offering to cite again is noise.
+    cited_here = entry.key in _cites_near(doc, span.line, extra_cites)
     if not in_citation and not cited_here:
         actions.append(t.CodeAction(
             title=f"Cite {entry.label} ({entry.key})", kind=t.CodeActionKind.QuickFix, is_preferred=True,
@@ -112,7 +113,6 @@ def code_actions(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, rng: t.Range, *
     return actions
 
 
-def _cites_on_line(doc: DocAnalysis, line: int, extra: tuple[str, ...]) -> list[str]:
-    from .document import find_cites
-
-    return [c.key for c in find_cites(doc.lines[line:line + 1], doc.kind, extra)]
+def _cites_near(doc: DocAnalysis, line: int, extra: tuple[str, ...]) -> set[str]:
+    lo = max(0, line - 1)
+    return {c.key for c in find_cites(doc.lines[lo : line + 2], doc.kind, extra)}
