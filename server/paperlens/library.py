@@ -9,7 +9,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -25,7 +25,6 @@ from .text import norm_name
 log = logging.getLogger(__name__)
 
 LIBRARY_VERSION = 1
-Progress = Callable[[int, int, str], None]
 
 
 def snapshot_file() -> Path:

@@ -70,10 +70,6 @@ class Paper:
     source: str = ""  # where it came from, for messages: "hf-page:FILE", "hf-api:URL", "bib:FILE"
 
     @property
-    def n_authors(self) -> int:
-        return len(self.authors) or self.author_count
-
-    @property
     def year(self) -> int | None:
         return self.date.year if self.date else None
 
@@ -124,5 +120,3 @@ class Library:
     repos: dict[str, Repo] = field(default_factory=dict)  # key: lower-cased "owner/name"
     warnings: list[str] = field(default_factory=list)
 
-    def repo_for(self, paper: Paper) -> Repo | None:
-        return self.repos.get(paper.repo.lower()) if paper.repo else None

@@ -38,8 +38,10 @@ from .library import open_index
 
 log = logging.getLogger(__name__)
 
-CMD_SEARCH, CMD_OPEN_REPO, CMD_OPEN_PAPER = "paperlens.search", "paperlens.openRepo", "paperlens.openPaper"
-CMD_ADD_BIB, CMD_REFRESH, CMD_STATUS = "paperlens.addBibEntry", "paperlens.refresh", "paperlens.status"
+# The features name the commands they emit; the rest are the client's to call.
+CMD_OPEN_REPO, CMD_ADD_BIB = ca.OPEN_REPO_COMMAND, comp.ADD_ENTRY_COMMAND
+CMD_SEARCH, CMD_OPEN_PAPER = "paperlens.search", "paperlens.openPaper"
+CMD_REFRESH, CMD_STATUS = "paperlens.refresh", "paperlens.status"
 STATUS_NOTIFICATION = "paperlens/status"
 MAX_BIB_SCAN = 200  # .bib files read from the workspace at start
 SYNC_BIB_BYTES = 4_000_000  # .bib bytes read before answering initialize; larger libraries load in the background

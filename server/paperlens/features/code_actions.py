@@ -77,9 +77,10 @@ def _target(
     return None
 
 
-def code_actions(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, rng: t.Range, *, language_id: str = "",
-                 bib_setting: str = "", root: Path | None = None, extra_cites: tuple[str, ...] = (),
-                 in_citation: bool = False) -> list[t.CodeAction]:
+def code_actions(
+    doc: DocAnalysis, catalog: Catalog, bibs: Bibs, rng: t.Range, *, language_id: str = "", bib_setting: str = "",
+    root: Path | None = None, extra_cites: tuple[str, ...] = (),
+) -> list[t.CodeAction]:
     """All actions at a position or selection."""
     found = _target(doc, catalog, rng, extra_cites)
     if not found:
@@ -91,7 +92,7 @@ def code_actions(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, rng: t.Range, *
     actions: list[t.CodeAction] = []
     # Already cited in the same sentence (this line or a neighbour): offering to cite again is noise.
     cited_here = entry.key in _cites_near(doc, span.line, extra_cites)
-    if not in_citation and not cited_here:
+    if not cited_here:
         actions.append(t.CodeAction(
             title=f"Cite {entry.label} ({entry.key})", kind=t.CodeActionKind.QuickFix, is_preferred=True,
             edit=cite_edit(doc, entry, span, language_id, bibs, bib_target)))

@@ -45,10 +45,6 @@ def doc_kind(language_id: str | None, uri: str) -> str:
     return CODE if language_id and language_id.lower() not in ("", "plaintext") else TEXT
 
 
-def is_prose(kind: str) -> bool:
-    return kind in (LATEX, MARKDOWN, RST, TEXT)
-
-
 @dataclass(frozen=True, slots=True)
 class Span:
     """A range on one line, in code points."""
