@@ -159,6 +159,7 @@ class Loaded:
     index: Index
     library_source: str
     warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # feeds left out (skip_bad): file and reason
 
 
 def library_path(settings: Settings) -> Path:
@@ -184,15 +185,23 @@ def _base_library(settings: Settings) -> tuple[Library, str, list[str]]:
     return read_library(snapshot_file()), str(snapshot_file()), warnings
 
 
-def load_library(settings: Settings, extra_feeds: Iterable[str] = ()) -> tuple[Library, str, list[str]]:
-    """The refreshed library (else the shipped snapshot) merged with the local feed files, in memory."""
+def load_library(settings: Settings, extra_feeds: Iterable[str] = (), errors: list[str] | None = None
+                 ) -> tuple[Library, str, list[str]]:
+    """The refreshed library (else the shipped snapshot) merged with the local feed files, in memory.
+    With `errors`, a feed that cannot be read is left out and its FeedError message goes there."""
     lib, source, warnings = _base_library(settings)
     warnings.extend(lib.warnings)
     papers = [lib.papers]
     for feed in [*settings.feeds, *extra_feeds]:
         if is_url(feed):
             continue  # fetched by `refresh`; its papers are in the refreshed library
-        fp, fw = read_feed_file(Path(feed).expanduser())
+        try:
+            fp, fw = read_feed_file(Path(feed).expanduser())
+        except FeedError as e:
+            if errors is None:
+                raise
+            errors.append(str(e))
+            continue
         warnings.extend(fw)
         papers.append(fp)
     merged = Library(papers=apply_repos(merge_papers(*papers), lib.repos), repos=lib.repos)
@@ -236,9 +245,13 @@ def _fingerprint(paths: Iterable[Path]) -> str:
     return h.hexdigest()[:16]
 
 
-def open_index(settings: Settings, extra_feeds: Iterable[str] = ()) -> Loaded:
-    """Load the persisted index when its sources are unchanged, else build it (and persist it)."""
+def open_index(settings: Settings, extra_feeds: Iterable[str] = (), *, skip_bad: bool = False) -> Loaded:
+    """Load the persisted index when its sources are unchanged, else build it (and persist it).
+
+    skip_bad (the server): a feed file that cannot be read is left out and named in `Loaded.errors`, so one
+    bad file never costs the others; the CLI keeps the default and stops with the FeedError's one line."""
     extra = list(extra_feeds)
+    errors: list[str] | None = [] if skip_bad else None
     lp = library_path(settings)
     srcs = [lp if lp.is_file() else snapshot_file()]
     srcs += [Path(f).expanduser() for f in [*settings.feeds, *extra] if not is_url(f)]
@@ -246,31 +259,42 @@ def open_index(settings: Settings, extra_feeds: Iterable[str] = ()) -> Loaded:
     ipath = settings.cache_path / f"index-{fp}"
     if ipath.is_dir():
         try:
-            return Loaded(Index.load(ipath), str(srcs[0]))
+            # Files that failed when this index was built (and have not changed since) are still left out.
+            return Loaded(Index.load(ipath), str(srcs[0]), errors=_saved_errors(ipath) if skip_bad else [])
         except ValueError as e:
             log.warning("%s; rebuilding", e)
     feeds = [Path(f).expanduser() for f in [*settings.feeds, *extra] if not is_url(f)]
     big = [f for f in feeds if _big(f)]
     if not big:
-        lib, source, warnings = load_library(settings, extra)
+        lib, source, warnings = load_library(settings, extra, errors)
         ix = Index.build(lib)
         try:
             ix.save(ipath)
+            if errors:
+                (ipath / "feed-errors.json").write_text(json.dumps(errors), encoding="utf-8")
             _prune_indexes(settings.cache_path, keep=ipath.name)
         except OSError as e:  # a read-only cache dir costs speed, not correctness
             warnings.append(f"{ipath}: cannot save the index ({e})")
-        return Loaded(ix, source, warnings)
+        return Loaded(ix, source, warnings, errors or [])
     # A large feed is streamed: papers go to a records file as they come, and the saved index is then
     # memory-mapped, so what stays in memory is the index's columns, not the papers.
     small_settings = dataclasses.replace(settings, feeds=tuple(str(f) for f in feeds if f not in big))
-    lib, source, warnings = load_library(small_settings)
+    lib, source, warnings = load_library(small_settings, (), errors)
     settings.cache_path.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(prefix="records-", dir=settings.cache_path) as rec:
         stream = _stream_papers(lib.papers, big, lib.repos, warnings)
         ix = Index.build_stream(stream, lib.repos, cast(BinaryIO, rec))
         ix.save(ipath)
     _prune_indexes(settings.cache_path, keep=ipath.name)
-    return Loaded(Index.load(ipath), source, warnings)
+    return Loaded(Index.load(ipath), source, warnings, errors or [])
+
+
+def _saved_errors(ipath: Path) -> list[str]:
+    try:
+        data = json.loads((ipath / "feed-errors.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [str(x) for x in data] if isinstance(data, list) else []
 
 
 def _prune_indexes(cache: Path, keep: str) -> None:

@@ -31,8 +31,8 @@ from .features.hover import hover
 from .features.links import document_links
 from .features.navigation import definition, key_at, references
 from .features.symbols import workspace_symbols
-from .feeds import FeedError
-from .feeds.bibtex import bib_entry_ranges, parse_bib
+from .feeds import FeedError, encoding_note, is_encoding_note
+from .feeds.bibtex import bib_entry_ranges, decode_bib_bytes, parse_bib
 from .index.catalog import Catalog
 from .library import open_index
 
@@ -173,12 +173,29 @@ def _extra(ls: PaperLensServer) -> tuple[str, ...]:
     return ls.state.settings.cite_commands
 
 
-def _load_index(ls: PaperLensServer) -> None:
-    loaded = open_index(ls.state.settings)
+def _show(ls: PaperLensServer, kind: t.MessageType, message: str) -> None:
+    ls.window_show_message(t.ShowMessageParams(type=kind, message=f"PaperLens: {message}"))
+
+
+def _load_index(ls: PaperLensServer) -> list[tuple[t.MessageType, str]]:
+    """Open the index. A feed file that cannot be read is left out, and whatever else goes wrong falls back to
+    the shipped papers: the server always has an index. Returns one message per problem (file and reason)."""
+    settings = ls.state.settings
+    problems: list[tuple[t.MessageType, str]] = []
+    try:
+        loaded = open_index(settings, skip_bad=True)
+    except Exception as e:  # e.g. a huge feed that turns out to be broken half-way through
+        log.exception("loading the feeds failed")
+        problems.append((t.MessageType.Error, f"{e}; serving the shipped papers without the extra feeds"))
+        loaded = open_index(dataclasses.replace(settings, feeds=()), skip_bad=True)
     _swap_catalog(ls, Catalog(loaded.index, ls.state.bibs.papers()))
     ls.state.source = loaded.library_source
+    problems += [(t.MessageType.Error, f"feed left out: {err}") for err in loaded.errors]
     for w in loaded.warnings:
         log.warning(w)
+        if is_encoding_note(w):
+            problems.append((t.MessageType.Warning, w))
+    return problems
 
 
 def _status(ls: PaperLensServer) -> dict[str, Any]:
@@ -199,17 +216,26 @@ def _apply_settings(ls: PaperLensServer, raw: Any, *, reload: bool) -> None:
         ls.window_show_message(t.ShowMessageParams(type=t.MessageType.Warning, message=f"PaperLens: {e}"))
     index_keys = ("feeds", "cache_dir")
     if reload and any(getattr(old, k) != getattr(settings, k) for k in index_keys):
-        _load_index(ls)
+        for kind, problem in _load_index(ls):
+            _show(ls, kind, problem)
         _notify_status(ls)
 
 
-def _read_bib(uri: str, text: str) -> BibFile:
+def _read_bib(uri: str, text: str, encoding: str = "utf-8") -> BibFile:
     path = to_fs_path(uri)
     try:
         papers, warnings = parse_bib(text, path or uri)
     except FeedError as e:
         papers, warnings = [], [str(e)]
-    return BibFile(uri, Path(path) if path else None, text, papers, bib_entry_ranges(text), warnings)
+    if note := encoding_note(path or uri, encoding):
+        warnings.insert(0, note)
+    return BibFile(uri, Path(path) if path else None, text, papers, bib_entry_ranges(text), warnings, encoding)
+
+
+def _read_bib_path(p: Path) -> BibFile:
+    """A .bib from disk, in whatever encoding it is in (OSError when it cannot be read)."""
+    text, encoding = decode_bib_bytes(p.read_bytes())
+    return _read_bib(from_fs_path(str(p)) or p.as_uri(), text, encoding)
 
 
 def _set_bib(ls: PaperLensServer, uri: str, text: str | None) -> None:
@@ -274,11 +300,9 @@ def _read_bib_files(paths: list[Path]) -> list[BibFile]:
     out = []
     for p in paths:
         try:
-            text = p.read_text(encoding="utf-8", errors="replace")
+            out.append(_read_bib_path(p))
         except OSError as e:
             log.warning("%s: %s", p, e)
-            continue
-        out.append(_read_bib(from_fs_path(str(p)) or p.as_uri(), text))
     return out
 
 
@@ -300,11 +324,20 @@ def _scan_workspace_bibs(ls: PaperLensServer) -> list[Path]:
     return large
 
 
+def _show_bib_notes(ls: PaperLensServer, files: Sequence[BibFile]) -> None:
+    """Tell the user which .bib files were read in another encoding than UTF-8."""
+    for f in files:
+        for w in f.warnings:
+            if is_encoding_note(w):
+                _show(ls, t.MessageType.Warning, w)
+
+
 async def _read_large_bibs(ls: PaperLensServer, paths: list[Path]) -> None:
     loop = asyncio.get_running_loop()
     files = await loop.run_in_executor(None, _read_bib_files, paths)
     for f in files:
         ls.state.bibs.files.setdefault(f.uri, f)
+    _show_bib_notes(ls, files)
     _rebuild_overlay(ls)
 
 
@@ -352,7 +385,7 @@ def on_initialize(ls: PaperLensServer, params: t.InitializeParams) -> None:
     st.settings = settings
     st.pending.clear()
     st.large_bibs = _scan_workspace_bibs(ls)
-    _load_index(ls)
+    ls._init_problems = _load_index(ls)  # type: ignore[attr-defined]  # shown once the client is initialized
     ls._init_errors = errors  # type: ignore[attr-defined]
 
 
@@ -360,6 +393,9 @@ def on_initialize(ls: PaperLensServer, params: t.InitializeParams) -> None:
 async def on_initialized(ls: PaperLensServer, params: t.InitializedParams) -> None:
     for e in getattr(ls, "_init_errors", []):
         ls.window_show_message(t.ShowMessageParams(type=t.MessageType.Warning, message=f"PaperLens: {e}"))
+    for kind, problem in getattr(ls, "_init_problems", []):
+        _show(ls, kind, problem)
+    _show_bib_notes(ls, list(ls.state.bibs.files.values()))
     caps = ls.client_capabilities
     if caps.workspace and caps.workspace.configuration:
         try:
@@ -411,7 +447,11 @@ def on_did_change_watched_files(ls: PaperLensServer, params: t.DidChangeWatchedF
         if ev.type == t.FileChangeType.Deleted or not path or not Path(path).is_file():
             ls.state.bibs.files.pop(ev.uri, None)
         else:
-            ls.state.bibs.files[ev.uri] = _read_bib(ev.uri, Path(path).read_text(encoding="utf-8", errors="replace"))
+            try:
+                ls.state.bibs.files[ev.uri] = _read_bib_path(Path(path))
+            except OSError as e:
+                log.warning("%s: %s", path, e)
+                continue
         changed = True
     if changed:
         _rebuild_overlay(ls)
@@ -664,7 +704,8 @@ async def cmd_add_bib(ls: PaperLensServer, key: str, *rest: Any) -> dict[str, An
         return {"applied": False, "reason": "already in the .bib"}
     res = await ls.workspace_apply_edit_async(t.ApplyWorkspaceEditParams(edit=edit, label=f"Add {e.key}"))
     if res.applied and uri not in ls.state.docs and path is not None and path.is_file():
-        _set_bib(ls, uri, path.read_text(encoding="utf-8", errors="replace"))
+        ls.state.bibs.files[uri] = _read_bib_path(path)
+        _rebuild_overlay(ls)
     return {"applied": bool(res.applied), "bib": uri}
 
 
@@ -702,7 +743,7 @@ async def _refresh(ls: PaperLensServer) -> dict[str, Any]:
             papers = ls.state.bibs.papers()
 
             def build() -> tuple[Catalog, str]:
-                loaded = open_index(ls.state.settings)
+                loaded = open_index(ls.state.settings, skip_bad=True)
                 return Catalog(loaded.index, papers), loaded.library_source
 
             new_cat, source = await loop.run_in_executor(None, build)

@@ -297,3 +297,35 @@ def test_append_twice_keeps_order() -> None:
         text = _apply(text, append_entry(text, format_bibtex(paper, key)))
     assert [p.bib_key for p in parse_bib(text, "x")[0]] == ["vaswani2017attention", "first", "second"]
     assert text.startswith(SCHOLAR + "\n@misc{first,")
+
+
+@pytest.mark.parametrize(("text", "encoding", "expected"), [
+    ("@article{k, title={Über Gödel café}, author={Müller}}", "utf-8", "utf-8"),
+    ("@article{k, title={Über Gödel café}, author={Müller}}", "utf-8-sig", "utf-8-sig"),
+    ("@article{k, title={Über Gödel café naïve}, author={Müller and Ñandú}}", "cp1252", "cp1252"),
+    ("@article{k, title={Über Gödel café naïve}, author={Müller}}", "latin-1", "cp1252"),
+    ("@article{k, title={深度学习图像超分辨率研究：一种方法}, author={张三 and 李四}}", "gbk", "gb18030"),
+    ("@article{k, title={日本語の論文です}, author={山田 太郎}}", "shift_jis", "shift_jis"),
+    ("@article{k, title={Ünïcödé}}", "utf-16", "utf-16"),
+])
+def test_decode_bib_bytes_names_the_encoding(text: str, encoding: str, expected: str) -> None:
+    from paperlens.feeds.bibtex import decode_bib_bytes
+
+    assert decode_bib_bytes(text.encode(encoding)) == (text, expected)
+
+
+def test_detect_newline() -> None:
+    from paperlens.feeds.bibtex import detect_newline
+
+    assert detect_newline("a\r\nb\r\nc\n") == "\r\n"
+    assert detect_newline("a\nb\n") == "\n"
+    assert detect_newline("a\rb\r") == "\r"
+    assert detect_newline("one line") == "\n"
+
+
+def test_gbk_bib_feed_is_read_with_a_note(tmp_path: Path) -> None:
+    f = tmp_path / "cn.bib"
+    f.write_bytes("@article{zhang2020,\r\n  title = {深度学习研究},\r\n  year = {2020}\r\n}\r\n".encode("gbk"))
+    (p,), warnings = read_feed_file(f)
+    assert p.title == "深度学习研究" and p.bib_key == "zhang2020"
+    assert warnings == [f"{f}: not UTF-8; read as gb18030"]

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from paperlens.feeds import read_feed_file
+from paperlens.feeds import FeedError, read_feed_file
 from paperlens.feeds.hf_api import (
     daily_papers_url,
     feed_url_kind,
@@ -108,7 +108,8 @@ def test_minimal_and_oddly_typed_fields_are_tolerated() -> None:
         "brandNewKey": {"x": 1},
     }
     papers, warnings = parse_hf_json([odd, {"title": "Bare"}], "s")
-    assert warnings == []
+    # Both load; the one without an id is named, since its key is made up.
+    assert warnings == ["s: entry 1 (title 'Bare') has no arXiv id; its key is made up from the title"]
     p = papers[0]
     assert (
         p.arxiv_id,
@@ -310,3 +311,32 @@ def test_fetch_feed_url_single_requests() -> None:
     assert [p.arxiv_id for p in fetch_feed_url(get, f"{BASE}/api/papers/search?q=x")[0]] == ["2501.00006"]
     assert fetch_feed_url(get, f"{BASE}/api/other") == ([], [f"{BASE}/api/other: could not fetch"])
     assert len(urls) == 3
+
+
+REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "hf"
+
+
+def test_real_daily_papers_response_uses_github_links_in_abstracts() -> None:
+    data = json.loads((REALWORLD / "daily_papers-2024-10-25.json").read_text(encoding="utf-8"))
+    papers, warnings = parse_hf_json(data, "daily.json")
+    assert warnings == []
+    assert len(papers) == 29
+    repos = {p.arxiv_id: p.repo for p in papers if p.repo}
+    # None of these has githubRepo; each abstract ends with its code link.
+    assert repos == {"2410.18798": "hewei2001/ReachQA", "2410.18775": "Shilin-LU/VINE",
+                     "2410.17779": "Hao840/ADEM-VL", "2410.18785": "lqinfdim/EditingEvaluation"}
+
+
+def test_json_feed_is_refused_with_a_clear_line(tmp_path: Path) -> None:
+    src = REALWORLD / "not-hf-api-jsonfeed.json"
+    papers, warnings = parse_hf_json(json.loads(src.read_text(encoding="utf-8")), "feed.json")
+    assert papers == []
+    assert warnings == ["feed.json: a JSON Feed (jsonfeed.org), not a Hugging Face papers API response"]
+    with pytest.raises(FeedError) as e:
+        read_feed_file(src)
+    assert str(src) in str(e.value) and "JSON Feed" in str(e.value)
+
+
+def test_unknown_object_is_refused() -> None:
+    papers, warnings = parse_hf_json({"name": "x", "rows": []}, "o.json")
+    assert papers == [] and "keys name, rows" in warnings[0]

@@ -24,6 +24,7 @@ class BibFile:
     papers: list[Paper] = field(default_factory=list)
     ranges: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    encoding: str = "utf-8"  # as read from disk (decode_bib_bytes); appends should keep it
 
 
 @dataclass

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import ijson
 
-from paperlens.feeds.bibtex import parse_bib
+from paperlens.feeds.bibtex import decode_bib_bytes, parse_bib
 from paperlens.feeds.hf_api import parse_hf_json
 from paperlens.feeds.hf_page import parse_hf_page
 from paperlens.model import Paper
 
-__all__ = ["STREAM_BYTES", "FeedError", "feed_format", "iter_feed_file", "parse_bib", "parse_hf_json", "parse_hf_page",
-           "read_feed_file"]
+__all__ = ["STREAM_BYTES", "FeedError", "encoding_note", "feed_format", "is_encoding_note", "iter_feed_file",
+           "parse_bib", "parse_hf_json", "parse_hf_page", "read_feed_file"]
 
 STREAM_BYTES = 16 * 1024 * 1024  # JSON feeds larger than this are read item by item
 
@@ -28,9 +28,34 @@ class FeedError(Exception):
 _BIB_OPENING = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.M)
 
 
-def _decode(path: Path, data: bytes) -> str:
+_BIB_OPENING_BYTES = re.compile(rb"^\s*@\s*[A-Za-z]+\s*[{(]", re.M)
+
+
+_ENCODING_NOTE = ": not UTF-8; read as "
+
+
+def encoding_note(path: Path | str, encoding: str) -> str | None:
+    """The warning for a .bib that is not UTF-8 (None when it is): which encoding it was read as."""
+    if encoding in ("utf-8", "utf-8-sig"):
+        return None
+    return f"{path}{_ENCODING_NOTE}{encoding}"
+
+
+def is_encoding_note(warning: str) -> bool:
+    """A warning the user should see (the editor shows it): a file was read in another encoding than UTF-8."""
+    return _ENCODING_NOTE in warning
+
+
+def _decode(path: Path, data: bytes, warnings: list[str]) -> str:
     if not data.strip():
         raise FeedError(f"{path}: the file is empty")
+    if path.suffix.lower() == ".bib" or (path.suffix.lower() != ".json" and _BIB_OPENING_BYTES.search(data)):
+        # UTF-16 (with its BOM) has NUL bytes by design; anything else with them is binary.
+        if b"\x00" not in data or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            text, enc = decode_bib_bytes(data)
+            if note := encoding_note(path, enc):
+                warnings.append(note)
+            return text
     nul = data.find(b"\x00")
     if nul >= 0:
         raise FeedError(f"{path}: binary data (NUL byte at offset {nul}), not a paper feed")
@@ -65,7 +90,8 @@ def read_feed_file(path: Path, today: dt.date | None = None) -> tuple[list[Paper
         raise FeedError(f"{path}: is a directory, not a feed file") from None
     except OSError as e:
         raise FeedError(f"{path}: cannot read: {e.strerror or e}") from None
-    text = _decode(path, data)
+    notes: list[str] = []
+    text = _decode(path, data, notes)
     kind = feed_format(path, text)
     if kind == "bib":
         papers, warnings = parse_bib(text, str(path))
@@ -83,7 +109,7 @@ def read_feed_file(path: Path, today: dt.date | None = None) -> tuple[list[Paper
     if not papers:
         first = f"; first problem: {warnings[0]}" if warnings else ""
         raise FeedError(f"{path}: no papers found (expected {expected}){first}")
-    return papers, warnings
+    return papers, notes + warnings
 
 
 def iter_feed_file(path: Path, warnings: list[str], today: dt.date | None = None) -> Iterator[Paper]:

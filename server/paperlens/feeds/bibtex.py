@@ -48,6 +48,63 @@ _NOT_ENTRIES = frozenset({"comment", "string", "preamble"})
 _KEY_RE = re.compile(r"^[^\s,{}()\"#%'=\\~]+$")
 
 
+def _looks_gbk(data: bytes) -> bool:
+    """GBK/GB2312 text: its high bytes come in pairs in 0xA1-0xFE (a Western export's 'é' is followed by ASCII)."""
+    high = len(re.findall(rb"[\x80-\xff]", data))
+    pairs = len(re.findall(rb"[\xa1-\xfe][\xa1-\xfe]", data))
+    return high > 0 and 2 * pairs >= 0.8 * high
+
+
+def _looks_japanese(text: str) -> bool:
+    """Shift-JIS decoded: mostly kana and kanji, and some kana (Japanese prose always has them)."""
+    non_ascii = len(re.findall(r"[^\x00-\x7f]", text))
+    jp = len(re.findall(r"[\u3040-\u30ff\u4e00-\u9fff\u3000-\u303f]", text))
+    return non_ascii > 0 and jp >= 0.8 * non_ascii and re.search(r"[\u3040-\u30ff]", text) is not None
+
+
+def decode_bib_bytes(data: bytes) -> tuple[str, str]:
+    """(text, encoding name) of a .bib's bytes: a BOM, else UTF-8, else the legacy encoding that fits
+    (GBK as gb18030, Shift-JIS, else Windows-1252, the usual Western export, else Latin-1).
+
+    The name is a Python codec name ("utf-8", "utf-8-sig", "utf-16", "gb18030", "shift_jis", "cp1252",
+    "latin-1"), so the same file can be appended to in its own encoding."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace"), "utf-16"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    if _looks_gbk(data):
+        try:
+            return data.decode("gb18030"), "gb18030"
+        except UnicodeDecodeError:
+            pass
+    try:
+        text = data.decode("shift_jis")
+        if _looks_japanese(text):
+            return text, "shift_jis"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:  # 0x81, 0x8d, 0x8f, 0x90, 0x9d are undefined in cp1252
+        return data.decode("latin-1"), "latin-1"
+
+
+def detect_newline(text: str) -> str:
+    """The line ending a text mostly uses ("\\r\\n", "\\r" or "\\n"; "\\n" when it has none)."""
+    crlf = text.count("\r\n")
+    cr = text.count("\r") - crlf
+    lf = text.count("\n") - crlf
+    if crlf >= max(cr, lf) and crlf:
+        return "\r\n"
+    if cr > lf:
+        return "\r"
+    return "\n"
+
+
 class _Skip(Exception):
     """An entry that cannot become a Paper; the message says why."""
 

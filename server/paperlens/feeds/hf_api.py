@@ -142,9 +142,12 @@ def _from_item(item: Any, source: str) -> Paper:
     if not title:
         raise _Skip("no title")
     repo_url = _str(p.get("githubRepo")) or _str(item.get("githubRepo"))
+    summary = _str(p.get("summary")) or _str(item.get("summary")) or ""
+    # Many papers have no githubRepo while the abstract links the code ("Code: github.com/x/y.").
+    repo = repo_from_text(repo_url) if repo_url else repo_from_text(summary)
     return Paper(
         title=title,
-        abstract=_str(p.get("summary")) or _str(item.get("summary")) or "",
+        abstract=summary,
         authors=_authors(p.get("authors")),
         organization=_org(item.get("organization")) or _org(p.get("organization")),
         # paper.publishedAt is the arXiv date; the item's publishedAt is when it reached Daily Papers.
@@ -153,7 +156,7 @@ def _from_item(item: Any, source: str) -> Paper:
         or _date(p.get("submittedOnDailyAt")),
         upvotes=_int(p.get("upvotes", item.get("upvotes"))),
         arxiv_id=arxiv_id(p.get("id")),
-        repo=repo_from_text(repo_url) if repo_url else None,
+        repo=repo,
         project_page=_url(p.get("projectPage")),
         ai_keywords=_keywords(p.get("ai_keywords")),
         ai_summary=_str(p.get("ai_summary")),
@@ -171,8 +174,28 @@ def _describe(item: Any) -> str:
     return type(item).__name__
 
 
+def not_hf_reason(data: Any) -> str | None:
+    """Why a JSON document is not an HF papers body (a JSON Feed, an error object, ...), or None when it may be."""
+    if isinstance(data, dict):
+        if isinstance(data.get("version"), str) and "jsonfeed.org" in data["version"]:
+            return "a JSON Feed (jsonfeed.org), not a Hugging Face papers API response"
+        if isinstance(data.get("papers"), list) or _is_saved_paper(data):
+            return None
+        if "paper" in data or "summary" in data or arxiv_id(data.get("id")) or isinstance(data.get("error"), str):
+            return None  # an HF paper, or an HF error body (reported as such by _from_item)
+        shown = ", ".join(sorted(str(k) for k in data)[:6])
+        return f"a JSON object with keys {shown}, not a Hugging Face papers API response"
+    if isinstance(data, list):
+        return None
+    return f"a JSON {type(data).__name__}, not a Hugging Face papers API response"
+
+
 def parse_hf_json(data: Any, source: str) -> tuple[list[Paper], list[str]]:
-    """Papers and warnings from an HF papers body: daily/search items, one flat paper, or saved Papers."""
+    """Papers and warnings from an HF papers body: daily/search items, one flat paper, or saved Papers.
+    A document that is not one (a JSON Feed, an error object) gives no papers and one warning saying what it is."""
+    reason = not_hf_reason(data)
+    if reason is not None:
+        return [], [f"{source}: {reason}"]
     if (
         isinstance(data, dict)
         and isinstance(data.get("papers"), list)
@@ -183,11 +206,17 @@ def parse_hf_json(data: Any, source: str) -> tuple[list[Paper], list[str]]:
     papers: list[Paper] = []
     warnings: list[str] = []
     for i, item in enumerate(items):
+        what = f"entry {i}" if isinstance(data, list) else "body"
         try:
-            papers.append(_from_item(item, source))
+            paper = _from_item(item, source)
         except _Skip as e:
-            what = f"entry {i}" if isinstance(data, list) else "body"
             warnings.append(f"{source}: {what} ({_describe(item)}) skipped: {e}")
+            continue
+        papers.append(paper)
+        if paper.arxiv_id is None and not (isinstance(item, dict) and _is_saved_paper(item)):
+            # Without an arXiv id the paper gets a made-up key and no paper page: say which one.
+            warnings.append(f"{source}: {what} ({_describe(item)}) has no arXiv id; its key is made up from "
+                            "the title")
     return papers, warnings
 
 
