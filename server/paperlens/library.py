@@ -19,6 +19,7 @@ from .config import Settings
 from .feeds import STREAM_BYTES, FeedError, iter_feed_file, read_feed_file
 from .index.aliases import paper_aliases
 from .index.core import FORMAT_VERSION, Index
+from .index.keys import last_name
 from .model import Library, Paper, Repo, repo_from_json, repo_to_json
 from .text import norm_name
 
@@ -98,28 +99,64 @@ def paper_identity(p: Paper) -> str:
     return f"arxiv:{p.arxiv_id}" if p.arxiv_id else f"title:{norm_name(p.title)}"
 
 
+def _first_author(p: Paper) -> str:
+    return last_name(p.authors[0]) if p.authors else ""
+
+
+def _doi(p: Paper) -> str:
+    return (p.doi or "").strip().lower()
+
+
+def same_paper(a: Paper, b: Paper) -> bool:
+    """Two records of one work: the same arXiv id or DOI, or the same title with no contradicting year or first
+    author. Two .bib entries with different keys are always two papers (the user keeps both keys)."""
+    if a.bib_key and b.bib_key and a.bib_key != b.bib_key:
+        return False
+    if a.arxiv_id and a.arxiv_id == b.arxiv_id:
+        return True
+    if _doi(a) and _doi(a) == _doi(b):
+        return True
+    if a.arxiv_id and b.arxiv_id:
+        return False
+    if norm_name(a.title) != norm_name(b.title) or not norm_name(a.title):
+        return False
+    if a.year and b.year and a.year != b.year:  # "Exercise and mental health" (2017) is not the 1990 one
+        return False
+    fa, fb = _first_author(a), _first_author(b)
+    return not (fa and fb and fa != fb)
+
+
 def merge_papers(*sources: Iterable[Paper]) -> list[Paper]:
-    """One paper per arXiv id / normalised title; later sources fill and override earlier ones' fields."""
-    out: dict[str, Paper] = {}
-    by_title: dict[str, str] = {}
+    """One paper per work (`same_paper`), in first-seen order; later sources fill and override earlier ones'
+    fields. Every .bib entry stays its own paper."""
+    out: list[Paper] = []
+    by_arxiv: dict[str, int] = {}
+    by_doi: dict[str, int] = {}
+    by_title: dict[str, list[int]] = {}
+
+    def note(i: int) -> None:
+        q = out[i]
+        if q.arxiv_id:
+            by_arxiv.setdefault(q.arxiv_id, i)
+        if _doi(q):
+            by_doi.setdefault(_doi(q), i)
+        ids = by_title.setdefault(norm_name(q.title), [])
+        if i not in ids:
+            ids.append(i)
+
     for src in sources:
         for p in src:
-            ident = paper_identity(p)
-            tkey = norm_name(p.title)
-            prev_id = ident if ident in out else by_title.get(tkey)
-            if prev_id is None:
-                out[ident] = p
-                by_title[tkey] = ident
+            cands = [by_arxiv.get(p.arxiv_id or ""), by_doi.get(_doi(p))] + by_title.get(norm_name(p.title), [])
+            i = next((c for c in cands if c is not None and same_paper(out[c], p)), None)
+            if i is None:
+                out.append(p)
+                note(len(out) - 1)
                 continue
-            prev = out[prev_id]
             changes = {f.name: getattr(p, f.name) for f in dataclasses.fields(Paper)
                        if getattr(p, f.name) not in (None, "", (), 0)}
-            merged = dataclasses.replace(prev, **changes)
-            if prev_id != paper_identity(merged):
-                del out[prev_id]
-            out[paper_identity(merged)] = merged
-            by_title[tkey] = paper_identity(merged)
-    return list(out.values())
+            out[i] = dataclasses.replace(out[i], **changes)
+            note(i)
+    return out
 
 
 def enrich_from_repo(p: Paper, repo: Repo, sharing: int) -> Paper:

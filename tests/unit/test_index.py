@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from paperlens.index.core import Index
 from paperlens.index.keys import assign_keys, base_key
 from paperlens.library import read_library, snapshot_file
 from paperlens.model import Library, Paper
+from paperlens.text import norm_name
 
 
 @pytest.fixture(scope="module")
@@ -174,3 +177,43 @@ def test_bib_overlay_merges_by_arxiv_and_title(catalog: Catalog) -> None:
 def test_build_empty_library() -> None:
     ix = Index.build(Library())
     assert ix.n == 0 and Catalog(ix).search("x") == [] and Catalog(ix).lookup("x") is None
+
+
+REAL_BIB = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "bib"
+
+
+@pytest.mark.parametrize("name", ["akhirsch_main.bib", "biblatex-examples.bib"])
+def test_every_bib_key_survives_as_a_feed_and_in_the_workspace(name: str, catalog: Catalog,
+                                                                tmp_path: Path) -> None:
+    from paperlens.config import Settings
+    from paperlens.feeds.bibtex import parse_bib
+    from paperlens.library import open_index
+
+    papers, _ = parse_bib((REAL_BIB / name).read_text(encoding="utf-8"), name)
+    keys = {p.bib_key for p in papers}
+    # These files hold different works with the same title (a book and its review, two editions...).
+    assert len({norm_name(p.title) for p in papers}) < len(keys)
+    s = dataclasses.replace(Settings(), cache_dir=str(tmp_path / "cache"), feeds=(str(REAL_BIB / name),))
+    as_feed = Catalog(open_index(s).index)
+    assert [k for k in keys if as_feed.by_key(k or "") is None] == []
+    in_ws = Catalog(catalog.base, papers)
+    assert [k for k in keys if in_ws.by_key(k or "") is None] == []
+
+
+def test_same_title_different_year_or_author_are_two_papers() -> None:
+    from paperlens.library import merge_papers, same_paper
+
+    a = Paper(title="Exercise and mental health", authors=("Jane Smith",), date=dt.date(2017, 1, 1),
+              bib_key="smith2017", source="bib:x.bib")
+    b = Paper(title="Exercise and Mental Health", authors=("Robert Jones",), date=dt.date(1990, 1, 1),
+              bib_key="jones1990", source="bib:x.bib")
+    feed_a = Paper(title="Exercise and mental health.", authors=("J. Smith",), date=dt.date(2017, 5, 2),
+                   upvotes=3, source="hf-api:x")
+    feed_other = Paper(title="Exercise and mental health", authors=("Kim Lee",), date=dt.date(2017, 1, 1))
+    assert not same_paper(a, b)
+    assert same_paper(a, feed_a) and not same_paper(a, feed_other)
+    merged = merge_papers([a, b], [feed_a, feed_other])
+    assert [(p.bib_key, p.upvotes) for p in merged] == [("smith2017", 3), ("jones1990", 0), (None, 0)]
+    # Same DOI or arXiv id is the same work, whatever the titles say.
+    c = Paper(title="A preprint title", doi="10.1000/X1", bib_key="c")
+    assert same_paper(c, Paper(title="The published title", doi="10.1000/x1"))

@@ -1,19 +1,21 @@
 """The papers an editor sees: the feed index, overlaid with the workspace's .bib entries.
 
 The feed index can hold a million papers and is built once; the overlay is small and rebuilt whenever a
-.bib changes. A .bib entry that is a feed paper (same arXiv id or normalised title) is merged: the user's
-key and fields, the feed's extras (repo, upvotes, abstract).
+.bib changes. A .bib entry that is a feed paper (same arXiv id, or same title, year and first author) is
+merged: the user's key and fields, the feed's extras (repo, upvotes, abstract).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..model import Library, Paper
 from ..text import norm_name, words
 from .core import Entry, Index
+from .keys import last_name
 
 
 @dataclass(slots=True)
@@ -86,6 +88,7 @@ class Catalog:
         self.overlay = ov
 
     def _find_base(self, p: Paper) -> int | None:
+        """The feed paper this .bib entry is (same arXiv id, or same title, year and first author), if any."""
         if p.arxiv_id:
             i = self.base.by_arxiv(p.arxiv_id)
             if i is not None:
@@ -97,8 +100,18 @@ class Catalog:
         if not toks:
             return None
         for x in self.base._word_matches(toks)[:50]:
-            if norm_name(self.base.titles[int(x)]) == nt:
-                return int(x)
+            i = int(x)
+            if norm_name(self.base.titles[i]) != nt:
+                continue
+            # Same title is not enough: a different year or first author is another work with that title.
+            y = int(self.base.year[i])
+            if p.year and y and y != p.year:
+                continue
+            first = self.base.authors[i].removesuffix(" et al.")
+            if p.authors and first and not re.fullmatch(r"\d+ authors?", first) \
+                    and last_name(first) != last_name(p.authors[0]):
+                continue
+            return i
         return None
 
     # ------------------------------------------------------------ entries
