@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Executable } from 'vscode-languageclient/node';
 
 export const MIN_PYTHON: readonly [number, number] = [3, 11];
 
@@ -107,6 +108,17 @@ export interface Launch {
 /** `python -m paperlens serve`: the language server over stdio. */
 export function serverLaunch(python: string, layout: ServerLayout, base?: NodeJS.ProcessEnv): Launch {
   return { command: python, args: ['-m', 'paperlens', 'serve'], env: serverEnv(layout, base) };
+}
+
+/**
+ * The ServerOptions the extension gives LanguageClient. No `transport`: for an Executable with
+ * `transport: TransportKind.stdio`, vscode-languageclient appends `--stdio` to the arguments, and a server
+ * older than that flag exits with "unrecognized arguments". Without it the client still talks over the
+ * child's stdin/stdout and passes the command line as it is.
+ */
+export function serverOptions(python: string, layout: ServerLayout, base?: NodeJS.ProcessEnv): Executable {
+  const launch = serverLaunch(python, layout, base);
+  return { command: launch.command, args: launch.args, options: { env: launch.env } };
 }
 
 export function checkLaunch(python: string, layout: ServerLayout, base?: NodeJS.ProcessEnv): Launch {

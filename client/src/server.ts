@@ -6,11 +6,9 @@ import {
   LanguageClient,
   RevealOutputChannelOn,
   State,
-  TransportKind,
   type LanguageClientOptions,
-  type ServerOptions,
 } from 'vscode-languageclient/node';
-import { serverLaunch } from './launch';
+import { serverLaunch, serverOptions } from './launch';
 import { Commands, isServerStatus, STATUS_NOTIFICATION } from './protocol';
 import { describe, ensureServerCanRun, resolveInterpreter, type Interpreter } from './python';
 import { documentSelector, languageIds, serverSettings, type ServerSettings } from './settings';
@@ -134,12 +132,6 @@ export class ServerManager implements vscode.Disposable {
     }
     this.failed = false;
     const launch = serverLaunch(interpreter.path, layout);
-    const serverOptions: ServerOptions = {
-      command: launch.command,
-      args: launch.args,
-      transport: TransportKind.stdio,
-      options: { env: launch.env },
-    };
     const languages = currentLanguages();
     const clientOptions: LanguageClientOptions = {
       documentSelector: documentSelector(languages),
@@ -160,7 +152,7 @@ export class ServerManager implements vscode.Disposable {
         },
       },
     };
-    const client = new LanguageClient('paperlens', 'PaperLens', serverOptions, clientOptions);
+    const client = new LanguageClient('paperlens', 'PaperLens', serverOptions(interpreter.path, layout), clientOptions);
     this.client = client;
     this.started = await this.startKey(interpreter);
     this.clientDisposables.push(

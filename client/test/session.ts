@@ -3,7 +3,7 @@
  * the VS Code client is built on), the server launched the way the extension launches it.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -23,6 +23,8 @@ import {
   WorkDoneProgressCreateRequest,
   createProtocolConnection,
   type InitializeParams,
+  type MessageReader,
+  type MessageWriter,
   type InitializeResult,
   type ProtocolConnection,
   type ShowDocumentParams,
@@ -46,6 +48,23 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   });
 }
 
+/** A started server: its process and the message streams to it. */
+export interface Transport {
+  process: ChildProcess;
+  reader: MessageReader;
+  writer: MessageWriter;
+}
+
+/** Starts the server from `extensionPath` in `cwd` and connects to it. */
+export type Launcher = (extensionPath: string, cwd: string) => Promise<Transport>;
+
+/** The plain way: spawn `serverLaunch`'s command line and talk over its stdin/stdout. */
+export const spawnServer: Launcher = (extensionPath, cwd) => {
+  const launch = serverLaunch(testPython(), { extensionPath });
+  const server = spawn(launch.command, launch.args, { env: launch.env, cwd, stdio: 'pipe' });
+  return Promise.resolve({ process: server, reader: new StreamMessageReader(server.stdout), writer: new StreamMessageWriter(server.stdin) });
+};
+
 export class Session {
   readonly connection: ProtocolConnection;
   readonly logs: string[] = [];
@@ -54,15 +73,18 @@ export class Session {
   private stderr = '';
   private showDocumentWaiters: ((params: ShowDocumentParams) => void)[] = [];
 
+  private readonly server: ChildProcess;
+
   private constructor(
-    private readonly server: ChildProcessWithoutNullStreams,
+    transport: Transport,
     readonly settings: ServerSettings,
     private readonly cacheDir: string,
   ) {
-    server.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      this.stderr += chunk;
+    this.server = transport.process;
+    this.server.stderr?.on('data', (chunk: Buffer | string) => {
+      this.stderr += chunk.toString();
     });
-    this.connection = createProtocolConnection(new StreamMessageReader(server.stdout), new StreamMessageWriter(server.stdin));
+    this.connection = createProtocolConnection(transport.reader, transport.writer);
     this.connection.onRequest(ConfigurationRequest.type, (params) =>
       params.items.map((item) => (item.section === 'paperlens' ? this.settings : null)),
     );
@@ -86,12 +108,12 @@ export class Session {
   }
 
   /** Starts `python -m paperlens serve` from `extensionPath` and initializes it, offline, with an empty cache. */
-  static async start(extensionPath: string, rootPath: string): Promise<Session> {
+  static async start(extensionPath: string, rootPath: string, launcher: Launcher = spawnServer): Promise<Session> {
     const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'paperlens-cache-'));
     const settings: ServerSettings = { ...DEFAULT_SERVER_SETTINGS, offline: true, cacheDir };
-    const launch = serverLaunch(testPython(), { extensionPath });
-    const server = spawn(launch.command, launch.args, { env: launch.env, cwd: rootPath });
-    const session = new Session(server, settings, cacheDir);
+    const transport = await launcher(extensionPath, rootPath);
+    const server = transport.process;
+    const session = new Session(transport, settings, cacheDir);
     const exited = new Promise<never>((_resolve, reject) => {
       server.on('exit', (code) => {
         reject(new Error(`the server exited with ${String(code)} during initialize${session.context()}`));
@@ -154,6 +176,11 @@ export class Session {
     return new Promise((resolve) => {
       this.showDocumentWaiters.push(resolve);
     });
+  }
+
+  /** Everything the server wrote to stderr so far. */
+  get serverStderr(): string {
+    return this.stderr;
   }
 
   /** What the server said, for failure messages. */

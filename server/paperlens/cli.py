@@ -21,6 +21,10 @@ class UserError(Exception):
     """A problem the user can fix; printed as one line, exit code 1."""
 
 
+class UsageError(UserError):
+    """A command line that cannot work; printed as one line, exit code 2 (as argparse does)."""
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     s = Settings()
     changes: dict[str, object] = {}
@@ -104,7 +108,19 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
+# Transports that LSP clients may ask for with a flag (vscode-languageclient's conventions). stdio is the default,
+# so `--stdio` is accepted as a no-op; these have no implementation here and are refused by name.
+_UNSUPPORTED_TRANSPORTS = ("pipe", "node_ipc", "socket")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    asked = [name for name in _UNSUPPORTED_TRANSPORTS if getattr(args, name) not in (None, False)]
+    if asked:
+        flag = "--" + asked[0].replace("_", "-")
+        raise UsageError(f"serve: {flag} is not supported; PaperLens speaks LSP over stdio (the default, or --stdio) "
+                         "or TCP (--tcp HOST:PORT)")
+    if args.stdio and args.tcp:
+        raise UsageError("serve: choose one of --stdio and --tcp HOST:PORT")
     from .server import serve
 
     serve(args.tcp)
@@ -145,7 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
     s.set_defaults(func=cmd_refresh)
     s = sub.add_parser("serve", help="run the language server (stdio, or --tcp HOST:PORT)")
-    s.add_argument("--tcp", metavar="HOST:PORT")
+    s.add_argument("--stdio", action="store_true", help="LSP over stdin/stdout (the default)")
+    s.add_argument("--tcp", metavar="HOST:PORT", help="listen for one LSP client on HOST:PORT instead")
+    # Flags that LSP clients pass by convention: the transports are refused with a clear line, and
+    # --clientProcessId is accepted and ignored (the server exits when its stdin closes).
+    s.add_argument("--pipe", metavar="NAME", help=argparse.SUPPRESS)
+    s.add_argument("--socket", metavar="PORT", help=argparse.SUPPRESS)
+    s.add_argument("--node-ipc", action="store_true", help=argparse.SUPPRESS)
+    s.add_argument("--clientProcessId", metavar="PID", help=argparse.SUPPRESS)
     s.set_defaults(func=cmd_serve)
     s = sub.add_parser("demo", help="drive a live LSP session on examples/ and print what an editor gets")
     s.add_argument("--cache-dir", metavar="DIR")
@@ -162,6 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except UsageError as e:
+        print(f"paperlens: {e}", file=sys.stderr)
+        return 2
     except (UserError, FeedError, ValueError, OSError) as e:
         print(f"paperlens: {e}", file=sys.stderr)
         return 1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -89,3 +91,53 @@ def test_missing_feed_and_unknown_name(tmp_path: Path) -> None:
     assert r.returncode == 1 and "nope.json" in r.stderr and "Traceback" not in r.stderr
     r = run("show", "NoSuchMethodXYZ", cache=tmp_path)
     assert r.returncode == 1 and "NoSuchMethodXYZ" in r.stderr and "Traceback" not in r.stderr
+
+
+# -- serve: the flags LSP clients pass -------------------------------------------------------------------------
+
+
+def _lsp_frame(message: dict[str, object]) -> bytes:
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
+def _read_frame(stream: IO[bytes]) -> dict[str, object]:
+    length = 0
+    while (line := stream.readline().strip()) != b"":
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            length = int(value)
+    return json.loads(stream.read(length))
+
+
+def test_serve_accepts_the_flags_vscode_languageclient_appends(tmp_path: Path) -> None:
+    # vscode-languageclient appends --stdio for TransportKind.stdio (and --clientProcessId for Node modules).
+    proc = subprocess.Popen([sys.executable, "-m", "paperlens", "serve", "--stdio", "--clientProcessId=4242"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        params = {"processId": None, "rootUri": None, "capabilities": {},
+                  "initializationOptions": {"offline": True, "cacheDir": str(tmp_path)}}
+        proc.stdin.write(_lsp_frame({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}))
+        proc.stdin.flush()
+        reply = _read_frame(proc.stdout)
+        assert reply["id"] == 1
+        assert isinstance(reply.get("result"), dict) and reply["result"]["serverInfo"]["name"] == "paperlens"
+        proc.stdin.write(_lsp_frame({"jsonrpc": "2.0", "id": 2, "method": "shutdown"}))
+        proc.stdin.write(_lsp_frame({"jsonrpc": "2.0", "method": "exit"}))
+        proc.stdin.flush()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+@pytest.mark.parametrize("flag", ["--pipe=/tmp/lsp-x.sock", "--node-ipc", "--socket=5007"])
+def test_serve_refuses_other_transports_by_name(flag: str) -> None:
+    r = subprocess.run([sys.executable, "-m", "paperlens", "serve", flag], capture_output=True, text=True,
+                       timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 2
+    name = flag.split("=")[0]
+    assert r.stderr.strip().splitlines() == [
+        f"paperlens: serve: {name} is not supported; PaperLens speaks LSP over stdio (the default, or --stdio) "
+        "or TCP (--tcp HOST:PORT)"]
