@@ -17,6 +17,7 @@ export interface DiagnosticLevels {
   uncitedMention: 'off' | 'hint';
   unknownKey: 'off' | 'warning';
   missingBibEntry: 'off' | 'information';
+  unusedEntry: 'off' | 'hint';
 }
 
 /** What the server receives as `initializationOptions` and as the `paperlens` configuration section. */
@@ -59,6 +60,7 @@ export const DEFAULT_SERVER_SETTINGS: Readonly<ServerSettings> = Object.freeze<S
     uncitedMention: 'off',
     unknownKey: 'warning',
     missingBibEntry: 'information',
+    unusedEntry: 'off',
   },
 });
 
@@ -134,6 +136,7 @@ export function serverSettings(get: SettingGetter): ServerSettings {
         ['off', 'information'],
         d.diagnostics.missingBibEntry,
       ),
+      unusedEntry: oneOf(get('diagnostics.unusedEntry'), ['off', 'hint'], d.diagnostics.unusedEntry),
     },
   };
 }

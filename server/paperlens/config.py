@@ -27,12 +27,14 @@ class Diagnostics:
     uncited_mention: str = "off"  # "off" | "hint"
     unknown_key: str = "warning"  # "off" | "warning"
     missing_bib_entry: str = "information"  # "off" | "information"
+    unused_entry: str = "off"  # "off" | "hint": .bib entries no document in the workspace cites
 
 
 _DIAG_CHOICES = {
     "uncited_mention": ("off", "hint"),
     "unknown_key": ("off", "warning"),
     "missing_bib_entry": ("off", "information"),
+    "unused_entry": ("off", "hint"),
 }
 
 

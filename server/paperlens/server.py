@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -25,11 +26,11 @@ from .features import code_actions as ca
 from .features import completion as comp
 from .features.bib import BibFile, Bibs, add_entry_edit, target_bib
 from .features.card import paper_url
-from .features.diagnostics import diagnostics
+from .features.diagnostics import bib_diagnostics, diagnostics
 from .features.document import BIBTEX, DocAnalysis, doc_kind
 from .features.hover import hover
 from .features.links import document_links
-from .features.navigation import definition, key_at, references
+from .features.navigation import declarations, definition, key_at, references
 from .features.symbols import workspace_symbols
 from .feeds import FeedError, encoding_note, is_encoding_note
 from .feeds.bibtex import bib_entry_ranges, decode_bib_bytes, parse_bib
@@ -45,6 +46,7 @@ CMD_REFRESH, CMD_STATUS = "paperlens.refresh", "paperlens.status"
 STATUS_NOTIFICATION = "paperlens/status"
 MAX_BIB_SCAN = 200  # .bib files read from the workspace at start
 SYNC_BIB_BYTES = 4_000_000  # .bib bytes read before answering initialize; larger libraries load in the background
+NOCITE_ALL = re.compile(r"\\nocite\s*\{[^}]*\*")
 SYNC_OVERLAY_PAPERS = 3000  # .bib papers whose overlay is rebuilt inline; more are rebuilt in a worker thread
 
 
@@ -354,13 +356,48 @@ def _schedule(ls: PaperLensServer, key: str, delay: float, fn: Any) -> None:
     ls.state.pending[key] = loop.call_later(delay, fn)
 
 
+def _workspace_docs(ls: PaperLensServer) -> dict[str, DocAnalysis]:
+    """The open documents, and the workspace's .tex and .md files from disk (for references, unused entries)."""
+    docs = dict(ls.state.docs)
+    root = ls.state.root
+    if root is not None and root.is_dir():
+        for p in list(root.rglob("*.tex"))[:500] + list(root.rglob("*.md"))[:500]:
+            uri = from_fs_path(str(p)) or p.as_uri()
+            if uri not in docs:
+                try:
+                    docs[uri] = DocAnalysis.from_text(uri, doc_kind(None, uri), p.read_text(errors="replace"))
+                except OSError:
+                    continue
+    return docs
+
+
+def _cited_keys(ls: PaperLensServer) -> set[str] | None:
+    """Every key the workspace's documents cite; None when one of them has \\nocite{*} (everything is used)."""
+    keys: set[str] = set()
+    for d in _workspace_docs(ls).values():
+        if d.kind == BIBTEX:
+            continue
+        if any("nocite" in line and NOCITE_ALL.search(line) for line in d.lines):
+            return None
+        keys.update(c.key for c in d.cites(_extra(ls)))
+    return keys
+
+
 def _publish(ls: PaperLensServer, uri: str) -> None:
     d = _doc(ls, uri)
     cat = ls.state.catalog
-    if d is None or cat is None or d.kind == BIBTEX:
+    if d is None or cat is None:
         return
-    items = diagnostics(d, cat, ls.state.bibs, ls.state.settings.diagnostics, _extra(ls)) \
-        if ls.state.settings.features.diagnostics else []
+    on = ls.state.settings.features.diagnostics
+    if d.kind == BIBTEX:
+        f = ls.state.bibs.files.get(uri)
+        if f is None:
+            return
+        cfg = ls.state.settings.diagnostics
+        cited = _cited_keys(ls) if on and cfg.unused_entry == "hint" else None
+        items = bib_diagnostics(f, cfg, cited) if on else []
+    else:
+        items = diagnostics(d, cat, ls.state.bibs, ls.state.settings.diagnostics, _extra(ls)) if on else []
     for x in items:
         x.range = _range_out(ls, d.lines, x.range)
     ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, version=d.version, diagnostics=items))
@@ -493,7 +530,14 @@ def on_did_change(ls: PaperLensServer, params: t.DidChangeTextDocumentParams) ->
 
         _schedule(ls, "bib:" + uri, 0.3, reload_bib)
     else:
-        _schedule(ls, "diag:" + uri, 0.2, lambda: _publish(ls, uri))
+        def republish() -> None:
+            _publish(ls, uri)
+            if ls.state.settings.diagnostics.unused_entry == "hint":  # what is cited changed
+                for u, other in list(ls.state.docs.items()):
+                    if other.kind == BIBTEX:
+                        _publish(ls, u)
+
+        _schedule(ls, "diag:" + uri, 0.2, republish)
 
 
 @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
@@ -615,19 +659,15 @@ def on_references(ls: PaperLensServer, params: t.ReferenceParams) -> list[t.Loca
                     for k, r in f.ranges.items() if r[0] <= line <= r[2]), None)
     if key is None:
         return None
-    docs = dict(ls.state.docs)
-    root = ls.state.root
-    if root is not None and root.is_dir():
-        for p in list(root.rglob("*.tex"))[:500] + list(root.rglob("*.md"))[:500]:
-            uri = from_fs_path(str(p)) or p.as_uri()
-            if uri not in docs:
-                try:
-                    docs[uri] = DocAnalysis.from_text(uri, doc_kind(None, uri), p.read_text(errors="replace"))
-                except OSError:
-                    continue
+    docs = _workspace_docs(ls)
     locs = references(docs.values(), key, _extra(ls))
     for loc in locs:
         loc.range = _range_out(ls, docs[loc.uri].lines, loc.range)
+    if params.context.include_declaration:
+        decl = ls.state.bibs.key_locations(key) if d.kind == BIBTEX else declarations(d, ls.state.bibs, key)
+        for loc in decl:
+            loc.range = _range_out(ls, _lines(ls, loc.uri), loc.range)
+        locs = decl + locs
     return locs
 
 

@@ -13,6 +13,7 @@ from lsprotocol import types as t
 from ..feeds.bibtex import append_entry, format_bibtex
 from ..index.core import Entry
 from ..model import Paper
+from .bibcheck import BibScan, scan_bib
 from .document import LATEX, MARKDOWN, DocAnalysis
 
 
@@ -25,6 +26,46 @@ class BibFile:
     ranges: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     encoding: str = "utf-8"  # as read from disk (decode_bib_bytes); appends should keep it
+    _scan: BibScan | None = field(default=None, repr=False)
+    _bare: list[tuple[str, str]] | None = field(default=None, repr=False)
+
+    def bare_entries(self) -> list[tuple[str, str]]:
+        """(key, type) of the entries that did not become papers (no title, only a URL, `@article{foo,}`):
+        still citable by their key. A cheap scan, done once per version of the file."""
+        if self._bare is None:
+            have = {p.bib_key for p in self.papers}
+            self._bare = [(k, kind) for k, kind in _entry_heads(self.text) if k not in have]
+        return self._bare
+
+    @property
+    def scan(self) -> BibScan:
+        """Every entry with its key's range, and what BibTeX would reject; read on first use."""
+        if self._scan is None:
+            self._scan = scan_bib(self.text)
+        return self._scan
+
+
+_HEAD = re.compile(r"(?<![\w.@])@[ \t]*([A-Za-z]+)[ \t]*[{(][ \t\r\n]*([^\s,{}()\"#%'=]+)")
+
+
+def _entry_heads(text: str) -> list[tuple[str, str]]:
+    out = []
+    seen = set()
+    for m in _HEAD.finditer(text):
+        kind, key = m.group(1).lower(), m.group(2)
+        if kind in ("string", "comment", "preamble") or key in seen:
+            continue
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if text[line_start:m.start()].lstrip().startswith("%"):
+            continue
+        seen.add(key)
+        out.append((key, kind))
+    return out
+
+
+def _loc(uri: str, a: tuple[int, int], b: tuple[int, int]) -> t.Location:
+    return t.Location(uri=uri, range=t.Range(start=t.Position(line=a[0], character=a[1]),
+                                             end=t.Position(line=b[0], character=b[1])))
 
 
 @dataclass
@@ -36,13 +77,34 @@ class Bibs:
     def has_key(self, key: str) -> bool:
         return any(key in f.ranges for f in self.files.values())
 
-    def location(self, key: str) -> t.Location | None:
-        for f in self.files.values():
+    def location(self, key: str, prefer: list[str] | None = None) -> t.Location | None:
+        """The entry's whole range; in the files the document loads (`prefer`) first."""
+        for f in self._ordered(prefer):
             r = f.ranges.get(key)
             if r:
-                return t.Location(uri=f.uri, range=t.Range(start=t.Position(line=r[0], character=r[1]),
-                                                           end=t.Position(line=r[2], character=r[3])))
+                return _loc(f.uri, (r[0], r[1]), (r[2], r[3]))
         return None
+
+    def key_locations(self, key: str, only: list[str] | None = None) -> list[t.Location]:
+        """Where the key is declared (the key itself, in each file; only the files listed when given)."""
+        out = []
+        for f in self.files.values():
+            if (only is None or f.uri in only) and key in f.ranges:
+                e = f.scan.entry(key)
+                if e is not None:
+                    out.append(_loc(f.uri, e.key_start, e.key_end))
+        return out
+
+    def _ordered(self, prefer: list[str] | None) -> list[BibFile]:
+        files = list(self.files.values())
+        if prefer:
+            files.sort(key=lambda f: f.uri not in prefer)
+        return files
+
+    def bare_keys(self, only: list[str] | None = None) -> list[tuple[str, str]]:
+        """(key, entry type) of the entries that are not papers: in the files the document loads when given
+        (an entry from another .bib would be an undefined citation there), else in every file."""
+        return [x for f in self.files.values() if only is None or f.uri in only for x in f.bare_entries()]
 
     def papers(self) -> list[Paper]:
         return [p for f in self.files.values() for p in f.papers]
@@ -50,6 +112,43 @@ class Bibs:
 
 _LATEX_BIB = re.compile(r"\\(?:bibliography|addbibresource|addglobalbib)\s*(?:\[[^\]]*\])?\s*\{([^}]+)\}")
 _MD_BIB = re.compile(r"^bibliography:\s*(.+)$", re.MULTILINE)
+_MD_BIB_LIST = re.compile(r"^bibliography:\s*\n((?:[ \t]+-[ \t]*.+\n?)+)", re.MULTILINE)
+
+
+def resource_names(doc: DocAnalysis) -> list[str]:
+    """The .bib files a document names: \\bibliography{a,b}, \\addbibresource{x.bib}, pandoc `bibliography:`."""
+    names: list[str] = []
+    if doc.kind == LATEX:
+        for m in _LATEX_BIB.finditer("\n".join(doc.lines)):
+            names.extend(n.strip() for n in m.group(1).split(","))
+    elif doc.kind == MARKDOWN:
+        head = "\n".join(doc.lines[:400])
+        lm = _MD_BIB_LIST.search(head)
+        fm = _MD_BIB.search(head)
+        if lm:
+            names.extend(x.strip().lstrip("-").strip().strip("'\"") for x in lm.group(1).splitlines())
+        elif fm:
+            value = fm.group(1).strip()
+            if value.startswith("["):
+                names.extend(x.strip().strip("'\"") for x in value.strip("[]").split(","))
+            else:
+                names.append(value.strip("'\""))
+    return [n if n.endswith(".bib") else n + ".bib" for n in names if n]
+
+
+def resources(doc: DocAnalysis, bibs: Bibs, root: Path | None = None) -> list[str] | None:
+    """URIs of the known .bib files the document loads; None when it names none that we know."""
+    names = resource_names(doc)
+    if not names:
+        return None
+    base = _doc_dir(doc.uri)
+    wanted = set()
+    for n in names:
+        for b in (base, root):
+            if b is not None:
+                wanted.add((b / n).resolve())
+    out = [f.uri for f in bibs.files.values() if f.path is not None and f.path.resolve() in wanted]
+    return out or None
 
 
 def target_bib(doc: DocAnalysis, bibs: Bibs, setting: str, root: Path | None) -> tuple[str, Path | None]:

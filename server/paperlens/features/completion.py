@@ -6,9 +6,9 @@ from lsprotocol import types as t
 
 from ..index.catalog import Catalog
 from ..index.core import Entry
-from .bib import Bibs
+from .bib import Bibs, resources
 from .card import card_markdown
-from .document import DocAnalysis, cite_context
+from .document import MARKDOWN, DocAnalysis, cite_context
 
 LIMIT = 50
 ADD_ENTRY_COMMAND = "paperlens.addBibEntry"
@@ -52,14 +52,19 @@ def completions(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, line: int, col: 
     if line < 0 or line >= len(doc.lines):
         return None
     text = doc.lines[line]
-    ctx = cite_context(text, min(col, len(text)), doc.kind, extra_cites)
+    ctx = cite_context(text, min(col, len(text)), doc.kind, extra_cites, doc.lines[max(0, line - 5):line])
     if ctx is None:
         return None
     rng = t.Range(start=t.Position(line=line, character=ctx.start), end=t.Position(line=line, character=ctx.end))
-    items = []
+    if ctx.syntax == MARKDOWN and ctx.prefix.lower().startswith("arxiv:"):
+        return _manubot_arxiv(catalog, ctx.prefix, rng, limit)
+    items = _bare_items(doc, bibs, ctx.prefix, ctx.keys_before, rng, limit)
+    limit -= len(items)
     entries = [e for e in ranked(doc, catalog, line, col, ctx.prefix, limit + len(ctx.keys_before))
                if e.key not in ctx.keys_before][:limit]
-    for rank, e in enumerate(entries):
+    shown = {it.label for it in items}
+    entries = [e for e in entries if e.key not in shown]
+    for rank, e in enumerate(entries, start=len(items)):
         detail = e.title + (f" ({e.year})" if e.year else "")
         in_bib = bibs.has_key(e.key)
         # VS Code re-filters on the client with the typed word and reads only 128 characters of filterText;
@@ -78,6 +83,39 @@ def completions(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, line: int, col: 
             data={"key": e.key},
         ))
     return t.CompletionList(is_incomplete=True, items=items)
+
+
+def _manubot_arxiv(catalog: Catalog, prefix: str, rng: t.Range, limit: int) -> t.CompletionList:
+    """Manubot's `@arxiv:<id>`: the feed's papers, by id or by words, inserted as their arXiv id."""
+    query = prefix[len("arxiv:"):]
+    items: list[t.CompletionItem] = []
+    for e in catalog.search(query, limit):
+        if not e.arxiv_id:
+            continue
+        ident = f"arxiv:{e.arxiv_id}"
+        items.append(t.CompletionItem(
+            label=ident, kind=t.CompletionItemKind.Reference, detail=e.title + (f" ({e.year})" if e.year else ""),
+            sort_text=f"{len(items):04d}", filter_text=(prefix + " " + e.arxiv_id + " " + e.title)[:128],
+            text_edit=t.TextEdit(range=rng, new_text=ident), data={"key": e.key}))
+    return t.CompletionList(is_incomplete=True, items=items)
+
+
+def _bare_items(doc: DocAnalysis, bibs: Bibs, prefix: str, keys_before: tuple[str, ...], rng: t.Range,
+                limit: int) -> list[t.CompletionItem]:
+    """.bib entries that are not papers (no title, only a URL, `@article{foo,}`) are still citable by their key:
+    the ones whose key starts with what was typed, from the files the document loads."""
+    low = prefix.lower()
+    out: list[t.CompletionItem] = []
+    for key, kind in bibs.bare_keys(resources(doc, bibs)):
+        if len(out) >= limit // 2:
+            break
+        if (low and not key.lower().startswith(low)) or key in keys_before:
+            continue
+        out.append(t.CompletionItem(
+            label=key, kind=t.CompletionItemKind.Reference, detail=f"@{kind}",
+            sort_text=f"{len(out):04d}", filter_text=(prefix + " " + key)[:128],
+            text_edit=t.TextEdit(range=rng, new_text=key), data={"key": key}))
+    return out
 
 
 def resolve(item: t.CompletionItem, catalog: Catalog) -> t.CompletionItem:

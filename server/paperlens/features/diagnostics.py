@@ -6,12 +6,15 @@ from lsprotocol import types as t
 
 from ..config import Diagnostics
 from ..index.catalog import Catalog
-from .bib import Bibs
-from .document import LATEX, MARKDOWN, DocAnalysis
+from .bib import BibFile, Bibs
+from .bibcheck import DUPLICATE_KEY
+from .document import BIBTEX, LATEX, MARKDOWN, DocAnalysis, manubot_id, silenced_lines
 
 SOURCE = "paperlens"
 MAX_HINTS = 1000
 UNKNOWN_KEY, MISSING_BIB, UNCITED = "unknown-key", "missing-bib-entry", "uncited-mention"
+UNUSED_ENTRY = "unused-entry"
+MAX_UNUSED = 1000  # past this many entries a library is a library, not one paper's references
 
 
 def _rng(line: int, s: int, e: int) -> t.Range:
@@ -23,7 +26,7 @@ def diagnostics(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, cfg: Diagnostics
     out: list[t.Diagnostic] = []
     cites = doc.cites(extra)
     for c in cites:
-        if bibs.has_key(c.key):
+        if bibs.has_key(c.key) or manubot_id(c.key):  # Manubot resolves its own ids (@arxiv:…, @doi:…)
             continue
         e = catalog.by_key(c.key)
         if e is None:
@@ -54,4 +57,34 @@ def diagnostics(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, cfg: Diagnostics
                                     message=f"{m.text} ({e.title}) is mentioned without a citation",
                                     severity=t.DiagnosticSeverity.Hint, source=SOURCE, code=UNCITED,
                                     data={"key": e.key}))
+    if out:
+        quiet = silenced_lines(doc.lines, doc.kind)
+        if quiet:
+            out = [d for d in out if d.range.start.line not in quiet]
+    return out
+
+
+def bib_diagnostics(f: BibFile, cfg: Diagnostics, cited: set[str] | None) -> list[t.Diagnostic]:
+    """What BibTeX or biber would reject in a .bib (with the line and the parser's message), duplicate keys,
+    and, when asked, entries no document cites (`cited` None: some document has \\nocite{*})."""
+    scan = f.scan
+    out: list[t.Diagnostic] = []
+    for p in scan.problems:
+        dup = p.code == DUPLICATE_KEY
+        out.append(t.Diagnostic(
+            range=t.Range(start=t.Position(line=p.start[0], character=p.start[1]),
+                          end=t.Position(line=p.end[0], character=p.end[1])),
+            message=p.message, source=SOURCE, code=p.code,
+            severity=t.DiagnosticSeverity.Warning if dup else t.DiagnosticSeverity.Error))
+    if cfg.unused_entry == "hint" and cited is not None and len(scan.entries) <= MAX_UNUSED:
+        for e in scan.entries:
+            if e.key not in cited:
+                out.append(t.Diagnostic(range=_rng(e.key_start[0], e.key_start[1], e.key_end[1]),
+                                        message=f"'{e.key}' is not cited by any document in the workspace",
+                                        severity=t.DiagnosticSeverity.Hint, source=SOURCE, code=UNUSED_ENTRY,
+                                        tags=[t.DiagnosticTag.Unnecessary]))
+    if out:
+        quiet = silenced_lines(f.text.split("\n"), BIBTEX)
+        if quiet:
+            out = [d for d in out if d.range.start.line not in quiet]
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import keyword
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
@@ -32,7 +33,17 @@ CITE_COMMANDS = (
     "textcite", "autocite", "footcite", "smartcite", "supercite", "nocite", "fullcite", "footcitetext",
     "Cite", "Citep", "Citet", "Citealp", "Citealt", "Citeauthor", "Parencite", "Textcite", "Autocite",
     "Footcite", "Smartcite", "cites", "parencites", "textcites", "autocites", "citetitle", "citeurl",
+    "citenum", "citedate", "Citetitle", "footfullcite", "citeA", "citeNP", "volcite", "pvolcite", "fvolcite",
+    "tvolcite", "avolcite", "Volcite", "notecite", "pnotecite", "fnotecite",
 )
+# biblatex multi-cites: \cites(pre)(post)[pre][post]{k1}[pre][post]{k2}...
+MULTI_CITE_COMMANDS = (
+    "cites", "Cites", "parencites", "Parencites", "footcites", "footcitetexts", "smartcites", "Smartcites",
+    "textcites", "Textcites", "supercites", "autocites", "Autocites",
+)
+# pandoc-crossref references (@fig:x) are not citations; Manubot ids (@arxiv:…) are resolved by Manubot.
+CROSSREF_PREFIXES = ("fig:", "sec:", "tbl:", "eq:", "lst:")
+MANUBOT_PREFIXES = ("arxiv:", "doi:", "pmid:", "pmcid:", "url:", "isbn:", "wikidata:", "tag:", "raw:")
 
 
 def doc_kind(language_id: str | None, uri: str) -> str:
@@ -83,10 +94,39 @@ class MentionSpan:
     in_code: bool
 
 
-def _cite_re(extra: tuple[str, ...]) -> str:
-    names = sorted({*CITE_COMMANDS, *extra}, key=len, reverse=True)
-    return r"\\(?P<cmd>" + "|".join(re.escape(n) for n in names) + r")\*?(?:\s*\[[^\]\n]*\]){0,2}\s*\{"
+def manubot_id(key: str) -> tuple[str, str] | None:
+    """('arxiv', '1234.5678') for a Manubot-style key '@arxiv:1234.5678'; None for an ordinary key."""
+    low = key.lower()
+    for p in MANUBOT_PREFIXES:
+        if low.startswith(p) and len(key) > len(p):
+            return p[:-1], key[len(p):]
+    return None
 
+
+def is_crossref(key: str) -> bool:
+    return key.lower().startswith(CROSSREF_PREFIXES)
+
+
+_NOTES = r"(?:\s*\[[^\]\n]*\]){0,2}"
+_GROUP = r"\s*(?:\[[^\]\n]*\]\s*){0,2}\{[^{}]*\}"
+
+
+def _names_re(names: Iterable[str]) -> str:
+    return "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True))
+
+
+def _cite_re(extra: tuple[str, ...]) -> str:
+    return r"\\(?P<cmd>" + _names_re((*CITE_COMMANDS, *extra)) + r")\*?" + _NOTES + r"\s*\{"
+
+
+_MULTI_HEAD = (r"\\(?P<cmd>" + _names_re(MULTI_CITE_COMMANDS) + r")\*?(?:\s*\([^()\n]*\)){0,2}(?:" + _GROUP
+               + r")*\s*(?:\[[^\]\n]*\]\s*){0,2}\{")
+_MULTI_OPEN = re.compile(_MULTI_HEAD + r"(?P<keys>[^{}]*)$")
+_MULTI_NEXT = re.compile(r"\s*(?:\[[^\]\n]*\]\s*){0,2}\{(?P<keys>[^{}]*)(?P<close>\}?)")
+# The acro package: \DeclareAcronym{id}{..., cite = {[pre][post]{keys}} or cite = {keys}, ...}
+_ACRO_CITE = r"(?:^|(?<=[{,\s]))cite\s*=\s*(?:\{(?:\[[^\]\n]*\]){0,2}\{?|(?:\[[^\]\n]*\]){1,2}\{)"
+_ACRO_OPEN = re.compile(_ACRO_CITE + r"(?P<keys>[^{}=]*)$")
+_ACRO_CLOSED = re.compile(_ACRO_CITE + r"(?P<keys>[^{}=]*)\}")
 
 _LATEX_CACHE: dict[tuple[str, ...], tuple[re.Pattern[str], re.Pattern[str]]] = {}
 
@@ -103,19 +143,50 @@ _MD_KEY = re.compile(r"(?:^|(?<=[\s\[;(]))-?@(?P<key>[\w][\w:.#$%&+?<>~/-]*[\w]|
 _RST_OPEN = re.compile(r":cite(?::\w+)?:`(?P<keys>[^`]*)$")
 _RST_KEY = re.compile(r":cite(?::\w+)?:`(?P<keys>[^`]*)`")
 _KEY_END = re.compile(r"[^,}\s`;\]]*")
+_KEY_TOKEN = re.compile(r"[^,\s]+")
 
 
-def cite_context(line: str, col: int, kind: str, extra: tuple[str, ...] = ()) -> CiteContext | None:
-    """Whether the cursor at `col` is where a citation key goes, and what is typed of it."""
+def latex_code(line: str) -> str:
+    """The line up to its LaTeX comment ('%' not escaped by a backslash); positions are unchanged."""
+    i = line.find("%")
+    while i >= 0:
+        j = i
+        while j > 0 and line[j - 1] == "\\":
+            j -= 1
+        if (i - j) % 2 == 0:
+            return line[:i]
+        i = line.find("%", i + 1)
+    return line
+
+
+def _usable_key(key: str) -> bool:
+    """A key a document really cites: not \\nocite{*}, not a macro argument (#1) or a command (\\citep)."""
+    return key != "*" and "\\" not in key and "#" not in key
+
+
+def cite_context(line: str, col: int, kind: str, extra: tuple[str, ...] = (),
+                 before_lines: Sequence[str] = ()) -> CiteContext | None:
+    """Whether the cursor at `col` is where a citation key goes, and what is typed of it.
+
+    `before_lines` are the lines above (nearest last), for key lists that span lines."""
     before = line[:col]
     tail = _KEY_END.match(line, col)
     end = tail.end() if tail else col
     if kind in (LATEX, TEXT, MARKDOWN):
-        m = _latex_res(extra)[0].search(before)
-        if m:
-            keys = m.group("keys")
-            parts = keys.split(",")
+        above = [latex_code(x) if kind == LATEX else x for x in before_lines]
+        for text in (before, "\n".join([*above, before]) if above else None):
+            if text is None:
+                continue
+            m = (_latex_res(extra)[0].search(text) or _MULTI_OPEN.search(text)
+                 or (_ACRO_OPEN.search(text) if "\\DeclareAcronym" in text else None))
+            if not m:
+                continue
+            parts = m.group("keys").split(",")
+            if "\n" in m.group("keys") and any(len(p.split()) > 1 for p in parts):
+                return None  # prose after an unclosed brace, not a key list
             prefix = parts[-1].lstrip()
+            if "\n" in prefix:
+                prefix = prefix.split()[-1] if prefix.split() else ""
             start = col - len(prefix)
             return CiteContext(prefix, start, end, LATEX, tuple(p.strip() for p in parts[:-1] if p.strip()))
     if kind in (MARKDOWN, TEXT):
@@ -136,30 +207,206 @@ def cite_context(line: str, col: int, kind: str, extra: tuple[str, ...] = ()) ->
     return None
 
 
-def find_cites(lines: list[str], kind: str, extra: tuple[str, ...] = ()) -> list[CiteKey]:
-    """Every citation key in a document, with its range."""
+def _keys_in(text: str, base: int, ln: int, cmd: str, out: list[CiteKey]) -> None:
+    for km in _KEY_TOKEN.finditer(text):
+        if _usable_key(km.group()):
+            out.append(CiteKey(km.group(), Span(ln, base + km.start(), base + km.end()), cmd))
+
+
+Pending = tuple[str, list[CiteKey]]  # a key list still open at the end of a line: its command, its keys so far
+_INLINE_CODE = re.compile(r"(`+).+?\1")
+
+
+def _line_cites(line: str, kind: str, extra: tuple[str, ...], acro: bool) -> tuple[list[CiteKey], Pending | None]:
+    """The citations on one line (spans on line 0), and the key list still open at its end."""
+    out: list[CiteKey] = []
+    pending: Pending | None = None
+    if kind in (LATEX, TEXT, MARKDOWN) and ("\\" in line or acro):
+        code = latex_code(line) if kind == LATEX else line
+        opener, closed = _latex_res(extra)
+        for m in closed.finditer(code):
+            _keys_in(m.group("keys"), m.start("keys"), 0, m.group("cmd"), out)
+            if m.group("cmd") in MULTI_CITE_COMMANDS:  # the further {keys} groups of a multi-cite
+                pos = m.end()
+                while (g := _MULTI_NEXT.match(code, pos)) and g.group("close"):
+                    _keys_in(g.group("keys"), g.start("keys"), 0, m.group("cmd"), out)
+                    pos = g.end()
+        if acro:
+            for m in _ACRO_CLOSED.finditer(code):
+                _keys_in(m.group("keys"), m.start("keys"), 0, "acro", out)
+        om = opener.search(code) or _MULTI_OPEN.search(code) or (_ACRO_OPEN.search(code) if acro else None)
+        if om and all(len(p.split()) <= 1 for p in om.group("keys").split(",")):
+            keys: list[CiteKey] = []
+            cmd = om.group("cmd") if "cmd" in om.groupdict() else "acro"
+            _keys_in(om.group("keys"), om.start("keys"), 0, cmd, keys)
+            pending = (cmd, keys)
+    if kind in (MARKDOWN, TEXT) and "@" in line:
+        text = _INLINE_CODE.sub(lambda m: " " * len(m.group()), line) if kind == MARKDOWN and "`" in line else line
+        for m in _MD_KEY.finditer(text):
+            at = m.start() if text[m.start()] == "@" else m.start() + 1
+            if at > 0 and text[at - 1].isalnum():
+                continue
+            if is_crossref(m.group("key")):
+                continue
+            out.append(CiteKey(m.group("key"), Span(0, m.start("key"), m.end("key")), "@"))
+    if kind in (RST, TEXT) and ":cite" in line:
+        for m in _RST_KEY.finditer(line):
+            _keys_in(m.group("keys"), m.start("keys"), 0, ":cite:", out)
+    return out, pending
+
+
+MAX_KEY_LIST_LINES = 10
+
+
+def _continue(line: str, kind: str, ln: int, pending: Pending) -> tuple[Pending | None, bool, int]:
+    """A line inside an open key list: (still-open list or None, whether it closed, column after the close)."""
+    code = latex_code(line) if kind == LATEX else line
+    close = code.find("}")
+    part = code if close < 0 else code[:close]
+    if "{" in part or any(len(p.split()) > 1 for p in part.split(",")):
+        return None, False, 0  # not a key list after all
+    keys = list(pending[1])
+    _keys_in(part, 0, ln, pending[0], keys)
+    if close < 0:
+        return (pending[0], keys), False, 0
+    return (pending[0], keys), True, close + 1
+
+
+def _shift(cites: list[CiteKey], ln: int, offset: int = 0) -> list[CiteKey]:
+    return [CiteKey(c.key, Span(ln, c.span.start + offset, c.span.end + offset), c.command) for c in cites]
+
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def scan_cites(lines: Sequence[str], kind: str, extra: tuple[str, ...] = (),
+               line_cites: Callable[[str, bool], tuple[list[CiteKey], Pending | None]] | None = None,
+               ) -> list[CiteKey]:
+    """Every citation key in a document, with its range: key lists over several lines, multi-cites, acro's
+    cite=; not in LaTeX comments, Markdown code, front matter or HTML comments."""
     out: list[CiteKey] = []
     if kind not in (LATEX, MARKDOWN, RST, TEXT):
         return out
-    closed = _latex_res(extra)[1]
+    per_line = line_cites or (lambda text, acro: _line_cites(text, kind, extra, acro))
+    acro = kind == LATEX and any("\\DeclareAcronym" in x for x in lines)
+    md = kind == MARKDOWN
+    fence: str | None = None
+    front = md and bool(lines) and lines[0].strip() == "---"
+    html = False
+    pending: Pending | None = None
+    n_pending = 0
     for ln, line in enumerate(lines):
-        if kind in (LATEX, TEXT, MARKDOWN) and "\\" in line:
-            for m in closed.finditer(line):
-                base = m.start("keys")
-                for km in re.finditer(r"[^,\s]+", m.group("keys")):
-                    out.append(CiteKey(km.group(), Span(ln, base + km.start(), base + km.end()), m.group("cmd")))
-        if kind in (MARKDOWN, TEXT) and "@" in line:
-            for m in _MD_KEY.finditer(line):
-                at = m.start() if line[m.start()] == "@" else m.start() + 1
-                if at > 0 and line[at - 1].isalnum():
-                    continue
-                out.append(CiteKey(m.group("key"), Span(ln, m.start("key"), m.end("key")), "@"))
-        if kind in (RST, TEXT) and ":cite" in line:
-            for m in _RST_KEY.finditer(line):
-                base = m.start("keys")
-                for km in re.finditer(r"[^,\s]+", m.group("keys")):
-                    out.append(CiteKey(km.group(), Span(ln, base + km.start(), base + km.end()), ":cite:"))
+        if md:
+            if front:
+                if ln > 0 and line.strip() in ("---", "..."):
+                    front = False
+                continue
+            f = _FENCE.match(line)
+            if fence is not None:
+                if f and f.group(1)[0] == fence[0] and len(f.group(1)) >= len(fence) and not line.strip(" `~"):
+                    fence = None
+                continue
+            if f:
+                fence = f.group(1)
+                continue
+            if html or "<!--" in line:
+                line, html = _mask_html_comments(line, html)
+        if pending is not None:
+            n_pending += 1
+            pending, closed, after = _continue(line, kind, ln, pending)
+            if pending is not None and closed:
+                out.extend(pending[1])
+                pending = None
+                rest, pending = per_line(line[after:], acro) if "\\" in line[after:] else ([], None)
+                out.extend(_shift(rest, ln, after))
+                if pending:
+                    pending, n_pending = (pending[0], _shift(pending[1], ln, after)), 0
+                continue
+            if pending is not None:
+                if n_pending > MAX_KEY_LIST_LINES:
+                    pending = None
+                continue
+            # not a key list after all (prose after an unclosed brace): read the line as any other
+        if "\\" not in line and "@" not in line and ":cite" not in line and not (acro and "cite" in line):
+            continue
+        got, pending = per_line(line, acro)
+        out.extend(_shift(got, ln))
+        if pending:
+            pending, n_pending = (pending[0], _shift(pending[1], ln)), 0
     return out
+
+
+def _mask_html_comments(line: str, inside: bool) -> tuple[str, bool]:
+    """The line with <!-- ... --> parts blanked (positions kept), and whether a comment is still open."""
+    chars = list(line)
+    pos = 0
+    while pos <= len(line):
+        if inside:
+            j = line.find("-->", pos)
+            stop = len(line) if j < 0 else j + 3
+            chars[pos:stop] = " " * (stop - pos)
+            if j < 0:
+                return "".join(chars), True
+            pos, inside = stop, False
+        else:
+            j = line.find("<!--", pos)
+            if j < 0:
+                break
+            pos, inside = j, True
+    return "".join(chars), inside
+
+
+_BIB_OPEN = re.compile(r"@[ \t]*([A-Za-z]+)[ \t]*[{(][ \t]*([^\s,{}()\"#%'=]+)")
+
+
+def bib_key_at(line: str, col: int) -> tuple[str, int, int] | None:
+    """In a .bib line, the entry key under the cursor: (key, start, end)."""
+    for m in _BIB_OPEN.finditer(line):
+        if m.group(1).lower() not in ("string", "comment", "preamble") and m.start(2) <= col <= m.end(2):
+            return m.group(2), m.start(2), m.end(2)
+    return None
+
+
+_IGNORE = re.compile(r"\b(?:paperlens|texlab):\s*ignore\b")
+_OFF = re.compile(r"\b(?:paperlens|texlab):\s*warnings\s+off\b")
+_ON = re.compile(r"\b(?:paperlens|texlab):\s*warnings\s+on\b")
+
+
+def _comment_part(line: str, kind: str) -> str:
+    if kind in (LATEX, BIBTEX):
+        i = len(latex_code(line))
+        return line[i:]
+    if kind == MARKDOWN:
+        return " ".join(re.findall(r"<!--(.*?)(?:-->|$)", line))
+    return ""
+
+
+def silenced_lines(lines: Sequence[str], kind: str) -> set[int]:
+    """Lines whose diagnostics the user silenced: a comment `paperlens: ignore` (or texlab's `texlab: ignore`)
+    on the line itself or the line above (`% ...` in LaTeX and .bib, `<!-- ... -->` in Markdown), and the
+    lines between `paperlens: warnings off` and `paperlens: warnings on`."""
+    out: set[int] = set()
+    off: int | None = None
+    for ln, line in enumerate(lines):
+        if "ignore" not in line and "warnings" not in line:
+            if off is not None:
+                out.add(ln)
+            continue
+        note = _comment_part(line, kind)
+        if _IGNORE.search(note):
+            out.update((ln, ln + 1))
+        if off is None and _OFF.search(note):
+            off = ln
+        elif off is not None and _ON.search(note):
+            off = None
+        if off is not None:
+            out.add(ln)
+    return out
+
+
+def find_cites(lines: list[str], kind: str, extra: tuple[str, ...] = ()) -> list[CiteKey]:
+    """Every citation key in a document, with its range."""
+    return scan_cites(lines, kind, extra)
 
 
 # ---------------------------------------------------------------- method mentions
@@ -301,7 +548,7 @@ class DocAnalysis:
     _line_cache: dict[tuple[str, bool], list[MentionSpan]] = field(default_factory=dict)
     _doc_states: list[bool] | None = None
     _cites: list[CiteKey] | None = None
-    _cite_cache: dict[str, list[CiteKey]] = field(default_factory=dict)
+    _cite_cache: dict[tuple[str, bool], tuple[list[CiteKey], Pending | None]] = field(default_factory=dict)
     _cite_extra: tuple[str, ...] = ()
 
     @classmethod
@@ -358,16 +605,19 @@ class DocAnalysis:
         if extra != self._cite_extra:
             self._cite_cache, self._cite_extra = {}, extra
         cache = self._cite_cache
-        out: list[CiteKey] = []
-        for ln, line in enumerate(self.lines):
-            if "\\" not in line and "@" not in line and ":cite" not in line:
-                continue
-            got = cache.get(line)
+        kind = self.kind
+
+        def per_line(line: str, acro: bool) -> tuple[list[CiteKey], Pending | None]:
+            got = cache.get((line, acro))
             if got is None:
-                got = cache[line] = find_cites([line], self.kind, extra)
-            out.extend(CiteKey(c.key, Span(ln, c.span.start, c.span.end), c.command) for c in got)
-        self._cites = out
-        return out
+                got = cache[(line, acro)] = _line_cites(line, kind, extra, acro)
+            return got
+
+        self._cites = scan_cites(self.lines, kind, extra, per_line)
+        return self._cites
+
+    def cites_on(self, line: int, extra: tuple[str, ...] = ()) -> list[CiteKey]:
+        return [c for c in self.cites(extra) if c.span.line == line]
 
     def invalidate(self) -> None:
         """Forget per-line positions (the text-keyed cache survives, so unchanged lines cost nothing)."""

@@ -7,7 +7,7 @@ from lsprotocol import types as t
 from ..index.catalog import Catalog
 from ..index.core import Entry
 from .card import card_markdown, card_plain
-from .document import DocAnalysis, Span, arxiv_at, cite_context, find_cites, github_at
+from .document import BIBTEX, DocAnalysis, Span, arxiv_at, bib_key_at, cite_context, github_at, manubot_id
 
 
 def target_at(doc: DocAnalysis, catalog: Catalog, line: int, col: int,
@@ -16,10 +16,16 @@ def target_at(doc: DocAnalysis, catalog: Catalog, line: int, col: int,
     if line < 0 or line >= len(doc.lines):
         return None
     text = doc.lines[line]
-    for c in find_cites([text], doc.kind, extra_cites):
+    for c in doc.cites_on(line, extra_cites):
         if c.span.start <= col <= c.span.end:
-            e = catalog.by_key(c.key)
+            ident = manubot_id(c.key)
+            e = catalog.by_arxiv(ident[1]) if ident and ident[0] == "arxiv" else catalog.by_key(c.key)
             return ([e], Span(line, c.span.start, c.span.end)) if e else None
+    if doc.kind == BIBTEX:
+        bk = bib_key_at(text, col)
+        if bk:
+            e = catalog.by_key(bk[0])
+            return ([e], Span(line, bk[1], bk[2])) if e else None
     ax = arxiv_at(text, col)
     if ax:
         e = catalog.by_arxiv(ax[0])
@@ -28,7 +34,7 @@ def target_at(doc: DocAnalysis, catalog: Catalog, line: int, col: int,
     if gh:
         es = catalog.by_repo(gh[0])
         return (es, Span(line, gh[1], gh[2])) if es else None
-    if cite_context(text, col, doc.kind, extra_cites) is not None:
+    if cite_context(text, col, doc.kind, extra_cites, doc.lines[max(0, line - 5):line]) is not None:
         return None  # a half-typed key is not a mention
     m = doc.mention_at(line, col, catalog)
     if m:
