@@ -30,7 +30,7 @@ from .features.diagnostics import bib_diagnostics, diagnostics
 from .features.document import BIBTEX, DocAnalysis, doc_kind
 from .features.hover import hover
 from .features.links import document_links
-from .features.navigation import declarations, definition, key_at, references
+from .features.navigation import declarations, definition, definition_link, key_at, references
 from .features.symbols import workspace_symbols
 from .feeds import FeedError, encoding_note, is_encoding_note
 from .feeds.bibtex import bib_entry_ranges, decode_bib_bytes, parse_bib
@@ -636,11 +636,22 @@ def on_workspace_symbol(ls: PaperLensServer, params: t.WorkspaceSymbolParams) ->
 
 
 @server.feature(t.TEXT_DOCUMENT_DEFINITION)
-def on_definition(ls: PaperLensServer, params: t.DefinitionParams) -> t.Location | None:
+def on_definition(ls: PaperLensServer, params: t.DefinitionParams) -> t.Location | list[t.LocationLink] | None:
     d = _doc(ls, params.text_document.uri)
     if d is None or not ls.state.settings.features.definition:
         return None
     line, col = _pos_in(ls, d, params.position)
+    td = ls.client_capabilities.text_document
+    if td and td.definition and td.definition.link_support:
+        link = definition_link(d, ls.state.bibs, line, col, _extra(ls))
+        if link is None:
+            return None
+        target = _lines(ls, link.target_uri)
+        link.target_range = _range_out(ls, target, link.target_range)
+        link.target_selection_range = _range_out(ls, target, link.target_selection_range)
+        if link.origin_selection_range is not None:
+            link.origin_selection_range = _range_out(ls, d.lines, link.origin_selection_range)
+        return [link]
     loc = definition(d, ls.state.bibs, line, col, _extra(ls))
     if loc is not None:
         loc.range = _range_out(ls, _lines(ls, loc.uri), loc.range)

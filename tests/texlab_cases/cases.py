@@ -199,24 +199,28 @@ CASES: list[Case] = [
 \addbibresource{baz.bib}
 \cite{foo}
       |
+      ^^^
 
 %! bar.bib
 @article{foo, bar = {baz}}
 
 %! baz.bib
 @article{foo, bar = {baz}}
+         ^^^
 ^^^^^^^^^^^^^^^^^^^^^^^^^^
 """, target="baz.bib"),
     Case("definition_document", f"{DEFINITION}: test_document", "definition", r"""
 %! foo.tex
 \addbibresource{baz.bib}
                   |
+                ^^^^^^^
 
 %! bar.bib
 @article{foo, bar = {baz}}
 
 %! baz.bib
 @article{foo, bar = {baz}}
+!
 !
 """, target="baz.bib"),
     # ---------------------------------------------------------------- references
@@ -396,4 +400,51 @@ A comment silences its own line and the next one (as texlab's does).
 \cite{other}
       ^^^^^
 """, diagnostics=(("main.tex", "unknown-key"),)),
+    Case("bibitem_defines_keys", f"{ISSUE}: thebibliography's \\bibitem keys are defined (as texlab counts them)",
+         "diagnostics", r"""
+%! main.tex
+See \cite{knuth84} and \cite{nobody}.
+                             ^^^^^^
+\begin{thebibliography}{9}
+\bibitem[Knuth(1984)]{knuth84} D. Knuth. The TeXbook.
+\end{thebibliography}
+""", diagnostics=(("main.tex", "unknown-key"),)),
+    Case("pandoc_bibliography_definition", f"{ISSUE}: pandoc `bibliography:` chooses the .bib", "definition", r"""
+%! paper.md
+---
+title: A paper
+bibliography:
+  - second.bib
+---
+As @foo shows.
+     |
+    ^^^
+
+%! first.bib
+@article{foo, title = {First}}
+
+%! second.bib
+@article{foo, title = {Second}}
+         ^^^
+^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+""", target="second.bib"),
+    Case("pandoc_references_include_decl", f"{ISSUE}: references from Markdown, with the declaration",
+         "references", r"""
+%! paper.md
+---
+bibliography: [refs.bib]
+---
+As @foo shows [@foo; @bar].
+     |
+    ^^^
+                ^^^
+
+%! refs.bib
+@misc{foo, title = {Foo}}
+      ^^^
+@misc{bar, title = {Bar}}
+
+%! other.bib
+@misc{foo, title = {Another foo}}
+""", include_declaration=True),
 ]

@@ -16,7 +16,7 @@ from lsprotocol import types as t
 from pytest_lsp import LanguageClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from e2e_lsp import CONFIG, open_doc, start, uri, wait_until  # noqa: E402
+from e2e_lsp import CONFIG, capabilities, open_doc, start, uri, wait_until  # noqa: E402
 
 LANG = {".tex": "latex", ".bib": "bibtex", ".md": "markdown"}
 ALL = CASES + ISSUE_CASES
@@ -44,7 +44,10 @@ async def open_case(client: LanguageClient, case: Case, tmp: Path, cache: Path) 
     root.mkdir()
     for name, text in fx.files.items():
         (root / name).write_text(text, encoding="utf-8")
-    await start(client, root, cache, **case.settings)
+    caps = capabilities()
+    assert caps.text_document is not None
+    caps.text_document.definition = t.DefinitionClientCapabilities(link_support=True)
+    await start(client, root, cache, caps=caps, **case.settings)
     for name in fx.files:
         open_doc(client, root / name, LANG[Path(name).suffix])
     return fx, root
@@ -104,16 +107,19 @@ async def check_hover(client: LanguageClient, case: Case, fx: Fixture, root: Pat
 
 
 async def check_definition(client: LanguageClient, case: Case, fx: Fixture, root: Path) -> None:
+    """As texlab's: the link's origin is the marked range at the cursor; its target the entry (or file) and,
+    to select, its key. The cases run with a client that takes links; test_e2e_navigation covers plain ones."""
     doc, pos = at(fx, root)
     res = await client.text_document_definition_async(t.DefinitionParams(text_document=doc, position=pos))
-    loc = res[0] if isinstance(res, list) else res
-    assert isinstance(loc, t.Location), res
-    assert loc.uri == uri(root / case.target)
-    [expected] = fx.ranges_in(case.target)
-    if expected.start == expected.end:
-        assert loc.range.start == rng(expected).start
-    else:
-        assert loc.range == rng(expected)
+    assert isinstance(res, list) and len(res) == 1 and isinstance(res[0], t.LocationLink), res
+    link = res[0]
+    assert link.target_uri == uri(root / case.target)
+    assert fx.cursor is not None
+    [origin] = fx.ranges_in(fx.cursor.file)
+    assert link.origin_selection_range == rng(origin)
+    selection, whole = fx.ranges_in(case.target)
+    assert link.target_selection_range == rng(selection)
+    assert link.target_range == rng(whole)
 
 
 async def check_references(client: LanguageClient, case: Case, fx: Fixture, root: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from lsprotocol import types as t
 
 from ..config import Diagnostics
@@ -21,12 +23,23 @@ def _rng(line: int, s: int, e: int) -> t.Range:
     return t.Range(start=t.Position(line=line, character=s), end=t.Position(line=line, character=e))
 
 
+_BIBITEM = re.compile(r"\\bibitem\s*(?:\[[^\]]*\])?\s*\{([^{}]+)\}")
+
+
+def bibitems(doc: DocAnalysis) -> set[str]:
+    """Keys a `thebibliography` environment in the document defines (`\\bibitem[label]{key}`)."""
+    if doc.kind != LATEX:
+        return set()
+    return {m.group(1).strip() for line in doc.lines if "bibitem" in line for m in _BIBITEM.finditer(line)}
+
+
 def diagnostics(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, cfg: Diagnostics,
                 extra: tuple[str, ...] = ()) -> list[t.Diagnostic]:
     out: list[t.Diagnostic] = []
     cites = doc.cites(extra)
+    items = bibitems(doc)
     for c in cites:
-        if bibs.has_key(c.key) or manubot_id(c.key):  # Manubot resolves its own ids (@arxiv:…, @doi:…)
+        if bibs.has_key(c.key) or manubot_id(c.key) or c.key in items:  # Manubot resolves its own ids
             continue
         e = catalog.by_key(c.key)
         if e is None:

@@ -116,7 +116,8 @@ def _names_re(names: Iterable[str]) -> str:
 
 
 def _cite_re(extra: tuple[str, ...]) -> str:
-    return r"\\(?P<cmd>" + _names_re((*CITE_COMMANDS, *extra)) + r")\*?" + _NOTES + r"\s*\{"
+    # (pre)(post): the global notes of a biblatex multi-cite
+    return r"\\(?P<cmd>" + _names_re((*CITE_COMMANDS, *extra)) + r")\*?(?:\s*\([^()\n]*\)){0,2}" + _NOTES + r"\s*\{"
 
 
 _MULTI_HEAD = (r"\\(?P<cmd>" + _names_re(MULTI_CITE_COMMANDS) + r")\*?(?:\s*\([^()\n]*\)){0,2}(?:" + _GROUP

@@ -7,27 +7,50 @@ from collections.abc import Iterable
 from lsprotocol import types as t
 
 from .bib import _LATEX_BIB, Bibs, resources
-from .document import DocAnalysis
+from .document import CiteKey, DocAnalysis
 
 
-def key_at(doc: DocAnalysis, line: int, col: int, extra: tuple[str, ...] = ()) -> str | None:
+def cite_at(doc: DocAnalysis, line: int, col: int, extra: tuple[str, ...] = ()) -> CiteKey | None:
     if line < 0 or line >= len(doc.lines):
         return None
     for c in doc.cites_on(line, extra):
         if c.span.start <= col <= c.span.end:
-            return c.key
+            return c
     return None
+
+
+def key_at(doc: DocAnalysis, line: int, col: int, extra: tuple[str, ...] = ()) -> str | None:
+    c = cite_at(doc, line, col, extra)
+    return c.key if c else None
 
 
 def definition(doc: DocAnalysis, bibs: Bibs, line: int, col: int, extra: tuple[str, ...] = ()) -> t.Location | None:
     """A cite key's entry, in the .bib files the document loads first; on a bibliography resource, that file."""
-    key = key_at(doc, line, col, extra)
-    if key:
-        return bibs.location(key, resources(doc, bibs))
-    return _resource_at(doc, bibs, line, col)
+    link = definition_link(doc, bibs, line, col, extra)
+    return None if link is None else t.Location(uri=link.target_uri, range=link.target_range)
 
 
-def _resource_at(doc: DocAnalysis, bibs: Bibs, line: int, col: int) -> t.Location | None:
+def definition_link(doc: DocAnalysis, bibs: Bibs, line: int, col: int,
+                    extra: tuple[str, ...] = ()) -> t.LocationLink | None:
+    """The definition as a link (for clients that take links): the cited key as the origin, the whole entry as
+    the target and its key as the part to select; or the .bib file a resource name names."""
+    c = cite_at(doc, line, col, extra)
+    if c is None:
+        return _resource_at(doc, bibs, line, col)
+    loc = bibs.location(c.key, resources(doc, bibs))
+    if loc is None:
+        return None
+    keys = bibs.key_locations(c.key, [loc.uri])
+    return t.LocationLink(target_uri=loc.uri, target_range=loc.range,
+                          target_selection_range=keys[0].range if keys else loc.range,
+                          origin_selection_range=_range(line, c.span.start, c.span.end))
+
+
+def _range(line: int, a: int, b: int) -> t.Range:
+    return t.Range(start=t.Position(line=line, character=a), end=t.Position(line=line, character=b))
+
+
+def _resource_at(doc: DocAnalysis, bibs: Bibs, line: int, col: int) -> t.LocationLink | None:
     if line < 0 or line >= len(doc.lines):
         return None
     for m in _LATEX_BIB.finditer(doc.lines[line]):
@@ -39,8 +62,9 @@ def _resource_at(doc: DocAnalysis, bibs: Bibs, line: int, col: int) -> t.Locatio
                 one = DocAnalysis(doc.uri, doc.kind, [f"\\addbibresource{{{name.strip()}}}"])
                 found = resources(one, bibs)
                 if found:
-                    zero = t.Position(line=0, character=0)
-                    return t.Location(uri=found[0], range=t.Range(start=zero, end=zero))
+                    return t.LocationLink(target_uri=found[0], target_range=_range(0, 0, 0),
+                                          target_selection_range=_range(0, 0, 0),
+                                          origin_selection_range=_range(line, a, b))
     return None
 
 

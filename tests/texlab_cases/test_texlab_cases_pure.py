@@ -1,0 +1,94 @@
+"""The same texlab cases (cases.py) against the pure feature functions, without a server: completion, hover,
+definition and diagnostics computed from the fixture's files in memory, and checked as over the wire."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cases import CASES, ISSUE_CASES, Case
+from fixture import Fixture, Mark, parse
+from lsprotocol import types as t
+
+from paperlens.config import parse_settings
+from paperlens.features.bib import BibFile, Bibs
+from paperlens.features.completion import completions
+from paperlens.features.diagnostics import bib_diagnostics, diagnostics
+from paperlens.features.document import BIBTEX, DocAnalysis, doc_kind
+from paperlens.features.hover import hover
+from paperlens.features.navigation import definition_link
+from paperlens.feeds.bibtex import bib_entry_ranges, parse_bib
+from paperlens.index.catalog import Catalog
+from paperlens.index.core import Index
+from paperlens.library import read_library, snapshot_file
+
+ROOT = Path("/ws")
+PURE = [c for c in CASES + ISSUE_CASES if c.request in ("completion", "hover", "definition", "diagnostics")]
+
+
+@pytest.fixture(scope="module")
+def base() -> Index:
+    return Index.build(read_library(snapshot_file()))
+
+
+def world(fx: Fixture, base: Index) -> tuple[dict[str, DocAnalysis], Bibs, Catalog]:
+    docs: dict[str, DocAnalysis] = {}
+    bibs = Bibs()
+    for name, text in fx.files.items():
+        u = (ROOT / name).as_uri()
+        docs[name] = DocAnalysis.from_text(u, doc_kind(None, u), text)
+        if name.endswith(".bib"):
+            papers, warnings = parse_bib(text, name)
+            bibs.files[u] = BibFile(u, ROOT / name, text, papers, bib_entry_ranges(text), warnings)
+    return docs, bibs, Catalog(base, bibs.papers())
+
+
+def rng(m: Mark) -> t.Range:
+    return t.Range(start=t.Position(line=m.line, character=m.start), end=t.Position(line=m.line, character=m.end))
+
+
+@pytest.mark.parametrize("case", PURE, ids=[c.id for c in PURE])
+def test_pure(case: Case, base: Index) -> None:
+    fx = parse(case.fixture)
+    docs, bibs, catalog = world(fx, base)
+    cur = fx.cursor
+    if case.request == "completion":
+        assert cur is not None
+        res = completions(docs[cur.file], catalog, bibs, cur.line, cur.start)
+        items = res.items if res else []
+        if case.nothing:
+            assert items == []
+            return
+        labels = [i.label for i in items]
+        assert set(case.offered) <= set(labels) and not set(case.not_offered) & set(labels), labels[:10]
+        [expected] = fx.ranges_in(cur.file) or [cur]
+        assert all(isinstance(i.text_edit, t.TextEdit) and i.text_edit.range == rng(expected) for i in items)
+    elif case.request == "hover":
+        assert cur is not None
+        h = hover(docs[cur.file], catalog, cur.line, cur.start)
+        if case.nothing:
+            assert h is None
+            return
+        assert h is not None and isinstance(h.contents, t.MarkupContent) and h.range == rng(fx.ranges[0])
+        assert all(w in h.contents.value.replace("\\", "") for w in case.contains)
+    elif case.request == "definition":
+        assert cur is not None
+        link = definition_link(docs[cur.file], bibs, cur.line, cur.start)
+        assert link is not None and link.target_uri == (ROOT / case.target).as_uri()
+        selection, whole = fx.ranges_in(case.target)
+        assert (link.target_selection_range, link.target_range) == (rng(selection), rng(whole))
+    else:
+        cfg = parse_settings(case.settings)[0].diagnostics
+        cited = {c.key for d in docs.values() for c in d.cites()}
+        got: list[tuple[str, t.Diagnostic]] = []
+        for name, d in docs.items():
+            if d.kind == BIBTEX:
+                got += [(name, x) for x in bib_diagnostics(bibs.files[d.uri], cfg, cited)]
+            else:
+                got += [(name, x) for x in diagnostics(d, catalog, bibs, cfg)]
+        if case.nothing:
+            assert got == []
+            return
+        assert [(f, x.code) for f, x in got] == list(case.diagnostics)
+        for (_, x), mark in zip(got, fx.ranges, strict=True):
+            assert x.range.start == rng(mark).start and (mark.start == mark.end or x.range == rng(mark))
