@@ -15,6 +15,7 @@ from .feeds import FeedError, read_feed_file
 from .index.catalog import Catalog
 from .library import open_index, write_library
 from .model import Library
+from .text import clean
 
 
 class UserError(Exception):
@@ -43,7 +44,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _catalog(args: argparse.Namespace) -> Catalog:
     loaded = open_index(_settings(args))
     for w in loaded.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        print(f"warning: {clean(w, 500)}", file=sys.stderr)
     return Catalog(loaded.index)
 
 
@@ -56,7 +57,7 @@ def _find(cat: Catalog, name: str):  # -> Entry
 
 def cmd_show(args: argparse.Namespace) -> int:
     cat = _catalog(args)
-    print(card_plain(_find(cat, args.name)))
+    print(card_plain(_find(cat, args.name)))  # card_plain shows only cleaned, clipped strings
     return 0
 
 
@@ -68,7 +69,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     for e in hits:
         year = e.year or "    "
         label = f"{e.method}: " if e.method and not e.title.startswith(e.method) else ""
-        print(f"{e.key:28} {year}  {label}{e.title}")
+        print(clean(f"{e.key:28} {year}  {label}{e.title}", 300))
     return 0
 
 
@@ -76,9 +77,9 @@ def cmd_related(args: argparse.Namespace) -> int:
     cat = _catalog(args)
     e = _find(cat, args.name)
     rel = cat.related(e, args.k)
-    print(f"Related to {e.key}: {e.title}")
+    print(clean(f"Related to {e.key}: {e.title}", 300))
     for r in rel:
-        print(f"  {r.key:28} {r.title}")
+        print(clean(f"  {r.key:28} {r.title}", 300))
     return 0
 
 
@@ -95,14 +96,14 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     from .refresh import refresh_with_progress
 
     summary = refresh_with_progress(_settings(args), show_progress=sys.stderr.isatty() or args.progress)
-    print(summary.describe())
+    print("\n".join(clean(line, 500) for line in summary.describe().split("\n")))
     return 0 if summary.ok else 1
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
     papers, warnings = read_feed_file(Path(args.source))
     for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        print(f"warning: {clean(w, 500)}", file=sys.stderr)
     write_library(Library(papers=papers), Path(args.out))
     print(f"wrote {len(papers)} papers to {args.out}")
     return 0
@@ -189,7 +190,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"paperlens: {e}", file=sys.stderr)
         return 2
     except (UserError, FeedError, ValueError, OSError) as e:
-        print(f"paperlens: {e}", file=sys.stderr)
+        print(f"paperlens: {clean(str(e), 500)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -47,6 +47,9 @@ class Settings:
     github_base_url: str = "https://api.github.com"
     github_token_env: str = "GITHUB_TOKEN"
     hf_token_env: str = "HF_TOKEN"
+    # A token goes only to its built-in host (api.github.com, huggingface.co) unless the user turns this on
+    # (a user-level, machine-scoped setting in VS Code: a workspace cannot send the token elsewhere).
+    send_token_to_custom_hosts: bool = False
     refresh_on_start: bool = False
     bib_file: str = ""
     cite_commands: tuple[str, ...] = ()

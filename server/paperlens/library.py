@@ -295,18 +295,18 @@ def open_index(settings: Settings, extra_feeds: Iterable[str] = (), *, skip_bad:
     fp = _fingerprint(srcs)
     ipath = settings.cache_path / f"index-{fp}"
     if ipath.is_dir():
-        try:
+        loaded = _load_pinned(ipath, str(srcs[0]))
+        if loaded is not None:
             # Files that failed when this index was built (and have not changed since) are still left out.
-            return Loaded(Index.load(ipath), str(srcs[0]), errors=_saved_errors(ipath) if skip_bad else [])
-        except ValueError as e:
-            log.warning("%s; rebuilding", e)
+            loaded.errors = _saved_errors(ipath) if skip_bad else []
+            return loaded
     feeds = [Path(f).expanduser() for f in [*settings.feeds, *extra] if not is_url(f)]
     big = [f for f in feeds if _big(f)]
     if not big:
         lib, source, warnings = load_library(settings, extra, errors)
         ix = Index.build(lib)
         try:
-            ix.save(ipath)
+            _save_index(ix, ipath)
             if errors:
                 (ipath / "feed-errors.json").write_text(json.dumps(errors), encoding="utf-8")
             _prune_indexes(settings.cache_path, keep=ipath.name)
@@ -321,9 +321,14 @@ def open_index(settings: Settings, extra_feeds: Iterable[str] = (), *, skip_bad:
     with tempfile.NamedTemporaryFile(prefix="records-", dir=settings.cache_path) as rec:
         stream = _stream_papers(lib.papers, big, lib.repos, warnings)
         ix = Index.build_stream(stream, lib.repos, cast(BinaryIO, rec))
-        ix.save(ipath)
+        _save_index(ix, ipath)
     _prune_indexes(settings.cache_path, keep=ipath.name)
-    return Loaded(Index.load(ipath), source, warnings, errors or [])
+    loaded = _load_pinned(ipath, source)
+    if loaded is None:
+        raise FeedError(f"{ipath}: the index vanished while it was being opened")
+    loaded.warnings.extend(warnings)
+    loaded.errors = errors or []
+    return loaded
 
 
 def _saved_errors(ipath: Path) -> list[str]:
@@ -334,12 +339,80 @@ def _saved_errors(ipath: Path) -> list[str]:
     return [str(x) for x in data] if isinstance(data, list) else []
 
 
+# ------------------------------------------------------------------ index directories in use
+#
+# Every process that memory-maps an index directory holds a shared lock on its `.in-use` file for as long as
+# the Index lives (the open file is kept on the Index). Pruning deletes a directory only under an exclusive
+# lock, which it gets only when no process holds a shared one: a refresh in one window (or the CLI) never
+# deletes the index another window is serving from.
+
+IN_USE = ".in-use"
+
+
+def _lock(f: Any, exclusive: bool) -> bool:
+    """flock the file (non-blocking when exclusive); False when another process holds it. No locks without
+    fcntl (Windows): there nothing is ever pruned."""
+    try:
+        import fcntl
+    except ImportError:
+        return not exclusive
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB if exclusive else fcntl.LOCK_SH)
+        return True
+    except OSError:
+        return False
+
+
+def _load_pinned(ipath: Path, source: str) -> Loaded | None:
+    """Load the index in ipath holding its shared lock; None when it is gone or damaged (then rebuild)."""
+    try:
+        pin = open(ipath / IN_USE, "ab")  # kept open for the Index's lifetime
+    except OSError:
+        return None
+    if not _lock(pin, exclusive=False) or not (ipath / "meta.json").is_file():  # pruned meanwhile
+        pin.close()
+        return None
+    try:
+        ix = Index.load(ipath)
+    except ValueError as e:
+        log.warning("%s; rebuilding", e)
+        pin.close()
+        return None
+    ix.pin = pin  # type: ignore[attr-defined]
+    return Loaded(ix, source)
+
+
+def _save_index(ix: Index, ipath: Path) -> None:
+    """Persist ix as ipath, unless a process is using an index already there (same sources: same data)."""
+    ipath.parent.mkdir(parents=True, exist_ok=True)
+    if not ipath.exists():
+        ix.save(ipath)
+        return
+    with open(ipath / IN_USE, "ab") as f:
+        if _lock(f, exclusive=True):
+            ix.save(ipath)
+
+
 def _prune_indexes(cache: Path, keep: str) -> None:
+    """Delete the index directories no process uses (the current one aside)."""
     import shutil
 
     for d in cache.glob("index-*"):
-        if d.name != keep and d.is_dir():
-            shutil.rmtree(d, ignore_errors=True)
+        if d.name == keep or not d.is_dir() or ".tmp" in d.name:
+            continue
+        try:
+            f = open(d / IN_USE, "ab")
+        except OSError:
+            continue
+        with f:
+            if not _lock(f, exclusive=True):
+                continue  # another process serves from it
+            trash = d.with_name(f"{d.name}.old{os.getpid()}")
+            try:
+                d.rename(trash)
+            except OSError:
+                continue
+            shutil.rmtree(trash, ignore_errors=True)
 
 
 def aliases_for_repo(papers: Iterable[Paper], full_name: str) -> list[str]:

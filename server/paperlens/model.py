@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ARXIV_ID_RE = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?![\d])")
-OWNER_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+OWNER_NAME_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")  # use with fullmatch
 
 
 def valid_repo(full_name: str | None) -> bool:
     """True for a well-formed GitHub `owner/name` (URLs are built only from these)."""
-    return bool(full_name) and bool(OWNER_NAME_RE.match(full_name or "")) and not (full_name or "").endswith(".")
+    return bool(full_name) and bool(OWNER_NAME_RE.fullmatch(full_name or "")) and not (full_name or "").endswith(".")
 
 
 @dataclass(frozen=True, slots=True)

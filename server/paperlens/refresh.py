@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,15 +69,36 @@ class Summary:
                 "saved": self.saved, "warnings": self.warnings[:50]}
 
 
-def make_http(settings: Settings) -> HttpClient:
-    """The one HTTP client, with each token bound to its own host only."""
+# The hosts a token is bound to: a base URL elsewhere gets no token unless the user explicitly allows it.
+TOKEN_HOSTS = {"github": "api.github.com", "hf": "huggingface.co"}
+
+
+def token_table(settings: Settings, env: Mapping[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
+    """{host: token} for the configured base URLs, and a note for each token withheld from a custom host."""
+    env = os.environ if env is None else env
     tokens: dict[str, str] = {}
-    for base, env in ((settings.github_base_url, settings.github_token_env), (settings.hf_base_url,
-                                                                               settings.hf_token_env)):
-        tok = os.environ.get(env) if env else None
-        host = urlparse(base).netloc
-        if tok and host:
-            tokens[host] = tok
+    notes: list[str] = []
+    for kind, base, var in (("github", settings.github_base_url, settings.github_token_env),
+                            ("hf", settings.hf_base_url, settings.hf_token_env)):
+        tok = env.get(var) if var else None
+        u = urlparse(base)
+        host = (u.hostname or "").lower()
+        if not tok or not host:
+            continue
+        builtin = u.scheme == "https" and host == TOKEN_HOSTS[kind] and u.port in (None, 443)
+        if builtin or settings.send_token_to_custom_hosts:
+            tokens[u.netloc.lower()] = tok
+        else:
+            notes.append(f"${var} is not sent to {host}: tokens go only to https://{TOKEN_HOSTS[kind]} unless "
+                         f"paperlens.sendTokenToCustomHosts is set in your user settings")
+    return tokens, notes
+
+
+def make_http(settings: Settings) -> HttpClient:
+    """The one HTTP client, with each token bound to its own built-in host only."""
+    tokens, notes = token_table(settings)
+    for n in notes:
+        log.warning("%s", n)
     return HttpClient(cache_dir=settings.cache_path, tokens=tokens, offline=settings.offline)
 
 
@@ -86,6 +107,7 @@ def refresh(settings: Settings, progress: Progress | None = None, http: HttpClie
     own = http is None
     client = http or make_http(settings)
     summary = Summary()
+    summary.warnings.extend(token_table(settings)[1])
     try:
         lp = library_path(settings)
         try:

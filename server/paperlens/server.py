@@ -24,7 +24,16 @@ from . import __version__
 from .config import Settings, parse_settings
 from .features import code_actions as ca
 from .features import completion as comp
-from .features.bib import BibFile, Bibs, add_entry_edit, target_bib
+from .features.bib import (
+    BibFile,
+    Bibs,
+    BibWriteRefused,
+    append_entry_edit,
+    check_write_target,
+    read_bib_now,
+    target_bib,
+    write_roots,
+)
 from .features.card import paper_url
 from .features.diagnostics import bib_diagnostics, diagnostics
 from .features.document import BIBTEX, DocAnalysis, doc_kind
@@ -36,6 +45,8 @@ from .feeds import FeedError, encoding_note, is_encoding_note
 from .feeds.bibtex import bib_entry_ranges, decode_bib_bytes, parse_bib
 from .index.catalog import Catalog
 from .library import open_index
+from .text import clean
+from .urls import safe_url
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +158,14 @@ def _edit_out(ls: PaperLensServer, edit: t.WorkspaceEdit | None) -> t.WorkspaceE
             for e in ch.edits:
                 if isinstance(e, t.TextEdit):
                     e.range = _range_out(ls, lines, e.range)
+    return _plain_changes(ls, edit)
+
+
+def _plain_changes(ls: PaperLensServer, edit: t.WorkspaceEdit) -> t.WorkspaceEdit:
+    """Plain `changes` for a client that takes no `documentChanges`."""
     caps = ls.client_capabilities.workspace
     we = caps.workspace_edit if caps else None
-    if we is not None and not we.document_changes:
+    if we is not None and not we.document_changes and edit.document_changes:
         changes: dict[str, list[t.TextEdit]] = {}
         for ch in edit.document_changes:
             if isinstance(ch, t.TextDocumentEdit):
@@ -604,7 +620,8 @@ async def on_code_action(ls: PaperLensServer, params: t.CodeActionParams) -> lis
     el, ec = _pos_in(ls, d, params.range.end)
     rng = t.Range(start=t.Position(line=sl, character=sc), end=t.Position(line=el, character=ec))
     actions = ca.code_actions(d, _catalog(ls), ls.state.bibs, rng, language_id=ls.state.language.get(d.uri, ""),
-                              bib_setting=ls.state.settings.bib_file, root=ls.state.root, extra_cites=_extra(ls))
+                              bib_setting=ls.state.settings.bib_file, root=ls.state.root, extra_cites=_extra(ls),
+                              roots=_roots(ls))
     for a in actions:
         a.edit = _edit_out(ls, a.edit)
     only = params.context.only
@@ -692,16 +709,24 @@ def cmd_search(ls: PaperLensServer, query: str, *rest: Any) -> list[dict[str, An
     limit = rest[0] if rest and isinstance(rest[0], int) and not isinstance(rest[0], bool) else 20
     out = []
     for e in _catalog(ls).search(str(query), max(1, min(int(limit), 200))):
-        out.append({"key": e.key, "title": e.title, "method": e.method, "year": e.year, "authors": e.authors_short,
-                    "upvotes": e.upvotes, "repo": e.repo_name, "paperUrl": paper_url(e),
-                    "repoUrl": f"https://github.com/{e.repo_name}" if e.repo_name else None,
+        out.append({"key": e.key, "title": clean(e.title, 300), "method": clean(e.method, 100) if e.method else None,
+                    "year": e.year, "authors": clean(e.authors_short, 200), "upvotes": e.upvotes,
+                    "repo": e.repo_name, "paperUrl": paper_url(e),
+                    "repoUrl": safe_url(f"https://github.com/{e.repo_name}") if e.repo_name else None,
                     "inBib": ls.state.bibs.has_key(e.key)})
     return out
 
 
 async def _show_external(ls: PaperLensServer, url: str) -> dict[str, Any]:
-    res = await ls.window_show_document_async(t.ShowDocumentParams(uri=url, external=True))
-    return {"opened": url, "success": bool(res and res.success)}
+    """Every window/showDocument goes through the URL allow-list."""
+    safe = safe_url(url)
+    if safe is None:
+        ls.window_show_message(t.ShowMessageParams(type=t.MessageType.Warning,
+                                                   message=f"PaperLens: not opening {clean(url, 120)!r}: only "
+                                                           "https links to GitHub, Hugging Face, arXiv and DOI"))
+        return {"opened": None, "success": False}
+    res = await ls.window_show_document_async(t.ShowDocumentParams(uri=safe, external=True))
+    return {"opened": safe, "success": bool(res and res.success)}
 
 
 def _repo_url(ls: PaperLensServer, target: str) -> str | None:
@@ -725,7 +750,7 @@ async def cmd_open_repo(ls: PaperLensServer, target: str) -> dict[str, Any]:
     url = _repo_url(ls, str(target))
     if url is None:
         ls.window_show_message(t.ShowMessageParams(type=t.MessageType.Info,
-                                                   message=f"PaperLens: no linked repo for {target!r}"))
+                                                   message=f"PaperLens: no linked repo for {clean(target, 100)!r}"))
         return {"opened": None, "success": False}
     return await _show_external(ls, url)
 
@@ -739,25 +764,69 @@ async def cmd_open_paper(ls: PaperLensServer, target: str) -> dict[str, Any]:
     return await _show_external(ls, url)
 
 
+def _roots(ls: PaperLensServer) -> list[Path]:
+    """The workspace folders (all of them), else the root the client named."""
+    out = []
+    try:
+        for f in ls.workspace.folders.values():
+            p = to_fs_path(f.uri)
+            if p:
+                out.append(Path(p))
+    except RuntimeError:  # no workspace before initialize
+        pass
+    if not out and ls.state.root is not None:
+        out.append(ls.state.root)
+    return out
+
+
 @server.command(CMD_ADD_BIB)
 async def cmd_add_bib(ls: PaperLensServer, key: str, *rest: Any) -> dict[str, Any]:
-    """Add a paper's BibTeX entry to the .bib the document uses (never touching existing entries)."""
+    """Add a paper's BibTeX entry to the .bib the document uses (never touching existing entries).
+
+    The one path for every .bib write: the target must pass the write policy (a .bib inside the workspace
+    folders), and the edit is computed from the file as it is right now (the editor's copy with its version
+    when open, else the bytes on disk in their own encoding and line endings)."""
     document_uri = rest[0] if rest and isinstance(rest[0], str) else ""  # optional: pygls ignores defaults
     e = _catalog(ls).by_key(str(key))
     if e is None:
-        return {"applied": False, "reason": f"unknown key {key!r}"}
-    if ls.state.bibs.has_key(e.key):
-        return {"applied": False, "reason": "already in the .bib"}
+        return {"applied": False, "reason": f"unknown key {clean(str(key), 80)!r}"}
     d = _doc(ls, document_uri) or DocAnalysis.from_text(document_uri or "untitled:", "text", "")
     uri, path = target_bib(d, ls.state.bibs, ls.state.settings.bib_file, ls.state.root)
-    edit = _edit_out(ls, add_entry_edit(e, ls.state.bibs, uri, path))
+    try:
+        real = check_write_target(path, write_roots(_roots(ls), d.uri))
+    except BibWriteRefused as err:
+        ls.window_show_message(t.ShowMessageParams(type=t.MessageType.Warning, message=f"PaperLens: {err}"))
+        return {"applied": False, "reason": str(err)}
+    uri = from_fs_path(str(real)) or real.as_uri()
+    open_doc = ls.state.docs.get(uri) or next((x for u, x in ls.state.docs.items() if _same_file(u, real)), None)
+    if open_doc is not None:
+        uri = open_doc.uri
+        now = read_bib_now(real, ls.workspace.get_text_document(uri).source, open_doc.version)
+    else:
+        now = read_bib_now(real)
+    edit = append_entry_edit(e, uri, now)
     if edit is None:
         return {"applied": False, "reason": "already in the .bib"}
+    lines = re.split(r"\r\n|\r|\n", now.text or "")
+    for ch in edit.document_changes or ():
+        if isinstance(ch, t.TextDocumentEdit):
+            for te in ch.edits:
+                if isinstance(te, t.TextEdit):
+                    te.range = _range_out(ls, lines, te.range)
+    edit = _plain_changes(ls, edit)
     res = await ls.workspace_apply_edit_async(t.ApplyWorkspaceEditParams(edit=edit, label=f"Add {e.key}"))
-    if res.applied and uri not in ls.state.docs and path is not None and path.is_file():
-        ls.state.bibs.files[uri] = _read_bib_path(path)
+    if res.applied and uri not in ls.state.docs and real.is_file():
+        ls.state.bibs.files[uri] = _read_bib_path(real)
         _rebuild_overlay(ls)
     return {"applied": bool(res.applied), "bib": uri}
+
+
+def _same_file(uri: str, path: Path) -> bool:
+    p = to_fs_path(uri)
+    try:
+        return p is not None and Path(p).resolve() == path
+    except OSError:
+        return False
 
 
 async def _refresh(ls: PaperLensServer) -> dict[str, Any]:

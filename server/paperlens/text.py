@@ -10,6 +10,20 @@ _SEP = re.compile(r"[\s_\-]+")
 WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 
 
+# C0/C1 controls (line breaks and tabs aside) and the bidi marks, overrides and isolates: never shown.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_BREAKS = re.compile(r"[\t\n\r]+")
+
+
+def clean(s: str, limit: int = 200) -> str:
+    """Text from a feed, a README or a .bib made fit to show: control characters dropped, line breaks and tabs
+    made spaces, at most `limit` characters (clipped with '…'). Used where strings reach an editor or terminal."""
+    if len(s) > 4 * limit:  # don't scan a megabyte title to show 200 characters of it
+        s = s[: 4 * limit]
+    s = _BREAKS.sub(" ", _CONTROL.sub("", s))
+    return s if len(s) <= limit else s[: limit - 1].rstrip() + "…"
+
+
 def fold(s: str) -> str:
     """Lower-case ASCII fold: 'Týr' -> 'tyr'."""
     if s.isascii():  # NFKD is the identity and casefold is lower() on ASCII: skip the per-character walk

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
-from e2e_lsp import CONFIG, DRCT_TITLE, apply_text_edits, find, open_doc, start, uri
+from e2e_lsp import CONFIG, DRCT_TITLE, apply_text_edits, find, open_doc, record_apply_edits, start, uri
 from lsprotocol import types as t
 from pytest_lsp import LanguageClient
 
@@ -48,6 +48,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest_lsp.fixture(config=CONFIG, scope="module")
 async def client(lsp_client: LanguageClient, ws: Path, tmp_path_factory: pytest.TempPathFactory):
     await start(lsp_client, ws, tmp_path_factory.mktemp("actions-cache"), feeds=[str(ws.parent / "actions-feed.json")])
+    lsp_client.applied = record_apply_edits(lsp_client, write=False)  # type: ignore[attr-defined]
     open_doc(lsp_client, ws / "paper.tex", "latex")
     open_doc(lsp_client, ws / "notes.md", "markdown")
     open_doc(lsp_client, ws / "model.py", "python")
@@ -87,11 +88,25 @@ async def test_cite_in_latex_inserts_the_citation_after_the_mention(client: Lang
     new = apply_text_edits(TEX, edits_for(action, uri(ws / "paper.tex")))
     assert f"early: DRCT~\\cite{{{key}}} keeps the features." in new
     assert new.replace(f"~\\cite{{{key}}}", "", 1) == TEX
-    # The key is not in refs.bib yet: the same edit appends the entry there.
-    bib_edits = edits_for(action, uri(ws / "refs.bib"))
-    assert bib_edits
-    bib = apply_text_edits(BIB, bib_edits)
+    # The key is not in refs.bib yet: the action's command appends the entry there, computed when it runs.
+    assert edits_for(action, uri(ws / "refs.bib")) == []
+    bib = await run_add_entry(client, action, key, ws)
     assert bib.startswith(BIB) and f"{{{key}," in bib[len(BIB):]
+
+
+async def run_add_entry(client: LanguageClient, action: t.CodeAction, key: str, ws: Path) -> str:
+    """Run the action's add-entry command like an editor; the .bib text it would produce (disk unchanged)."""
+    cmd = action.command
+    assert cmd is not None and cmd.command == "paperlens.addBibEntry"
+    assert list(cmd.arguments or ()) == [key, uri(ws / "paper.tex")]
+    seen = client.applied  # type: ignore[attr-defined]
+    res = await client.workspace_execute_command_async(t.ExecuteCommandParams(command=cmd.command,
+                                                                              arguments=list(cmd.arguments or ())))
+    assert res == {"applied": True, "bib": uri(ws / "refs.bib")}
+    changes = seen[-1].edit.document_changes or ()
+    edits = [e for ch in changes if isinstance(ch, t.TextDocumentEdit) and ch.text_document.uri == uri(ws / "refs.bib")
+             for e in ch.edits if isinstance(e, t.TextEdit)]
+    return apply_text_edits(BIB, edits)
 
 
 async def test_cite_in_markdown(client: LanguageClient, ws: Path):
@@ -135,8 +150,8 @@ async def test_add_bibtex_entry_action(client: LanguageClient, ws: Path):
     actions = await actions_at(client, ws / "paper.tex", find(TEX, "DRCT keeps", offset=1))
     _, key = cite_action(actions)
     [action] = [a for a in actions if a.title == f"Add BibTeX entry for {key} to refs.bib"]
-    assert edits_for(action, uri(ws / "paper.tex")) == []
-    bib = apply_text_edits(BIB, edits_for(action, uri(ws / "refs.bib")))
+    assert action.edit is None
+    bib = await run_add_entry(client, action, key, ws)
     assert bib.startswith(BIB)
     assert re.search(r"@\w+\{" + re.escape(key) + ",", bib[len(BIB):])
     assert "DRCT" in bib[len(BIB):]

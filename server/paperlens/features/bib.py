@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -10,7 +11,7 @@ from urllib.request import url2pathname
 
 from lsprotocol import types as t
 
-from ..feeds.bibtex import append_entry, format_bibtex
+from ..feeds.bibtex import append_entry, ascii_tex, decode_bib_bytes, existing_keys, format_bibtex
 from ..index.core import Entry
 from ..model import Paper
 from .bibcheck import BibScan, scan_bib
@@ -151,8 +152,13 @@ def resources(doc: DocAnalysis, bibs: Bibs, root: Path | None = None) -> list[st
     return out or None
 
 
+class BibWriteRefused(ValueError):
+    """A write the path policy refuses; the message names the path and the reason."""
+
+
 def target_bib(doc: DocAnalysis, bibs: Bibs, setting: str, root: Path | None) -> tuple[str, Path | None]:
-    """Where a new entry goes: the setting, else the .bib the document names, else the only .bib, else refs.bib."""
+    """Where a new entry goes: the setting, else the .bib the document names, else the only .bib, else refs.bib.
+    Only a candidate: `check_write_target` decides whether PaperLens may write there."""
     doc_dir = _doc_dir(doc.uri)
     if setting:
         p = Path(setting).expanduser()
@@ -173,7 +179,7 @@ def target_bib(doc: DocAnalysis, bibs: Bibs, setting: str, root: Path | None) ->
             continue
         fname = name if name.endswith(".bib") else name + ".bib"
         base = doc_dir or root or Path.cwd()
-        p = (base / fname).resolve()
+        p = (base / Path(fname).expanduser()).resolve()
         return p.as_uri(), p
     if len(bibs.files) == 1:
         f = next(iter(bibs.files.values()))
@@ -190,25 +196,86 @@ def _doc_dir(uri: str) -> Path | None:
     return Path(url2pathname(u.path)).parent
 
 
-def add_entry_edit(entry: Entry, bibs: Bibs, bib_uri: str, bib_path: Path | None) -> t.WorkspaceEdit | None:
-    """A workspace edit that appends the entry (creating the file if needed); None when the key is there."""
-    if bibs.has_key(entry.key):
+# ------------------------------------------------------------------ the one path policy for writes
+
+
+def write_roots(folders: Sequence[Path], doc_uri: str) -> list[Path]:
+    """The folders PaperLens may write in: the workspace folders; with none, the document's own folder."""
+    roots = [f for f in folders if str(f)]
+    if not roots:
+        d = _doc_dir(doc_uri)
+        if d is not None:
+            roots = [d]
+    return roots
+
+
+def check_write_target(path: Path | None, roots: Sequence[Path]) -> Path:
+    """The real path of a .bib PaperLens may append to: a `.bib` (after resolving links) inside one of the roots.
+    Raises BibWriteRefused naming the path and the reason otherwise."""
+    if path is None:
+        raise BibWriteRefused("no file to write to")
+    shown = str(path)
+    if path.suffix.lower() != ".bib":
+        raise BibWriteRefused(f"not writing to {shown}: only .bib files are written")
+    try:
+        real = path.expanduser().resolve()
+    except (OSError, RuntimeError) as e:  # a symlink loop
+        raise BibWriteRefused(f"not writing to {shown}: {e}") from e
+    if real.suffix.lower() != ".bib":
+        raise BibWriteRefused(f"not writing to {shown}: it links to {real}, which is not a .bib file")
+    inside = False
+    for r in roots:
+        try:
+            inside = inside or real.is_relative_to(r.expanduser().resolve())
+        except (OSError, RuntimeError):
+            continue
+    if not inside:
+        where = ", ".join(str(r) for r in roots) or "no workspace folder"
+        raise BibWriteRefused(f"not writing to {shown}: it is outside the workspace folders ({where})")
+    if real.exists() and not real.is_file():
+        raise BibWriteRefused(f"not writing to {shown}: not a regular file")
+    return real
+
+
+@dataclass(frozen=True)
+class BibText:
+    """A .bib as it is right now: its text (line endings kept), how its bytes decode, the open document's version."""
+
+    text: str | None  # None: the file does not exist yet
+    encoding: str = "utf-8"
+    version: int | None = None
+
+
+def read_bib_now(path: Path, open_text: str | None = None, open_version: int | None = None) -> BibText:
+    """The .bib right before an edit is computed: the editor's copy when it is open, else the file's bytes."""
+    if open_text is not None:
+        return BibText(open_text, "utf-8", open_version)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return BibText(None)
+    text, enc = decode_bib_bytes(data)
+    return BibText(text, enc, None)
+
+
+def append_entry_edit(entry: Entry, uri: str, now: BibText) -> t.WorkspaceEdit | None:
+    """The edit that appends the entry to the .bib as it is now (its line endings; ASCII only when the file is
+    not UTF-8; versioned when open); None when the key is already there."""
+    if now.text is not None and entry.key in existing_keys(now.text):
         return None
     bib_text = format_bibtex(entry.paper, entry.key)
-    f = bibs.files.get(bib_uri)
-    if f is None and bib_path is not None and bib_path.is_file():
-        text = bib_path.read_text(encoding="utf-8", errors="replace")
-        if re.search(r"@\w+\s*\{\s*" + re.escape(entry.key) + r"\s*,", text):
-            return None
-    else:
-        text = f.text if f else None  # type: ignore[assignment]
+    if now.encoding not in ("utf-8", "utf-8-sig"):
+        # ASCII bytes are the same in every encoding a .bib is found in (a UTF-16 file is written as text by the
+        # editor): the new entry cannot be mis-encoded, and the file's own bytes are not re-interpreted.
+        bib_text = ascii_tex(bib_text)
     changes: list[t.TextDocumentEdit | t.CreateFile | t.RenameFile | t.DeleteFile] = []
+    text = now.text
     if text is None:
-        changes.append(t.CreateFile(uri=bib_uri, options=t.CreateFileOptions(ignore_if_exists=True)))
+        changes.append(t.CreateFile(uri=uri, options=t.CreateFileOptions(ignore_if_exists=True)))
         text = ""
     line, char, new_text = append_entry(text, bib_text)
     pos = t.Position(line=line, character=char)
     changes.append(t.TextDocumentEdit(
-        text_document=t.OptionalVersionedTextDocumentIdentifier(uri=bib_uri, version=None),
+        text_document=t.OptionalVersionedTextDocumentIdentifier(uri=uri, version=now.version),
         edits=[t.TextEdit(range=t.Range(start=pos, end=pos), new_text=new_text)]))
     return t.WorkspaceEdit(document_changes=changes)

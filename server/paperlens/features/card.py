@@ -7,19 +7,35 @@ from urllib.parse import quote
 
 from ..index.core import Entry
 from ..model import ARXIV_ID_RE, valid_repo
+from ..text import clean
+from ..urls import safe_url
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&$])")
 EXCERPT = 320
 
 
-def md_escape(s: str) -> str:
-    """Escape text we did not write (titles, abstracts) so it stays text: no links, HTML or commands."""
-    s = " ".join(s.split())
+# How much of each string a card shows: a 1 MB title must not become a 3 MB hover.
+TITLE_MAX, NAME_MAX, FACT_MAX, KEY_MAX, URL_MAX = 300, 80, 120, 100, 120
+
+
+def md_escape(s: str, limit: int = 1000) -> str:
+    """Escape text we did not write (titles, abstracts) so it stays text: no links, HTML or commands; control
+    characters dropped and the text clipped."""
+    s = " ".join(clean(s, limit).split())
     return _MD_SPECIAL.sub(r"\\\1", s)
 
 
+def md_code(s: str, limit: int = KEY_MAX) -> str:
+    """A code span that holds any text: fenced with more backticks than the text has in a row."""
+    s = clean(s, limit)
+    run = max((len(m) for m in re.findall(r"`+", s)), default=0)
+    fence = "`" * (run + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") or run else ""
+    return f"{fence}{pad}{s}{pad}{fence}"
+
+
 def excerpt(text: str, n: int = EXCERPT) -> str:
-    text = " ".join(text.split())
+    text = " ".join(clean(text, 4 * n).split())
     if len(text) <= n:
         return text
     cut = text.rfind(" ", 0, n)
@@ -27,7 +43,7 @@ def excerpt(text: str, n: int = EXCERPT) -> str:
 
 
 def links(entry: Entry) -> list[tuple[str, str]]:
-    """(label, url) pairs, built only from validated arXiv ids and owner/name repos."""
+    """(label, url) pairs, built only from validated arXiv ids and owner/name repos (and allowed by safe_url)."""
     out: list[tuple[str, str]] = []
     ax = entry.arxiv_id
     if ax and ARXIV_ID_RE.fullmatch(ax):
@@ -36,7 +52,7 @@ def links(entry: Entry) -> list[tuple[str, str]]:
         out.append(("PDF", f"https://arxiv.org/pdf/{ax}"))
     if entry.repo_name and valid_repo(entry.repo_name):
         out.append(("Code", f"https://github.com/{entry.repo_name}"))
-    return out
+    return [(label, u) for label, u in out if safe_url(u)]
 
 
 def paper_url(entry: Entry) -> str | None:
@@ -44,10 +60,17 @@ def paper_url(entry: Entry) -> str | None:
     if ax and ARXIV_ID_RE.fullmatch(ax):
         return f"https://huggingface.co/papers/{ax}"
     p = entry.paper
-    if p.url and p.url.startswith(("https://", "http://")):
-        return p.url
-    # No arXiv id (a saved papers page lists none): the paper's search page on Hugging Face.
-    return f"https://huggingface.co/papers?q={quote(p.title)}"
+    own = safe_url(p.url)
+    if own:
+        return own
+    # No arXiv id (a saved papers page lists none) and no allowed URL: the paper's search page on Hugging Face.
+    return safe_url(f"https://huggingface.co/papers?q={quote(clean(p.title, TITLE_MAX))}")
+
+
+def other_url(entry: Entry) -> str | None:
+    """The paper's own URL when it is not one PaperLens links to: shown as text only."""
+    u = entry.paper.url
+    return clean(u, URL_MAX) if u and not safe_url(u) else None
 
 
 def _facts(entry: Entry) -> list[str]:
@@ -56,16 +79,16 @@ def _facts(entry: Entry) -> list[str]:
     if p.date:
         facts.append(p.date.strftime("%b %-d, %Y"))
     if p.authors:
-        names = ", ".join(p.authors[:4]) + (f" + {len(p.authors) - 4} more" if len(p.authors) > 4 else "")
-        facts.append(names)
+        names = ", ".join(clean(a, NAME_MAX) for a in p.authors[:4])
+        facts.append(names + (f" + {len(p.authors) - 4} more" if len(p.authors) > 4 else ""))
     elif p.author_count:
         facts.append(f"{p.author_count} author{'s' if p.author_count != 1 else ''}")
     if p.organization:
-        facts.append(p.organization)
+        facts.append(clean(p.organization, FACT_MAX))
     if p.upvotes:
         facts.append(f"▲ {p.upvotes} upvote{'s' if p.upvotes != 1 else ''}")
     if p.venue:
-        facts.append(p.venue)
+        facts.append(clean(p.venue, FACT_MAX))
     return facts
 
 
@@ -79,9 +102,9 @@ def _repo_line(entry: Entry) -> str | None:
         if r.stars:
             bits.append(f"★ {r.stars:,}")
         if r.language:
-            bits.append(r.language)
+            bits.append(clean(r.language, 40))
         if r.pushed_at:
-            bits.append(f"last push {r.pushed_at[:10]}")
+            bits.append(f"last push {clean(r.pushed_at, 10)}")
         if r.archived:
             bits.append("archived")
     return " · ".join(bits)
@@ -91,12 +114,12 @@ def card_markdown(entry: Entry) -> str:
     """The card in Markdown; everything from the feed or a README is escaped."""
     p = entry.paper
     url = paper_url(entry)
-    title = md_escape(p.title)
+    title = md_escape(p.title, TITLE_MAX)
     head = f"### [{title}]({url})" if url else f"### {title}"
     lines = [head]
-    meta = f"`{entry.key}`"
+    meta = md_code(entry.key)
     if entry.method and entry.method != p.title:
-        meta = f"**{md_escape(entry.method)}** · " + meta
+        meta = f"**{md_escape(entry.method, NAME_MAX)}** · " + meta
     lines.append(meta)
     facts = _facts(entry)
     if facts:
@@ -106,7 +129,7 @@ def card_markdown(entry: Entry) -> str:
         lines.append(md_escape(excerpt(p.abstract)))
     if p.ai_keywords:
         lines.append("")
-        lines.append("*Keywords:* " + ", ".join(md_escape(k) for k in p.ai_keywords[:8]))
+        lines.append("*Keywords:* " + ", ".join(md_escape(k, NAME_MAX) for k in p.ai_keywords[:8]))
     repo = _repo_line(entry)
     if repo:
         lines.append("")
@@ -115,14 +138,20 @@ def card_markdown(entry: Entry) -> str:
     if ls:
         lines.append("")
         lines.append(" · ".join(f"[{label}]({u})" for label, u in ls))
+    other = other_url(entry)
+    if other:
+        lines.append("")
+        # In a code span: never turned into a link, not even by a client that links bare URLs.
+        lines.append("*Link (not opened by PaperLens):* " + md_code(other, URL_MAX))
     return "\n".join(lines)
 
 
 def card_plain(entry: Entry) -> str:
     """The same card as plain text (terminals, clients without Markdown)."""
     p = entry.paper
-    lines = [p.title]
-    meta = entry.key if not entry.method or entry.method == p.title else f"{entry.method} · {entry.key}"
+    lines = [clean(p.title, TITLE_MAX)]
+    key = clean(entry.key, KEY_MAX)
+    meta = key if not entry.method or entry.method == p.title else f"{clean(entry.method, NAME_MAX)} · {key}"
     lines.append(meta)
     facts = _facts(entry)
     if facts:
@@ -131,7 +160,7 @@ def card_plain(entry: Entry) -> str:
         lines.append("")
         lines.append(excerpt(p.abstract))
     if p.ai_keywords:
-        lines.append("Keywords: " + ", ".join(p.ai_keywords[:8]))
+        lines.append("Keywords: " + ", ".join(clean(k, NAME_MAX) for k in p.ai_keywords[:8]))
     repo = _repo_line(entry)
     if repo:
         lines.append("")
@@ -140,4 +169,7 @@ def card_plain(entry: Entry) -> str:
     if ls:
         lines.append("")
         lines.extend(f"{label}: {u}" for label, u in ls)
+    other = other_url(entry)
+    if other:
+        lines.append(f"Link (not opened by PaperLens): {other}")
     return "\n".join(lines)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from lsprotocol import types as t
 
 from ..index.catalog import Catalog
 from ..index.core import Entry
-from .bib import Bibs, add_entry_edit, target_bib
+from ..text import clean
+from .bib import Bibs, BibWriteRefused, check_write_target, target_bib, write_roots
 from .card import links
 from .document import LATEX, MARKDOWN, PYTHON, RST, DocAnalysis, Span, find_cites
 from .hover import target_at
 
 OPEN_REPO_COMMAND = "paperlens.openRepo"
+ADD_ENTRY_COMMAND = "paperlens.addBibEntry"
+TITLE_MAX = 120
 RELATED_K = 5
 RELATED_KIND = t.CodeActionKind.RefactorRewrite + ".paperlens.related"
 _LINE_COMMENT = {"python": "#", "r": "#", "julia": "#", "shellscript": "#", "ruby": "#", "perl": "#", "yaml": "#",
@@ -39,25 +43,24 @@ def _code_comment(entry: Entry, language_id: str, kind: str) -> str:
     return f"  {mark} {what}: {url}" if url else f"  {mark} {what} ({entry.key})"
 
 
-def cite_edit(doc: DocAnalysis, entry: Entry, span: Span, language_id: str, bibs: Bibs,
-              bib_target: tuple[str, Path | None]) -> t.WorkspaceEdit:
-    """Insert the citation after the mention (in code: a comment with the paper's URL at the line end),
-    and add the .bib entry when the workspace lacks it."""
-    changes: list[t.TextDocumentEdit | t.CreateFile | t.RenameFile | t.DeleteFile] = []
+def cite_edit(doc: DocAnalysis, entry: Entry, span: Span, language_id: str) -> t.WorkspaceEdit:
+    """Insert the citation after the mention (in code: a comment with the paper's URL at the line end)."""
     text = citation_text(doc, entry, language_id)
     if text:
         pos = t.Position(line=span.line, character=span.end)
     else:
         text = _code_comment(entry, language_id, doc.kind)
         pos = t.Position(line=span.line, character=len(doc.lines[span.line]))
-    changes.append(t.TextDocumentEdit(
+    return t.WorkspaceEdit(document_changes=[t.TextDocumentEdit(
         text_document=t.OptionalVersionedTextDocumentIdentifier(uri=doc.uri, version=doc.version),
-        edits=[t.TextEdit(range=t.Range(start=pos, end=pos), new_text=text)]))
-    if doc.kind in (LATEX, MARKDOWN, RST):
-        bib_edit = add_entry_edit(entry, bibs, *bib_target)
-        if bib_edit and bib_edit.document_changes:
-            changes.extend(bib_edit.document_changes)
-    return t.WorkspaceEdit(document_changes=changes)
+        edits=[t.TextEdit(range=t.Range(start=pos, end=pos), new_text=text)])])
+
+
+def add_entry_command(doc: DocAnalysis, entry: Entry) -> t.Command:
+    """The .bib entry is added by a command, not an edit computed now: the command re-reads the .bib right
+    before it computes the append, so an edit made meanwhile (by any tool) is never spliced into."""
+    return t.Command(title=f"Add BibTeX entry for {entry.key}", command=ADD_ENTRY_COMMAND,
+                     arguments=[entry.key, doc.uri])
 
 
 def _target(
@@ -79,7 +82,7 @@ def _target(
 
 def code_actions(
     doc: DocAnalysis, catalog: Catalog, bibs: Bibs, rng: t.Range, *, language_id: str = "", bib_setting: str = "",
-    root: Path | None = None, extra_cites: tuple[str, ...] = (),
+    root: Path | None = None, extra_cites: tuple[str, ...] = (), roots: Sequence[Path] = (),
 ) -> list[t.CodeAction]:
     """All actions at a position or selection."""
     found = _target(doc, catalog, rng, extra_cites)
@@ -87,30 +90,40 @@ def code_actions(
         return []
     entries, span = found
     entry = entries[0]
-    bib_target = target_bib(doc, bibs, bib_setting, root)
-    bib_name = Path(bib_target[1]).name if bib_target[1] else "refs.bib"
+    bib_uri, bib_path = target_bib(doc, bibs, bib_setting, root)
+    try:
+        check_write_target(bib_path, write_roots(list(roots) or ([root] if root else []), doc.uri))
+        writable = doc.kind in (LATEX, MARKDOWN, RST)
+    except BibWriteRefused:
+        writable = False  # the command would refuse too: offer no .bib write
+    bib_name = clean(bib_path.name if bib_path else "refs.bib", 60)
+
+    def needs_entry(e: Entry) -> bool:
+        return writable and not bibs.has_key(e.key)
+
     actions: list[t.CodeAction] = []
     # Already cited in the same sentence (this line or a neighbour): offering to cite again is noise.
     cited_here = entry.key in _cites_near(doc, span.line, extra_cites)
     if not cited_here:
         actions.append(t.CodeAction(
-            title=f"Cite {entry.label} ({entry.key})", kind=t.CodeActionKind.QuickFix, is_preferred=True,
-            edit=cite_edit(doc, entry, span, language_id, bibs, bib_target)))
-    if doc.kind in (LATEX, MARKDOWN, RST) and not bibs.has_key(entry.key):
-        edit = add_entry_edit(entry, bibs, *bib_target)
-        if edit:
-            actions.append(t.CodeAction(title=f"Add BibTeX entry for {entry.key} to {bib_name}",
-                                        kind=t.CodeActionKind.QuickFix, edit=edit))
+            title=clean(f"Cite {entry.label} ({entry.key})", TITLE_MAX), kind=t.CodeActionKind.QuickFix,
+            is_preferred=True, edit=cite_edit(doc, entry, span, language_id),
+            command=add_entry_command(doc, entry) if needs_entry(entry) else None))
+    if needs_entry(entry):
+        actions.append(t.CodeAction(title=clean(f"Add BibTeX entry for {entry.key} to {bib_name}", TITLE_MAX),
+                                    kind=t.CodeActionKind.QuickFix, command=add_entry_command(doc, entry)))
     if entry.repo_name:
         url = f"https://github.com/{entry.repo_name}"
-        actions.append(t.CodeAction(title=f"Open {entry.repo_name} on GitHub", kind=t.CodeActionKind.Empty,
-                                    command=t.Command(title=f"Open {entry.repo_name}", command=OPEN_REPO_COMMAND,
-                                                      arguments=[url])))
+        actions.append(t.CodeAction(title=clean(f"Open {entry.repo_name} on GitHub", TITLE_MAX),
+                                    kind=t.CodeActionKind.Empty,
+                                    command=t.Command(title=clean(f"Open {entry.repo_name}", TITLE_MAX),
+                                                      command=OPEN_REPO_COMMAND, arguments=[url])))
     for rel in catalog.related(entry, RELATED_K):
         name = rel.method or rel.key
         title = f"Related: cite {name} — {rel.title}" if rel.method else f"Related: cite {rel.title}"
-        actions.append(t.CodeAction(title=title[:120], kind=RELATED_KIND,
-                                    edit=cite_edit(doc, rel, span, language_id, bibs, bib_target)))
+        actions.append(t.CodeAction(title=clean(title, TITLE_MAX), kind=RELATED_KIND,
+                                    edit=cite_edit(doc, rel, span, language_id),
+                                    command=add_entry_command(doc, rel) if needs_entry(rel) else None))
     return actions
 
 

@@ -6,6 +6,7 @@ from lsprotocol import types as t
 
 from ..index.catalog import Catalog
 from ..index.core import Entry
+from ..text import clean
 from .bib import Bibs, resources
 from .card import card_markdown
 from .document import MARKDOWN, DocAnalysis, cite_context
@@ -65,16 +66,16 @@ def completions(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, line: int, col: 
     shown = {it.label for it in items}
     entries = [e for e in entries if e.key not in shown]
     for rank, e in enumerate(entries, start=len(items)):
-        detail = e.title + (f" ({e.year})" if e.year else "")
+        detail = clean(e.title, 200) + (f" ({e.year})" if e.year else "")
         in_bib = bibs.has_key(e.key)
         # VS Code re-filters on the client with the typed word and reads only 128 characters of filterText;
         # starting it with what was typed keeps every server-ranked item, and sortText keeps the order.
-        filter_text = (ctx.prefix + " " + " ".join(x for x in (e.key, e.method or "", e.title) if x))[:128]
+        filter_text = clean(ctx.prefix + " " + " ".join(x for x in (e.key, e.method or "", e.title[:200]) if x), 128)
         items.append(t.CompletionItem(
-            label=e.key,
+            label=clean(e.key, 100),
             kind=t.CompletionItemKind.Reference,
             detail=detail,
-            label_details=t.CompletionItemLabelDetails(description=e.method or None),
+            label_details=t.CompletionItemLabelDetails(description=clean(e.method, 60) if e.method else None),
             sort_text=f"{rank:04d}",
             filter_text=filter_text,
             text_edit=t.TextEdit(range=rng, new_text=e.key),
@@ -94,7 +95,7 @@ def _manubot_arxiv(catalog: Catalog, prefix: str, rng: t.Range, limit: int) -> t
             continue
         ident = f"arxiv:{e.arxiv_id}"
         items.append(t.CompletionItem(
-            label=ident, kind=t.CompletionItemKind.Reference, detail=e.title + (f" ({e.year})" if e.year else ""),
+            label=ident, kind=t.CompletionItemKind.Reference, detail=clean(e.title, 200) + (f" ({e.year})" if e.year else ""),
             sort_text=f"{len(items):04d}", filter_text=(prefix + " " + e.arxiv_id + " " + e.title)[:128],
             text_edit=t.TextEdit(range=rng, new_text=ident), data={"key": e.key}))
     return t.CompletionList(is_incomplete=True, items=items)
@@ -112,7 +113,7 @@ def _bare_items(doc: DocAnalysis, bibs: Bibs, prefix: str, keys_before: tuple[st
         if (low and not key.lower().startswith(low)) or key in keys_before:
             continue
         out.append(t.CompletionItem(
-            label=key, kind=t.CompletionItemKind.Reference, detail=f"@{kind}",
+            label=clean(key, 100), kind=t.CompletionItemKind.Reference, detail=clean(f"@{kind}", 40),
             sort_text=f"{len(out):04d}", filter_text=(prefix + " " + key)[:128],
             text_edit=t.TextEdit(range=rng, new_text=key), data={"key": key}))
     return out

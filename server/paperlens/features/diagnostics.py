@@ -8,6 +8,7 @@ from lsprotocol import types as t
 
 from ..config import Diagnostics
 from ..index.catalog import Catalog
+from ..text import clean
 from .bib import BibFile, Bibs
 from .bibcheck import DUPLICATE_KEY
 from .document import BIBTEX, LATEX, MARKDOWN, DocAnalysis, manubot_id, silenced_lines
@@ -45,12 +46,12 @@ def diagnostics(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, cfg: Diagnostics
         if e is None:
             if cfg.unknown_key == "warning":
                 out.append(t.Diagnostic(range=_rng(c.span.line, c.span.start, c.span.end),
-                                        message=f"Unknown citation key '{c.key}': not in the workspace .bib "
-                                                "files nor in the paper index",
+                                        message=f"Unknown citation key '{clean(c.key, 100)}': not in the workspace "
+                                                ".bib files nor in the paper index",
                                         severity=t.DiagnosticSeverity.Warning, source=SOURCE, code=UNKNOWN_KEY))
         elif cfg.missing_bib_entry == "information":
             out.append(t.Diagnostic(range=_rng(c.span.line, c.span.start, c.span.end),
-                                    message=f"'{c.key}' ({e.title}) is not in your .bib yet",
+                                    message=f"'{clean(c.key, 100)}' ({clean(e.title, 200)}) is not in your .bib yet",
                                     severity=t.DiagnosticSeverity.Information, source=SOURCE, code=MISSING_BIB,
                                     data={"key": c.key}))
     if cfg.uncited_mention == "hint" and doc.kind in (LATEX, MARKDOWN):
@@ -67,7 +68,8 @@ def diagnostics(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, cfg: Diagnostics
             if hints > MAX_HINTS:  # past this many, more hints are noise, and cost every keystroke
                 break
             out.append(t.Diagnostic(range=_rng(m.span.line, m.span.start, m.span.end),
-                                    message=f"{m.text} ({e.title}) is mentioned without a citation",
+                                    message=f"{clean(m.text, 100)} ({clean(e.title, 200)}) is mentioned "
+                                            "without a citation",
                                     severity=t.DiagnosticSeverity.Hint, source=SOURCE, code=UNCITED,
                                     data={"key": e.key}))
     if out:
@@ -93,7 +95,7 @@ def bib_diagnostics(f: BibFile, cfg: Diagnostics, cited: set[str] | None) -> lis
         for e in scan.entries:
             if e.key not in cited:
                 out.append(t.Diagnostic(range=_rng(e.key_start[0], e.key_start[1], e.key_end[1]),
-                                        message=f"'{e.key}' is not cited by any document in the workspace",
+                                        message=f"'{clean(e.key, 100)}' is not cited by any document in the workspace",
                                         severity=t.DiagnosticSeverity.Hint, source=SOURCE, code=UNUSED_ENTRY,
                                         tags=[t.DiagnosticTag.Unnecessary]))
     if out:

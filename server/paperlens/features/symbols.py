@@ -5,10 +5,13 @@ from __future__ import annotations
 from lsprotocol import types as t
 
 from ..index.catalog import Catalog
+from ..text import clean
+from ..urls import safe_url
 from .bib import Bibs
 from .card import paper_url
 
 LIMIT = 100
+NAME_MAX = 200
 
 
 def workspace_symbols(catalog: Catalog, bibs: Bibs, query: str, limit: int = LIMIT) -> list[t.WorkspaceSymbol]:
@@ -19,13 +22,13 @@ def workspace_symbols(catalog: Catalog, bibs: Bibs, query: str, limit: int = LIM
     for e in catalog.search(query, limit):
         loc = bibs.location(e.key)
         if loc is None:
-            url = f"https://github.com/{e.repo_name}" if e.repo_name else paper_url(e)
+            url = safe_url(f"https://github.com/{e.repo_name}") if e.repo_name else paper_url(e)
             if not url:
                 continue
             location: t.Location | t.LocationUriOnly = t.LocationUriOnly(uri=url)
         else:
             location = loc
         name = f"{e.method}: {e.title}" if e.method and not e.title.startswith(e.method) else e.title
-        out.append(t.WorkspaceSymbol(name=name, kind=t.SymbolKind.Class, location=location,
-                                     container_name=e.key, data={"key": e.key}))
+        out.append(t.WorkspaceSymbol(name=clean(name, NAME_MAX) or "?", kind=t.SymbolKind.Class, location=location,
+                                     container_name=clean(e.key, 100), data={"key": e.key}))
     return out

@@ -43,9 +43,9 @@ _CONFERENCE = re.compile(
 _REPO_FIELDS = ("url", "howpublished", "note", "code", "github", "repository", "software")
 _URL_IN_TEXT = re.compile(r"https?://[^\s{}\\]+")
 # An entry opening: '@type{key,' or '@type(key,'; '@' not inside a word (e-mail addresses).
-_OPEN_RE = re.compile(r"(?<![\w.@])@[ \t]*([A-Za-z]+)[ \t]*([{(])[ \t\r\n]*([^\s,{}()\"#%'=]*)")
+_OPEN_RE = re.compile(r"(?<![\w.@])@[ \t]*([A-Za-z]+)[ \t]*([{(])[ \t\r\n]*([^\s,{}()\"#%=]*)")
 _NOT_ENTRIES = frozenset({"comment", "string", "preamble"})
-_KEY_RE = re.compile(r"^[^\s,{}()\"#%'=\\~]+$")
+_KEY_RE = re.compile(r"^[^\s,{}()\"#%=\\~`\x00-\x1f\x7f-\x9f]+$")  # an apostrophe is fine (o'brien2020)
 
 
 def _looks_gbk(data: bytes) -> bool:
@@ -308,7 +308,7 @@ def existing_keys(bib_text: str) -> set[str]:
 
 
 def _tex(s: str) -> str:
-    """Escape LaTeX specials in a text field."""
+    """Escape LaTeX specials in a text field; control characters are dropped."""
     out = []
     for c in s:
         if c in "&%$#_{}":
@@ -319,8 +319,38 @@ def _tex(s: str) -> str:
             out.append("\\textasciitilde{}")
         elif c == "^":
             out.append("\\textasciicircum{}")
+        elif c == "`":  # a feed's backtick stays a character, not an opening quote or Markdown code
+            out.append("\\textasciigrave{}")
+        elif c == "\n" or c == "\t":
+            out.append(" ")
+        elif _CONTROL.match(c):
+            continue
         else:
             out.append(c)
+    return "".join(out)
+
+
+# C0/C1 controls and the bidi overrides/isolates: never written into a user's file.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def ascii_tex(text: str) -> str:
+    """An entry made ASCII-only (for a .bib not in UTF-8): accents as TeX accent commands ('é' -> {\\'e}),
+    anything else that is not ASCII as '?'. ASCII bytes are the same in every encoding such a file uses."""
+    import unicodedata
+
+    accents = {"\u0301": "'", "\u0300": "`", "\u0302": "^", "\u0308": '"', "\u0303": "~", "\u0304": "=",
+               "\u0307": ".", "\u030c": "v", "\u0306": "u", "\u030b": "H", "\u0327": "c", "\u0328": "k"}
+    out = []
+    for ch in text:
+        if ch.isascii():
+            out.append(ch)
+            continue
+        d = unicodedata.normalize("NFD", ch)
+        if len(d) == 2 and d[0].isascii() and d[1] in accents:
+            out.append("{\\" + accents[d[1]] + ("{" + d[0] + "}" if accents[d[1]].isalpha() else d[0]) + "}")
+        else:
+            out.append(unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode() or "?")
     return "".join(out)
 
 
