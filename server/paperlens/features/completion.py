@@ -95,8 +95,9 @@ def _manubot_arxiv(catalog: Catalog, prefix: str, rng: t.Range, limit: int) -> t
             continue
         ident = f"arxiv:{e.arxiv_id}"
         items.append(t.CompletionItem(
-            label=ident, kind=t.CompletionItemKind.Reference, detail=clean(e.title, 200) + (f" ({e.year})" if e.year else ""),
-            sort_text=f"{len(items):04d}", filter_text=(prefix + " " + e.arxiv_id + " " + e.title)[:128],
+            label=ident, kind=t.CompletionItemKind.Reference,
+            detail=clean(e.title, 200) + (f" ({e.year})" if e.year else ""),
+            sort_text=f"{len(items):04d}", filter_text=clean(prefix + " " + e.arxiv_id + " " + e.title[:200], 128),
             text_edit=t.TextEdit(range=rng, new_text=ident), data={"key": e.key}))
     return t.CompletionList(is_incomplete=True, items=items)
 
