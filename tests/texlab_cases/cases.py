@@ -447,4 +447,17 @@ As @foo shows [@foo; @bar].
 %! other.bib
 @misc{foo, title = {Another foo}}
 """, include_declaration=True),
+    Case("key_in_a_bib_not_loaded", f"{TEXLAB_OLD} (its scoping) and texlab's undefined citations: a key found "
+         "only in a .bib the document does not load", "diagnostics", r"""
+%! foo.tex
+\addbibresource{bar.bib}
+\cite{foo} and \cite{bar}
+                     ^^^
+
+%! bar.bib
+@article{foo,}
+
+%! baz.bib
+@article{bar,}
+""", diagnostics=(("foo.tex", "unknown-key"),)),
 ]

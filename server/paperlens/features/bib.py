@@ -137,18 +137,20 @@ def resource_names(doc: DocAnalysis) -> list[str]:
     return [n if n.endswith(".bib") else n + ".bib" for n in names if n]
 
 
-def resources(doc: DocAnalysis, bibs: Bibs, root: Path | None = None) -> list[str] | None:
-    """URIs of the known .bib files the document loads; None when it names none that we know."""
+def resources(doc: DocAnalysis, bibs: Bibs, root: Path | None = None, *, every: bool = False) -> list[str] | None:
+    """URIs of the known .bib files the document loads; None when it names none that we know (or, with
+    `every`, when one of the names it gives is not a .bib we know: then nothing can be said for sure)."""
     names = resource_names(doc)
     if not names:
         return None
     base = _doc_dir(doc.uri)
-    wanted = set()
+    known = {f.path.resolve(): f.uri for f in bibs.files.values() if f.path is not None}
+    out: list[str] = []
     for n in names:
-        for b in (base, root):
-            if b is not None:
-                wanted.add((b / n).resolve())
-    out = [f.uri for f in bibs.files.values() if f.path is not None and f.path.resolve() in wanted]
+        found = [known[p] for p in {(b / n).resolve() for b in (base, root) if b is not None} if p in known]
+        if not found and every:
+            return None
+        out.extend(u for u in found if u not in out)
     return out or None
 
 

@@ -9,7 +9,7 @@ from lsprotocol import types as t
 from ..config import Diagnostics
 from ..index.catalog import Catalog
 from ..text import clean
-from .bib import BibFile, Bibs
+from .bib import BibFile, Bibs, resources
 from .bibcheck import DUPLICATE_KEY
 from .document import BIBTEX, LATEX, MARKDOWN, DocAnalysis, manubot_id, silenced_lines
 
@@ -39,8 +39,17 @@ def diagnostics(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, cfg: Diagnostics
     out: list[t.Diagnostic] = []
     cites = doc.cites(extra)
     items = bibitems(doc)
+    loaded = resources(doc, bibs, every=True) if cites else None
     for c in cites:
-        if bibs.has_key(c.key) or manubot_id(c.key) or c.key in items:  # Manubot resolves its own ids
+        if manubot_id(c.key) or c.key in items:  # Manubot resolves its own ids
+            continue
+        if bibs.has_key(c.key):
+            if loaded is not None and cfg.unknown_key == "warning" \
+                    and not any(c.key in bibs.files[u].ranges for u in loaded):
+                where = next(f.path.name if f.path else f.uri for f in bibs.files.values() if c.key in f.ranges)
+                out.append(t.Diagnostic(range=_rng(c.span.line, c.span.start, c.span.end),
+                                        message=f"'{c.key}' is in {where}, which this document does not load",
+                                        severity=t.DiagnosticSeverity.Warning, source=SOURCE, code=UNKNOWN_KEY))
             continue
         e = catalog.by_key(c.key)
         if e is None:
