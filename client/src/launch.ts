@@ -7,7 +7,7 @@
  * only has to provide the third-party dependencies listed in `pyproject.toml`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Executable } from 'vscode-languageclient/node';
@@ -21,7 +21,14 @@ export const MIN_PYTHON: readonly [number, number] = [3, 11];
  */
 export const CHECK_SCRIPT = String.raw`
 import json, re, sys
-out = {"version": list(sys.version_info[:3]), "executable": sys.executable, "unmet": [], "error": None, "server": None}
+out = {"version": list(sys.version_info[:3]), "executable": sys.executable, "unmet": [], "error": None, "server": None,
+       "sitePackages": []}
+def site_dirs():
+    import site, sysconfig
+    dirs = [sysconfig.get_paths().get(k) for k in ("purelib", "platlib")]
+    if getattr(site, "ENABLE_USER_SITE", False):
+        dirs.append(site.getusersitepackages())
+    return sorted(set(d for d in dirs if d))
 def check():
     if sys.version_info < (3, 11):
         return
@@ -56,6 +63,10 @@ try:
     check()
 except Exception as exc:
     out["error"] = "%s: %s" % (type(exc).__name__, exc)
+try:
+    out["sitePackages"] = site_dirs()
+except Exception:
+    pass
 print(json.dumps(out))
 `;
 
@@ -68,6 +79,8 @@ export interface CheckResult {
   error: string | null;
   /** Where `paperlens.cli` was imported from. */
   server: string | null;
+  /** The interpreter's site-packages directories: installing or removing a package changes their mtime. */
+  sitePackages?: string[];
 }
 
 export type Assessment =
@@ -151,6 +164,7 @@ export function parseCheck(stdout: string): CheckResult | Error {
     unmet: Array.isArray(v.unmet) ? v.unmet.filter((r): r is string => typeof r === 'string') : [],
     error: typeof v.error === 'string' ? v.error : null,
     server: typeof v.server === 'string' ? v.server : null,
+    sitePackages: Array.isArray(v.sitePackages) ? v.sitePackages.filter((d): d is string => typeof d === 'string') : [],
   };
 }
 
@@ -284,4 +298,101 @@ export function venvRecipe(python: string, venvDir: string, requirements: readon
     commandLine({ command: python, args: ['-m', 'venv', venvDir] }, p),
     commandLine({ command: venvPython, args: ['-m', 'pip', 'install', ...requirements] }, p),
   ];
+}
+
+/** The interpreter `command` names: itself when it is a path, else the first match on PATH. */
+export async function locate(command: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  if (command.includes('/') || command.includes('\\')) return path.resolve(command);
+  const exts = process.platform === 'win32' ? ['', '.exe'] : [''];
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (dir === '') continue;
+    for (const ext of exts) {
+      const candidate = path.join(dir, command + ext);
+      try {
+        await fs.access(candidate, fs.constants.X_OK);
+        return candidate;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * What a passed interpreter check depends on, cheaply: the interpreter (its link and its target), its
+ * site-packages directories (a pip install or uninstall changes their mtime) and the server's requirements.
+ * Undefined when one of them cannot be read: then the check runs again.
+ */
+export async function checkFingerprint(python: string, result: CheckResult, layout: ServerLayout): Promise<string | undefined> {
+  const interpreter = await locate(python);
+  if (interpreter === undefined) return undefined;
+  const parts: string[] = [];
+  try {
+    const link = await fs.lstat(interpreter);
+    const target = await fs.stat(interpreter);
+    parts.push(`${interpreter}:${link.mtimeMs}:${target.mtimeMs}:${target.size}`);
+    for (const dir of result.sitePackages ?? []) {
+      const stat = await fs.stat(dir).catch(() => undefined);
+      parts.push(`${dir}:${stat ? stat.mtimeMs : 'absent'}`);
+    }
+    const pyproject = await fs.stat(pyprojectPath(layout));
+    parts.push(`pyproject:${pyproject.mtimeMs}:${pyproject.size}`);
+  } catch {
+    return undefined;
+  }
+  return parts.join('|');
+}
+
+/** Where cached check results are kept: VS Code's globalState (a Memento) has this shape. */
+export interface CheckStore {
+  get(key: string): unknown;
+  update(key: string, value: unknown): PromiseLike<void>;
+}
+
+const CHECKS_KEY = 'paperlens.interpreterChecks';
+const MAX_CACHED_CHECKS = 8;
+
+interface CachedCheck {
+  fingerprint: string;
+  result: CheckResult;
+}
+
+/**
+ * Passed interpreter checks, per interpreter, valid while nothing they depend on changed (checkFingerprint).
+ * Saves the ~1-2 s that a Python importing the server's dependencies takes at every activation.
+ */
+export class CheckCache {
+  constructor(
+    private readonly store: CheckStore,
+    private readonly layout: ServerLayout,
+  ) {}
+
+  private all(): Record<string, CachedCheck> {
+    const all = this.store.get(CHECKS_KEY);
+    return typeof all === 'object' && all !== null ? (all as Record<string, CachedCheck>) : {};
+  }
+
+  /** The cached passed check for `python`, if nothing it depends on changed since. */
+  async get(python: string): Promise<CheckResult | undefined> {
+    const cached = this.all()[python];
+    if (cached === undefined) return undefined;
+    const now = await checkFingerprint(python, cached.result, this.layout);
+    return now !== undefined && now === cached.fingerprint ? cached.result : undefined;
+  }
+
+  /** Keeps a passed check. */
+  async set(python: string, result: CheckResult): Promise<void> {
+    const fingerprint = await checkFingerprint(python, result, this.layout);
+    if (fingerprint === undefined) return;
+    const entries = Object.entries(this.all()).filter(([key]) => key !== python);
+    entries.push([python, { fingerprint, result }]);
+    await this.store.update(CHECKS_KEY, Object.fromEntries(entries.slice(-MAX_CACHED_CHECKS)));
+  }
+
+  async forget(python: string): Promise<void> {
+    const all = this.all();
+    if (!(python in all)) return;
+    await this.store.update(CHECKS_KEY, Object.fromEntries(Object.entries(all).filter(([key]) => key !== python)));
+  }
 }

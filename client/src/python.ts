@@ -12,6 +12,7 @@ import {
   isExternallyManaged,
   run,
   venvRecipe,
+  type CheckCache,
   type CheckResult,
   type ServerLayout,
 } from './launch';
@@ -85,10 +86,10 @@ export async function onDidChangePythonEnvironment(listener: () => void): Promis
 
 const INSTALL = 'Install';
 const COPY = 'Copy Command';
-const CHOOSE = 'Choose Interpreter';
-const SHOW_OUTPUT = 'Show Output';
+export const CHOOSE = 'Choose Interpreter';
+export const SHOW_OUTPUT = 'Show Output';
 
-async function openInterpreterSetting(): Promise<void> {
+export async function openInterpreterSetting(): Promise<void> {
   await vscode.commands.executeCommand('workbench.action.openSettings', 'paperlens.server.python');
 }
 
@@ -131,14 +132,21 @@ async function install(python: string, unmet: readonly string[], log: vscode.Log
 /**
  * Checks that `interpreter` can run the server (Python >= 3.11, requirements met, server importable)
  * and, when it lacks packages, offers to install them. Resolves to the check result when the server
- * can start, else to undefined after telling the user what to do.
+ * can start, else to undefined after telling the user what to do. A check that passed before is taken from
+ * `cache` while the interpreter and its packages are unchanged.
  */
 export async function ensureServerCanRun(
   interpreter: Interpreter,
   layout: ServerLayout,
   log: vscode.LogOutputChannel,
   storageDir: string,
+  cache?: CheckCache,
 ): Promise<CheckResult | undefined> {
+  const cached = await cache?.get(interpreter.path);
+  if (cached !== undefined) {
+    log.info(`Interpreter ${describe(interpreter)}: Python ${cached.version.join('.')}, checked before and unchanged since`);
+    return cached;
+  }
   for (let attempt = 0; attempt < 2; attempt++) {
     const result = await checkInterpreter(interpreter.path, layout);
     if (result instanceof Error) {
@@ -153,6 +161,7 @@ export async function ensureServerCanRun(
     switch (verdict.kind) {
       case 'ready':
         log.info(`Server source: ${result.server ?? 'unknown'}`);
+        await cache?.set(interpreter.path, result);
         return result;
       case 'too-old': {
         log.error(verdict.message);

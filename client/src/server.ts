@@ -1,16 +1,28 @@
 /** Starting, stopping and restarting the language client, one at a time. */
 import * as vscode from 'vscode';
 import {
+  CloseAction,
   DidChangeConfigurationNotification,
+  ErrorAction,
   ExecuteCommandRequest,
   LanguageClient,
   RevealOutputChannelOn,
   State,
+  type CloseHandlerResult,
   type LanguageClientOptions,
 } from 'vscode-languageclient/node';
-import { serverLaunch, serverOptions } from './launch';
+import { CheckCache, serverLaunch, serverOptions } from './launch';
 import { Commands, isServerStatus, STATUS_NOTIFICATION } from './protocol';
-import { describe, ensureServerCanRun, resolveInterpreter, type Interpreter } from './python';
+import {
+  CHOOSE,
+  SHOW_OUTPUT,
+  describe,
+  ensureServerCanRun,
+  openInterpreterSetting,
+  resolveInterpreter,
+  type Interpreter,
+} from './python';
+import { ServerStderr, stdioOptions } from './stderr';
 import { documentSelector, languageIds, serverSettings, type ServerSettings } from './settings';
 import type { StatusBar } from './status';
 
@@ -38,12 +50,20 @@ export class ServerManager implements vscode.Disposable {
   /** Set when the last start failed; cleared by an explicit start or restart. */
   private failed = false;
   private clientDisposables: { dispose(): void }[] = [];
+  /** The running server's stderr: logged at each line's level, its last lines kept to say why it stopped. */
+  private readonly stderr: ServerStderr;
+  private readonly checks: CheckCache;
+  /** When the running server crashed recently: it is restarted unless that happened too often. */
+  private crashes: number[] = [];
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly log: vscode.LogOutputChannel,
     private readonly statusBar: StatusBar,
-  ) {}
+  ) {
+    this.stderr = new ServerStderr(log);
+    this.checks = new CheckCache(context.globalState, { extensionPath: context.extensionPath });
+  }
 
   get running(): boolean {
     return this.client?.state === State.Running;
@@ -124,7 +144,7 @@ export class ServerManager implements vscode.Disposable {
     const interpreter = await resolveInterpreter(this.log);
     this.statusBar.starting(interpreter.path);
     const layout = { extensionPath: this.context.extensionPath };
-    const check = await ensureServerCanRun(interpreter, layout, this.log, this.context.globalStorageUri.fsPath);
+    const check = await ensureServerCanRun(interpreter, layout, this.log, this.context.globalStorageUri.fsPath, this.checks);
     if (!check) {
       this.failed = true;
       this.statusBar.failed(`The server cannot run with ${describe(interpreter)}.`);
@@ -138,6 +158,11 @@ export class ServerManager implements vscode.Disposable {
       initializationOptions: currentServerSettings(),
       outputChannel: this.log,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
+      stdioOptions: stdioOptions(this.stderr),
+      errorHandler: {
+        error: (_error, _message, count) => ({ action: (count ?? 0) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true }),
+        closed: () => this.closed(client),
+      },
       middleware: {
         workspace: {
           // The server pulls section "paperlens": answer with exactly what initializationOptions carried,
@@ -152,29 +177,64 @@ export class ServerManager implements vscode.Disposable {
         },
       },
     };
-    const client = new LanguageClient('paperlens', 'PaperLens', serverOptions(interpreter.path, layout), clientOptions);
+    const client: LanguageClient = new LanguageClient('paperlens', 'PaperLens', serverOptions(interpreter.path, layout), clientOptions);
     this.client = client;
+    this.stderr.reset();
     this.started = await this.startKey(interpreter);
     this.clientDisposables.push(
       client.onNotification(STATUS_NOTIFICATION, (status: unknown) => {
         if (isServerStatus(status)) this.statusBar.update(status);
       }),
       client.onDidChangeState((event) => {
-        if (event.newState === State.Stopped && this.client === client) this.statusBar.stopped();
+        if (event.newState === State.Stopped && this.client === client && !this.failed) this.statusBar.stopped();
       }),
     );
     this.log.info(`Starting: ${launch.command} ${launch.args.join(' ')} (PYTHONPATH=${launch.env.PYTHONPATH ?? ''})`);
     try {
       await client.start();
     } catch (error) {
-      this.log.error(`The server failed to start: ${String(error)}`);
+      await this.stderr.drained();
+      const lastWords = this.stderr.last(12);
       await this.doStop();
       this.failed = true;
-      this.statusBar.failed(`The server failed to start: ${String(error)}`);
+      // The check passed from the cache, yet the server did not start: check again, as if new (the
+      // check names a missing package and offers to install it).
+      await this.checks.forget(interpreter.path);
+      this.reportExit('The server failed to start', lastWords, String(error));
       return false;
     }
     await this.refreshStatus(client);
     return true;
+  }
+
+  /** vscode-languageclient's question when the connection to the server closed: restart it, or not. */
+  private async closed(client: LanguageClient): Promise<CloseHandlerResult> {
+    // Stopped on purpose, or it never started (doStart reports that).
+    if (this.client !== client || !this.running) return { action: CloseAction.DoNotRestart, handled: true };
+    await this.stderr.drained();
+    const lastWords = this.stderr.last(12);
+    const now = Date.now();
+    this.crashes = [...this.crashes.filter((t) => now - t < 180_000), now];
+    if (this.crashes.length <= 3) {
+      this.log.warn(`The server stopped (${this.stderr.reason() || 'no message'}); restarting it`);
+      this.stderr.reset();
+      return { action: CloseAction.Restart, handled: true };
+    }
+    this.failed = true;
+    this.reportExit('The server stopped 4 times in 3 minutes', lastWords);
+    return { action: CloseAction.DoNotRestart, handled: true };
+  }
+
+  /** Says why the server is not running: in the status bar's tooltip and in a notification, with what to do. */
+  private reportExit(what: string, lastWords: string[], fallback = 'it printed nothing'): void {
+    const reason = this.stderr.reason() || fallback;
+    this.log.error(`${what}: ${reason}`);
+    const tail = lastWords.length > 0 ? `\n\nThe server's last words:\n${lastWords.slice(-8).join('\n')}` : '';
+    this.statusBar.failed(`${what}: ${reason}${tail}`);
+    void vscode.window.showErrorMessage(`PaperLens: ${what}: ${reason}`, SHOW_OUTPUT, CHOOSE).then(async (choice) => {
+      if (choice === SHOW_OUTPUT) this.log.show();
+      if (choice === CHOOSE) await openInterpreterSetting();
+    });
   }
 
   /** Asks for the status once, in case the server's first notification came before the handler. */

@@ -13,13 +13,13 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import type { Executable, LanguageClient, MessageTransports } from 'vscode-languageclient/node';
 import { DidOpenTextDocumentNotification, HoverRequest, type Hover } from 'vscode-languageserver-protocol/node';
 import { serverOptions } from '../src/launch';
+import { ServerStderr, stdioOptions, type Level } from '../src/stderr';
 import { ROOT, testPython } from './helpers';
 import { Session, type Launcher } from './session';
 
@@ -97,26 +97,19 @@ function outputChannel(lines: string[]): unknown {
  * constructor, which wires up editor features that need the real `vscode`; the launch needs only the
  * fields set here.
  */
-function throughLanguageClient(options: Executable, stderrLines: string[]): Launcher & { process?: ChildProcess } {
+function throughLanguageClient(options: Executable, stderr: ServerStderr): Launcher & { process?: ChildProcess } {
   const launcher: Launcher & { process?: ChildProcess } = async (_extensionPath: string, cwd: string) => {
     workspaceFolder = cwd;
     const { LanguageClient: Client, RevealOutputChannelOn } = loadLanguageClient();
-    const channel = outputChannel(stderrLines);
+    const channel = outputChannel([]);
     const client = Object.create(Client.prototype) as LanguageClient;
     Object.assign(client, {
       _serverOptions: options,
       _forceDebug: false,
       _outputChannel: channel,
       _clientOptions: { revealOutputChannelOn: RevealOutputChannelOn.Never },
-      // As LanguageClient's default: each stderr line to the output channel, as an error.
-      _stdioOptions: {
-        stdout: () => undefined,
-        stderr: (input: NodeJS.ReadableStream) => {
-          readline.createInterface({ input, crlfDelay: Infinity, terminal: false }).on('line', (line) => {
-            stderrLines.push(`[error] ${line}`);
-          });
-        },
-      },
+      // What the extension gives LanguageClient for the server's stderr.
+      _stdioOptions: stdioOptions(stderr),
     });
     const transports = await (client as unknown as { createMessageTransports(encoding: string): Promise<MessageTransports> }).createMessageTransports(
       'utf-8',
@@ -127,6 +120,14 @@ function throughLanguageClient(options: Executable, stderrLines: string[]): Laun
     return { process, reader: transports.reader, writer: transports.writer };
   };
   return launcher;
+}
+
+/** An output channel's log methods, recording `[level] message`. */
+function sink(lines: string[]): Record<Level, (message: string) => void> {
+  const at = (level: Level) => (message: string) => {
+    lines.push(`[${level}] ${message}`);
+  };
+  return { trace: at('trace'), debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
 function workspace(): { root: string; uri: string; text: string } {
@@ -155,10 +156,11 @@ describe('the server launched by vscode-languageclient', { timeout: 180_000 }, (
     rmSync(doc.root, { recursive: true, force: true });
   });
 
-  it("starts from the extension's ServerOptions and answers a hover", async () => {
+  it("starts from the extension's ServerOptions and answers a hover; its log lines keep their level", async () => {
     const channel: string[] = [];
-    const options = serverOptions(testPython(), { extensionPath: ROOT });
-    const launcher = throughLanguageClient(options, channel);
+    // INFO: the server's ordinary log lines, which must not reach the output channel as errors.
+    const options = serverOptions(testPython(), { extensionPath: ROOT }, { ...process.env, PAPERLENS_LOG: 'INFO' });
+    const launcher = throughLanguageClient(options, new ServerStderr(sink(channel)));
     const session = await Session.start(ROOT, doc.root, launcher);
     try {
       const hover = await hoverOnDrct(session, doc);
@@ -166,13 +168,14 @@ describe('the server launched by vscode-languageclient', { timeout: 180_000 }, (
     } finally {
       await session.close();
     }
-    assert.deepEqual(channel.filter((line) => line.startsWith('[error]')), [], 'the server logged errors');
+    assert.ok(channel.some((line) => line.startsWith('[info] pygls.server: Starting')), channel.join('\n'));
+    assert.deepEqual(channel.filter((line) => line.startsWith('[error]')), [], 'lines logged as errors');
   });
 
   it('also accepts the --stdio that vscode-languageclient appends for TransportKind.stdio', async () => {
     const { TransportKind } = loadLanguageClient();
     const options: Executable = { ...serverOptions(testPython(), { extensionPath: ROOT }), transport: TransportKind.stdio };
-    const launcher = throughLanguageClient(options, []);
+    const launcher = throughLanguageClient(options, new ServerStderr(sink([])));
     const session = await Session.start(ROOT, doc.root, launcher);
     try {
       assert.deepEqual(launcher.process?.spawnargs.slice(-2), ['serve', '--stdio']);
@@ -181,5 +184,16 @@ describe('the server launched by vscode-languageclient', { timeout: 180_000 }, (
     } finally {
       await session.close();
     }
+  });
+
+  it('a server that cannot start says why: its last stderr line is the reason', async () => {
+    const lines: string[] = [];
+    const stderr = new ServerStderr(sink(lines));
+    const good = serverOptions(testPython(), { extensionPath: ROOT });
+    const options: Executable = { ...good, args: [...(good.args ?? []), '--pipe=/tmp/paperlens-test.sock'] };
+    await assert.rejects(Session.start(ROOT, doc.root, throughLanguageClient(options, stderr)));
+    await stderr.drained();
+    assert.match(stderr.reason(), /^paperlens: serve: --pipe is not supported; PaperLens speaks LSP over stdio/);
+    assert.deepEqual(lines, [`[error] ${stderr.reason()}`]);
   });
 });

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import {
+  CheckCache,
   assess,
   checkInterpreter,
   commandLine,
@@ -111,5 +112,50 @@ describe('commands shown to the user', () => {
     assert.equal(expandPath('~/venv/bin/python', undefined, '/home/u'), path.join('/home/u', 'venv/bin/python'));
     assert.equal(expandPath('${workspaceFolder}/.venv/bin/python', '/w', '/home/u'), '/w/.venv/bin/python');
     assert.equal(expandPath(' python3 ', undefined, '/home/u'), 'python3');
+  });
+});
+
+describe('the interpreter check cache', () => {
+  /** globalState's shape, in memory. */
+  function memento(): { get(key: string): unknown; update(key: string, value: unknown): Promise<void> } {
+    const values = new Map<string, unknown>();
+    return {
+      get: (key) => values.get(key),
+      update: (key, value) => {
+        values.set(key, JSON.parse(JSON.stringify(value)));
+        return Promise.resolve();
+      },
+    };
+  }
+
+  it('returns a passed check until a package is installed or removed', async () => {
+    const real = await checkInterpreter(testPython(), { extensionPath: ROOT });
+    if (real instanceof Error) assert.fail(real.message);
+    assert.ok((real.sitePackages ?? []).length > 0, `no site-packages reported: ${JSON.stringify(real)}`);
+    // A site-packages directory of its own, so that "installing" into it is harmless.
+    const site = mkdtempSync(path.join(os.tmpdir(), 'paperlens-site-'));
+    const result: CheckResult = { ...real, sitePackages: [site] };
+    const cache = new CheckCache(memento(), { extensionPath: ROOT });
+    assert.equal(await cache.get(testPython()), undefined);
+    await cache.set(testPython(), result);
+    assert.deepEqual(await cache.get(testPython()), result);
+    assert.equal(await cache.get('/other/python3'), undefined);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    mkdirSync(path.join(site, 'newpkg-1.0.dist-info'));
+    assert.equal(await cache.get(testPython()), undefined, 'still cached after a package was installed');
+    await cache.set(testPython(), result);
+    assert.ok(await cache.get(testPython()));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    rmdirSync(path.join(site, 'newpkg-1.0.dist-info'));
+    assert.equal(await cache.get(testPython()), undefined, 'still cached after a package was removed');
+    await cache.set(testPython(), result);
+    await cache.forget(testPython());
+    assert.equal(await cache.get(testPython()), undefined);
+  });
+
+  it('caches nothing for an interpreter that is not there', async () => {
+    const cache = new CheckCache(memento(), { extensionPath: ROOT });
+    await cache.set('/nonexistent/python3', ok);
+    assert.equal(await cache.get('/nonexistent/python3'), undefined);
   });
 });

@@ -609,8 +609,7 @@ def on_completion_resolve(ls: PaperLensServer, item: t.CompletionItem) -> t.Comp
 
 
 @server.feature(t.TEXT_DOCUMENT_CODE_ACTION,
-                t.CodeActionOptions(code_action_kinds=[t.CodeActionKind.QuickFix, ca.RELATED_KIND,
-                                                       t.CodeActionKind.Empty]))
+                t.CodeActionOptions(code_action_kinds=[t.CodeActionKind.QuickFix, ca.RELATED_KIND]))
 async def on_code_action(ls: PaperLensServer, params: t.CodeActionParams) -> list[t.CodeAction] | None:
     d = _doc(ls, params.text_document.uri)
     if d is None or not ls.state.settings.features.code_actions:
@@ -895,8 +894,10 @@ def cmd_status(ls: PaperLensServer) -> dict[str, Any]:
 def serve(tcp: str | None = None) -> None:
     """Run over stdio, or TCP when given HOST:PORT."""
     # stderr is the log; keep it quiet unless asked (a client that never reads stderr must not block us).
+    # Each line names its level, so clients that show stderr (VS Code's output channel) can show it at that level
+    # rather than as an error. force: the CLI configured logging for its one-line messages before this.
     level = os.environ.get("PAPERLENS_LOG", "WARNING").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     if tcp:
         host, _, port = tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))

@@ -138,6 +138,9 @@ async def test_open_repo_action_asks_the_editor_to_open_github(client: LanguageC
     actions = await actions_at(client, ws / "paper.tex", find(TEX, "DRCT keeps", offset=1))
     [action] = [a for a in actions if a.title == "Open ming053l/DRCT on GitHub"]
     assert action.command is not None
+    # Every action has a real kind or none: "" is no kind a client can group or filter by.
+    assert all(a.kind is None or a.kind != "" for a in actions)
+    assert action.kind is None
     n = len(client.shown_documents)
     res = await client.workspace_execute_command_async(t.ExecuteCommandParams(
         command=action.command.command, arguments=list(action.command.arguments or ())))

@@ -10,6 +10,7 @@ import pytest
 import pytest_lsp
 from e2e_lsp import CONFIG, DRCT_TITLE, capabilities, copy_examples, find, hover, open_doc, span, start
 from lsprotocol import types as t
+from markdown_it import MarkdownIt
 from pytest_lsp import LanguageClient
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -173,7 +174,12 @@ async def test_untrusted_feed_text_is_escaped(client: LanguageClient, ws: Path):
     targets = re.findall(r"(?<!\\)\[(?:[^\]\\]|\\.)*(?<!\\)\]\(([^)]*)\)", value)
     assert targets, value
     assert all(u.startswith("https://") for u in targets), targets
-    assert "](command:" not in value
+    assert re.search(r"(?<!\\)\]\(command:", value) is None, value
+    # As a Markdown client renders it: the only links are the card's own https ones, and no HTML.
+    html = MarkdownIt("commonmark").enable(["strikethrough", "table"]).render(value)
+    hrefs = re.findall(r'<a href="([^"]*)"', html)
+    assert hrefs and all(u.startswith("https://") for u in hrefs), hrefs
+    assert "<img" not in html and "<script" not in html, html
 
 
 @pytest_lsp.fixture(config=CONFIG, scope="module")

@@ -10,19 +10,41 @@ from ..model import ARXIV_ID_RE, valid_repo
 from ..text import clean
 from ..urls import safe_url
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&$])")
 EXCERPT = 320
 
+# Markdown that clients show as source (Neovim's floats, some Emacs setups) displays every backslash, so text is
+# escaped only where a character would change the rendering (CommonMark + GFM), not every `-` and `.`.
+# `<` only opens HTML or an autolink before a letter, `/`, `!` or `?`, but escaping every one keeps the rule simple
+# for whoever checks a card for HTML.
+_ALWAYS = re.compile(r"[`*\[\]<]|\\(?=[!-/:-@\[-`{-~]|$)|&(?=#?[A-Za-z0-9]+;)")
+# `_` delimits emphasis unless it sits inside a word (snake_case).
+_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
+# At the start of a line: headings, block quotes, list items ("- ", "+ ", "2024. "), thematic breaks.
+_LINE_START = re.compile(r"^(?:#{1,6}(?=\s|$)|>|[-+](?=\s|$|-)|=+$|(?P<num>\d{1,9})[.)](?=\s|$))")
+# An ATX heading's closing sequence ("### Title ##" shows "Title").
+_CLOSING_HASHES = re.compile(r"(?<=\s)(#+)$")
 
 # How much of each string a card shows: a 1 MB title must not become a 3 MB hover.
 TITLE_MAX, NAME_MAX, FACT_MAX, KEY_MAX, URL_MAX = 300, 80, 120, 100, 120
 
 
-def md_escape(s: str, limit: int = 1000) -> str:
-    """Escape text we did not write (titles, abstracts) so it stays text: no links, HTML or commands; control
-    characters dropped and the text clipped."""
+def md_escape(s: str, limit: int = 1000, *, line_start: bool = False) -> str:
+    """Escape text we did not write (titles, abstracts) so it renders as itself: no links, HTML, emphasis or
+    code spans anywhere, and no block syntax where it starts a line (`line_start`); control characters dropped
+    and the text clipped."""
     s = " ".join(clean(s, limit).split())
-    return _MD_SPECIAL.sub(r"\\\1", s)
+    s = _ALWAYS.sub(lambda m: "\\" + m.group(0), s)
+    s = _UNDERSCORE.sub(r"\\_", s)
+    # GFM strikethrough needs a tilde that can close (one not after whitespace); without one, "~2x" is plain.
+    if re.search(r"(?<=\S)~", s):
+        s = s.replace("~", "\\~")
+    if line_start:
+        m = _LINE_START.match(s)
+        if m and m.group("num"):
+            s = s[: m.end("num")] + "\\" + s[m.end("num"):]
+        elif m:
+            s = "\\" + s
+    return _CLOSING_HASHES.sub(lambda m: "".join("\\#" for _ in m.group(1)), s)
 
 
 def md_code(s: str, limit: int = KEY_MAX) -> str:
@@ -123,10 +145,10 @@ def card_markdown(entry: Entry) -> str:
     lines.append(meta)
     facts = _facts(entry)
     if facts:
-        lines.append(" · ".join(md_escape(f) for f in facts))
+        lines.append(md_escape(" · ".join(facts), line_start=True))
     if p.abstract:
         lines.append("")
-        lines.append(md_escape(excerpt(p.abstract)))
+        lines.append(md_escape(excerpt(p.abstract), line_start=True))
     if p.ai_keywords:
         lines.append("")
         lines.append("*Keywords:* " + ", ".join(md_escape(k, NAME_MAX) for k in p.ai_keywords[:8]))

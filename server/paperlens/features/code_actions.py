@@ -114,8 +114,8 @@ def code_actions(
                                     kind=t.CodeActionKind.QuickFix, command=add_entry_command(doc, entry)))
     if entry.repo_name:
         url = f"https://github.com/{entry.repo_name}"
+        # No kind: opening a page is neither a fix nor a refactoring, and "" is not a kind clients group by.
         actions.append(t.CodeAction(title=clean(f"Open {entry.repo_name} on GitHub", TITLE_MAX),
-                                    kind=t.CodeActionKind.Empty,
                                     command=t.Command(title=clean(f"Open {entry.repo_name}", TITLE_MAX),
                                                       command=OPEN_REPO_COMMAND, arguments=[url])))
     for rel in catalog.related(entry, RELATED_K):
