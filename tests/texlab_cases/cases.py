@@ -27,6 +27,7 @@ class Case:
 TEXLAB = "texlab crates/completion/src/tests.rs"
 TEXLAB_OLD = "texlab history: src/completion/latex/citation.rs (2019-2020)"
 TEXLAB_IT = "texlab history: tests/completion_latex_citation.rs"
+TEXLAB_IT2 = "texlab history: tests/it/completion.rs (2021)"
 HOVER = "texlab crates/hover/src/tests.rs"
 DEFINITION = "texlab crates/definition/src/tests.rs"
 REFERENCES = "texlab crates/references/src/tests.rs"
@@ -167,6 +168,44 @@ CASES: list[Case] = [
 \cite{}
       |
 """ + FULL_AND_EMPTY_BIB.replace("refs.bib", "foo.bib"), offered=("bar:2005",), nothing=True),
+    Case("it_citation_multi_word", f"{TEXLAB_IT2}: test_citation_multi_word", "resolve", r"""
+%! main.tex
+\documentclass{article}
+\bibliography{main}
+\begin{document}
+\cite{foo 2
+           |
+      ^^^^^
+\end{document}
+
+%! main.bib
+@article{foo,
+    author = {Foo Bar},
+    title = {Baz Qux},
+    year = {2019},
+}
+
+@article{bar:2005,}
+""", offered=("foo",), contains=("Baz Qux",),
+         ours="texlab puts the cursor inside the words (after `f`) and still replaces all of `foo 2`; we "
+              "replace what is typed up to the cursor, so the case puts the cursor after the words"),
+    Case("it_citation_open_brace", f"{TEXLAB_IT2}: test_citation_open_brace", "resolve", r"""
+%! main.tex
+\documentclass{article}
+\bibliography{main}
+\begin{document}
+\cite{Foo
+         |
+      ^^^
+\end{document}
+
+%! main.bib
+@article{FooBar,
+    author = {Foo Bar},
+    title = {Baz Qux},
+    year = {2019},
+}
+""", offered=("FooBar",), contains=("Baz Qux", "2019")),
     # ---------------------------------------------------------------- hover
     Case("hover_latex_citation", f"{HOVER}: test_latex_citation", "hover", r"""
 %! main.tex

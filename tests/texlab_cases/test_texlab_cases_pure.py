@@ -12,7 +12,7 @@ from lsprotocol import types as t
 
 from paperlens.config import parse_settings
 from paperlens.features.bib import BibFile, Bibs
-from paperlens.features.completion import completions
+from paperlens.features.completion import completions, resolve
 from paperlens.features.diagnostics import bib_diagnostics, diagnostics
 from paperlens.features.document import BIBTEX, DocAnalysis, doc_kind
 from paperlens.features.hover import hover
@@ -23,7 +23,7 @@ from paperlens.index.core import Index
 from paperlens.library import read_library, snapshot_file
 
 ROOT = Path("/ws")
-PURE = [c for c in CASES + ISSUE_CASES if c.request in ("completion", "hover", "definition", "diagnostics")]
+PURE = [c for c in CASES + ISSUE_CASES if c.request in ("completion", "resolve", "hover", "definition", "diagnostics")]
 
 
 @pytest.fixture(scope="module")
@@ -52,17 +52,21 @@ def test_pure(case: Case, base: Index) -> None:
     fx = parse(case.fixture)
     docs, bibs, catalog = world(fx, base)
     cur = fx.cursor
-    if case.request == "completion":
+    if case.request in ("completion", "resolve"):
         assert cur is not None
         res = completions(docs[cur.file], catalog, bibs, cur.line, cur.start)
         items = res.items if res else []
-        if case.nothing:
+        if case.nothing and case.request == "completion":
             assert items == []
             return
         labels = [i.label for i in items]
         assert set(case.offered) <= set(labels) and not set(case.not_offered) & set(labels), labels[:10]
         [expected] = fx.ranges_in(cur.file) or [cur]
         assert all(isinstance(i.text_edit, t.TextEdit) and i.text_edit.range == rng(expected) for i in items)
+        if case.request == "resolve":
+            doc = resolve(next(i for i in items if i.label == case.offered[0]), catalog).documentation
+            text = doc.value if isinstance(doc, t.MarkupContent) else (doc or "")
+            assert (not text) if case.nothing else all(w in text for w in case.contains), text
     elif case.request == "hover":
         assert cur is not None
         h = hover(docs[cur.file], catalog, cur.line, cur.start)
