@@ -499,4 +499,16 @@ As @foo shows [@foo; @bar].
 %! baz.bib
 @article{bar,}
 """, diagnostics=(("foo.tex", "unknown-key"),)),
+    Case("entry_in_a_bib_not_loaded", f"{TEXLAB_OLD}: test_empty, with titled entries", "completion", r"""
+%! foo.tex
+\addbibresource{bar.bib}
+\cite{}
+      |
+
+%! bar.bib
+@article{foo, title = {Foo}}
+
+%! baz.bib
+@article{bar, title = {Bar}}
+""", offered=("foo",), not_offered=("bar",)),
 ]

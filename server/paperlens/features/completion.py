@@ -61,8 +61,9 @@ def completions(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, line: int, col: 
         return _manubot_arxiv(catalog, ctx.prefix, rng, limit)
     items = _bare_items(doc, bibs, ctx.prefix, ctx.keys_before, rng, limit)
     limit -= len(items)
+    loaded = resources(doc, bibs, every=True)
     entries = [e for e in ranked(doc, catalog, line, col, ctx.prefix, limit + len(ctx.keys_before))
-               if e.key not in ctx.keys_before][:limit]
+               if e.key not in ctx.keys_before and not _elsewhere(bibs, loaded, e.key)][:limit]
     shown = {it.label for it in items}
     entries = [e for e in entries if e.key not in shown]
     for rank, e in enumerate(entries, start=len(items)):
@@ -84,6 +85,11 @@ def completions(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, line: int, col: 
             data={"key": e.key},
         ))
     return t.CompletionList(is_incomplete=True, items=items)
+
+
+def _elsewhere(bibs: Bibs, loaded: list[str] | None, key: str) -> bool:
+    """Whether the key is only in .bib files the document does not load (citing it there would fail)."""
+    return loaded is not None and bibs.has_key(key) and not any(key in bibs.files[u].ranges for u in loaded)
 
 
 def _manubot_arxiv(catalog: Catalog, prefix: str, rng: t.Range, limit: int) -> t.CompletionList:
