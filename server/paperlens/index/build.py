@@ -24,11 +24,12 @@ from ..model import Paper, Repo
 from ..text import name_prefixes, norm_name, words
 from .aliases import CODE, method_name, paper_aliases
 from .keys import base_key, dedupe_keys
+from .semantic import key_phrases
 from .store import Bloom, Postings, StrArray
-from .terms import content_terms
 
 F_COMMON, F_CODE_ONLY = 1, 2
-REL_TERMS = 20  # content terms kept per paper for related-paper search
+REL_TERMS = 32  # key phrases kept per paper for related-paper search (among those other papers share)
+REL_OWN = 4  # and of its own phrases, which no other paper has
 _MIN_ORD = 693596  # date(1900, 1, 1).toordinal()
 
 
@@ -129,7 +130,7 @@ class IndexBuilder:
         self.name_code_only = bytearray()
         self.prefixes: set[str] = set()
         self.words = _Pairs()
-        # Content bags, kept on disk as (term id, count) runs so the second pass needs no re-tokenising.
+        # Key-phrase bags, kept on disk as (term id, weight) runs so the second pass needs no re-tokenising.
         self.content = _Pairs()
         self.bag_len = array("I")
         self.bags = tempfile.TemporaryFile() if records is not None else io.BytesIO()
@@ -188,10 +189,10 @@ class IndexBuilder:
             toks.update(words(p.organization))
         for t in toks:
             self.words.add(t, seq)
-        bag = content_terms(p.title, p.abstract, p.ai_keywords)
+        bag = key_phrases(p.title, p.abstract, p.ai_keywords)
         term = self.content.term
         self.bags.write(array("I", [term(t) for t in bag]).tobytes())
-        self.bags.write(array("H", [min(c, 65535) for c in bag.values()]).tobytes())
+        self.bags.write(array("f", bag.values()).tobytes())
         self.bag_len.append(len(bag))
 
     def _bag_chunks(self, step: int = 20000) -> Iterator[tuple[npt.NDArray[Any], ...]]:
@@ -200,10 +201,10 @@ class IndexBuilder:
         self.bags.seek(0)
         for lo in range(0, self.n, step):
             ln = lens[lo : lo + step]
-            tids, cnts = [np.zeros(0, dtype=np.uint32)], [np.zeros(0, dtype=np.uint16)]
+            tids, cnts = [np.zeros(0, dtype=np.uint32)], [np.zeros(0, dtype=np.float32)]
             for k in ln.tolist():
                 tids.append(np.frombuffer(self.bags.read(4 * k), dtype=np.uint32))
-                cnts.append(np.frombuffer(self.bags.read(2 * k), dtype=np.uint16))
+                cnts.append(np.frombuffer(self.bags.read(4 * k), dtype=np.float32))
             yield np.concatenate(tids), np.concatenate(cnts), np.repeat(np.arange(lo, lo + len(ln), dtype=np.int32), ln)
 
     def _related(self, ix: Any, rank: npt.NDArray[np.int32]) -> None:
@@ -215,7 +216,7 @@ class IndexBuilder:
         for tids, _, _ in self._bag_chunks():
             df += np.bincount(tids, minlength=v)
         idf = np.log((n + 1) / (df + 1)) + 1.0
-        chunks = [_top_terms(t, c, s, idf) for t, c, s in self._bag_chunks()]
+        chunks = [_top_terms(t, c, s, idf, df) for t, c, s in self._bag_chunks()]
         rel = self.content
         rel.t = _cat(chunks, 0, np.uint32, "I")
         rel.s = _cat(chunks, 1, np.uint32, "I")
@@ -343,16 +344,21 @@ def _cat(chunks: list[tuple[npt.NDArray[Any], ...]], k: int, dtype: type, code: 
 
 
 def _top_terms(tids: npt.NDArray[Any], counts: npt.NDArray[Any], seq: npt.NDArray[Any],
-               idf: npt.NDArray[np.float64]) -> tuple[npt.NDArray[Any], ...]:
-    """Per paper, its REL_TERMS heaviest tf-idf terms, weights L2-normalised (vectorised over many papers)."""
-    w = ((1.0 + np.log(counts.astype(np.float32))) * idf[tids]).astype(np.float32)
-    order = np.lexsort((tids, -w, seq))
-    tids, w, seq = tids[order], w[order], seq[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(seq)) + 1] if len(seq) else np.zeros(0, dtype=np.int64)
-    group_start = np.repeat(starts, np.diff(np.r_[starts, len(seq)]))
-    keep = (np.arange(len(seq)) - group_start) < REL_TERMS
-    tids, w, seq = tids[keep], w[keep], seq[keep]
+               idf: npt.NDArray[np.float64], df: npt.NDArray[np.int64]) -> tuple[npt.NDArray[Any], ...]:
+    """Per paper, its REL_TERMS heaviest key phrases that other papers share and its REL_OWN heaviest phrases of
+    its own (its name, for a passage that names it); weights L2-normalised over the whole bag, so that a score
+    is a cosine (vectorised over many papers). A phrase's weight: its rarity in general English and its use in
+    the paper (semantic.key_phrases), times its rarity in the feed (idf)."""
+    w = (counts.astype(np.float32) * idf[tids]).astype(np.float32)
     norms = np.sqrt(np.bincount(seq, weights=w * w, minlength=int(seq.max()) + 1 if len(seq) else 0))
+    own = (df[tids] <= 1).astype(np.int8)
+    order = np.lexsort((tids, -w, own, seq))
+    tids, w, seq, own = tids[order], w[order], seq[order], own[order]
+    group = seq.astype(np.int64) * 2 + own
+    starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1] if len(seq) else np.zeros(0, dtype=np.int64)
+    group_start = np.repeat(starts, np.diff(np.r_[starts, len(seq)]))
+    keep = (np.arange(len(seq)) - group_start) < np.where(own == 1, REL_OWN, REL_TERMS)
+    tids, w, seq = tids[keep], w[keep], seq[keep]
     return tids, seq, w / np.where(norms[seq] > 0, norms[seq], 1.0)
 
 

@@ -16,6 +16,7 @@ from ..model import Library, Paper
 from ..text import norm_name, words
 from .core import Entry, Index
 from .keys import last_name
+from .semantic import explain, key_phrases
 
 
 @dataclass(slots=True)
@@ -226,16 +227,59 @@ class Catalog:
 
     def related(self, entry: Entry, k: int = 5) -> list[Entry]:
         """Papers related to a paper by content."""
+        return [e for e, _ in self.related_why(entry, k)]
+
+    def related_why(self, entry: Entry, k: int = 5) -> list[tuple[Entry, list[str]]]:
+        """Papers related to a paper, each with the key phrases they share ("information bottleneck", ...)."""
         if entry.index is self.base:
-            hits = self.base.related(entry.id, k + 1)
+            query = self.base.paper_terms(entry.id)
+            base_hits = self.base.related(entry.id, k + 1)
+            p = None
         else:
             p = entry.paper
-            hits = self.base.related_text(" ".join([p.title] * 3 + [p.abstract, *p.ai_keywords]), k + 1)
-        out = [e for e in (self._base_entry(i) for i, _ in hits) if e.key != entry.key]
-        return out[:k]
+            query = key_phrases(p.title, p.abstract, p.ai_keywords)
+            base_hits = self.base._related_terms(self.base.text_terms(p.abstract, p.title, p.ai_keywords), k + 1, -1)
+        ov_hits: list[tuple[int, float]] = []
+        if self.overlay is not None:
+            if p is None:
+                p = entry.paper
+            ov = self.overlay
+            ov_hits = ov._related_terms(ov.text_terms(p.abstract, p.title, p.ai_keywords), k + 1, -1)
+        return self._merge_related(query, base_hits, ov_hits, k, exclude=entry.key)
 
     def related_text(self, text: str, k: int = 5) -> list[Entry]:
-        return [self._base_entry(i) for i, _ in self.base.related_text(text, k)]
+        return [e for e, _ in self.related_passage(text, k)]
+
+    def related_passage(self, text: str, k: int = 5) -> list[tuple[Entry, list[str]]]:
+        """Papers (feed and workspace .bib) related to a passage of text, each with the key phrases they share."""
+        query = key_phrases("", text)
+        base_hits = self.base._related_terms(self.base.text_terms(text), k, -1)
+        ov_hits: list[tuple[int, float]] = []
+        if self.overlay is not None:
+            ov_hits = self.overlay._related_terms(self.overlay.text_terms(text), k, -1)
+        return self._merge_related(query, base_hits, ov_hits, k, exclude=None)
+
+    def _merge_related(self, query: dict[str, float], base_hits: list[tuple[int, float]],
+                       ov_hits: list[tuple[int, float]], k: int, exclude: str | None
+                       ) -> list[tuple[Entry, list[str]]]:
+        scored: list[tuple[float, Entry, list[str]]] = []
+        for i, s in base_hits:
+            e = self._base_entry(i)
+            scored.append((s, e, self.base.why(query, i) if e.index is self.base else []))
+        if self.overlay is not None:
+            for i, s in ov_hits:
+                scored.append((s, self.overlay.entry(i), self.overlay.why(query, i)))
+        scored.sort(key=lambda x: (-x[0], -x[1].upvotes, x[1].key))
+        out: list[tuple[Entry, list[str]]] = []
+        seen = {exclude}
+        for _, e, why in scored:
+            if e.key in seen:
+                continue
+            seen.add(e.key)
+            if not why and e.index is not self.base:  # a feed paper shown with its .bib key: explain from the record
+                why = explain(query, key_phrases(e.paper.title, e.paper.abstract, e.paper.ai_keywords))
+            out.append((e, why))
+        return out[:k]
 
 
 def _plausible(query: str, e: Entry) -> bool:

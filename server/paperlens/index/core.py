@@ -22,10 +22,10 @@ from rapidfuzz import fuzz, process
 from ..model import Library, Paper, Repo, repo_from_json, repo_to_json
 from ..text import STOP_WORDS, norm_name, words
 from .build import F_CODE_ONLY, F_COMMON, REL_TERMS, IndexBuilder
+from .semantic import explain, key_phrases
 from .store import Bloom, IdArray, Postings, StrArray
-from .terms import content_terms
 
-FORMAT_VERSION = 8
+FORMAT_VERSION = 9
 _ARRAYS = ("year", "upvotes", "rec_span", "name_flags", "rel_idf", "rel_w", "doc_term_off", "doc_term_ids",
            "doc_term_w")
 FUZZY_CACHE_TERMS = 400_000  # decoded terms kept for typo matching
@@ -387,12 +387,25 @@ class Index:
 
     def related_text(self, text: str, k: int = 5) -> list[tuple[int, float]]:
         """The k papers closest to a passage of text."""
-        bag = content_terms("", text, ())
-        found = [(j, (1 + math.log(c)) * float(self.rel_idf[j])) for j, c in
-                 ((self.rel.find(t), c) for t, c in bag.most_common(60)) if j >= 0]
+        return self._related_terms(self.text_terms(text), k, exclude=-1)
+
+    def text_terms(self, text: str, title: str = "", keywords: tuple[str, ...] = ()) -> list[tuple[int, float]]:
+        """A passage's key phrases as (term id, weight), weighted as papers' are, L2-normalised."""
+        bag = key_phrases(title, text, keywords)
+        found = [(j, w * float(self.rel_idf[j])) for j, w in ((self.rel.find(t), w) for t, w in bag.items()) if j >= 0]
         found = sorted(found, key=lambda x: -x[1])[:REL_TERMS]
         norm = math.sqrt(sum(w * w for _, w in found)) or 1.0
-        return self._related_terms([(j, w / norm) for j, w in found], k, exclude=-1)
+        return [(j, w / norm) for j, w in found]
+
+    def paper_terms(self, i: int) -> dict[str, float]:
+        """Paper i's stored key phrases and their weights."""
+        a, b = int(self.doc_term_off[i]), int(self.doc_term_off[i + 1])
+        return {self.rel.terms[int(j)]: float(w) for j, w in zip(self.doc_term_ids[a:b], self.doc_term_w[a:b],
+                                                                 strict=True)}
+
+    def why(self, query: dict[str, float], i: int, n: int = 3) -> list[str]:
+        """The key phrases paper i shares with a query's (term -> weight), most telling first."""
+        return explain(query, self.paper_terms(i), n)
 
     def _related_terms(self, terms: list[tuple[int, float]], k: int, exclude: int) -> list[tuple[int, float]]:
         chunks, weights = [], []

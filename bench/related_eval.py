@@ -1,0 +1,321 @@
+"""Precision at 5 of "related papers" against hand-made topic labels.
+
+Two labelled sets (bench/related/*.tsv, labelled from titles and abstracts before any method was run):
+- seed: the 54 papers of the shipped snapshot (cache/papers.json);
+- daily: the 29 papers of a real HF API response (../shared/realworld/hf/daily_papers-2024-10-25.json).
+
+A related paper counts when it shares at least one topic with the query; the queries are the papers that share
+a topic with at least one other paper of their set. Each method ranks the other papers of the same set.
+
+    .venv/bin/python bench/related_eval.py              # PaperLens as shipped, plus every alternative tried
+    .venv/bin/python bench/related_eval.py --only paperlens
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "server"))
+
+from paperlens.feeds import read_feed_file  # noqa: E402
+from paperlens.index.catalog import Catalog  # noqa: E402
+from paperlens.index.core import Index  # noqa: E402
+from paperlens.model import Library, Paper  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+K = 5
+
+Ranker = Callable[[list[Paper]], list[list[int]]]  # papers -> per paper, the other papers' indices, best first
+
+
+def _labels(path: Path) -> list[tuple[str, set[str]]]:
+    out = []
+    for line in path.read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        ident, _title, topics = line.split("\t")
+        out.append((ident, set(topics.split())))
+    return out
+
+
+def load_sets() -> dict[str, tuple[list[Paper], list[set[str]]]]:
+    """Each set's papers, in label order, with their topic sets."""
+    sets: dict[str, tuple[list[Paper], list[set[str]]]] = {}
+    seed = [Paper.from_json(d) for d in json.loads((ROOT / "cache" / "papers.json").read_text())["papers"]]
+    labels = _labels(HERE / "related" / "seed_topics.tsv")
+    assert len(labels) == len(seed), "seed labels and cache/papers.json disagree"
+    sets["seed"] = (seed, [t for _, t in labels])
+    daily_path = SHARED / "realworld" / "hf" / "daily_papers-2024-10-25.json"
+    if daily_path.is_file():
+        papers, _ = read_feed_file(daily_path)
+        by_id = {p.arxiv_id: p for p in papers}
+        labels = _labels(HERE / "related" / "daily_topics.tsv")
+        sets["daily"] = ([by_id[i] for i, _ in labels], [t for _, t in labels])
+    return sets
+
+
+def precision_at_k(ranked: list[list[int]], topics: list[set[str]], k: int = K) -> tuple[float, int]:
+    """Mean P@k over the papers that share a topic with some other paper; and how many queries that is."""
+    ps = []
+    for q, order in enumerate(ranked):
+        if not any(topics[q] & topics[j] for j in range(len(topics)) if j != q):
+            continue
+        top = [j for j in order if j != q][:k]
+        ps.append(sum(1 for j in top if topics[q] & topics[j]) / k)
+    return (sum(ps) / len(ps) if ps else 0.0), len(ps)
+
+
+def random_expected(topics: list[set[str]]) -> float:
+    ps = []
+    n = len(topics)
+    for q in range(n):
+        rel = sum(1 for j in range(n) if j != q and topics[q] & topics[j])
+        if rel:
+            ps.append(rel / (n - 1))
+    return sum(ps) / len(ps)
+
+
+def oracle(topics: list[set[str]]) -> float:
+    """The ceiling: every query's relevant papers first (a query with 3 relevant papers scores at most 3/5)."""
+    n = len(topics)
+    return precision_at_k([sorted(range(n), key=lambda j: -len(topics[q] & topics[j])) for q in range(n)], topics)[0]
+
+
+# ------------------------------------------------------------------ static embeddings (alternatives measured)
+# WordLlama's 16 MB token-embedding table, read from the installed `wordllama` wheel (pip install wordllama).
+DIM = 256
+
+
+class StaticModel:
+    """WordLlama's token embedding table and its tokenizer, both read from the installed package."""
+
+    def __init__(self, emb: npt.NDArray[np.float16], tokenizer: object) -> None:
+        self.emb = emb
+        self.tok = tokenizer
+        self._word_cache: dict[str, npt.NDArray[np.float32]] = {}
+
+    def mean_tokens(self, text: str) -> npt.NDArray[np.float32]:
+        ids = self.tok.encode(text).ids  # type: ignore[attr-defined]
+        v = self.emb[ids].astype(np.float32).mean(axis=0)
+        return v / (np.linalg.norm(v) or 1.0)
+
+    def words(self, ws: list[str]) -> npt.NDArray[np.float32]:
+        """One unit vector per word (its sub-word tokens averaged), memoised."""
+        cache = self._word_cache
+        missing = [w for w in dict.fromkeys(ws) if w not in cache]
+        if missing:
+            for w, enc in zip(missing, self.tok.encode_batch(missing, add_special_tokens=False), strict=True):  # type: ignore[attr-defined]
+                v = self.emb[enc.ids].astype(np.float32).mean(axis=0) if enc.ids else np.zeros(DIM, np.float32)
+                cache[w] = v / (np.linalg.norm(v) or 1.0)
+            if len(cache) > 500_000:
+                cache.clear()
+        return np.stack([cache[w] for w in ws]) if ws else np.zeros((0, DIM), np.float32)
+
+@lru_cache(maxsize=1)
+def _model() -> StaticModel:
+    """Load the shipped WordLlama weights (memory-mapped safetensors) and tokenizer; OSError if not installed."""
+    try:
+        import wordllama
+        from tokenizers import Tokenizer
+    except ImportError as e:
+        raise OSError(f"the 'wordllama' package is not installed ({e}); run `pip install wordllama`") from e
+    root = Path(wordllama.__file__).parent
+    weights = root / "weights" / "l2_supercat_256.safetensors"
+    tok_file = root / "tokenizers" / "l2_supercat_tokenizer_config.json"
+    with open(weights, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+    spec = header["embedding.weight"]
+    rows, dim = spec["shape"]
+    a, b = spec["data_offsets"]
+    emb = np.memmap(weights, dtype=np.float16, mode="r", offset=8 + n + a, shape=(rows, dim))
+    assert (b - a) == rows * dim * 2 and dim == DIM
+    return StaticModel(emb, Tokenizer.from_file(str(tok_file)))
+
+def phrase_vector(phrases: dict[str, float]) -> npt.NDArray[np.float32]:
+    """A unit vector: the phrases' words embedded and pooled with the phrases' weights."""
+    ws: list[str] = []
+    wt: list[float] = []
+    for term, w in phrases.items():
+        parts = term.split(" ")
+        for p in parts:
+            ws.append(p)
+            wt.append(w / len(parts))
+    if not ws:
+        return np.zeros(DIM, np.float32)
+    v = (_model().words(ws) * np.asarray(wt, np.float32)[:, None]).sum(axis=0)
+    return v / (np.linalg.norm(v) or 1.0)
+
+
+
+# ------------------------------------------------------------------ methods
+
+
+def _by_similarity(sim: np.ndarray) -> list[list[int]]:
+    sim = sim.copy()
+    np.fill_diagonal(sim, -np.inf)
+    return [list(np.argsort(-sim[i], kind="stable")) for i in range(len(sim))]
+
+
+def paperlens(papers: list[Paper]) -> list[list[int]]:
+    """What the editor shows: Catalog.related over an index built from the set."""
+    ix = Index.build(Library(papers=papers))
+    cat = Catalog(ix)
+    by_key = {}
+    for i in range(ix.n):
+        p = ix.paper(i)
+        by_key[ix.keys[i]] = next(j for j, q in enumerate(papers) if q.title == p.title)
+    out = []
+    for q in papers:
+        e = next(cat.base.entry(i) for i in range(ix.n) if ix.titles[i] == q.title)
+        out.append([by_key[r.key] for r in cat.related(e, K)])
+    return out
+
+
+def paperlens_text(papers: list[Paper]) -> list[list[int]]:
+    """The passage path: a paper's title and abstract given as free text (as the passage action does)."""
+    ix = Index.build(Library(papers=papers))
+    cat = Catalog(ix)
+    pos = {ix.keys[i]: next(j for j, q in enumerate(papers) if q.title == ix.titles[i]) for i in range(ix.n)}
+    out = []
+    for qi, q in enumerate(papers):
+        hits = [pos[e.key] for e, _why in cat.related_passage(f"{q.title}. {q.abstract}", K + 1)]
+        out.append([j for j in hits if j != qi])
+    return out
+
+
+def _text(p: Paper) -> str:
+    return " ".join([p.title, p.abstract, *p.ai_keywords])
+
+
+def wordllama_mean(papers: list[Paper]) -> list[list[int]]:
+    """WordLlama's token embeddings averaged (its own pooling), cosine."""
+    m = _model()
+    v = np.stack([m.mean_tokens(_text(p)) for p in papers])
+    return _by_similarity(v @ v.T)
+
+
+def keyphrases_bg(papers: list[Paper]) -> list[list[int]]:
+    """Key phrases weighted by rarity in general English (wordfreq), cosine."""
+    from paperlens.index import semantic
+
+    bags = [semantic.key_phrases(p.title, p.abstract, p.ai_keywords) for p in papers]
+    return _by_similarity(_bag_cos(bags))
+
+
+def _bag_cos(bags: list[dict[str, float]]) -> np.ndarray:
+    n = len(bags)
+    sim = np.zeros((n, n))
+    norms = [math.sqrt(sum(w * w for w in b.values())) or 1.0 for b in bags]
+    for i in range(n):
+        for j in range(n):
+            sim[i, j] = sum(w * bags[j].get(t, 0.0) for t, w in bags[i].items()) / (norms[i] * norms[j])
+    return sim
+
+
+def semantic_vec(papers: list[Paper]) -> list[list[int]]:
+    """WordLlama word embeddings pooled with key-phrase (background-rarity) weights, cosine."""
+    from paperlens.index import semantic
+
+    v = np.stack([phrase_vector(semantic.key_phrases(p.title, p.abstract, p.ai_keywords)) for p in papers])
+    return _by_similarity(v @ v.T)
+
+
+def combined(alpha: float) -> Ranker:
+    def rank(papers: list[Paper]) -> list[list[int]]:
+        from paperlens.index import semantic
+
+        bags = [semantic.key_phrases(p.title, p.abstract, p.ai_keywords) for p in papers]
+        v = np.stack([phrase_vector(b) for b in bags])
+        return _by_similarity(_bag_cos(bags) + alpha * (v @ v.T))
+    return rank
+
+
+def _idf(bags: list[dict[str, float]]) -> dict[str, float]:
+    df: dict[str, int] = {}
+    for b in bags:
+        for t in b:
+            df[t] = df.get(t, 0) + 1
+    n = len(bags)
+    return {t: math.log((n + 1) / (c + 1)) + 1.0 for t, c in df.items()}
+
+
+def combined_idf(alpha: float) -> Ranker:
+    """Key phrases weighted by background rarity and by the feed's own idf, plus alpha x the dense vector."""
+    def rank(papers: list[Paper]) -> list[list[int]]:
+        from paperlens.index import semantic
+
+        bags = [semantic.key_phrases(p.title, p.abstract, p.ai_keywords) for p in papers]
+        idf = _idf(bags)
+        bags = [{t: w * idf[t] for t, w in b.items()} for b in bags]
+        v = np.stack([phrase_vector(b) for b in bags])
+        return _by_similarity(_bag_cos(bags) + alpha * (v @ v.T))
+    return rank
+
+
+def tfidf_plus_dense(papers: list[Paper]) -> list[list[int]]:
+    m = _model()
+    v = np.stack([m.mean_tokens(_text(p)) for p in papers])
+    ix = Index.build(Library(papers=papers))
+    pos = [next(j for j, q in enumerate(papers) if q.title == ix.titles[i]) for i in range(ix.n)]
+    sim = np.zeros((len(papers), len(papers)))
+    for i in range(ix.n):
+        for j, s in ix.related(i, len(papers)):
+            sim[pos[i], pos[j]] = s
+    return _by_similarity(sim / max(sim.max(), 1e-9) + 0.5 * (v @ v.T))
+
+
+METHODS: dict[str, Ranker] = {
+    "tfidf+wordllama-mean": tfidf_plus_dense,
+    "keyphrases+0.5*vector": combined(0.5),
+    "keyphrases+1*vector": combined(1.0),
+    "keyphrases+2*vector": combined(2.0),
+    "keyphrases-idf": combined_idf(0.0),
+    "keyphrases-idf+0.5*vector": combined_idf(0.5),
+    "keyphrases-idf+1*vector": combined_idf(1.0),
+    "paperlens": paperlens,
+    "paperlens-passage": paperlens_text,
+    "wordllama-mean": wordllama_mean,
+    "keyphrases-bg": keyphrases_bg,
+    "keyphrase-weighted-wordllama": semantic_vec,
+}
+
+
+def evaluate(name: str, sets: dict[str, tuple[list[Paper], list[set[str]]]]) -> dict[str, tuple[float, int]]:
+    fn = METHODS[name]
+    return {s: precision_at_k(fn(papers), topics) for s, (papers, topics) in sets.items()}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", action="append", help="method(s) to run (default: all)")
+    args = ap.parse_args()
+    sets = load_sets()
+    names = args.only or list(METHODS)
+    rows = [("random (expected)", {s: (random_expected(t), 0) for s, (_, t) in sets.items()}),
+            ("best possible", {s: (oracle(t), 0) for s, (_, t) in sets.items()})]
+    random.seed(0)
+    for name in names:
+        rows.append((name, evaluate(name, sets)))
+    head = " | ".join(f"{s} P@{K} ({rows[-1][1][s][1]} queries)" for s in sets)
+    print(f"| method | {head} |")
+    print("|---|" + "---|" * len(sets))
+    for name, res in rows:
+        print(f"| {name} | " + " | ".join(f"{res[s][0]:.3f}" for s in sets) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""What a paper or a passage is about, as weighted key phrases: for related-paper search and its explanations.
+
+Key phrases are the content words of a title and abstract and the two-word phrases they form ("information
+bottleneck", "kv cache", "time series"), each weighted by how rare its words are in general English, from
+wordfreq's English frequency table: "global", "model" and "performance" say little about a topic,
+"imputation" and "bottleneck" say much. A feed's own document frequencies cannot tell this on a small feed (every
+paper of the seed feed says "global" or "bottleneck"); the index multiplies both (see build.py).
+Academic boilerplate ("propose", "state-of-the-art") is listed here, as general English does not know it is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+
+from ..text import fold
+
+MAX_ZIPF = 6.0  # words at least this frequent in English ("time", "new") carry no topic weight
+PHRASE_BONUS = 1.0  # a two-word unit is more specific than its words
+TITLE_WEIGHT = 2  # a title occurrence counts as this many abstract occurrences
+
+# Function words end a phrase; academic boilerplate is never a topic, however rare in general English.
+_STOP = frozenset("""
+a about above across after again against all almost along also although always am among an and another any are
+around as at be because been before being below between both but by can could did do does doing done down due
+during each either else enough etc even ever every few for from further had has have having he her here hers
+him his how however i if in into is it its itself just least less let like many may me might more most much must
+my neither no nor not now of off often on once one only onto or other others otherwise our ours out over own per
+rather same several she should since so some such than that the their theirs them then there thereby therefore
+these they this those though through thus to together too toward towards under until up upon us very via was we
+well were what whatever when where whereas whether which while who whom whose why will with within without would
+yet you your yours
+""".split())
+_BOILERPLATE = frozenset("""
+ability able accuracy achieve achieved achieves achieving across additionally address addresses addressing
+advance advanced advances advantage advantages aim aims allow allows analysis analyze analyzing apply applied
+applying approach approaches art available based baseline baselines behavior benchmark benchmarks benefit
+benefits best better broad called capability capabilities case cases challenge challenges challenging code
+common comparable compared comparison competitive complex comprehensive conduct conducted consider considering
+consistently construct contribution contributions conventional core critical crucial current currently datasets
+demonstrate demonstrated demonstrates demonstrating design designed designing despite develop developed
+developing different difficult direction directly diverse driven effect effective effectively effectiveness
+efficient efficiently empirical empirically enable enabled enables enabling enhance enhanced enhances enhancing
+ensure ensuring establish evaluate evaluated evaluating evaluation evaluations evidence example examples existing
+experiment experimental experiments explore exploring extensive extensively face facilitate fail fails field
+finally finding findings first focus focused focuses focusing framework frameworks full fully fundamental
+furthermore gain gains general generally github given good great greatly high higher highly https hence identify
+illustrate impact important improve improved improvement improvements improves improving include includes
+including increase increasing increasingly insight insights introduce introduced introduces introducing issue
+issues key known lack large largely lead leading leads learn leverage leverages leveraging limitation
+limitations limited literature lower main maintain maintaining make makes making manner mainstream method methods
+moreover multiple namely need needed needs new notably novel numerous observe observed obtain offer offers
+open optimal outperform outperforming outperforms overall paper papers paradigm particular particularly
+performance perform performed performing performs perspective plausible play poor popular potential power
+powerful practical practice present presented presents previous primarily prior problem problems promising
+propose proposed proposes proposing prove provide provided provides providing publicly quality rapid rapidly
+real realistic recent recently reduce reduced reduces reducing regarding related release released relevant
+remain remains remarkable report reported require required requires requiring research researchers respectively
+result resulting results reveal reveals robust scenario scenarios second set setting settings show showing shown
+shows significant significantly similar simple simply small solution solutions source specific specifically
+standard state strategies strategy strong study studies substantial substantially success successful suffer
+superior support surpasses systematic systematically task tasks technique techniques terms third three towards
+tradeoff trade-off trained training two typically understanding unlike use used useful uses using utilize
+utilizes utilizing valuable validate variety various versus via way ways well widely work works yield yields
+""".split())
+
+
+# ---------------------------------------------------------------- background frequencies
+
+
+@lru_cache(maxsize=1)
+def _zipf_table() -> dict[str, float]:
+    """General-English word frequencies (wordfreq's large English list, 321k words) as Zipf values."""
+    try:
+        import wordfreq
+    except ImportError as e:  # a clear message rather than a traceback in the editor's log
+        raise OSError(f"the 'wordfreq' package is not installed ({e}); run `pip install wordfreq`") from e
+    return {w: 9.0 + math.log10(f) for w, f in wordfreq.get_frequency_dict("en", "large").items()}
+
+
+def rarity(word: str) -> float:
+    """How much a word says about a topic: 0 for everyday English and boilerplate, up to MAX_ZIPF for words
+    English never uses (a method's name)."""
+    if word in _STOP or word in _BOILERPLATE or len(word) < 2 or word.isdigit():
+        return 0.0
+    table = _zipf_table()
+    z = table.get(word)
+    if z is None and "-" in word:  # "super-resolution": as rare as its rarest part
+        z = min((table.get(p, 0.0) for p in word.split("-") if p), default=0.0)
+    return max(0.0, MAX_ZIPF - (z or 0.0))
+
+
+def _stem(w: str) -> str:
+    # Plural folding keeps "transformers" and "transformer" together without a stemmer dependency.
+    if len(w) <= 4 or not w.endswith("s") or w.endswith(("ss", "us", "is", "series", "species")):
+        return w
+    return w[:-3] + "y" if w.endswith("ies") else w[:-1]
+
+
+_URL = re.compile(r"\b(?:https?://|www\.)\S+|\b\S+\.(?:com|org|io|net)/\S*")
+_TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*|[.,;:!?()\[\]{}\"]| - ")
+_BREAK_WORD = ("", 0.0)  # a word that ends a phrase and is not one
+_WORDS: dict[str, tuple[str, float]] = {}  # word -> (stem, rarity of the stem); memo, bounded
+
+
+def _word(w: str) -> tuple[str, float]:
+    """(stem, rarity) of a word; ("", 0) for one that ends a phrase; (word, 0) for an everyday word that may
+    start one ("time series", "long context")."""
+    got = _WORDS.get(w)
+    if got is None:
+        if w in _STOP or w in _BOILERPLATE or w.isdigit() or len(w) < 2 or not w[0].isalnum():
+            got = _BREAK_WORD
+        else:
+            s = _stem(w)
+            got = (s, max(rarity(w), rarity(s)))
+        if len(_WORDS) < 1_000_000:
+            _WORDS[w] = got
+    return got
+
+
+# ---------------------------------------------------------------- key phrases
+
+
+def key_phrases(title: str, abstract: str, keywords: Iterable[str] = ()) -> dict[str, float]:
+    """Weighted key phrases: single content words and adjacent pairs of them (never across a function word or a
+    punctuation mark), each weighted by its words' rarity and by how often the text uses it (a title or keyword
+    use counts TITLE_WEIGHT times)."""
+    counts: Counter[str] = Counter()
+    rar: dict[str, float] = {}
+    memo = _WORDS
+    for text, mult in ((title, TITLE_WEIGHT), (abstract, 1), *((k, TITLE_WEIGHT) for k in keywords)):
+        if not text:
+            continue
+        if "." in text and "/" in text:
+            text = _URL.sub(" ", text)
+        prev, prev_r = "", 0.0
+        # One pass over words and phrase-breaking punctuation (a punctuation token maps to "", like a stop word).
+        for w in _TOKEN.findall(fold(text)):
+            got = memo.get(w)
+            s, r = got if got is not None else _word(w)
+            if not s:
+                prev = ""
+                continue
+            if r <= 0.0:
+                prev, prev_r = s, 0.0
+                continue
+            counts[s] += mult
+            rar[s] = r
+            # Pairs with a word general English lacks (a name, a made-up word) are phrases only in a title or
+            # keyword: in an abstract they are mostly one-off pairs that only swell the vocabulary.
+            if prev and (mult > 1 or (r < MAX_ZIPF and prev_r < MAX_ZIPF)):
+                ph = f"{prev} {s}"
+                counts[ph] += mult
+                rar[ph] = prev_r + r + PHRASE_BONUS
+            prev, prev_r = s, r
+    return {t: rar[t] * (1.0 + math.log(c)) for t, c in counts.items()}
+
+
+def explain(a: dict[str, float], b: dict[str, float], n: int = 3) -> list[str]:
+    """The shared phrases that weigh most in both (a phrase hides the single words it contains)."""
+    shared = sorted(((min(a[t], b[t]) * (1.5 if " " in t else 1.0), t) for t in a.keys() & b.keys()), reverse=True)
+    out: list[str] = []
+    for _, t in shared:
+        if any(t in o.split(" ") or o in t.split(" ") for o in out):
+            continue
+        out.append(t)
+        if len(out) == n:
+            break
+    return out
