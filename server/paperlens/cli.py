@@ -74,12 +74,22 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_related(args: argparse.Namespace) -> int:
+    if (args.name is None) == (args.text is None):
+        raise UserError("related: give a paper name or --text \"a passage\" (one of the two)")
     cat = _catalog(args)
-    e = _find(cat, args.name)
-    rel = cat.related(e, args.k)
-    print(clean(f"Related to {e.key}: {e.title}", 300))
-    for r in rel:
+    if args.text is not None:
+        rel = cat.related_passage(args.text, args.k)
+        if not rel:
+            raise UserError("no paper shares a key phrase with that text")
+        print("Related to the text:")
+    else:
+        e = _find(cat, args.name)
+        rel = cat.related_why(e, args.k)
+        print(clean(f"Related to {e.key}: {e.title}", 300))
+    for r, why in rel:
         print(clean(f"  {r.key:28} {r.title}", 300))
+        if why:
+            print(clean(f"  {'':28} both: {', '.join(why)}", 300))
     return 0
 
 
@@ -149,8 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("query")
     s.add_argument("--limit", type=int, default=10)
     s.set_defaults(func=cmd_search)
-    s = sub.add_parser("related", parents=[common], help="papers related by content")
-    s.add_argument("name")
+    s = sub.add_parser("related", parents=[common], help="papers related by content (to a paper or a passage)")
+    s.add_argument("name", nargs="?", help="method name, citation key, arXiv id or title words")
+    s.add_argument("--text", help="a passage of prose: papers related to it instead")
     s.add_argument("-k", type=int, default=5)
     s.set_defaults(func=cmd_related)
     s = sub.add_parser("bib", parents=[common], help="print a BibTeX entry")

@@ -24,6 +24,7 @@ from . import __version__
 from .config import Settings, parse_settings
 from .features import code_actions as ca
 from .features import completion as comp
+from .features import related
 from .features.bib import (
     BibFile,
     Bibs,
@@ -621,6 +622,11 @@ async def on_code_action(ls: PaperLensServer, params: t.CodeActionParams) -> lis
     actions = ca.code_actions(d, _catalog(ls), ls.state.bibs, rng, language_id=ls.state.language.get(d.uri, ""),
                               bib_setting=ls.state.settings.bib_file, root=ls.state.root, extra_cites=_extra(ls),
                               roots=_roots(ls))
+    invoked = params.context.trigger_kind == t.CodeActionTriggerKind.Invoked
+    actions += related.passage_actions(d, _catalog(ls), ls.state.bibs, rng,
+                                       language_id=ls.state.language.get(d.uri, ""),
+                                       bib_setting=ls.state.settings.bib_file, root=ls.state.root, roots=_roots(ls),
+                                       invoked=invoked)
     for a in actions:
         a.edit = _edit_out(ls, a.edit)
     only = params.context.only

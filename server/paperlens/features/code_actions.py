@@ -118,10 +118,11 @@ def code_actions(
         actions.append(t.CodeAction(title=clean(f"Open {entry.repo_name} on GitHub", TITLE_MAX),
                                     command=t.Command(title=clean(f"Open {entry.repo_name}", TITLE_MAX),
                                                       command=OPEN_REPO_COMMAND, arguments=[url])))
-    for rel in catalog.related(entry, RELATED_K):
+    for rel, why in catalog.related_why(entry, RELATED_K):
         name = rel.method or rel.key
         title = f"Related: cite {name} — {rel.title}" if rel.method else f"Related: cite {rel.title}"
-        actions.append(t.CodeAction(title=clean(title, TITLE_MAX), kind=RELATED_KIND,
+        reason = clean(f" (both: {', '.join(why)})", 60) if why else ""  # why it is related, at a glance
+        actions.append(t.CodeAction(title=clean(title, TITLE_MAX - len(reason)) + reason, kind=RELATED_KIND,
                                     edit=cite_edit(doc, rel, span, language_id),
                                     command=add_entry_command(doc, rel) if needs_entry(rel) else None))
     return actions

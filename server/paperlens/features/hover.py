@@ -6,7 +6,8 @@ from lsprotocol import types as t
 
 from ..index.catalog import Catalog
 from ..index.core import Entry
-from .card import card_markdown, card_plain
+from ..model import valid_repo
+from .card import card_markdown, card_plain, md_escape, paper_url
 from .document import BIBTEX, DocAnalysis, Span, arxiv_at, bib_key_at, cite_context, github_at, manubot_id
 
 
@@ -51,10 +52,38 @@ def hover(doc: DocAnalysis, catalog: Catalog, line: int, col: int, *, markdown: 
     entries, span = found
     render = card_markdown if markdown else card_plain
     sep = "\n\n---\n\n" if markdown else "\n\n"
-    body = sep.join(render(e) for e in entries[:3])
+    cards = [render(e) for e in entries[:3]]
+    rel = related_line(catalog, entries[0], markdown)
+    if rel:  # the first card's closest papers, each a link to its repo or paper page
+        cards[0] += "\n\n" + rel
+    body = sep.join(cards)
     if len(entries) > 3:
         body += f"{sep}… and {len(entries) - 3} more papers"
     kind = t.MarkupKind.Markdown if markdown else t.MarkupKind.PlainText
     return t.Hover(contents=t.MarkupContent(kind=kind, value=body),
                    range=t.Range(start=t.Position(line=span.line, character=span.start),
                                  end=t.Position(line=span.line, character=span.end)))
+
+
+def related_links(catalog: Catalog, entry: Entry, n: int = 3) -> list[tuple[str, str]]:
+    """(name, url) of the n papers most related to one: its repo on GitHub, else its paper page."""
+    out: list[tuple[str, str]] = []
+    for e, _ in catalog.related_why(entry, n):
+        url = f"https://github.com/{e.repo_name}" if e.repo_name and valid_repo(e.repo_name) else paper_url(e)
+        if url:
+            out.append((e.method or e.title, url))
+    return out
+
+
+def related_line(catalog: Catalog, entry: Entry, markdown: bool) -> str:
+    """The hover card's 'Related:' line (empty when nothing is related)."""
+    links = related_links(catalog, entry)
+    if not links:
+        return ""
+    if markdown:
+        return "**Related:** " + " · ".join(f"[{md_escape(_short(name))}]({url})" for name, url in links)
+    return "Related: " + ", ".join(_short(name) for name, _ in links)
+
+
+def _short(name: str, n: int = 40) -> str:
+    return name if len(name) <= n else name[: n - 1].rstrip() + "…"

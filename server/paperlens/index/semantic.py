@@ -20,6 +20,7 @@ from ..text import fold
 
 MAX_ZIPF = 6.0  # words at least this frequent in English ("time", "new") carry no topic weight
 PHRASE_BONUS = 1.0  # a two-word unit is more specific than its words
+EXPLAIN_RARITY = 1.5  # a single word shown as a reason must be at least this rare (not "model", "value")
 TITLE_WEIGHT = 2  # a title occurrence counts as this many abstract occurrences
 
 # Function words end a phrase; academic boilerplate is never a topic, however rare in general English.
@@ -65,6 +66,8 @@ standard state strategies strategy strong study studies substantial substantiall
 superior support surpasses systematic systematically task tasks technique techniques terms third three towards
 tradeoff trade-off trained training two typically understanding unlike use used useful uses using utilize
 utilizes utilizing valuable validate variety various versus via way ways well widely work works yield yields
+state-of-the-art sota large-scale real-world end-to-end well-known off-the-shelf high-quality long-standing
+so-called in-depth up-to-date
 """.split())
 
 
@@ -161,7 +164,8 @@ def key_phrases(title: str, abstract: str, keywords: Iterable[str] = ()) -> dict
 
 def explain(a: dict[str, float], b: dict[str, float], n: int = 3) -> list[str]:
     """The shared phrases that weigh most in both (a phrase hides the single words it contains)."""
-    shared = sorted(((min(a[t], b[t]) * (1.5 if " " in t else 1.0), t) for t in a.keys() & b.keys()), reverse=True)
+    shared = sorted(((min(a[t], b[t]) * (1.5 if " " in t else 1.0), t) for t in a.keys() & b.keys()
+                     if " " in t or max(rarity(t), rarity(t + "s")) >= EXPLAIN_RARITY), reverse=True)
     out: list[str] = []
     for _, t in shared:
         if any(t in o.split(" ") or o in t.split(" ") for o in out):

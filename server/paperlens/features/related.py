@@ -1,0 +1,157 @@
+"""Papers related to what you are writing: the selection, the paragraph at the cursor, or the Python function
+around it (its name, docstring and comments), ranked by shared key phrases; each action cites one paper and says
+which phrases link it ("both: information bottleneck, time series")."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from lsprotocol import types as t
+
+from ..index.catalog import Catalog
+from ..index.semantic import key_phrases
+from ..text import clean
+from .bib import Bibs, BibWriteRefused, check_write_target, target_bib, write_roots
+from .code_actions import RELATED_KIND, add_entry_command, cite_edit
+from .document import LATEX, MARKDOWN, PYTHON, RST, TEXT, DocAnalysis, Span
+
+PASSAGE_KIND = RELATED_KIND + ".passage"
+PASSAGE_K = 5
+MIN_PHRASES = 3  # fewer content words than this is a name or a fragment, not a passage
+MAX_LINES = 60  # a paragraph or function is read at most this far from the cursor each way
+
+_LATEX_REF = re.compile(r"\\(?:[A-Za-z]*cite[A-Za-z]*|ref|eqref|autoref|cref|Cref|label|url|href|input|include)\*?"
+                        r"(?:\[[^\]]*\])*\{[^}]*\}")
+_LATEX_CMD = re.compile(r"\\[A-Za-z]+\*?")
+_LATEX_COMMENT = re.compile(r"(?<!\\)%.*$", re.M)
+_MD_CITE = re.compile(r"\[@[^\]]*\]|(?<![\w.])@[\w:.-]+")
+_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_URL = re.compile(r"https?://\S+")
+_DEF = re.compile(r"^(\s*)(?:async\s+)?(?:def|class)\s+(\w+)")
+_DOCSTRING = re.compile(r"(?:\"\"\"|''')(.*?)(?:\"\"\"|''')", re.S)
+
+
+def clean_prose(text: str, kind: str) -> str:
+    """The words of a passage without markup: citations, commands, links and comments removed."""
+    if kind in (LATEX, TEXT):
+        text = _LATEX_COMMENT.sub(" ", text)
+        text = _LATEX_REF.sub(" ", text)
+        text = _LATEX_CMD.sub(" ", text)
+        text = re.sub(r"[{}$^_~]", " ", text)
+    if kind in (MARKDOWN, TEXT, RST):
+        text = _MD_LINK.sub(r"\1", text)
+        text = _MD_CITE.sub(" ", text)
+        text = re.sub(r":cite:`[^`]*`", " ", text)
+    return _URL.sub(" ", text)
+
+
+def _paragraph(lines: list[str], line: int) -> tuple[int, int] | None:
+    """[first, last] lines of the blank-line-delimited paragraph at `line`."""
+    if line >= len(lines) or not lines[line].strip():
+        return None
+    lo = line
+    while lo > 0 and lines[lo - 1].strip() and line - lo < MAX_LINES:
+        lo -= 1
+    hi = line
+    while hi + 1 < len(lines) and lines[hi + 1].strip() and hi - line < MAX_LINES:
+        hi += 1
+    return lo, hi
+
+
+def _function(lines: list[str], line: int) -> tuple[int, int, str] | None:
+    """(def line, last line, name) of the innermost Python function or class around `line`."""
+    for d in range(line, max(-1, line - 4 * MAX_LINES), -1):
+        m = _DEF.match(lines[d]) if d < len(lines) else None
+        if not m:
+            continue
+        indent = len(m.group(1))
+        end = d
+        for k in range(d + 1, min(len(lines), d + 4 * MAX_LINES)):
+            s = lines[k]
+            if s.strip() and len(s) - len(s.lstrip()) <= indent:
+                break
+            end = k if s.strip() else end
+        if end >= line or d == line:
+            return d, end, m.group(2)
+    return None
+
+
+def _function_text(lines: list[str], first: int, last: int, name: str) -> str:
+    """What a function says about itself: its name in words, its docstring and its comments."""
+    body = "\n".join(lines[first : last + 1])
+    parts = [" ".join(w for w in re.split(r"_|(?<=[a-z])(?=[A-Z])", name) if w)]
+    parts += _DOCSTRING.findall(body)
+    parts += [ln.split("#", 1)[1] for ln in lines[first : last + 1] if "#" in ln]
+    return "\n".join(parts)
+
+
+def passage_at(doc: DocAnalysis, rng: t.Range, invoked: bool) -> tuple[str, str, Span] | None:
+    """(what, text, where citations go) for a selection; with no selection, only when asked for explicitly
+    (a lightbulb on every paragraph would be noise): the Python function or the paragraph at the cursor."""
+    lines = doc.lines
+    if (rng.start.line, rng.start.character) != (rng.end.line, rng.end.character):
+        sl, el = rng.start.line, min(rng.end.line, len(lines) - 1)
+        if sl > el:
+            return None
+        sel = lines[sl : el + 1]
+        sel[-1] = sel[-1][: rng.end.character] if el == rng.end.line else sel[-1]
+        sel[0] = sel[0][rng.start.character :]
+        text = "\n".join(sel)
+        if doc.kind == PYTHON:
+            return "selection", text, Span(el, len(lines[el]), len(lines[el]))
+        end = len(sel[-1].rstrip()) + (rng.start.character if sl == el else 0)
+        return "selection", clean_prose(text, doc.kind), _before_period(lines[el], el, end)
+    if not invoked:
+        return None
+    line = rng.start.line
+    if doc.kind == PYTHON:
+        fn = _function(lines, line)
+        if fn is None:
+            return None
+        first, last, name = fn
+        return "function", _function_text(lines, first, last, name), Span(first, len(lines[first]),
+                                                                          len(lines[first]))
+    if doc.kind not in (LATEX, MARKDOWN, RST, TEXT):
+        return None
+    para = _paragraph(lines, line)
+    if para is None:
+        return None
+    lo, hi = para
+    text = "\n".join(lines[lo : hi + 1])
+    return "paragraph", clean_prose(text, doc.kind), _before_period(lines[hi], hi, len(lines[hi].rstrip()))
+
+
+def _before_period(text: str, line: int, end: int) -> Span:
+    """Where a citation goes at the end of a passage: before its closing full stop ("… imputation~\\cite{x}.")."""
+    if end > 0 and text[end - 1 : end] in ".;:" and (end < 2 or text[end - 2] != "."):
+        end -= 1
+    return Span(line, end, end)
+
+
+def passage_actions(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, rng: t.Range, *, language_id: str = "",
+                    bib_setting: str = "", root: Path | None = None, roots: Sequence[Path] = (),
+                    invoked: bool = False) -> list[t.CodeAction]:
+    """'Related to this paragraph: cite X (both: …)' actions, best first."""
+    found = passage_at(doc, rng, invoked)
+    if found is None:
+        return []
+    what, text, span = found
+    if len(key_phrases("", text)) < MIN_PHRASES:
+        return []
+    _, bib_path = target_bib(doc, bibs, bib_setting, root)
+    try:
+        check_write_target(bib_path, write_roots(list(roots) or ([root] if root else []), doc.uri))
+        writable = doc.kind in (LATEX, MARKDOWN, RST)
+    except BibWriteRefused:
+        writable = False  # the command would refuse too: offer no .bib write
+    actions: list[t.CodeAction] = []
+    for e, why in catalog.related_passage(text, PASSAGE_K):
+        label = clean(e.method or e.title, 80)
+        reason = clean(f" (both: {', '.join(why)})", 80) if why else ""
+        actions.append(t.CodeAction(
+            title=f"Related to this {what}: cite {label}{reason}", kind=PASSAGE_KIND,
+            edit=cite_edit(doc, e, span, language_id),
+            command=add_entry_command(doc, e) if writable and not bibs.has_key(e.key) else None))
+    return actions
