@@ -60,7 +60,10 @@ def test_bib_is_valid_bibtex(tmp_path: Path) -> None:
 def test_related(tmp_path: Path) -> None:
     r = run("related", "CS-IB", cache=tmp_path)
     assert r.returncode == 0 and r.stdout.startswith("Related to csib2024")
-    assert len(r.stdout.splitlines()) == 6
+    lines = r.stdout.splitlines()
+    papers = [x for x in lines[1:] if not x.strip().startswith("both: ")]
+    assert len(papers) == 5 and len(lines) == 11  # five papers, each followed by its reason
+    assert "both: information bottleneck" in r.stdout
 
 
 def test_feed_option_adds_papers(tmp_path: Path) -> None:
