@@ -58,6 +58,7 @@ CMD_REFRESH, CMD_STATUS = "paperlens.refresh", "paperlens.status"
 STATUS_NOTIFICATION = "paperlens/status"
 MAX_BIB_SCAN = 200  # .bib files read from the workspace at start
 SYNC_BIB_BYTES = 4_000_000  # .bib bytes read before answering initialize; larger libraries load in the background
+SYNC_BIB_CHECK_CHARS = 500_000  # larger .bib files are syntax-checked in a worker thread
 NOCITE_ALL = re.compile(r"\\nocite\s*\{[^}]*\*")
 SYNC_OVERLAY_PAPERS = 3000  # .bib papers whose overlay is rebuilt inline; more are rebuilt in a worker thread
 
@@ -400,6 +401,22 @@ def _cited_keys(ls: PaperLensServer) -> set[str] | None:
     return keys
 
 
+def _check_in_background(ls: PaperLensServer, uri: str, f: BibFile) -> bool:
+    """Check a large .bib's syntax in a worker thread (requests are answered meanwhile), then publish."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+
+    async def check() -> None:
+        await loop.run_in_executor(None, lambda: f.scan)
+        if ls.state.bibs.files.get(uri) is f:  # not replaced by a newer version meanwhile
+            _publish(ls, uri)
+
+    asyncio.ensure_future(check())
+    return True
+
+
 def _publish(ls: PaperLensServer, uri: str) -> None:
     d = _doc(ls, uri)
     cat = ls.state.catalog
@@ -409,6 +426,8 @@ def _publish(ls: PaperLensServer, uri: str) -> None:
     if d.kind == BIBTEX:
         f = ls.state.bibs.files.get(uri)
         if f is None:
+            return
+        if on and not f.scanned and len(f.text) > SYNC_BIB_CHECK_CHARS and _check_in_background(ls, uri, f):
             return
         cfg = ls.state.settings.diagnostics
         cited = _cited_keys(ls) if on and cfg.unused_entry == "hint" else None

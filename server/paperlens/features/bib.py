@@ -29,14 +29,35 @@ class BibFile:
     encoding: str = "utf-8"  # as read from disk (decode_bib_bytes); appends should keep it
     _scan: BibScan | None = field(default=None, repr=False)
     _bare: list[tuple[str, str]] | None = field(default=None, repr=False)
+    _lines: list[str] | None = field(default=None, repr=False)
+
+    def line(self, n: int) -> str:
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        return self._lines[n] if 0 <= n < len(self._lines) else ""
+
+    def head(self, key: str) -> tuple[str, tuple[int, int], tuple[int, int]] | None:
+        """(entry type, key start, key end) of an entry, read from its first line (no scan of the file)."""
+        r = self.ranges.get(key)
+        if r is None:
+            return None
+        m = _HEAD.match(self.line(r[0]), r[1])
+        if m is None or m.group(2) != key:
+            e = self.scan.entry(key)  # a key on the line after its '@type{': rare, read it the long way
+            return (e.kind, e.key_start, e.key_end) if e else None
+        return m.group(1).lower(), (r[0], m.start(2)), (r[0], m.end(2))
 
     def bare_entries(self) -> list[tuple[str, str]]:
         """(key, type) of the entries that did not become papers (no title, only a URL, `@article{foo,}`):
-        still citable by their key. A cheap scan, done once per version of the file."""
+        still citable by their key. Done once per version of the file, from the entry ranges read at load."""
         if self._bare is None:
             have = {p.bib_key for p in self.papers}
-            self._bare = [(k, kind) for k, kind in _entry_heads(self.text) if k not in have]
+            self._bare = [(k, h[0] if (h := self.head(k)) else "misc") for k in self.ranges if k not in have]
         return self._bare
+
+    @property
+    def scanned(self) -> bool:
+        return self._scan is not None
 
     @property
     def scan(self) -> BibScan:
@@ -46,22 +67,7 @@ class BibFile:
         return self._scan
 
 
-_HEAD = re.compile(r"(?<![\w.@])@[ \t]*([A-Za-z]+)[ \t]*[{(][ \t\r\n]*([^\s,{}()\"#%'=]+)")
-
-
-def _entry_heads(text: str) -> list[tuple[str, str]]:
-    out = []
-    seen = set()
-    for m in _HEAD.finditer(text):
-        kind, key = m.group(1).lower(), m.group(2)
-        if kind in ("string", "comment", "preamble") or key in seen:
-            continue
-        line_start = text.rfind("\n", 0, m.start()) + 1
-        if text[line_start:m.start()].lstrip().startswith("%"):
-            continue
-        seen.add(key)
-        out.append((key, kind))
-    return out
+_HEAD = re.compile(r"@[ \t]*([A-Za-z]+)[ \t]*[{(][ \t]*([^\s,{}()\"#%'=]+)")
 
 
 def _loc(uri: str, a: tuple[int, int], b: tuple[int, int]) -> t.Location:
@@ -91,9 +97,9 @@ class Bibs:
         out = []
         for f in self.files.values():
             if (only is None or f.uri in only) and key in f.ranges:
-                e = f.scan.entry(key)
-                if e is not None:
-                    out.append(_loc(f.uri, e.key_start, e.key_end))
+                h = f.head(key)
+                if h is not None:
+                    out.append(_loc(f.uri, h[1], h[2]))
         return out
 
     def _ordered(self, prefer: list[str] | None) -> list[BibFile]:

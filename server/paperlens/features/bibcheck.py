@@ -234,9 +234,12 @@ class _Scanner:
                              EXPECTING_EQ)
                 if j < len(text) and text[j] == close:
                     return j + 1
-                i = j
-                continue
-            eq_end = j + 1
+                if j >= len(text) or text[j] not in '{"':
+                    i = j
+                    continue
+                eq_end = j  # a value follows: read it as if the '=' were there (one error, not two)
+            else:
+                eq_end = j + 1
             last = eq_end
             after = self.value(eq_end, name, key)
             if after is None:
