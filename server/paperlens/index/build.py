@@ -24,7 +24,7 @@ from ..model import Paper, Repo
 from ..text import name_prefixes, norm_name, words
 from .aliases import CODE, method_name, paper_aliases
 from .keys import base_key, dedupe_keys
-from .semantic import key_phrases
+from .semantic import key_phrases, telling
 from .store import Bloom, Postings, StrArray
 
 F_COMMON, F_CODE_ONLY = 1, 2
@@ -225,6 +225,7 @@ class IndexBuilder:
         used[np.frombuffer(rel.t, dtype=np.uint32)] = True
         ix.rel, kept, w_sorted = rel.postings(rank, keep=used, weights=rel_w)
         ix.rel_idf = idf[kept].astype(np.float32)
+        ix.rel_telling = np.fromiter((telling(x) for x in ix.rel.terms), dtype=np.bool_, count=len(ix.rel.terms))
         ix.rel_w = (w_sorted if w_sorted is not None else np.zeros(0, dtype=np.float32)).astype(np.float16)
         # Per paper, its terms (CSR by id): the transpose of the postings.
         term_of = np.repeat(np.arange(len(ix.rel.terms), dtype=np.int32), np.diff(ix.rel.offsets))

@@ -22,12 +22,12 @@ from rapidfuzz import fuzz, process
 from ..model import Library, Paper, Repo, repo_from_json, repo_to_json
 from ..text import STOP_WORDS, norm_name, words
 from .build import F_CODE_ONLY, F_COMMON, REL_TERMS, IndexBuilder
-from .semantic import explain, key_phrases
+from .semantic import explain_known, key_phrases
 from .store import Bloom, IdArray, Postings, StrArray
 
-FORMAT_VERSION = 9
-_ARRAYS = ("year", "upvotes", "rec_span", "name_flags", "rel_idf", "rel_w", "doc_term_off", "doc_term_ids",
-           "doc_term_w")
+FORMAT_VERSION = 10
+_ARRAYS = ("year", "upvotes", "rec_span", "name_flags", "rel_idf", "rel_telling", "rel_w", "doc_term_off",
+           "doc_term_ids", "doc_term_w")
 FUZZY_CACHE_TERMS = 400_000  # decoded terms kept for typo matching
 FUZZY_HEADS = 30_000  # longer terms compared by their heads, at most
 CANDIDATE_CAP = 4000  # ids taken from one posting range before scoring; ids are prior-ordered
@@ -106,6 +106,7 @@ class Index:
         self.word_fz_spans = Postings.build({})
         self.rel = Postings.build({})
         self.rel_idf = np.zeros(0, dtype=np.float32)
+        self.rel_telling = np.zeros(0, dtype=np.bool_)  # per term: worth showing as a reason (semantic.telling)
         self.rel_w = np.zeros(0, dtype=np.float16)  # aligned with rel.ids: the paper's weight for the term
         self.doc_term_w = np.zeros(0, dtype=np.float16)
         # paper id -> its content term ids (CSR)
@@ -405,7 +406,15 @@ class Index:
 
     def why(self, query: dict[str, float], i: int, n: int = 3) -> list[str]:
         """The key phrases paper i shares with a query's (term -> weight), most telling first."""
-        return explain(query, self.paper_terms(i), n)
+        a, b = int(self.doc_term_off[i]), int(self.doc_term_off[i + 1])
+        mine: dict[str, float] = {}
+        ok: set[str] = set()
+        for j, w in zip(self.doc_term_ids[a:b], self.doc_term_w[a:b], strict=True):
+            term = self.rel.terms[int(j)]
+            mine[term] = float(w)
+            if self.rel_telling[int(j)]:
+                ok.add(term)
+        return explain_known(query, mine, ok, n)
 
     def _related_terms(self, terms: list[tuple[int, float]], k: int, exclude: int) -> list[tuple[int, float]]:
         chunks, weights = [], []

@@ -162,10 +162,20 @@ def key_phrases(title: str, abstract: str, keywords: Iterable[str] = ()) -> dict
     return {t: rar[t] * (1.0 + math.log(c)) for t, c in counts.items()}
 
 
+def telling(term: str) -> bool:
+    """Whether a shared phrase is worth showing as a reason: any two-word phrase, or a single word at least
+    EXPLAIN_RARITY rare ("bottleneck", not "model" or "value")."""
+    return " " in term or max(rarity(term), rarity(term + "s")) >= EXPLAIN_RARITY
+
+
 def explain(a: dict[str, float], b: dict[str, float], n: int = 3) -> list[str]:
-    """The shared phrases that weigh most in both (a phrase hides the single words it contains)."""
+    """The telling phrases that weigh most in both (a phrase hides the single words it contains)."""
     shared = sorted(((min(a[t], b[t]) * (1.5 if " " in t else 1.0), t) for t in a.keys() & b.keys()
-                     if " " in t or max(rarity(t), rarity(t + "s")) >= EXPLAIN_RARITY), reverse=True)
+                     if telling(t)), reverse=True)
+    return _distinct(shared, n)
+
+
+def _distinct(shared: list[tuple[float, str]], n: int) -> list[str]:
     out: list[str] = []
     for _, t in shared:
         if any(t in o.split(" ") or o in t.split(" ") for o in out):
@@ -174,3 +184,11 @@ def explain(a: dict[str, float], b: dict[str, float], n: int = 3) -> list[str]:
         if len(out) == n:
             break
     return out
+
+
+def explain_known(a: dict[str, float], b: dict[str, float], ok: set[str], n: int = 3) -> list[str]:
+    """explain() with the telling phrases given (the index stores which terms are), so that no frequency table
+    is loaded to explain a hover or a code action."""
+    shared = sorted(((min(a[t], b[t]) * (1.5 if " " in t else 1.0), t) for t in a.keys() & b.keys() if t in ok),
+                    reverse=True)
+    return _distinct(shared, n)
