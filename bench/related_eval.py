@@ -265,7 +265,7 @@ def combined_idf(alpha: float) -> Ranker:
     return rank
 
 
-def tfidf_plus_dense(papers: list[Paper]) -> list[list[int]]:
+def index_plus_dense(papers: list[Paper]) -> list[list[int]]:
     m = _model()
     v = np.stack([m.mean_tokens(_text(p)) for p in papers])
     ix = Index.build(Library(papers=papers))
@@ -278,7 +278,7 @@ def tfidf_plus_dense(papers: list[Paper]) -> list[list[int]]:
 
 
 METHODS: dict[str, Ranker] = {
-    "tfidf+wordllama-mean": tfidf_plus_dense,
+    "index+0.5*wordllama-mean": index_plus_dense,
     "keyphrases+0.5*vector": combined(0.5),
     "keyphrases+1*vector": combined(1.0),
     "keyphrases+2*vector": combined(2.0),
