@@ -31,6 +31,10 @@ Shown by \cite{known2020}.  % and \cite{also_commented}
 50\% of the time \cite{known2020}.
 \nocite{*}
 \cite{reallymissing}
+\begin{comment}
+An old paragraph \cite{inacommentblock}.
+\end{comment}
+\iffalse \cite{also_off} \fi
 \end{document}
 """
 MD = """---

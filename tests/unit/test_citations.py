@@ -44,6 +44,11 @@ def keys(text: str, kind: str = LATEX) -> list[tuple[str, int, int]]:
     (r"\citeauthor{a} \fullcite{b} \footcite[3]{c}", [("a", 0, 12), ("b", 0, 25), ("c", 0, 41)]),
     ("\\DeclareAcronym{ml}{\n  short = ML,\n  cite = {k1, k2},\n}", [("k1", 2, 10), ("k2", 2, 14)]),
     (r"\DeclareAcronym{x}{cite=[p.~2]{k3}}", [("k3", 0, 31)]),
+    ("\\begin{comment}\n\\cite{gone}\n\\end{comment}\n\\cite{kept}", [("kept", 3, 6)]),
+    ("\\cite{a} \\begin{verbatim}\n\\cite{gone}\n\\end{verbatim} \\cite{b}", [("a", 0, 6)]),
+    ("\\iffalse\n\\cite{gone}\n\\fi\n\\cite{kept}", [("kept", 3, 6)]),
+    ("\\begin{lstlisting}[language=TeX] \\cite{x} \\end{lstlisting} \\cite{y}",
+     [("x", 0, 39), ("y", 0, 65)]),  # opened and closed on one line: read as usual
 ])
 def test_latex_cites(text: str, found: list[tuple[str, int, int]]) -> None:
     assert keys(text) == found
@@ -169,3 +174,24 @@ def test_resources() -> None:
     bibs = Bibs({u: BibFile(u, Path(u[7:]), "") for u in ("file:///ws/c.bib", "file:///ws/other.bib")})
     assert resources(tex, bibs) == ["file:///ws/c.bib"]
     assert resources(DocAnalysis.from_text("file:///ws/s.tex", LATEX, "no resources"), bibs) is None
+
+
+@pytest.mark.parametrize("head", [
+    r"\cite{", r"\citep[see][p.~3]{", r"\citet*{", r"\citeauthor{", r"\textcite{", r"\fullcite{",
+    r"\footcite[3]{", r"\nocite{", r"\parencite*[p.~1]{", r"\autocites(all)[1]{a}[2]{", r"\Textcite{x,",
+    r"\supercite{", r"\citeyear{",
+])
+def test_every_cite_form_completes_a_title_less_entry(head: str) -> None:
+    from paperlens.features.completion import completions
+    from paperlens.index.catalog import Catalog
+    from paperlens.index.core import Index
+    from paperlens.library import read_library, snapshot_file
+
+    cat = Catalog(Index.build(read_library(snapshot_file())))
+    bib = "@online{zeta2020, url = {https://example.org}}\n"
+    bibs = Bibs({"file:///ws/refs.bib": BibFile("file:///ws/refs.bib", Path("/ws/refs.bib"), bib,
+                                                 ranges={"zeta2020": (0, 0, 0, 45)})})
+    line = head + "zet"
+    doc = DocAnalysis.from_text("file:///ws/main.tex", LATEX, line)
+    res = completions(doc, cat, bibs, 0, len(line))
+    assert res is not None and res.items[0].label == "zeta2020" and res.items[0].detail == "@online"

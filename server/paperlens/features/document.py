@@ -277,6 +277,9 @@ def _shift(cites: list[CiteKey], ln: int, offset: int = 0) -> list[CiteKey]:
     return [CiteKey(c.key, Span(ln, c.span.start + offset, c.span.end + offset), c.command) for c in cites]
 
 
+# Text LaTeX never typesets as citations: the comment package's blocks, verbatim and code listings.
+_SKIPPED_ENV = re.compile(r"\\begin\s*\{(comment|verbatim\*?|Verbatim|lstlisting|minted)\}")
+_IFFALSE_INLINE = re.compile(r"\\iffalse\b.*?\\fi\b")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
@@ -296,7 +299,23 @@ def scan_cites(lines: Sequence[str], kind: str, extra: tuple[str, ...] = (),
     html = False
     pending: Pending | None = None
     n_pending = 0
+    skip_until: str | None = None  # LaTeX: the line that ends a commented-out or verbatim block
     for ln, line in enumerate(lines):
+        if kind == LATEX and (skip_until is not None or "\\begin" in line or "\\iffalse" in line):
+            if skip_until is not None:
+                if skip_until in line if skip_until != "\\fi" else line.lstrip().startswith("\\fi"):
+                    skip_until = None
+                continue
+            code = latex_code(line)
+            if "\\iffalse" in code:
+                line = _IFFALSE_INLINE.sub(lambda m: " " * len(m.group()), line)
+                if code.lstrip().startswith("\\iffalse") and "\\iffalse" in latex_code(line):
+                    skip_until = "\\fi"
+                    continue
+            b = _SKIPPED_ENV.search(code)
+            if b and f"\\end{{{b.group(1)}}}" not in line[b.end():]:
+                skip_until = f"\\end{{{b.group(1)}}}"
+                line = line[:b.start()]
         if md:
             if front:
                 if ln > 0 and line.strip() in ("---", "..."):
