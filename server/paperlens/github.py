@@ -143,18 +143,23 @@ def fetch_repo(
     stars = meta.get("stargazers_count")
     return Repo(
         full_name=name,
-        description=_str(meta.get("description")),
+        description=_clip(_str(meta.get("description")), 2000),
         stars=stars if isinstance(stars, int) and not isinstance(stars, bool) else None,
-        language=_str(meta.get("language")),
+        language=_clip(_str(meta.get("language")), 100),
         license=None if spdx in (None, "NOASSERTION") else spdx,
         default_branch=branch,
-        pushed_at=_str(meta.get("pushed_at")),
+        pushed_at=_clip(_str(meta.get("pushed_at")), 40),
         archived=meta.get("archived") is True,
         identifiers=tuple(idents[:MAX_IDENTIFIERS]),
-        readme_arxiv_ids=tuple(arxiv_ids),
-        readme_authors=best.authors if best else (),
-        readme_title=best.title if best else None,
+        readme_arxiv_ids=tuple(arxiv_ids[:50]),
+        readme_authors=tuple(_clip(a, 200) or "" for a in best.authors[:100]) if best else (),
+        readme_title=_clip(best.title, 1000) if best else None,
     )
+
+
+def _clip(s: str | None, n: int) -> str | None:
+    """What is kept of a string from a repo: a 50 MB description must not become a 50 MB library entry."""
+    return s[:n] if s is not None else None
 
 
 def fetch_readme(http: HttpClient, base: str, full_name: str) -> str | None:

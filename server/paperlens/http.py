@@ -10,6 +10,7 @@ import random
 import re
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,18 @@ DEFAULT_TTLS: dict[str, float] = {
     "file": 30 * 86400.0,
 }
 DEFAULT_TTL = 3600.0  # for kinds not in the table
+
+# The most bytes a body of each kind may have, after decompression: a gzip bomb or a 50 MB repo description is
+# cut off while it arrives (and the cached body kept), never held whole in memory or written to the cache.
+DEFAULT_MAX_BYTES: dict[str, int] = {
+    "feed": 32 << 20,
+    "repo": 1 << 20,
+    "readme": 2 << 20,
+    "tree": 16 << 20,
+    "file": 2 << 20,
+}
+DEFAULT_MAX = 8 << 20  # for kinds not in the table
+DEFAULT_DEADLINE = 60.0  # seconds for one logical GET, retries and redirects included: a trickle ends too
 
 # When a host says "slow down" without saying until when (secondary limits, bare 429), wait this long.
 DEFAULT_BLOCK_SECONDS = 60.0
@@ -80,6 +93,20 @@ class _RateLimited(Exception):
     """The host told us to come back later; carries nothing secret."""
 
 
+class BodyRejected(httpx.HTTPError):
+    """A body refused while it arrived: too large, too slow, or in an encoding we do not decode."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Resp:
+    """What is kept of a response: read under the size cap and the deadline."""
+
+    status_code: int
+    headers: httpx.Headers
+    text: str
+    url: str
+
+
 class HttpClient:
     """One httpx.Client with a disk cache, retries, bounded concurrency, rate-limit pauses and host-bound tokens."""
 
@@ -96,6 +123,8 @@ class HttpClient:
         ttls: Mapping[str, float] | None = None,
         user_agent: str = USER_AGENT,
         clock: Callable[[], float] = time.time,
+        max_bytes: Mapping[str, int] | None = None,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         root = Path(cache_dir) if cache_dir else Path(platformdirs.user_cache_dir("paperlens"))
         self.cache_dir = root
@@ -103,6 +132,8 @@ class HttpClient:
         self.retries = max(0, retries)
         self.backoff_base = max(0.0, backoff_base)
         self.ttls = {**DEFAULT_TTLS, **(ttls or {})}
+        self.max_bytes = {**DEFAULT_MAX_BYTES, **(max_bytes or {})}
+        self.deadline = deadline
         self._clock = clock
         # Tokens are keyed by host ("api.github.com") or host:port ("127.0.0.1:8080"); matched exactly.
         self._tokens = {k.lower(): v for k, v in (tokens or {}).items() if v}
@@ -114,14 +145,19 @@ class HttpClient:
         # Redirects are followed by hand so the Authorization header is decided per hop (never leaks off-host).
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            headers={"User-Agent": user_agent},
+            # gzip only: we decompress it ourselves, under the size cap (see _read).
+            headers={"User-Agent": user_agent, "Accept-Encoding": "gzip"},
             follow_redirects=False,
         )
 
     # -- public API ---------------------------------------------------------------------------------------
 
-    def get(self, url: str, *, kind: str, headers: Mapping[str, str] | None = None) -> Result | None:
-        """GET through the cache: fresh cache, else network (revalidating), else stale cache, else None."""
+    def get(self, url: str, *, kind: str, headers: Mapping[str, str] | None = None,
+            valid: Callable[[str, str | None], str | None] | None = None) -> Result | None:
+        """GET through the cache: fresh cache, else network (revalidating), else stale cache, else None.
+
+        `valid(new_body, cached_body)` says why a 2xx body may not be used nor replace the cached one (None: it
+        may): a body that does not parse (an HTML captive portal, truncated JSON) falls back to the cache."""
         req_headers = {k: v for k, v in (headers or {}).items() if k.lower() != "authorization"}
         if len(req_headers) != len(headers or {}):
             log.debug("dropped a caller-supplied Authorization header; tokens come from the client's table")
@@ -140,7 +176,7 @@ class HttpClient:
         if entry is not None and entry.etag:
             req_headers["If-None-Match"] = entry.etag
         try:
-            resp = self._fetch(url, req_headers)
+            resp = self._fetch(url, req_headers, self.max_bytes.get(kind, DEFAULT_MAX))
         except _RateLimited:
             return _result(entry, stale=True) if entry else None
         except httpx.HTTPError as e:
@@ -150,6 +186,9 @@ class HttpClient:
             self._store(key, fresh)
             return _result(fresh, stale=False)
         if 200 <= resp.status_code < 300:
+            why = _unwanted(resp, req_headers, valid, entry.text if entry is not None else None)
+            if why:
+                return self._fallback(entry, url, why)
             got = _Entry(resp.status_code, resp.text, resp.headers.get("etag"), now, str(resp.url))
             self._store(key, got)
             return Result(got.status, got.text, from_cache=False, stale=False, url=got.url)
@@ -158,7 +197,7 @@ class HttpClient:
     def get_json(self, url: str, kind: str, *, headers: Mapping[str, str] | None = None) -> Any | None:
         """The body parsed as JSON, or None."""
         h = {"Accept": "application/json", **(headers or {})}
-        r = self.get(url, kind=kind, headers=h)
+        r = self.get(url, kind=kind, headers=h, valid=_json_replaces)
         return r.json() if r is not None else None
 
     def get_text(
@@ -194,16 +233,18 @@ class HttpClient:
 
     # -- network ------------------------------------------------------------------------------------------
 
-    def _fetch(self, url: str, headers: dict[str, str]) -> httpx.Response:
-        """One logical GET: retries on 5xx/connection errors, follows redirects, notes rate limits."""
+    def _fetch(self, url: str, headers: dict[str, str], limit: int) -> _Resp:
+        """One logical GET: retries on 5xx/connection errors, follows redirects, notes rate limits; all of it
+        within the deadline."""
         attempt = 0
+        deadline = time.monotonic() + self.deadline
         while True:
             try:
-                resp = self._follow(url, headers)
+                resp = self._follow(url, headers, limit, deadline)
             except _RateLimited:
                 raise
             except httpx.TransportError as e:
-                if attempt >= self.retries:
+                if attempt >= self.retries or time.monotonic() >= deadline:
                     raise
                 log.info("retrying %s after %s (attempt %d)", url, type(e).__name__, attempt + 1)
             else:
@@ -211,12 +252,16 @@ class HttpClient:
                     return resp
                 log.info("retrying %s after HTTP %d (attempt %d)", url, resp.status_code, attempt + 1)
             # Exponential backoff with jitter, so parallel workers don't retry in lockstep.
-            time.sleep(self.backoff_base * (2**attempt) * (0.5 + random.random() / 2))
+            pause = self.backoff_base * (2**attempt) * (0.5 + random.random() / 2)
+            if time.monotonic() + pause >= deadline:
+                raise BodyRejected(f"no answer within {self.deadline:g} s")
+            time.sleep(pause)
             attempt += 1
 
-    def _follow(self, url: str, headers: dict[str, str]) -> httpx.Response:
+    def _follow(self, url: str, headers: dict[str, str], limit: int, deadline: float) -> _Resp:
         """GET following redirects by hand, deciding the Authorization header afresh for every hop."""
         current = httpx.URL(url)
+        resp: _Resp | None = None
         for _ in range(MAX_REDIRECTS + 1):
             host = current.host
             if self._blocked_until(host) is not None:
@@ -225,10 +270,21 @@ class HttpClient:
             token = self._token_for(current)
             if token:
                 hop["Authorization"] = f"Bearer {token}"
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise BodyRejected(f"no answer within {self.deadline:g} s")
             with self._sem:
-                resp = self._client.get(current, headers=hop)
+                t = self._client.timeout
+                timeout = httpx.Timeout(connect=min(left, t.connect or left), read=min(left, t.read or left),
+                                        write=min(left, t.write or left), pool=min(left, t.pool or left))
+                with self._client.stream("GET", current, headers=hop, timeout=timeout) as raw:
+                    redirect = raw.status_code in _REDIRECTS and "location" in raw.headers
+                    # Bodies of redirects and 304s are not needed; an error body only for its rate-limit words.
+                    cap = 0 if redirect or raw.status_code == 304 else limit if raw.status_code < 400 else 64 << 10
+                    resp = _Resp(raw.status_code, raw.headers, _read(raw, cap, deadline, self.deadline),
+                                  str(raw.url))
             self._note_rate_limit(host, resp)
-            if resp.status_code in _REDIRECTS and "location" in resp.headers:
+            if redirect:
                 nxt = httpx.URL(urljoin(str(current), resp.headers["location"]))
                 if nxt.host != current.host:
                     # A conditional header belongs to the original resource; don't carry it off-host.
@@ -239,6 +295,7 @@ class HttpClient:
                 raise _RateLimited(host)
             return resp
         log.warning("too many redirects for %s", url)
+        assert resp is not None
         return resp
 
     def _token_for(self, url: httpx.URL) -> str | None:
@@ -250,7 +307,7 @@ class HttpClient:
             return None
         return token
 
-    def _note_rate_limit(self, host: str, resp: httpx.Response) -> None:
+    def _note_rate_limit(self, host: str, resp: _Resp) -> None:
         """Stop asking a host that said 'come back later' until the time it named."""
         h = resp.headers
         now = self._clock()
@@ -358,11 +415,80 @@ def _retry_after(v: str | None, now: float) -> float | None:
         return None
 
 
-def _peek(resp: httpx.Response) -> str:
-    try:
-        return resp.text[:2000].lower()
-    except Exception:
+def _peek(resp: _Resp) -> str:
+    return resp.text[:2000].lower()
+
+
+def _read(raw: httpx.Response, limit: int, deadline: float, total: float) -> str:
+    """The body as text, decompressed here in bounded steps: more than `limit` bytes (after decompression)
+    or past the deadline raises BodyRejected as soon as it is known, before the rest is read."""
+    if limit <= 0:
         return ""
+    enc = raw.headers.get("content-encoding", "identity").lower().strip()
+    if enc in ("gzip", "x-gzip"):
+        d: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif enc == "deflate":
+        d = zlib.decompressobj()
+    elif enc in ("identity", ""):
+        d = None
+    else:
+        raise BodyRejected(f"unsupported content-encoding {enc[:40]!r}")
+    length = raw.headers.get("content-length", "")
+    if d is None and length.isdigit() and int(length) > limit:
+        raise BodyRejected(f"body of {int(length)} bytes exceeds the {limit}-byte limit")
+    parts: list[bytes] = []
+    size = 0
+    for chunk in raw.iter_raw():  # as data arrives (a chunk size would wait for that many bytes)
+        if time.monotonic() > deadline:
+            raise BodyRejected(f"body not complete within {total:g} s")
+        while chunk:
+            if d is None:
+                out, chunk = chunk, b""
+            else:
+                # max_length: a bomb expands at most limit+1 bytes before we stop it.
+                out = d.decompress(chunk, limit - size + 1)
+                chunk = d.unconsumed_tail
+            size += len(out)
+            if size > limit:
+                raise BodyRejected(f"body exceeds the {limit}-byte limit")
+            parts.append(out)
+    if d is not None:
+        try:
+            parts.append(d.flush())
+        except zlib.error as e:
+            raise BodyRejected(f"bad {enc} body: {e}") from e
+    data = b"".join(parts)
+    charset = raw.charset_encoding or "utf-8"
+    try:
+        return data.decode(charset, errors="replace")
+    except LookupError:
+        return data.decode("utf-8", errors="replace")
+
+
+def _unwanted(resp: _Resp, req_headers: Mapping[str, str], valid: Callable[[str, str | None], str | None] | None,
+              cached: str | None) -> str | None:
+    """Why a 2xx body must not be used nor replace the cached one, or None when it is fine."""
+    accept = next((v for k, v in req_headers.items() if k.lower() == "accept"), "")
+    ctype = resp.headers.get("content-type", "").lower()
+    if "text/html" in ctype and "html" not in accept.lower():  # a captive portal or a login page
+        return "an HTML page instead of the requested data"
+    return valid(resp.text, cached) if valid is not None else None
+
+
+def _json_replaces(new: str, cached: str | None) -> str | None:
+    """Why a body may not be used: not JSON; or an empty list/object where the cached body had data (a redirect
+    to an empty answer, a broken mirror): a good answer is kept until a real one replaces it."""
+    try:
+        value = jsonlib.loads(new)
+    except ValueError as e:
+        return f"not JSON ({e})"
+    if cached is not None and value in ([], {}):
+        try:
+            if jsonlib.loads(cached) not in ([], {}):
+                return "an empty answer where the cached one has data"
+        except ValueError:
+            pass
+    return None
 
 
 def _fmt_time(t: float) -> str:

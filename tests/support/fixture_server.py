@@ -42,11 +42,12 @@ class RecordedRequest:
 class Fault:
     """What to do to the next request instead of (or before) answering it."""
 
-    kind: str  # "status" | "slow" | "close"
+    kind: str  # "status" | "slow" | "close" | "raw" | "trickle"
     status: int = 500
     headers: dict[str, str] = field(default_factory=dict)
     body: str = ""
     delay: float = 0.0
+    data: bytes = b""  # "raw" and "trickle": the exact body bytes
 
 
 @dataclass
@@ -185,6 +186,18 @@ class FixtureServer:
         for _ in range(n):
             self.faults.append(Fault("close"))
 
+    def raw_next(self, data: bytes, *, status: int = 200, headers: dict[str, str] | None = None,
+                 length: bool = True) -> None:
+        """The next request gets exactly these body bytes and headers (a gzip bomb, an HTML portal, bad JSON);
+        without `length`, no Content-Length: the body ends when the connection closes."""
+        hdrs = {"Content-Type": "application/json", **(headers or {})}
+        self.faults.append(Fault("raw", status=status, headers=hdrs, data=data, body="" if length else "no-length"))
+
+    def trickle_next(self, data: bytes, delay: float) -> None:
+        """The next request gets its body one byte every `delay` seconds (a connection that never quite stalls)."""
+        self.faults.append(Fault("trickle", status=200, data=data, delay=delay,
+                                 headers={"Content-Type": "application/json"}))
+
     # -- routing ------------------------------------------------------------------------------------------
 
     def take_fault(self) -> Fault | None:
@@ -312,6 +325,9 @@ def _make_handler(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
             if fault is not None and fault.kind == "status":
                 self._send(fault.status, "application/json", fault.body.encode(), fault.headers)
                 return
+            if fault is not None and fault.kind in ("raw", "trickle"):
+                self._send_raw(fault)
+                return
             status, ctype, body = server.route(split.path, query, headers)
             if status == 301:
                 self._send(301, "text/plain", b"", {"Location": body.decode()})
@@ -335,6 +351,23 @@ def _make_handler(server: FixtureServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if body and status != 304:
                 self.wfile.write(body)
+
+        def _send_raw(self, fault: Fault) -> None:
+            self.send_response(fault.status)
+            for k, v in fault.headers.items():
+                self.send_header(k, v)
+            if fault.body == "no-length":
+                self.close_connection = True
+            else:
+                self.send_header("Content-Length", str(len(fault.data)))
+            self.end_headers()
+            if fault.kind == "raw":
+                self.wfile.write(fault.data)
+                return
+            for i in range(len(fault.data)):
+                self.wfile.write(fault.data[i : i + 1])
+                self.wfile.flush()
+                time.sleep(fault.delay)
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("fixture server: " + format, *args)

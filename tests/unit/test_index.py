@@ -217,3 +217,14 @@ def test_same_title_different_year_or_author_are_two_papers() -> None:
     # Same DOI or arXiv id is the same work, whatever the titles say.
     c = Paper(title="A preprint title", doi="10.1000/X1", bib_key="c")
     assert same_paper(c, Paper(title="The published title", doi="10.1000/x1"))
+
+
+def test_many_papers_sharing_a_base_key_get_unique_keys_in_order() -> None:
+    """Issue 11 #11: de-duplication keeps its a/b/c... order with a per-key counter (linear, not quadratic)."""
+    from paperlens.index.keys import dedupe_keys
+
+    bases = [("smith2024deep", False)] * 3000 + [("smith2024deepa", True)] + [("smith2024deep", False)]
+    out = dedupe_keys(bases, taken={"smith2024deepb"})
+    assert len(set(out)) == len(out)
+    assert out[:3] == ["smith2024deep", "smith2024deepc", "smith2024deepd"]  # a is the user's, b was taken
+    assert out[3000] == "smith2024deepa"  # the user's own key is kept

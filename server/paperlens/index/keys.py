@@ -52,14 +52,17 @@ def dedupe_keys(bases: list[tuple[str, bool]], taken: set[str] | None = None) ->
     # User keys are claimed first so that a generated key never steals one.
     used.update(k for k, own in bases if own)
     out: list[str] = []
+    # The next suffix to try per base key: 20k papers sharing a base key cost 20k steps, not 20k² / 2.
+    next_suffix: dict[str, int] = {}
     for key, own in bases:
         if own:
             out.append(key)
             continue
         if key in used:
-            i = 0
+            i = next_suffix.get(key, 0)
             while key + _suffix(i) in used:
                 i += 1
+            next_suffix[key] = i + 1
             key = key + _suffix(i)
         used.add(key)
         out.append(key)
