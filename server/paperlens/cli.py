@@ -134,8 +134,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError("serve: choose one of --stdio and --tcp HOST:PORT")
     from .server import serve
 
-    serve(args.tcp)
-    return 0
+    return serve(args.tcp, allow_remote=args.allow_remote)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -175,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run the language server (stdio, or --tcp HOST:PORT)")
     s.add_argument("--stdio", action="store_true", help="LSP over stdin/stdout (the default)")
     s.add_argument("--tcp", metavar="HOST:PORT", help="listen for one LSP client on HOST:PORT instead")
+    s.add_argument("--allow-remote", action="store_true",
+                   help="let --tcp listen on a non-loopback address (there is no authentication)")
     # Flags that LSP clients pass by convention: the transports are refused with a clear line, and
     # --clientProcessId is accepted and ignored (the server exits when its stdin closes).
     s.add_argument("--pipe", metavar="NAME", help=argparse.SUPPRESS)

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import logging
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from lsprotocol import types as t
+from lsprotocol.types import ResponseError
 from pygls.exceptions import JsonRpcException
+from pygls.io_ import StdinAsyncReader, StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path, to_fs_path
-from pygls.workspace.position_codec import ServerTextPosition
+from pygls.workspace import TextDocument
+from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
 
 from . import __version__
 from .config import Settings, parse_settings
@@ -44,9 +49,11 @@ from .features.navigation import declarations, definition, definition_link, key_
 from .features.symbols import workspace_symbols
 from .feeds import FeedError, encoding_note, is_encoding_note
 from .feeds.bibtex import bib_entry_ranges, decode_bib_bytes, parse_bib
+from .framing import AsyncReader, FrameError, parse_body, read_frame
 from .index.catalog import Catalog
 from .library import open_index
 from .text import clean
+from .textsync import LineText
 from .urls import safe_url
 
 log = logging.getLogger(__name__)
@@ -79,29 +86,154 @@ class State:
     pending: dict[str, asyncio.TimerHandle] = dataclasses.field(default_factory=dict)
     overlay_gen: int = 0
     large_bibs: list[Path] = dataclasses.field(default_factory=list)
+    pending_open: dict[str, Any] = dataclasses.field(default_factory=dict)  # uri -> analyse (large didOpen)
 
 
 _ANSWERED = object()  # a request already answered with an error while decoding it
 
 
+class SyncedDocument(TextDocument):
+    """pygls' document, with incremental changes applied to a list of lines (textsync): a Replace All of 10k
+    changes touches 10k lines instead of copying the whole document 10k times."""
+
+    def __init__(self, uri: str, source: str | None = None, version: int | None = None,
+                 language_id: str | None = None, sync_kind: t.TextDocumentSyncKind = t.TextDocumentSyncKind.Incremental,
+                 position_codec: PositionCodec | None = None, encoding: str = "utf-16") -> None:
+        super().__init__(uri, source=source, version=version, language_id=language_id, sync_kind=sync_kind,
+                         position_codec=position_codec)
+        self._buf: LineText | None = None  # split into lines at the first change, not at open
+        self._encoding = encoding
+
+    @property
+    def source(self) -> str:
+        return self._buf.text if self._buf is not None else super().source
+
+    @property
+    def lines(self) -> Sequence[str]:
+        if self._buf is None:
+            self._buf = LineText(super().source)
+        return self._buf.lines
+
+    def apply_change(self, change: t.TextDocumentContentChangeEvent | RawChange) -> None:  # type: ignore[override]
+        if self._buf is None:
+            self._buf = LineText(super().source)
+        if isinstance(change, RawChange):
+            self._buf.apply(change.sl, change.sc, change.el, change.ec, change.text, self._encoding)
+        elif isinstance(change, t.TextDocumentContentChangePartial):
+            r = change.range
+            self._buf.apply(r.start.line, r.start.character, r.end.line, r.end.character, change.text,
+                            self._encoding)
+        else:
+            self._buf.replace(change.text)
+
+
+def _use_synced_documents(ls: LanguageServer) -> None:
+    """Make the workspace create SyncedDocuments (pygls builds the Workspace itself during initialize)."""
+    ws = ls.workspace
+    kind = ws.position_encoding or "utf-16"
+    enc = str(getattr(kind, "value", kind)).lower()
+
+    def create(doc_uri: str, source: str | None = None, version: int | None = None,
+               language_id: str | None = None) -> TextDocument:
+        return SyncedDocument(doc_uri, source=source, version=version, language_id=language_id,
+                              position_codec=ws.position_codec, encoding=enc)
+
+    ws._create_text_document = create  # type: ignore[method-assign]
+
+
+class RawChange(NamedTuple):
+    """One incremental change of a large didChange, taken from the JSON as is (no typed objects per change)."""
+
+    sl: int
+    sc: int
+    el: int
+    ec: int
+    text: str
+
+
+FAST_CHANGES = 32  # a didChange with more changes than this skips the typed decoding of each change
+
+
+def _raw_changes(items: Any) -> list[RawChange] | None:
+    """The changes as RawChange, or None when one of them is not a well-formed range change."""
+    out: list[RawChange] = []
+    append = out.append
+    try:
+        for c in items:
+            r = c["range"]
+            s, e = r["start"], r["end"]
+            a, b, x, y, text = s["line"], s["character"], e["line"], e["character"], c["text"]
+            if (type(a) is not int or type(b) is not int or type(x) is not int or type(y) is not int
+                    or type(text) is not str or min(a, b, x, y) < 0):
+                return None
+            append(RawChange(a, b, x, y, text))
+    except (KeyError, TypeError):
+        return None
+    return out
+
+
 class PaperLensProtocol(LanguageServerProtocol):
-    """Answers a request whose params do not decode with an error response: pygls only logs it and shows
-    "Error in server", so the client would wait for that request forever."""
+    """The LSP life cycle as the spec has it, errors without tracebacks, and requests with bad params answered.
+
+    - before `initialize`: requests get -32002 (ServerNotInitialized), notifications are dropped (`exit` aside);
+    - a second `initialize` gets InvalidRequest;
+    - after `shutdown`: requests get InvalidRequest (pygls would never answer them), only `exit` is handled;
+    - `exit` without `shutdown` ends the process with code 1 (see `exit_code`);
+    - a request whose params do not decode gets an error response (pygls only logs it, and the client would wait
+      forever)."""
+
+    exit_code = 0
+    _initialize_seen = False
 
     def structure_message(self, data: Any) -> Any:
+        if (isinstance(data, dict) and data.get("method") == t.TEXT_DOCUMENT_DID_CHANGE
+                and isinstance(data.get("params"), dict)):
+            items = data["params"].get("contentChanges")
+            raw = _raw_changes(items) if isinstance(items, list) and len(items) > FAST_CHANGES else None
+            if raw is not None:
+                msg = super().structure_message({**data, "params": {**data["params"], "contentChanges": []}})
+                msg.params.content_changes = raw  # applied by SyncedDocument.apply_change
+                return msg
         try:
             return super().structure_message(data)
         except JsonRpcException as e:
             if isinstance(data, dict) and "id" in data and isinstance(data.get("method"), str):
                 err = e.to_response_error()
-                err.message = f"{err.message}: {data['method']}"
+                err.message = f"{err.message}: {clean(data['method'], 100)}"
                 self._send_response(data["id"], None, err)
                 return _ANSWERED
             raise
 
     def handle_message(self, message: Any) -> None:
-        if message is not _ANSWERED:
-            super().handle_message(message)
+        if message is _ANSWERED:
+            return
+        method = getattr(message, "method", None)
+        is_request = method is not None and getattr(message, "id", None) is not None
+        if method == t.EXIT:
+            self.exit_code = 0 if self._shutdown else 1
+        elif self._shutdown:
+            if is_request:
+                self._error(message.id, -32600, f"the server is shutting down; {method} not handled")
+            return
+        elif not self._initialize_seen:
+            if method != t.INITIALIZE:
+                if is_request:
+                    self._error(message.id, -32002, f"the server is not initialized; {method} not handled")
+                return
+            self._initialize_seen = True
+        elif method == t.INITIALIZE and is_request:
+            self._error(message.id, -32600, "initialize was already received")
+            return
+        super().handle_message(message)
+
+    def _error(self, msg_id: Any, code: int, message: str) -> None:
+        self._send_response(msg_id, None, ResponseError(code=code, message=message))
+
+    def _send_response(self, msg_id: Any, result: Any | None = None, error: ResponseError | None = None) -> None:
+        if error is not None:
+            # No tracebacks (file paths, code) to the client: the message names the error; details go to the log.
+            error = ResponseError(code=error.code, message=clean(error.message or "error", 500))
+        super()._send_response(msg_id, result, error)
 
 
 class PaperLensServer(LanguageServer):
@@ -181,7 +313,11 @@ def _plain_changes(ls: PaperLensServer, edit: t.WorkspaceEdit) -> t.WorkspaceEdi
 
 
 def _doc(ls: PaperLensServer, uri: str) -> DocAnalysis | None:
-    return ls.state.docs.get(uri)
+    d = ls.state.docs.get(uri)
+    if d is None and uri in ls.state.pending_open:  # a large document asked for before its analysis ran
+        ls.state.pending_open.pop(uri)()
+        d = ls.state.docs.get(uri)
+    return d
 
 
 def _catalog(ls: PaperLensServer) -> Catalog:
@@ -432,11 +568,50 @@ def _publish(ls: PaperLensServer, uri: str) -> None:
         cfg = ls.state.settings.diagnostics
         cited = _cited_keys(ls) if on and cfg.unused_entry == "hint" else None
         items = bib_diagnostics(f, cfg, cited) if on else []
+    elif on and _large(d) and _in_loop():
+        _publish_large(ls, d, cat)
+        return
     else:
         items = diagnostics(d, cat, ls.state.bibs, ls.state.settings.diagnostics, _extra(ls)) if on else []
     for x in items:
         x.range = _range_out(ls, d.lines, x.range)
     ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, version=d.version, diagnostics=items))
+
+
+LARGE_DOC_LINES = 20_000  # a document with more lines gets its diagnostics computed in a worker thread
+
+
+def _large(d: DocAnalysis) -> bool:
+    n = len(d.lines)
+    return n > LARGE_DOC_LINES or (n < 1000 and sum(map(len, d.lines)) > LARGE_OPEN_CHARS)
+
+
+def _in_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:
+        return False
+
+
+def _publish_large(ls: PaperLensServer, d: DocAnalysis, cat: Catalog) -> None:
+    """Diagnostics of a large document, computed in a worker thread on a snapshot of its lines (requests on
+    other documents are answered meanwhile); published only if the document has not changed since."""
+    snap = DocAnalysis(d.uri, d.kind, list(d.lines), d.version)  # own caches: the worker shares nothing mutable
+    bibs, cfg, extra = ls.state.bibs, ls.state.settings.diagnostics, _extra(ls)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        items = await loop.run_in_executor(None, diagnostics, snap, cat, bibs, cfg, extra)
+        now = ls.state.docs.get(d.uri)
+        if now is not d or now.version != snap.version:
+            return  # changed or closed meanwhile: a newer publish is scheduled
+        for x in items:
+            x.range = _range_out(ls, d.lines, x.range)
+        ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=d.uri, version=d.version,
+                                                                        diagnostics=items))
+
+    asyncio.ensure_future(run())
 
 
 # ------------------------------------------------------------------ life cycle
@@ -454,6 +629,7 @@ def on_initialize(ls: PaperLensServer, params: t.InitializeParams) -> None:
     hover_caps = params.capabilities.text_document.hover if params.capabilities.text_document else None
     formats = hover_caps.content_format if hover_caps and hover_caps.content_format else None
     st.markdown = formats is None or t.MarkupKind.Markdown in formats
+    _use_synced_documents(ls)
     settings, errors = parse_settings(params.initialization_options)
     st.settings = settings
     st.pending.clear()
@@ -488,6 +664,10 @@ async def on_initialized(ls: PaperLensServer, params: t.InitializedParams) -> No
         except Exception as e:
             log.info("file watcher registration failed: %s", e)
     _notify_status(ls)
+    # What start-up built (pygls, lsprotocol's classes, the index) lives as long as the server: out of the
+    # collector's way, so a 10k-change didChange does not pay for full collections over it.
+    gc.collect()
+    gc.freeze()
     if ls.state.large_bibs:
         asyncio.ensure_future(_read_large_bibs(ls, ls.state.large_bibs))
     if ls.state.settings.refresh_on_start:
@@ -532,11 +712,33 @@ def on_did_change_watched_files(ls: PaperLensServer, params: t.DidChangeWatchedF
             _publish(ls, uri)
 
 
+LARGE_OPEN_CHARS = 1_000_000  # a larger document is split and analysed just after didOpen, not inside it
+
+
 @server.feature(t.TEXT_DOCUMENT_DID_OPEN)
 def on_did_open(ls: PaperLensServer, params: t.DidOpenTextDocumentParams) -> None:
     td = params.text_document
     kind = doc_kind(td.language_id, td.uri)
     ls.state.language[td.uri] = td.language_id
+    if len(td.text) > LARGE_OPEN_CHARS and kind != BIBTEX and _in_loop():
+        # 20 MB opened: requests already sent (a hover elsewhere) are answered first; then the document is
+        # split (from pygls' copy, which has every change made meanwhile) and its diagnostics computed.
+        ls.state.docs.pop(td.uri, None)
+
+        def analyse() -> None:
+            ls.state.pending_open.pop(td.uri, None)
+            try:
+                doc = ls.workspace.get_text_document(td.uri)
+            except Exception:
+                return
+            if td.uri in ls.state.docs or td.uri not in ls.state.language:
+                return  # closed (or reopened) meanwhile
+            ls.state.docs[td.uri] = DocAnalysis.from_text(td.uri, kind, doc.source, doc.version or td.version)
+            _publish(ls, td.uri)
+
+        ls.state.pending_open[td.uri] = analyse
+        _schedule(ls, "open:" + td.uri, 0.1, analyse)
+        return
     ls.state.docs[td.uri] = DocAnalysis.from_text(td.uri, kind, td.text, td.version)
     if kind == BIBTEX:
         _set_bib(ls, td.uri, td.text)
@@ -588,6 +790,7 @@ def on_did_close(ls: PaperLensServer, params: t.DidCloseTextDocumentParams) -> N
     uri = params.text_document.uri
     d = ls.state.docs.pop(uri, None)
     ls.state.language.pop(uri, None)
+    ls.state.pending_open.pop(uri, None)
     if d is not None and d.kind != BIBTEX:
         ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
@@ -916,15 +1119,134 @@ def cmd_status(ls: PaperLensServer) -> dict[str, Any]:
     return _status(ls)
 
 
-def serve(tcp: str | None = None) -> None:
-    """Run over stdio, or TCP when given HOST:PORT."""
+# ------------------------------------------------------------------ transports
+
+
+async def _serve_stream(ls: PaperLensServer, reader: AsyncReader) -> None:
+    """Read frames until the input ends or `exit`; a bad frame is answered (when it was a request) or skipped,
+    never the end of the server."""
+    proto = ls.protocol
+    assert isinstance(proto, PaperLensProtocol)
+    stop = ls._stop_event
+    while stop is None or not stop.is_set():
+        try:
+            body = await read_frame(reader)
+        except FrameError as e:
+            log.warning("%s", e)
+            continue
+        if body is None:
+            break
+        try:
+            data = parse_body(body)
+        except FrameError as e:
+            log.warning("%s", e)
+            proto._error(e.msg_id, -32700, str(e))
+            continue
+        if not isinstance(data, dict) or data.get("jsonrpc") != "2.0":
+            msg_id = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), int | str) else None
+            proto._error(msg_id, -32600, "not a JSON-RPC 2.0 message")
+            continue
+        try:
+            # Only the message itself is decoded by pygls (not each nested object, as its object_hook would).
+            proto.handle_message(proto.structure_message(data))
+        except JsonRpcException as e:
+            msg_id = data.get("id") if isinstance(data.get("id"), int | str) else None
+            if msg_id is not None and "method" in data:
+                proto._error(msg_id, e.code, e.message)
+        except Exception:
+            log.exception("message not handled")
+
+
+def _start_io(ls: PaperLensServer) -> None:
+    ls._stop_event = threading.Event()
+    reader = StdinAsyncReader(sys.stdin.buffer, ls.thread_pool)
+    ls.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
+    try:
+        asyncio.run(_serve_stream(ls, reader))
+    except BrokenPipeError:
+        log.error("the client's pipe closed; shutting down")
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        ls.shutdown()
+
+
+def parse_tcp(spec: str) -> tuple[str, int]:
+    """HOST:PORT, [IPv6]:PORT, :PORT or PORT -> (host, port); no host means 127.0.0.1."""
+    host, sep, port = spec.rpartition(":")
+    if not sep:
+        host, port = "", spec
+    host = host.strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--tcp {spec!r}: expected HOST:PORT with a port from 1 to 65535")
+    return host or "127.0.0.1", int(port)
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _start_tcp(ls: PaperLensServer, host: str, port: int) -> None:
+    """Serve one client: the first connection gets the session; later ones are closed at once (a second local
+    program must not take over the session, read its answers or end it)."""
+    ls._stop_event = threading.Event()
+
+    async def main() -> None:
+        done = asyncio.Event()
+        taken = False
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal taken
+            peer = writer.get_extra_info("peername")
+            if taken:
+                log.warning("refused a second client from %s: this server serves one client", peer)
+                writer.close()
+                return
+            taken = True
+            log.info("client connected from %s", peer)
+            ls.protocol.set_writer(writer)  # type: ignore[arg-type]
+            try:
+                await _serve_stream(ls, reader)
+            finally:
+                done.set()
+
+        srv = await asyncio.start_server(connection, host, port)
+        addrs = ", ".join(str(sock.getsockname()[:2]) for sock in srv.sockets)
+        log.warning("PaperLens listening on %s (one client)", addrs)
+        async with srv:
+            await done.wait()
+
+    try:
+        asyncio.run(main())
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        ls.shutdown()
+
+
+def serve(tcp: str | None = None, allow_remote: bool = False) -> int:
+    """Run over stdio, or TCP when given HOST:PORT (loopback only unless allow_remote); the exit code."""
     # stderr is the log; keep it quiet unless asked (a client that never reads stderr must not block us).
     # Each line names its level, so clients that show stderr (VS Code's output channel) can show it at that level
     # rather than as an error. force: the CLI configured logging for its one-line messages before this.
     level = os.environ.get("PAPERLENS_LOG", "WARNING").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     if tcp:
-        host, _, port = tcp.rpartition(":")
-        server.start_tcp(host or "127.0.0.1", int(port))
+        host, port = parse_tcp(tcp)
+        if not is_loopback(host) and not allow_remote:
+            raise ValueError(f"--tcp {tcp}: {host} is not a loopback address; the server has no authentication, "
+                             "so it listens on another interface only with --allow-remote")
+        _start_tcp(server, host, port)
     else:
-        server.start_io()
+        _start_io(server)
+    proto = server.protocol
+    return proto.exit_code if isinstance(proto, PaperLensProtocol) else 0

@@ -556,6 +556,33 @@ def _code_token(line: str, s: int, e: int, ln: int, catalog: Catalog) -> list[Me
     return out
 
 
+LONG_LINE = 4000  # characters; a longer line is analysed in windows
+WINDOW = 2000
+MAX_LINE_SCAN = 20_000  # of a long line, what whole-document features analyse
+
+
+def _windows(line: str, lo: int, hi: int) -> list[tuple[int, int]]:
+    """[a, b) windows of about WINDOW characters covering line[lo:hi], cut at spaces so no word is split."""
+    out: list[tuple[int, int]] = []
+    a = _cut(line, lo)
+    end = min(hi, len(line))
+    while a < end:
+        b = _cut(line, a + WINDOW) if a + WINDOW < len(line) else len(line)
+        if b <= a:
+            b = min(len(line), a + WINDOW)
+        out.append((a, b))
+        a = b
+    return out
+
+
+def _cut(line: str, i: int) -> int:
+    """The nearest space at or before i (within 200 characters), else i."""
+    if i <= 0 or i >= len(line):
+        return max(0, min(i, len(line)))
+    j = line.rfind(" ", max(0, i - 200), i + 1)
+    return j + 1 if j >= 0 else i
+
+
 @dataclass
 class DocAnalysis:
     """One open document, analysed line by line (lines unchanged since the last scan keep their results)."""
@@ -591,20 +618,33 @@ class DocAnalysis:
         if ln < 0 or ln >= len(self.lines):
             return []
         line = self.lines[ln]
+        if len(line) > LONG_LINE:
+            # A megabyte on one line: whole-line features (diagnostics, links) see its first MAX_LINE_SCAN
+            # characters, window by window; hover and completion look at the window under the cursor.
+            res = []
+            for a, b in _windows(line, 0, MAX_LINE_SCAN):
+                res.extend(self._window_mentions(ln, line, a, b, catalog))
+        else:
+            res = self._window_mentions(ln, line, 0, len(line), catalog)
+        self._mentions[ln] = res
+        return res
+
+    def _window_mentions(self, ln: int, line: str, a: int, b: int, catalog: Catalog) -> list[MentionSpan]:
+        """Mentions in line[a:b] (the whole line, or a window of a long one), cached by that text."""
+        text = line if (a, b) == (0, len(line)) else line[a:b]
         code = self.kind in (PYTHON, CODE)
         st = self._docstring_states()[ln] if self.kind == PYTHON else False
-        key = (line, st)
+        key = (text, st)
         cached = self._line_cache.get(key)
         if cached is None:
             if code and self.kind == CODE:
-                prose = [(m.start() + 2, len(line)) for m in re.finditer(r"(//|/\*|--|#|%|;).*$", line)][:1]
+                prose = [(m.start() + 2, len(text)) for m in re.finditer(r"(//|/\*|--|#|%|;).*$", text)][:1]
             else:
-                prose, _ = prose_regions(line, self.kind, st)
-            cached = mentions_in_line(line, ln, catalog, code=code, prose=prose)
+                prose, _ = prose_regions(text, self.kind, st)
+            cached = mentions_in_line(text, ln, catalog, code=code, prose=prose)
             self._line_cache[key] = cached
-        res = [MentionSpan(Span(ln, m.span.start, m.span.end), m.text, m.mention, m.in_code) for m in cached]
-        self._mentions[ln] = res
-        return res
+        return [MentionSpan(Span(ln, m.span.start + a, m.span.end + a), m.text, m.mention, m.in_code)
+                for m in cached]
 
     def all_mentions(self, catalog: Catalog) -> list[MentionSpan]:
         out: list[MentionSpan] = []
@@ -613,7 +653,13 @@ class DocAnalysis:
         return out
 
     def mention_at(self, ln: int, col: int, catalog: Catalog) -> MentionSpan | None:
-        for m in self.line_mentions(ln, catalog):
+        if 0 <= ln < len(self.lines) and len(self.lines[ln]) > LONG_LINE and ln not in self._mentions:
+            line = self.lines[ln]
+            spans = [m for a, b in _windows(line, max(0, col - WINDOW), col + WINDOW)
+                     for m in self._window_mentions(ln, line, a, b, catalog)]
+        else:
+            spans = self.line_mentions(ln, catalog)
+        for m in spans:
             if m.span.contains(ln, col):
                 return m
         return None

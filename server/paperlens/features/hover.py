@@ -7,8 +7,21 @@ from lsprotocol import types as t
 from ..index.catalog import Catalog
 from ..index.core import Entry
 from ..model import valid_repo
+from ..text import clean
+from ..urls import safe_url
 from .card import card_markdown, card_plain, md_escape, paper_url
-from .document import BIBTEX, DocAnalysis, Span, arxiv_at, bib_key_at, cite_context, github_at, manubot_id
+from .document import (
+    BIBTEX,
+    LONG_LINE,
+    WINDOW,
+    DocAnalysis,
+    Span,
+    arxiv_at,
+    bib_key_at,
+    cite_context,
+    github_at,
+    manubot_id,
+)
 
 
 def target_at(doc: DocAnalysis, catalog: Catalog, line: int, col: int,
@@ -22,20 +35,25 @@ def target_at(doc: DocAnalysis, catalog: Catalog, line: int, col: int,
             ident = manubot_id(c.key)
             e = catalog.by_arxiv(ident[1]) if ident and ident[0] == "arxiv" else catalog.by_key(c.key)
             return ([e], Span(line, c.span.start, c.span.end)) if e else None
+    off = 0
+    if len(text) > LONG_LINE:  # a megabyte on one line: look around the cursor only
+        off = max(0, col - WINDOW)
+        text = text[off : col + WINDOW]
+    c0 = col - off
     if doc.kind == BIBTEX:
-        bk = bib_key_at(text, col)
+        bk = bib_key_at(text, c0)
         if bk:
             e = catalog.by_key(bk[0])
-            return ([e], Span(line, bk[1], bk[2])) if e else None
-    ax = arxiv_at(text, col)
+            return ([e], Span(line, bk[1] + off, bk[2] + off)) if e else None
+    ax = arxiv_at(text, c0)
     if ax:
         e = catalog.by_arxiv(ax[0])
-        return ([e], Span(line, ax[1], ax[2])) if e else None
-    gh = github_at(text, col)
+        return ([e], Span(line, ax[1] + off, ax[2] + off)) if e else None
+    gh = github_at(text, c0)
     if gh:
         es = catalog.by_repo(gh[0])
-        return (es, Span(line, gh[1], gh[2])) if es else None
-    if cite_context(text, col, doc.kind, extra_cites, doc.lines[max(0, line - 5):line]) is not None:
+        return (es, Span(line, gh[1] + off, gh[2] + off)) if es else None
+    if cite_context(text, c0, doc.kind, extra_cites, doc.lines[max(0, line - 5):line]) is not None:
         return None  # a half-typed key is not a mention
     m = doc.mention_at(line, col, catalog)
     if m:
@@ -69,7 +87,8 @@ def related_links(catalog: Catalog, entry: Entry, n: int = 3) -> list[tuple[str,
     """(name, url) of the n papers most related to one: its repo on GitHub, else its paper page."""
     out: list[tuple[str, str]] = []
     for e, _ in catalog.related_why(entry, n):
-        url = f"https://github.com/{e.repo_name}" if e.repo_name and valid_repo(e.repo_name) else paper_url(e)
+        url = safe_url(f"https://github.com/{e.repo_name}") if e.repo_name and valid_repo(e.repo_name) \
+            else paper_url(e)
         if url:
             out.append((e.method or e.title, url))
     return out
@@ -86,4 +105,4 @@ def related_line(catalog: Catalog, entry: Entry, markdown: bool) -> str:
 
 
 def _short(name: str, n: int = 40) -> str:
-    return name if len(name) <= n else name[: n - 1].rstrip() + "…"
+    return clean(name, n)

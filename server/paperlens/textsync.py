@@ -1,0 +1,99 @@
+"""Incremental text sync on a list of lines: a change costs the lines it touches, not the whole document.
+
+A Replace All sends thousands of small changes in one didChange; applying each to one big string copies the
+document each time (10k changes x 719 kB = 17 s). Here each change splices only the lines it covers."""
+
+from __future__ import annotations
+
+import re
+
+_BREAK = re.compile(r"\r\n|\r|\n")  # the LSP's line breaks (not Python's splitlines, which knows a dozen more)
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines with their line breaks kept; the last one has none (and is "" when the text ends with a break)."""
+    out: list[str] = []
+    pos = 0
+    for m in _BREAK.finditer(text):
+        out.append(text[pos : m.end()])
+        pos = m.end()
+    out.append(text[pos:])
+    return out
+
+
+def content(line: str) -> str:
+    """A line without its line break."""
+    if line.endswith("\r\n"):
+        return line[:-2]
+    if line.endswith(("\n", "\r")):
+        return line[:-1]
+    return line
+
+
+def to_code_points(line: str, units: int, encoding: str) -> int:
+    """A character offset in the client's units (utf-16, utf-8 or utf-32) -> code points, clamped to the line."""
+    if units <= 0:
+        return 0
+    if encoding == "utf-32" or line.isascii():
+        return min(units, len(line))
+    seen = 0
+    for i, c in enumerate(line):
+        if seen >= units:
+            return i
+        o = ord(c)
+        if encoding == "utf-8":
+            seen += 1 if o < 0x80 else 2 if o < 0x800 else 3 if o < 0x10000 else 4
+        else:
+            seen += 2 if o > 0xFFFF else 1
+    return len(line)
+
+
+class LineText:
+    """A document as a list of lines (breaks kept), changed in place by LSP range edits."""
+
+    __slots__ = ("lines", "_text")
+
+    def __init__(self, text: str) -> None:
+        self.lines = split_lines(text)
+        self._text: str | None = text
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = "".join(self.lines)
+        return self._text
+
+    def replace(self, text: str) -> None:
+        self.lines = split_lines(text)
+        self._text = text
+
+    def apply(self, sl: int, sc: int, el: int, ec: int, new: str, encoding: str = "utf-16") -> None:
+        """Replace the range (line, character in client units) with `new`. Out-of-range positions are clamped
+        to the document's end, as the LSP says."""
+        lines = self.lines
+        last = len(lines) - 1
+        if sl < 0 or el < 0 or (sl, sc) > (el, ec):
+            raise ValueError(f"invalid range {sl}:{sc}-{el}:{ec}")
+        if sl > last:
+            sl, sc = last, 1 << 62
+        if el > last:
+            el, ec = last, 1 << 62
+        line = lines[sl]
+        body = content(line)
+        a = to_code_points(body, sc, encoding)
+        if sl == el and "\n" not in new and "\r" not in new:
+            # The common case (typing, Replace All): one line changes, its break stays.
+            b = max(a, to_code_points(body, ec, encoding))
+            lines[sl] = line[:a] + new + line[b:]
+            self._text = None
+            return
+        b = to_code_points(content(lines[el]), ec, encoding)
+        # Re-split one line more on each side: an edit can join '\r' and '\n' across the old boundaries.
+        lo, hi = max(0, sl - 1), min(last, el + 1)
+        head = "".join(lines[lo:sl]) + lines[sl][:a]
+        tail = lines[el][b:] + "".join(lines[el + 1 : hi + 1])
+        region = split_lines(head + new + tail)
+        if hi < last:  # the region ends with lines[hi]'s break: the "" after it is where line hi + 1 starts
+            region.pop()
+        lines[lo : hi + 1] = region
+        self._text = None
