@@ -20,12 +20,43 @@ class AsyncReader(Protocol):
     def readexactly(self, n: int) -> Awaitable[bytes]: ...
 
 
+class Pushback:
+    """A reader that can be given bytes back: the body of a frame whose length was wrong holds the start of the
+    next message, and is read again as headers to find it."""
+
+    def __init__(self, reader: AsyncReader) -> None:
+        self._reader = reader
+        self._buf = b""
+
+    def unread(self, data: bytes) -> None:
+        self._buf = data + self._buf
+
+    async def readline(self) -> bytes:
+        if not self._buf:
+            return await self._reader.readline()
+        i = self._buf.find(b"\n")
+        if i >= 0:
+            line, self._buf = self._buf[: i + 1], self._buf[i + 1 :]
+            return line
+        head, self._buf = self._buf, b""
+        return head + await self._reader.readline()
+
+    async def readexactly(self, n: int) -> bytes:
+        if not self._buf:
+            return await self._reader.readexactly(n)
+        take, self._buf = self._buf[:n], self._buf[n:]
+        if len(take) < n:
+            take += await self._reader.readexactly(n - len(take))
+        return take
+
+
 class FrameError(Exception):
     """A frame that cannot be read; carries the id of the request when it could be recovered."""
 
     def __init__(self, message: str, msg_id: Any = None) -> None:
         super().__init__(message)
         self.msg_id = msg_id
+        self.resync = False
 
 
 async def read_frame(reader: AsyncReader) -> bytes | None:
@@ -79,5 +110,7 @@ def parse_body(body: bytes) -> Any:
             msg_id = json.loads(m.group(1)) if m else None
         except ValueError:
             msg_id = None
-        kind = "nested too deeply" if isinstance(e, RecursionError) else "not valid JSON"
-        raise FrameError(f"message body is {kind}", msg_id) from None
+        deep = isinstance(e, RecursionError)
+        err = FrameError(f"message body is {'nested too deeply' if deep else 'not valid JSON'}", msg_id)
+        err.resync = not deep  # the body may hold the next message's header: read it again
+        raise err from None

@@ -49,7 +49,7 @@ from .features.navigation import declarations, definition, definition_link, key_
 from .features.symbols import workspace_symbols
 from .feeds import FeedError, encoding_note, is_encoding_note
 from .feeds.bibtex import bib_entry_ranges, decode_bib_bytes, parse_bib
-from .framing import AsyncReader, FrameError, parse_body, read_frame
+from .framing import AsyncReader, FrameError, Pushback, parse_body, read_frame
 from .index.catalog import Catalog
 from .library import open_index
 from .text import clean
@@ -1127,6 +1127,7 @@ async def _serve_stream(ls: PaperLensServer, reader: AsyncReader) -> None:
     never the end of the server."""
     proto = ls.protocol
     assert isinstance(proto, PaperLensProtocol)
+    reader = Pushback(reader)
     stop = ls._stop_event
     while stop is None or not stop.is_set():
         try:
@@ -1141,6 +1142,8 @@ async def _serve_stream(ls: PaperLensServer, reader: AsyncReader) -> None:
         except FrameError as e:
             log.warning("%s", e)
             proto._error(e.msg_id, -32700, str(e))
+            if e.resync:  # a wrong Content-Length: the next message may start inside this body
+                reader.unread(body)
             continue
         if not isinstance(data, dict) or data.get("jsonrpc") != "2.0":
             msg_id = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), int | str) else None
