@@ -55,6 +55,7 @@ class Paper:
     author_count: int = 0  # from "N authors" when names are unknown
     organization: str | None = None
     date: dt.date | None = None
+    date_precision: str | None = None  # "year" or "month" when that is all the source says; None: the day
     upvotes: int = 0
     arxiv_id: str | None = None
     repo: str | None = None  # "owner/name"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import gc
 import logging
 import os
@@ -25,7 +26,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
 
-from . import __version__
+from . import __version__, bibload
 from .config import Settings, parse_settings
 from .features import code_actions as ca
 from .features import completion as comp
@@ -47,9 +48,10 @@ from .features.hover import hover
 from .features.links import document_links
 from .features.navigation import declarations, definition, definition_link, key_at, references
 from .features.symbols import workspace_symbols
-from .feeds import FeedError, encoding_note, is_encoding_note
-from .feeds.bibtex import bib_entry_ranges, decode_bib_bytes, parse_bib
+from .feeds import encoding_note, is_encoding_note
+from .feeds.bibtex import decode_bib_bytes
 from .framing import AsyncReader, FrameError, Pushback, parse_body, read_frame
+from .index.bibindex import BibIndex
 from .index.catalog import Catalog
 from .library import open_index
 from .text import clean
@@ -64,10 +66,11 @@ CMD_SEARCH, CMD_OPEN_PAPER = "paperlens.search", "paperlens.openPaper"
 CMD_REFRESH, CMD_STATUS = "paperlens.refresh", "paperlens.status"
 STATUS_NOTIFICATION = "paperlens/status"
 MAX_BIB_SCAN = 200  # .bib files read from the workspace at start
-SYNC_BIB_BYTES = 4_000_000  # .bib bytes read before answering initialize; larger libraries load in the background
+SYNC_BIB_BYTES = 1_000_000  # .bib bytes read before answering initialize; more load in the background
 SYNC_BIB_CHECK_CHARS = 500_000  # larger .bib files are syntax-checked in a worker thread
+SYNC_LIGHT_ENTRIES = 400  # entries fully indexed before answering; more are indexed in the background
+LOADING_SWITCH_INTERVAL = 0.001  # GIL hand-over while a worker reads .bib files: requests wait <= ~1 ms
 NOCITE_ALL = re.compile(r"\\nocite\s*\{[^}]*\*")
-SYNC_OVERLAY_PAPERS = 3000  # .bib papers whose overlay is rebuilt inline; more are rebuilt in a worker thread
 
 
 @dataclasses.dataclass
@@ -84,8 +87,11 @@ class State:
     markdown: bool = True
     refreshing: bool = False
     pending: dict[str, asyncio.TimerHandle] = dataclasses.field(default_factory=dict)
-    overlay_gen: int = 0
-    large_bibs: list[Path] = dataclasses.field(default_factory=list)
+    bib_index: BibIndex = dataclasses.field(default_factory=BibIndex)
+    bib_gen: dict[str, int] = dataclasses.field(default_factory=dict)  # per .bib URI: the newest read wins
+    bib_paths: list[Path] = dataclasses.field(default_factory=list)  # workspace .bib files still to read
+    bibs_ready: bool = True  # False until every workspace .bib's keys are known (no unknown-key claims before)
+    loading: int = 0  # background .bib reads running
     pending_open: dict[str, Any] = dataclasses.field(default_factory=dict)  # uri -> analyse (large didOpen)
 
 
@@ -344,7 +350,8 @@ def _load_index(ls: PaperLensServer) -> list[tuple[t.MessageType, str]]:
         log.exception("loading the feeds failed")
         problems.append((t.MessageType.Error, f"{e}; serving the shipped papers without the extra feeds"))
         loaded = open_index(dataclasses.replace(settings, feeds=()), skip_bad=True)
-    _swap_catalog(ls, Catalog(loaded.index, ls.state.bibs.papers()))
+    ls.state.bib_index.repos = loaded.index.repos
+    _swap_catalog(ls, Catalog(loaded.index, bib=ls.state.bib_index))
     ls.state.source = loaded.library_source
     problems += [(t.MessageType.Error, f"feed left out: {err}") for err in loaded.errors]
     for w in loaded.warnings:
@@ -379,105 +386,92 @@ def _apply_settings(ls: PaperLensServer, raw: Any, *, reload: bool) -> None:
 
 def _read_bib(uri: str, text: str, encoding: str = "utf-8") -> BibFile:
     path = to_fs_path(uri)
+    note = encoding_note(path or uri, encoding)
+    return BibFile(uri, Path(path) if path else None, text, warnings=[note] if note else [], encoding=encoding)
+
+
+def _cache_dir(ls: PaperLensServer) -> Path | None:
     try:
-        papers, warnings = parse_bib(text, path or uri)
-    except FeedError as e:
-        papers, warnings = [], [str(e)]
-    if note := encoding_note(path or uri, encoding):
-        warnings.insert(0, note)
-    return BibFile(uri, Path(path) if path else None, text, papers, bib_entry_ranges(text), warnings, encoding)
-
-
-def _read_bib_path(p: Path) -> BibFile:
-    """A .bib from disk, in whatever encoding it is in (OSError when it cannot be read)."""
-    text, encoding = decode_bib_bytes(p.read_bytes())
-    return _read_bib(from_fs_path(str(p)) or p.as_uri(), text, encoding)
-
-
-def _set_bib(ls: PaperLensServer, uri: str, text: str | None) -> None:
-    if text is None:
-        ls.state.bibs.files.pop(uri, None)
-    else:
-        ls.state.bibs.files[uri] = _read_bib(uri, text)
-    _rebuild_overlay(ls)
+        return ls.state.settings.cache_path
+    except Exception:  # an unusable cache setting costs the cache, nothing else
+        return None
 
 
 def _swap_catalog(ls: PaperLensServer, cat: Catalog) -> None:
     """Install a new catalog in one assignment and forget what documents matched against the old one."""
     ls.state.catalog = cat
+    _docs_changed(ls, publish=False)
+
+
+def _docs_changed(ls: PaperLensServer, publish: bool = True) -> None:
+    """The papers changed (a new index, .bib entries read): documents match names again."""
     for d in ls.state.docs.values():
         d._line_cache.clear()
         d.invalidate()
+    if publish:
+        for uri in list(ls.state.docs):
+            _publish(ls, uri)
 
 
-def _rebuild_overlay(ls: PaperLensServer) -> None:
-    """The .bib papers changed: rebuild the overlay. A large one is built in a worker thread (requests keep
-    the old catalog meanwhile) and the newest rebuild wins."""
-    cat = ls.state.catalog
-    if cat is None:
+def _index_now(ls: PaperLensServer, f: BibFile) -> None:
+    """Index a small .bib inline (tests and small projects see every entry at once)."""
+    ls.state.bibs.files[f.uri] = f
+    bibload.index_file(f, ls.state.bib_index)
+
+
+async def _reindex(ls: PaperLensServer, uri: str, text: str | None, encoding: str = "utf-8") -> None:
+    """A .bib changed (opened, edited, saved, written by us, changed on disk): read it in a worker thread and
+    swap its entries in; requests keep answering from the previous entries meanwhile, and the newest read wins."""
+    st = ls.state
+    gen = st.bib_gen[uri] = st.bib_gen.get(uri, 0) + 1
+    if text is None:
+        st.bibs.files.pop(uri, None)
+        st.bib_index.remove_origin(uri)
+        _docs_changed(ls)
         return
-    ls.state.overlay_gen += 1
-    gen = ls.state.overlay_gen
-    papers = ls.state.bibs.papers()
+    loop = asyncio.get_running_loop()
+    if len(text) <= SYNC_BIB_BYTES:
+        _index_now(ls, _read_bib(uri, text, encoding))
+        _docs_changed(ls)
+        return
+    _loading(ls, +1)
     try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    if loop is None or len(papers) <= SYNC_OVERLAY_PAPERS:
-        _swap_catalog(ls, Catalog(cat.base, papers))
-        return
-
-    async def build() -> None:
-        new = await loop.run_in_executor(None, Catalog, cat.base, papers)
-        if gen == ls.state.overlay_gen and ls.state.catalog is not None and ls.state.catalog.base is cat.base:
-            _swap_catalog(ls, new)
-            _notify_status(ls)
-            for uri in list(ls.state.docs):
-                _publish(ls, uri)
-
-    asyncio.ensure_future(build())
+        f = await loop.run_in_executor(None, _read_bib, uri, text, encoding)
+        if st.bib_gen.get(uri) != gen:
+            return
+        st.bibs.files[uri] = f
+        await loop.run_in_executor(None, lambda: bibload.index_file(
+            f, st.bib_index, still_wanted=lambda: st.bib_gen.get(uri) == gen))
+    finally:
+        _loading(ls, -1)
+    _docs_changed(ls)
 
 
-def _workspace_bibs(root: Path | None) -> list[Path]:
-    """The workspace's .bib files (hidden folders and node_modules aside), at most MAX_BIB_SCAN."""
-    if root is None or not root.is_dir():
-        return []
-    out: list[Path] = []
-    for p in sorted(root.rglob("*.bib")):
-        if any(part.startswith(".") or part == "node_modules" for part in p.relative_to(root).parts):
-            continue
-        out.append(p)
-        if len(out) >= MAX_BIB_SCAN:
-            break
-    return out
+def _loading(ls: PaperLensServer, step: int) -> None:
+    """While a worker reads .bib files, hand the GIL over often, so requests do not wait behind it."""
+    st = ls.state
+    if st.loading == 0 and step > 0:
+        ls._switch = sys.getswitchinterval()  # type: ignore[attr-defined]
+        sys.setswitchinterval(LOADING_SWITCH_INTERVAL)
+    st.loading += step
+    if st.loading == 0:
+        sys.setswitchinterval(getattr(ls, "_switch", 0.005))
 
 
-def _read_bib_files(paths: list[Path]) -> list[BibFile]:
-    out = []
-    for p in paths:
-        try:
-            out.append(_read_bib_path(p))
-        except OSError as e:
-            log.warning("%s: %s", p, e)
-    return out
+def _spawn(coro: Any) -> None:
+    """Run a background task; its failure is logged, never lost silently."""
+    task = asyncio.ensure_future(coro)
+    _tasks.add(task)
+
+    def done(t_: asyncio.Future[Any]) -> None:
+        _tasks.discard(task)
+        if not t_.cancelled() and t_.exception() is not None:
+            log.error("background task failed", exc_info=t_.exception())
+
+    task.add_done_callback(done)
 
 
-def _scan_workspace_bibs(ls: PaperLensServer) -> list[Path]:
-    """Read the workspace's small .bib files now; return the large ones, to be read in the background."""
-    small, large, budget = [], [], SYNC_BIB_BYTES
-    for p in _workspace_bibs(ls.state.root):
-        try:
-            size = p.stat().st_size
-        except OSError:
-            continue
-        if size <= budget:
-            small.append(p)
-            budget -= size
-        else:
-            large.append(p)
-    for f in _read_bib_files(small):
-        ls.state.bibs.files.setdefault(f.uri, f)
-    return large
+_tasks: set[asyncio.Future[Any]] = set()
 
 
 def _show_bib_notes(ls: PaperLensServer, files: Sequence[BibFile]) -> None:
@@ -488,13 +482,76 @@ def _show_bib_notes(ls: PaperLensServer, files: Sequence[BibFile]) -> None:
                 _show(ls, t.MessageType.Warning, w)
 
 
+def _scan_workspace_bibs(ls: PaperLensServer) -> list[Path]:
+    """Read the workspace's small .bib files now (within a small byte budget); return the rest, which are read
+    in the background."""
+    st = ls.state
+    small, large, budget = [], [], SYNC_BIB_BYTES
+    for p in bibload.workspace_bibs(st.root, MAX_BIB_SCAN):
+        try:
+            size = p.stat().st_size
+        except OSError:
+            continue
+        if size <= budget:
+            small.append(p)
+            budget -= size
+        else:
+            large.append(p)
+    entries = 0
+    for p in small:
+        uri = from_fs_path(str(p)) or p.as_uri()
+        try:
+            f, _, lights = bibload.read_bib_path(p, uri)
+        except OSError as e:
+            log.warning("%s: %s", p, e)
+            continue
+        st.bibs.files.setdefault(uri, f)
+        if entries + len(f.doc.entries) <= SYNC_LIGHT_ENTRIES:
+            bibload.index_file(f, st.bib_index)
+        else:
+            large.append(p)  # its keys are known now; its records are read in the background
+        entries += len(f.doc.entries)
+    return large
+
+
 async def _read_large_bibs(ls: PaperLensServer, paths: list[Path]) -> None:
+    """The workspace's larger .bib files: scanned (keys known), then indexed, in worker threads."""
+    st = ls.state
     loop = asyncio.get_running_loop()
-    files = await loop.run_in_executor(None, _read_bib_files, paths)
-    for f in files:
-        ls.state.bibs.files.setdefault(f.uri, f)
-    _show_bib_notes(ls, files)
-    _rebuild_overlay(ls)
+    cache = _cache_dir(ls)
+    _loading(ls, +1)
+    try:
+        read: list[tuple[BibFile, str, Any]] = []
+        for p in paths:
+            uri = from_fs_path(str(p)) or p.as_uri()
+            known = st.bibs.files.get(uri)
+            if uri in st.docs and known is not None:
+                continue  # open in the editor: its text there wins
+            try:
+                f, digest, lights = await loop.run_in_executor(None, bibload.read_bib_path, p, uri, cache)
+            except OSError as e:
+                log.warning("%s: %s", p, e)
+                continue
+            if known is None or known.text == f.text:
+                st.bibs.files[uri] = f
+                read.append((f, digest, lights))
+        _show_bib_notes(ls, [f for f, _, _ in read])
+        st.bibs_ready = True  # every key is known now: diagnostics may call a key unknown
+        for uri in list(st.docs):
+            _publish(ls, uri)
+        for f, digest, lights in read:
+            gen = st.bib_gen.get(f.uri, 0)
+
+            def wanted(uri: str = f.uri, gen: int = gen) -> bool:
+                return st.bib_gen.get(uri, 0) == gen  # not re-read since (an edit, a change on disk)
+
+            await loop.run_in_executor(None, functools.partial(
+                bibload.index_file, f, st.bib_index, cache, digest, lights, wanted))
+    finally:
+        st.bibs_ready = True
+        _loading(ls, -1)
+    _docs_changed(ls)
+    _notify_status(ls)
 
 
 def _schedule(ls: PaperLensServer, key: str, delay: float, fn: Any) -> None:
@@ -572,6 +629,8 @@ def _publish(ls: PaperLensServer, uri: str) -> None:
         _publish_large(ls, d, cat)
         return
     else:
+        if not ls.state.bibs_ready:
+            return  # a key may be defined in a .bib not read yet: publish once every key is known
         items = diagnostics(d, cat, ls.state.bibs, ls.state.settings.diagnostics, _extra(ls)) if on else []
     for x in items:
         x.range = _range_out(ls, d.lines, x.range)
@@ -633,7 +692,8 @@ def on_initialize(ls: PaperLensServer, params: t.InitializeParams) -> None:
     settings, errors = parse_settings(params.initialization_options)
     st.settings = settings
     st.pending.clear()
-    st.large_bibs = _scan_workspace_bibs(ls)
+    st.bib_paths = _scan_workspace_bibs(ls)
+    st.bibs_ready = not st.bib_paths
     ls._init_problems = _load_index(ls)  # type: ignore[attr-defined]  # shown once the client is initialized
     ls._init_errors = errors  # type: ignore[attr-defined]
 
@@ -668,8 +728,8 @@ async def on_initialized(ls: PaperLensServer, params: t.InitializedParams) -> No
     # collector's way, so a 10k-change didChange does not pay for full collections over it.
     gc.collect()
     gc.freeze()
-    if ls.state.large_bibs:
-        asyncio.ensure_future(_read_large_bibs(ls, ls.state.large_bibs))
+    if ls.state.bib_paths:
+        _spawn(_read_large_bibs(ls, ls.state.bib_paths))
     if ls.state.settings.refresh_on_start:
         asyncio.ensure_future(_refresh(ls))
 
@@ -692,24 +752,25 @@ async def on_did_change_configuration(ls: PaperLensServer, params: t.DidChangeCo
 
 @server.feature(t.WORKSPACE_DID_CHANGE_WATCHED_FILES)
 def on_did_change_watched_files(ls: PaperLensServer, params: t.DidChangeWatchedFilesParams) -> None:
-    changed = False
     for ev in params.changes:
         if not ev.uri.endswith(".bib") or ev.uri in ls.state.docs:
             continue  # an open .bib is tracked through didChange
-        path = to_fs_path(ev.uri)
-        if ev.type == t.FileChangeType.Deleted or not path or not Path(path).is_file():
-            ls.state.bibs.files.pop(ev.uri, None)
-        else:
-            try:
-                ls.state.bibs.files[ev.uri] = _read_bib_path(Path(path))
-            except OSError as e:
-                log.warning("%s: %s", path, e)
-                continue
-        changed = True
-    if changed:
-        _rebuild_overlay(ls)
-        for uri in list(ls.state.docs):
-            _publish(ls, uri)
+        _spawn(_reload_from_disk(ls, ev.uri))
+
+
+async def _reload_from_disk(ls: PaperLensServer, uri: str) -> None:
+    """A .bib changed on disk (or was deleted): read it again, in its own encoding."""
+    path = to_fs_path(uri)
+    if not path or not Path(path).is_file():
+        await _reindex(ls, uri, None)
+        return
+    try:
+        data = await asyncio.get_running_loop().run_in_executor(None, Path(path).read_bytes)
+    except OSError as e:
+        log.warning("%s: %s", path, e)
+        return
+    text, encoding = decode_bib_bytes(data)
+    await _reindex(ls, uri, text, encoding)
 
 
 LARGE_OPEN_CHARS = 1_000_000  # a larger document is split and analysed just after didOpen, not inside it
@@ -741,9 +802,11 @@ def on_did_open(ls: PaperLensServer, params: t.DidOpenTextDocumentParams) -> Non
         return
     ls.state.docs[td.uri] = DocAnalysis.from_text(td.uri, kind, td.text, td.version)
     if kind == BIBTEX:
-        _set_bib(ls, td.uri, td.text)
-        for uri in list(ls.state.docs):
-            _publish(ls, uri)
+        known = ls.state.bibs.files.get(td.uri)
+        if known is None or known.text != td.text:
+            _spawn(_reindex(ls, td.uri, td.text, known.encoding if known else "utf-8"))
+        else:  # the same text as on disk is read already: only its own diagnostics are new
+            _publish(ls, td.uri)
     else:
         _publish(ls, td.uri)
 
@@ -761,12 +824,7 @@ def on_did_change(ls: PaperLensServer, params: t.DidChangeTextDocumentParams) ->
     d.version = params.text_document.version
     d.invalidate()
     if d.kind == BIBTEX:
-        def reload_bib() -> None:
-            _set_bib(ls, uri, text)
-            for u in list(ls.state.docs):
-                _publish(ls, u)
-
-        _schedule(ls, "bib:" + uri, 0.3, reload_bib)
+        _schedule(ls, "bib:" + uri, 0.3, lambda: _spawn(_reindex(ls, uri, text, _encoding(ls, uri))))
     else:
         def republish() -> None:
             _publish(ls, uri)
@@ -782,7 +840,15 @@ def on_did_change(ls: PaperLensServer, params: t.DidChangeTextDocumentParams) ->
 def on_did_save(ls: PaperLensServer, params: t.DidSaveTextDocumentParams) -> None:
     d = _doc(ls, params.text_document.uri)
     if d is not None and d.kind == BIBTEX:
-        _set_bib(ls, d.uri, "\n".join(d.lines))
+        text = ls.workspace.get_text_document(d.uri).source
+        known = ls.state.bibs.files.get(d.uri)
+        if known is None or known.text != text:
+            _spawn(_reindex(ls, d.uri, text, _encoding(ls, d.uri)))
+
+
+def _encoding(ls: PaperLensServer, uri: str) -> str:
+    f = ls.state.bibs.files.get(uri)
+    return f.encoding if f else "utf-8"
 
 
 @server.feature(t.TEXT_DOCUMENT_DID_CLOSE)
@@ -1043,8 +1109,7 @@ async def cmd_add_bib(ls: PaperLensServer, key: str, *rest: Any) -> dict[str, An
     edit = _plain_changes(ls, edit)
     res = await ls.workspace_apply_edit_async(t.ApplyWorkspaceEditParams(edit=edit, label=f"Add {e.key}"))
     if res.applied and uri not in ls.state.docs and real.is_file():
-        ls.state.bibs.files[uri] = _read_bib_path(real)
-        _rebuild_overlay(ls)
+        await _reload_from_disk(ls, uri)
     return {"applied": bool(res.applied), "bib": uri}
 
 
@@ -1087,11 +1152,10 @@ async def _refresh(ls: PaperLensServer) -> dict[str, Any]:
         summary = await loop.run_in_executor(None, refresh, ls.state.settings, progress)
         if summary.saved:
             # Swap in the new index atomically: requests keep the old catalog until this assignment.
-            papers = ls.state.bibs.papers()
-
             def build() -> tuple[Catalog, str]:
                 loaded = open_index(ls.state.settings, skip_bad=True)
-                return Catalog(loaded.index, papers), loaded.library_source
+                ls.state.bib_index.repos = loaded.index.repos
+                return Catalog(loaded.index, bib=ls.state.bib_index), loaded.library_source
 
             new_cat, source = await loop.run_in_executor(None, build)
             _swap_catalog(ls, new_cat)

@@ -38,6 +38,7 @@ def test_google_scholar_article() -> None:
         title="Attention is all you need",
         authors=("Ashish Vaswani", "Noam Shazeer", "Niki Parmar"),
         date=dt.date(2017, 1, 1),
+        date_precision="year",  # the entry says 2017, not Jan 1, 2017
         arxiv_id="1706.03762",
         bib_key="vaswani2017attention",
         bib_type="article",

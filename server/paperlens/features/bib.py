@@ -11,48 +11,72 @@ from urllib.request import url2pathname
 
 from lsprotocol import types as t
 
-from ..feeds.bibtex import append_entry, ascii_tex, decode_bib_bytes, existing_keys, format_bibtex
+from ..feeds.bibtex import BibDocument, append_entry, ascii_tex, decode_bib_bytes, existing_keys, format_bibtex
 from ..index.core import Entry
 from ..model import Paper
 from .bibcheck import BibScan, scan_bib
 from .document import LATEX, MARKDOWN, DocAnalysis
 
 
-@dataclass
 class BibFile:
-    uri: str
-    path: Path | None
-    text: str
-    papers: list[Paper] = field(default_factory=list)
-    ranges: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    encoding: str = "utf-8"  # as read from disk (decode_bib_bytes); appends should keep it
-    _scan: BibScan | None = field(default=None, repr=False)
-    _bare: list[tuple[str, str]] | None = field(default=None, repr=False)
-    _lines: list[str] | None = field(default=None, repr=False)
+    """One .bib as the server holds it: the text as written (and its encoding), read lazily (BibDocument): the
+    scan finds every key at once; fields, papers and ranges come when asked for."""
 
-    def line(self, n: int) -> str:
-        if self._lines is None:
-            self._lines = self.text.split("\n")
-        return self._lines[n] if 0 <= n < len(self._lines) else ""
+    def __init__(self, uri: str, path: Path | None, text: str, papers: list[Paper] | None = None,
+                 ranges: dict[str, tuple[int, int, int, int]] | None = None, warnings: list[str] | None = None,
+                 encoding: str = "utf-8", doc: BibDocument | None = None) -> None:
+        self.uri = uri
+        self.path = path
+        self.text = text
+        self.warnings = warnings if warnings is not None else []
+        self.encoding = encoding  # as read from disk (decode_bib_bytes); appends should keep it
+        self.doc = doc if doc is not None else BibDocument(text, str(path) if path else uri)
+        self._papers = papers
+        self._ranges = ranges
+        self._scan: BibScan | None = None
+        self._bare: list[tuple[str, str]] | None = None
+
+    @property
+    def ranges(self) -> dict[str, tuple[int, int, int, int]]:
+        """Every key's range (computed on first use: a large file's keys are looked up one at a time)."""
+        if self._ranges is None:
+            self._ranges = self.doc.ranges()
+        return self._ranges
+
+    def has(self, key: str) -> bool:
+        return key in self.doc.by_key if self._ranges is None else key in self._ranges
+
+    def range(self, key: str) -> tuple[int, int, int, int] | None:
+        if self._ranges is not None:
+            return self._ranges.get(key)
+        i = self.doc.by_key.get(key)
+        return self.doc.range_of(self.doc.entries[i]) if i is not None else None
+
+    @property
+    def papers(self) -> list[Paper]:
+        """Every readable entry as a Paper (decodes the whole file: for small files and feeds)."""
+        if self._papers is None:
+            self._papers = self.doc.papers()[0]
+        return self._papers
 
     def head(self, key: str) -> tuple[str, tuple[int, int], tuple[int, int]] | None:
-        """(entry type, key start, key end) of an entry, read from its first line (no scan of the file)."""
-        r = self.ranges.get(key)
-        if r is None:
+        """(entry type, key start, key end) of an entry, from the scan made at load (no scan of the file)."""
+        i = self.doc.by_key.get(key)
+        if i is None:
             return None
-        m = _HEAD.match(self.line(r[0]), r[1])
-        if m is None or m.group(2) != key:
-            e = self.scan.entry(key)  # a key on the line after its '@type{': rare, read it the long way
-            return (e.kind, e.key_start, e.key_end) if e else None
-        return m.group(1).lower(), (r[0], m.start(2)), (r[0], m.end(2))
+        e = self.doc.entries[i]
+        return e.kind, self.doc.position(e.body - len(e.key)), self.doc.position(e.body)
 
     def bare_entries(self) -> list[tuple[str, str]]:
-        """(key, type) of the entries that did not become papers (no title, only a URL, `@article{foo,}`):
-        still citable by their key. Done once per version of the file, from the entry ranges read at load."""
+        """(key, type) of the entries that do not become papers (no title: only a URL, `@article{foo,}`):
+        still citable by their key. A cheap look for a title field in each entry, once per version."""
         if self._bare is None:
-            have = {p.bib_key for p in self.papers}
-            self._bare = [(k, h[0] if (h := self.head(k)) else "misc") for k in self.ranges if k not in have]
+            if self._papers is not None:
+                have = {p.bib_key for p in self._papers}
+                self._bare = [(e.key, e.kind) for e in self.doc.entries if e.key not in have]
+            else:
+                self._bare = [(e.key, e.kind) for e in self.doc.entries
+                              if not _TITLE_FIELD.search(self.text, e.body, e.end)]
         return self._bare
 
     @property
@@ -67,7 +91,7 @@ class BibFile:
         return self._scan
 
 
-_HEAD = re.compile(r"@[ \t]*([A-Za-z]+)[ \t]*[{(][ \t]*([^\s,{}()\"#%'=]+)")
+_TITLE_FIELD = re.compile(r"[\s,{(]title\s*=\s*[{\"\w]", re.I)
 
 
 def _loc(uri: str, a: tuple[int, int], b: tuple[int, int]) -> t.Location:
@@ -82,12 +106,12 @@ class Bibs:
     files: dict[str, BibFile] = field(default_factory=dict)
 
     def has_key(self, key: str) -> bool:
-        return any(key in f.ranges for f in self.files.values())
+        return any(f.has(key) for f in list(self.files.values()))
 
     def location(self, key: str, prefer: list[str] | None = None) -> t.Location | None:
         """The entry's whole range; in the files the document loads (`prefer`) first."""
         for f in self._ordered(prefer):
-            r = f.ranges.get(key)
+            r = f.range(key)
             if r:
                 return _loc(f.uri, (r[0], r[1]), (r[2], r[3]))
         return None
@@ -95,15 +119,15 @@ class Bibs:
     def key_locations(self, key: str, only: list[str] | None = None) -> list[t.Location]:
         """Where the key is declared (the key itself, in each file; only the files listed when given)."""
         out = []
-        for f in self.files.values():
-            if (only is None or f.uri in only) and key in f.ranges:
+        for f in list(self.files.values()):
+            if (only is None or f.uri in only) and f.has(key):
                 h = f.head(key)
                 if h is not None:
                     out.append(_loc(f.uri, h[1], h[2]))
         return out
 
     def _ordered(self, prefer: list[str] | None) -> list[BibFile]:
-        files = list(self.files.values())
+        files = list(self.files.values())  # a copy: a background read may add a file meanwhile
         if prefer:
             files.sort(key=lambda f: f.uri not in prefer)
         return files
@@ -111,10 +135,10 @@ class Bibs:
     def bare_keys(self, only: list[str] | None = None) -> list[tuple[str, str]]:
         """(key, entry type) of the entries that are not papers: in the files the document loads when given
         (an entry from another .bib would be an undefined citation there), else in every file."""
-        return [x for f in self.files.values() if only is None or f.uri in only for x in f.bare_entries()]
+        return [x for f in list(self.files.values()) if only is None or f.uri in only for x in f.bare_entries()]
 
     def papers(self) -> list[Paper]:
-        return [p for f in self.files.values() for p in f.papers]
+        return [p for f in list(self.files.values()) for p in f.papers]
 
 
 _LATEX_BIB = re.compile(r"\\(?:bibliography|addbibresource|addglobalbib)\s*(?:\[[^\]]*\])?\s*\{([^}]+)\}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from urllib.parse import quote
 
@@ -85,6 +86,10 @@ def paper_url(entry: Entry) -> str | None:
     own = safe_url(p.url)
     if own:
         return own
+    if p.doi and re.fullmatch(r"10\.\d{4,9}/\S+", p.doi) and (doi := safe_url(f"https://doi.org/{p.doi}")):
+        return doi
+    if p.source.startswith("bib:") and not p.repo:
+        return None  # an ordinary .bib entry (a 1972 article) is not an HF paper: no made-up search link
     # No arXiv id (a saved papers page lists none) and no allowed URL: the paper's search page on Hugging Face.
     return safe_url(f"https://huggingface.co/papers?q={quote(clean(p.title, TITLE_MAX))}")
 
@@ -95,11 +100,20 @@ def other_url(entry: Entry) -> str | None:
     return clean(u, URL_MAX) if u and not safe_url(u) else None
 
 
+def show_date(d: dt.date, precision: str | None) -> str:
+    """Only as precise as the source: '2015', 'Oct 2014', 'Mar 7, 2020'."""
+    if precision == "year":
+        return str(d.year)
+    if precision == "month":
+        return d.strftime("%b %Y")
+    return d.strftime("%b %-d, %Y")
+
+
 def _facts(entry: Entry) -> list[str]:
     p = entry.paper
     facts: list[str] = []
     if p.date:
-        facts.append(p.date.strftime("%b %-d, %Y"))
+        facts.append(show_date(p.date, p.date_precision))
     if p.authors:
         names = ", ".join(clean(a, NAME_MAX) for a in p.authors[:4])
         facts.append(names + (f" + {len(p.authors) - 4} more" if len(p.authors) > 4 else ""))
@@ -187,7 +201,8 @@ def card_plain(entry: Entry) -> str:
     if repo:
         lines.append("")
         lines.append("Code: " + repo)
-    ls = links(entry)
+    # The repo line above already says "Code:"; its URL goes with the other links under another label.
+    ls = [(("Repo" if repo and label == "Code" else label), u) for label, u in links(entry)]
     if ls:
         lines.append("")
         lines.extend(f"{label}: {u}" for label, u in ls)

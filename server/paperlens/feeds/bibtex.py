@@ -7,26 +7,19 @@ import datetime as dt
 import re
 from typing import Any
 
-import bibtexparser
 from bibtexparser.middlewares.names import (
     InvalidNameError,
     parse_single_name_into_parts,
     split_multiple_persons_names,
 )
-from bibtexparser.model import DuplicateBlockKeyBlock, Entry, MiddlewareErrorBlock, ParsingFailedBlock
-from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
-from pylatexenc.latexwalker import LatexWalkerError
 
+from paperlens.feeds.bibraw import NOT_ENTRIES as _NOT_ENTRIES
+from paperlens.feeds.bibraw import BadEntry, RawEntry, _line_start, fields, scan, string_macro
 from paperlens.feeds.hf_api import arxiv_id as _valid_arxiv_id
 from paperlens.feeds.hf_page import parse_month, repo_from_text
+from paperlens.feeds.latex import latex_to_text
+from paperlens.index.keys import last_name
 from paperlens.model import Paper
-
-_ctx = get_default_latex_context_db()
-# As bibtexparser's own decoder: \url{x} is x, not <x>.
-_ctx.add_context_category("paperlens-bib", prepend=True, macros=[MacroTextSpec("url", simplify_repl="%s")])
-# pylatexenc (a bibtexparser dependency) directly, not LatexDecodingMiddleware: URLs, DOIs and eprints must
-# stay raw ('%' starts a LaTeX comment, '~' is a tie), so only the text fields are decoded.
-_DECODER = LatexNodes2Text(latex_context=_ctx, keep_braced_groups=False, math_mode="verbatim")
 
 _ARXIV_PATTERNS = (
     re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})(?:v\d+)?", re.I),
@@ -42,9 +35,6 @@ _CONFERENCE = re.compile(
 )
 _REPO_FIELDS = ("url", "howpublished", "note", "code", "github", "repository", "software")
 _URL_IN_TEXT = re.compile(r"https?://[^\s{}\\]+")
-# An entry opening: '@type{key,' or '@type(key,'; '@' not inside a word (e-mail addresses).
-_OPEN_RE = re.compile(r"(?<![\w.@])@[ \t]*([A-Za-z]+)[ \t]*([{(])[ \t\r\n]*([^\s,{}()\"#%=]*)")
-_NOT_ENTRIES = frozenset({"comment", "string", "preamble"})
 _KEY_RE = re.compile(r"^[^\s,{}()\"#%=\\~`\x00-\x1f\x7f-\x9f]+$")  # an apostrophe is fine (o'brien2020)
 
 
@@ -111,12 +101,7 @@ class _Skip(Exception):
 
 def _decode(s: str) -> str:
     """LaTeX to plain text, whitespace collapsed: 'G{\\"o}del' -> 'Gödel', '{DRCT}' -> 'DRCT'."""
-    try:
-        out = _DECODER.latex_to_text(s)
-    except (LatexWalkerError, ValueError, IndexError):  # malformed LaTeX: keep it as written
-        out = s
-    # \textasciicircum decodes to U+02C6; the title meant a plain '^' (S^3-Attention).
-    return " ".join(out.replace("\u02c6", "^").replace("\xa0", " ").split())
+    return latex_to_text(s)
 
 
 def _raw(v: Any) -> str:
@@ -142,23 +127,31 @@ def _names(raw: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _date(fields: dict[str, str]) -> dt.date | None:
-    """date(year, month or 1, 1) from year/month, or from a biblatex `date` field."""
+def _date(fields: dict[str, str]) -> tuple[dt.date | None, str | None]:
+    """(date, precision) from year/month or a biblatex `date`: only as precise as the entry ("year", "month",
+    None for a full day), so a year-only entry is never shown as Jan 1."""
     m = re.search(r"\b(\d{4})\b", fields.get("year", ""))
     if m is None:
         m2 = re.match(r"\s*(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", fields.get("date", ""))
         if m2 is None:
-            return None
+            return None, None
         try:
-            return dt.date(int(m2[1]), int(m2[2] or 1), int(m2[3] or 1))
+            return dt.date(int(m2[1]), int(m2[2] or 1), int(m2[3] or 1)), (
+                None if m2[3] else "month" if m2[2] else "year")
         except ValueError:
-            return dt.date(int(m2[1]), 1, 1)
+            return dt.date(int(m2[1]), 1, 1), "year"
     year = int(m.group(1))
-    month_raw = fields.get("month", "").strip().strip("{}")
+    month_raw = _decode(fields.get("month", "")).strip(" .")
     month = int(month_raw) if month_raw.isdigit() else parse_month(month_raw) if month_raw else None
     if month is None or not 1 <= month <= 12:
-        month = 1
-    return dt.date(year, month, 1)
+        return dt.date(year, 1, 1), "year"
+    day = re.fullmatch(r"\d{1,2}", fields.get("day", "").strip())
+    if day:
+        try:
+            return dt.date(year, month, int(day.group())), None
+        except ValueError:
+            pass
+    return dt.date(year, month, 1), "month"
 
 
 def _arxiv(fields: dict[str, str]) -> str | None:
@@ -182,64 +175,221 @@ def _url(fields: dict[str, str]) -> str | None:
     return m.group(0) if m else None
 
 
-def _paper(entry: Entry, source: str) -> Paper:
-    fields: dict[str, str] = {}
-    for f in entry.fields:
-        fields.setdefault(f.key.lower(), f.value if isinstance(f.value, str) else str(f.value))
+def _paper(kind: str, key: str, fields: dict[str, str], source: str) -> Paper:
     title = _decode(fields.get("title", ""))
     if not title:
         raise _Skip("no title")
-    venue_raw = fields.get("journal") or fields.get("booktitle") or ""
+    venue_raw = fields.get("journal") or fields.get("journaltitle") or fields.get("booktitle") or ""
     venue = _decode(venue_raw) if venue_raw and not _NOT_A_VENUE.match(venue_raw) else None
     doi = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", "", _raw(fields.get("doi", "")), flags=re.I) or None
     primary = (fields.get("primaryclass") or fields.get("eprintclass") or "").strip() or None
+    date, precision = _date(fields)
     return Paper(
         title=title,
         abstract=_decode(fields.get("abstract", "")),
-        authors=_names(fields.get("author", "")),
-        date=_date(fields),
+        authors=_names(fields.get("author", "") or fields.get("editor", "")),
+        date=date,
+        date_precision=precision,
         arxiv_id=_arxiv(fields),
         repo=repo_from_text(" ".join(fields.get(k, "") for k in _REPO_FIELDS)),
         primary_class=primary,
         venue=venue or None,
         doi=doi,
         url=_url(fields),
-        bib_key=entry.key,
-        bib_type=entry.entry_type.lower(),
+        bib_key=key,
+        bib_type=kind,
         source=f"bib:{source}",
     )
 
 
-def _failure(block: ParsingFailedBlock, source: str) -> str:
-    """A warning naming the line and key of a block bibtexparser could not read."""
-    line = (block.start_line or 0) + 1
-    m = _OPEN_RE.search(block.raw or "")
-    key = m.group(3) if m and m.group(3) else "?"
-    if isinstance(block, DuplicateBlockKeyBlock):
-        return f"{source}:{line}: duplicate key `{key}`: this entry is ignored, the first one is used"
-    err = block.error
-    if isinstance(block, MiddlewareErrorBlock):
-        reason = str(err) or type(err).__name__
-    else:
-        reason = getattr(err, "abort_reason", "") or str(err) or "syntax error"
-    reason = " ".join(str(reason).split())
-    return f"{source}:{line}: could not read entry `{key}`: {reason}"
+_AND = re.compile(r"\s+and\s+", re.I)
 
+
+def _first_last(name: str) -> str:
+    """'Vaswani, Ashish' -> 'Ashish Vaswani' (the light path; full names go through bibtexparser's parser)."""
+    name = " ".join(name.split())
+    if "," in name and not name.startswith("{"):
+        last, _, first = name.partition(",")
+        return f"{first.strip()} {last.strip()}".strip()
+    return name
+
+
+def _last_folded(display: str) -> str:
+    return last_name(display) if display else ""
+
+
+# biblatex: what a child takes from its crossref parent under another name (a book's title is a chapter's
+# booktitle); everything else is inherited under its own name.
+_CROSSREF_AS = {"title": "booktitle", "subtitle": "booksubtitle", "author": "bookauthor"}
+
+
+class BibDocument:
+    """A .bib text read lazily: the scan finds every entry and key at once; fields, macros, crossref/xdata
+    inheritance and Papers come when asked for. The text is kept as the user wrote it."""
+
+    def __init__(self, text: str, source: str, blocks: list[RawEntry] | None = None) -> None:
+        self.text = text
+        self.source = source
+        self.use_scan(scan(text) if blocks is None else blocks)
+
+    def use_scan(self, blocks: list[RawEntry]) -> None:
+        """Take the blocks of this text (a fresh scan, or a cached one for the same content)."""
+        self.blocks = blocks
+        self.entries: list[RawEntry] = []
+        self.by_key: dict[str, int] = {}
+        self._lower: dict[str, int] | None = None
+        self.duplicates: list[RawEntry] = []
+        self.nameless: list[RawEntry] = []
+        self._macros: dict[str, str] | None = None
+        self._starts: list[int] | None = None
+        for b in self.blocks:
+            if b.kind in _NOT_ENTRIES:
+                continue
+            if not b.key:
+                self.nameless.append(b)
+            elif b.key in self.by_key:
+                self.duplicates.append(b)
+            else:
+                self.by_key[b.key] = len(self.entries)
+                self.entries.append(b)
+        self._last = (0, 0)  # (offset, its line): where _pos counts from
+
+    @property
+    def macros(self) -> dict[str, str]:
+        """@string macros (lower-cased names), each expanded with the ones before it."""
+        if self._macros is None:
+            macros: dict[str, str] = {}
+            for b in self.blocks:
+                if b.kind == "string" and (kv := string_macro(self.text, b, macros)) is not None:
+                    macros[kv[0]] = kv[1]
+            self._macros = macros
+        return self._macros
+
+    def line_of(self, offset: int) -> int:
+        """0-based line of an offset."""
+        if self._starts is None:
+            self._starts = _line_starts(self.text)
+        return bisect.bisect_right(self._starts, offset) - 1
+
+    def own_fields(self, i: int) -> dict[str, str]:
+        return fields(self.text, self.entries[i], self.macros)
+
+    def fields(self, i: int, _depth: int = 0) -> dict[str, str]:
+        """The entry's fields with crossref and xdata parents' fields filled in (BadEntry if unreadable)."""
+        own = self.own_fields(i)
+        if _depth > 4 or not (own.get("crossref") or own.get("xdata")):
+            return own
+        out = dict(own)
+        for name in (own.get("xdata") or "").split(","):
+            j = self._find(name.strip())
+            if j is not None and j != i:
+                for k, v in self._parent_fields(j, _depth).items():
+                    out.setdefault(k, v)
+        parent = own.get("crossref", "").strip()
+        j = self._find(parent) if parent else None
+        if j is not None and j != i:
+            pf = self._parent_fields(j, _depth)
+            for k, v in pf.items():
+                if k in _CROSSREF_AS and k in pf:
+                    out.setdefault(_CROSSREF_AS[k], v)
+                    if k == "author":
+                        continue
+                if k not in ("title", "subtitle", "ids", "crossref", "xdata", "entryset", "label"):
+                    out.setdefault(k, v)
+        return out
+
+    def _parent_fields(self, j: int, depth: int) -> dict[str, str]:
+        try:
+            return self.fields(j, depth + 1)
+        except BadEntry:
+            return {}
+
+    def _find(self, key: str) -> int | None:
+        """Entry index of a key; BibTeX matches crossref keys case-insensitively."""
+        if key in self.by_key:
+            return self.by_key[key]
+        if self._lower is None:
+            self._lower = {}
+            for k, i in self.by_key.items():
+                self._lower.setdefault(k.lower(), i)
+        return self._lower.get(key.lower())
+
+    def paper(self, i: int) -> Paper:
+        """The entry as a Paper (BadEntry or ValueError with the reason when it cannot be one)."""
+        e = self.entries[i]
+        try:
+            return _paper(e.kind, e.key, self.fields(i), self.source)
+        except _Skip as x:
+            raise ValueError(str(x)) from None
+
+    def light(self, i: int) -> tuple[str, str, str, str, int | None, str | None, str | None]:
+        """What search needs, without decoding abstracts or whole author lists: (key, title, authors_short,
+        first author's folded last name, year, arXiv id, DOI). BadEntry/ValueError when unreadable."""
+        e = self.entries[i]
+        fs = self.fields(i)
+        title = _decode(fs.get("title", ""))
+        if not title:
+            raise ValueError("no title")
+        names = _AND.split(fs.get("author", "") or fs.get("editor", ""), maxsplit=2)
+        names = [n for n in names if n.strip() and n.strip().lower() not in ("others", "{others}")]
+        first = _decode(_first_last(names[0])) if names else ""
+        short = first + (" et al." if len(names) > 1 else "") if first else ""
+        date, _ = _date(fs)
+        doi = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", "", _raw(fs.get("doi", "")), flags=re.I) or None
+        return (e.key, title, short, _last_folded(first), date.year if date else None, _arxiv(fs), doi)
+
+    def warning(self, e: RawEntry, reason: str) -> str:
+        return f"{self.source}:{self.line_of(e.start) + 1}: {reason}"
+
+    def papers(self) -> tuple[list[Paper], list[str]]:
+        """Every readable entry as a Paper, in file order, and one warning per other entry (line and key)."""
+        papers: list[Paper] = []
+        warnings: list[tuple[int, str]] = []
+        for i, e in enumerate(self.entries):
+            try:
+                papers.append(self.paper(i))
+            except BadEntry as x:
+                warnings.append((e.start, self.warning(e, f"could not read entry `{e.key}`: {x}")))
+            except ValueError as x:
+                warnings.append((e.start, self.warning(e, f"entry `{e.key}` skipped: {x}")))
+        for e in self.duplicates:
+            warnings.append((e.start, self.warning(
+                e, f"duplicate key `{e.key}`: this entry is ignored, the first one is used")))
+        for e in self.nameless:
+            warnings.append((e.start, self.warning(e, f"an @{e.kind} entry without a key is ignored")))
+        return papers, [w for _, w in sorted(warnings)]
+
+    def ranges(self) -> dict[str, tuple[int, int, int, int]]:
+        """Each key's (start_line, start_col, end_line, end_col): 0-based code points, end exclusive."""
+        out: dict[str, tuple[int, int, int, int]] = {}
+        for e in self.entries:
+            out[e.key] = self.range_of(e)
+        return out
+
+    def range_of(self, e: RawEntry) -> tuple[int, int, int, int]:
+        a, b = self._pos(e.start), self._pos(e.end)
+        return (*a, *b)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """(line, column) of an offset: 0-based, code points."""
+        return self._pos(offset)
+
+    def _pos(self, offset: int) -> tuple[int, int]:
+        """(line, column) of an offset. Line breaks are counted (\\n, \\r\\n, \\r) from the last offset asked
+        for, so walking the entries in order costs one pass over the text, at C speed."""
+        text = self.text
+        lo, line = self._last
+        if offset < lo:
+            lo, line = 0, 0
+        crlf = text.count("\r\n", lo, offset) + (1 if lo > 0 and text[lo - 1] == "\r" and text[lo:lo + 1] == "\n"
+                                                 and offset > lo else 0)
+        line += text.count("\n", lo, offset) + text.count("\r", lo, offset) - crlf
+        self._last = (offset, line)
+        return line, offset - _line_start(text, offset)
 
 def parse_bib(text: str, source: str) -> tuple[list[Paper], list[str]]:
     """Papers (one per readable entry, in file order) and warnings naming the line and key of the rest."""
-    lib = bibtexparser.parse_string(text)
-    papers: list[Paper] = []
-    warnings: list[str] = []
-    for block in lib.blocks:
-        if isinstance(block, ParsingFailedBlock):
-            warnings.append(_failure(block, source))
-        elif isinstance(block, Entry):
-            try:
-                papers.append(_paper(block, source))
-            except _Skip as e:
-                warnings.append(f"{source}:{(block.start_line or 0) + 1}: entry `{block.key}` skipped: {e}")
-    return papers, warnings
+    return BibDocument(text, source).papers()
 
 
 def _line_starts(text: str) -> list[int]:
@@ -247,64 +397,14 @@ def _line_starts(text: str) -> list[int]:
     return [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
 
 
-def _close(text: str, open_pos: int) -> int | None:
-    """Offset just past the brace or parenthesis that closes the entry opened at open_pos."""
-    closer = "}" if text[open_pos] == "{" else ")"
-    depth = 0
-    for i in range(open_pos + 1, len(text)):
-        c = text[i]
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            if depth == 0:
-                return i + 1 if closer == "}" else None
-            depth -= 1
-        elif c == ")" and closer == ")" and depth == 0:
-            return i + 1
-    return None
-
-
-def _openings(text: str) -> list[tuple[re.Match[str], str]]:
-    """Entry openings outside '%' comment lines, with their lower-cased type."""
-    out = []
-    for m in _OPEN_RE.finditer(text):
-        line_start = max(text.rfind("\n", 0, m.start()), text.rfind("\r", 0, m.start())) + 1
-        if text[line_start : m.start()].lstrip().startswith("%"):
-            continue
-        out.append((m, m.group(1).lower()))
-    return out
-
-
 def bib_entry_ranges(text: str) -> dict[str, tuple[int, int, int, int]]:
     """Each entry key's (start_line, start_col, end_line, end_col): 0-based code points, end exclusive."""
-    starts = _line_starts(text)
-
-    def pos(offset: int) -> tuple[int, int]:
-        line = bisect.bisect_right(starts, offset) - 1
-        return line, offset - starts[line]
-
-    ranges: dict[str, tuple[int, int, int, int]] = {}
-    resume = 0
-    openings = _openings(text)
-    for n, (m, kind) in enumerate(openings):
-        if m.start() < resume:  # inside the previous entry (e.g. an '@' in an abstract)
-            continue
-        end = _close(text, m.end(2) - 1)
-        if end is None:  # unterminated: it runs until the next opening
-            later = [o.start() for o, _ in openings[n + 1 :] if o.start() > m.start()]
-            end = later[0] if later else len(text)
-            end = len(text[:end].rstrip()) if text[:end].rstrip() else end
-        resume = end
-        key = m.group(3)
-        if kind in _NOT_ENTRIES or not key or key in ranges:
-            continue
-        ranges[key] = (*pos(m.start()), *pos(end))
-    return ranges
+    return BibDocument(text, "").ranges()
 
 
 def existing_keys(bib_text: str) -> set[str]:
     """The keys of the entries in a .bib text (a cheap scan, no parsing)."""
-    return {m.group(3) for m, kind in _openings(bib_text) if kind not in _NOT_ENTRIES and m.group(3)}
+    return {b.key for b in scan(bib_text) if b.kind not in _NOT_ENTRIES and b.key}
 
 
 def _tex(s: str) -> str:

@@ -1,8 +1,8 @@
 """The papers an editor sees: the feed index, overlaid with the workspace's .bib entries.
 
-The feed index can hold a million papers and is built once; the overlay is small and rebuilt whenever a
-.bib changes. A .bib entry that is a feed paper (same arXiv id, or same title, year and first author) is
-merged: the user's key and fields, the feed's extras (repo, upvotes, abstract).
+The feed index can hold a million papers and is built once; the .bib entries are a BibIndex that changes entry by
+entry. A .bib entry that is a feed paper (same arXiv id, or same title, year and first author) is merged: the
+user's key and fields, the feed's extras (repo, upvotes, abstract).
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..model import Library, Paper
+from ..model import Paper
 from ..text import norm_name, words
+from .bibindex import BibIndex, rec_from_paper
 from .core import Entry, Index
 from .keys import last_name
 from .semantic import explain, key_phrases
@@ -48,140 +49,155 @@ def merge_bib_paper(bib: Paper, feed: Paper) -> Paper:
     )
 
 
-class Catalog:
-    """Lookups over feed + workspace papers, returning `Entry` objects (user keys win)."""
+class _Merged:
+    """Entry.paper for a .bib entry that is also a feed paper: the user's record merged with the feed's."""
 
-    def __init__(self, base: Index, bib_papers: Iterable[Paper] = ()) -> None:
+    def __init__(self, cat: Catalog) -> None:
+        self.cat = cat
+        self.repos = cat.base.repos
+        self.base_of: dict[int, int] = {}  # bib id -> base id
+
+    def paper(self, i: int) -> Paper:
+        return merge_bib_paper(self.cat.bib.paper(i), self.cat.base.paper(self.base_of[i]))
+
+
+class Catalog:
+    """Lookups over feed + workspace papers, returning `Entry` objects (user keys win).
+
+    The workspace's .bib entries live in a BibIndex that can change entry by entry; a .bib entry and a feed
+    paper are matched when asked (same arXiv id or DOI, or same title, year and first author), never by a
+    rebuild, so a 72,000-entry library costs no index build at all."""
+
+    def __init__(self, base: Index, bib_papers: Iterable[Paper] = (), bib: BibIndex | None = None) -> None:
         self.base = base
-        self.overlay: Index | None = None
-        self._remap: dict[int, int] = {}  # base id -> overlay id
-        self._by_key: dict[str, Entry | None] = {}
-        self.set_bib(bib_papers)
+        self.bib = bib if bib is not None else BibIndex(base.repos)
+        for p in bib_papers:
+            self.bib.add(rec_from_paper(p, p.source.removeprefix("bib:")))
+        self._merged = _Merged(self)
+        self._base_match: dict[int, int | None] = {}  # bib id -> base id (memo)
+        self._bib_match: dict[int, int | None] = {}  # base id -> bib id (memo)
+        self._version = self.bib.version
+
+    def _fresh(self) -> None:
+        """Forget the matches memoised before the .bib entries last changed."""
+        if self._version != self.bib.version:
+            self._version = self.bib.version
+            self._base_match.clear()
+            self._bib_match.clear()
 
     @property
     def n_papers(self) -> int:
-        extra = (self.overlay.n - len(self._remap)) if self.overlay else 0
-        return self.base.n + extra
+        if self.bib.n > 2000:  # matching every entry against the feed is not worth it for a count
+            return self.base.n + self.bib.n
+        return self.base.n + sum(1 for i in self.bib.ids() if self._find_base(i) is None)
 
-    def set_bib(self, bib_papers: Iterable[Paper]) -> None:
-        """Rebuild the overlay from the workspace's .bib papers."""
-        self._by_key = {}
-        merged: list[Paper] = []
-        base_ids: list[int | None] = []
-        seen_keys: set[str] = set()
-        for p in bib_papers:
-            if p.bib_key in seen_keys:
-                continue
-            seen_keys.add(p.bib_key or "")
-            bid = self._find_base(p)
-            base_ids.append(bid)
-            merged.append(merge_bib_paper(p, self.base.paper(bid)) if bid is not None else p)
-        if not merged:
-            self.overlay, self._remap = None, {}
-            return
-        ov = Index.build(Library(papers=merged, repos=self.base.repos))
-        by_key = {ov.keys[i]: i for i in range(ov.n)}
-        self._remap = {
-            bid: by_key[p.bib_key]
-            for p, bid in zip(merged, base_ids, strict=True)
-            if bid is not None and p.bib_key in by_key
-        }
-        self.overlay = ov
-
-    def _find_base(self, p: Paper) -> int | None:
+    def _find_base(self, i: int) -> int | None:
         """The feed paper this .bib entry is (same arXiv id, or same title, year and first author), if any."""
-        if p.arxiv_id:
-            i = self.base.by_arxiv(p.arxiv_id)
-            if i is not None:
-                return i
-        nt = norm_name(p.title)
-        if not nt:
+        self._fresh()
+        if i in self._base_match:
+            return self._base_match[i]
+        r = self.bib.rec(i)
+        if not r.title:  # key-only (still loading): matched once its record is read
             return None
-        toks = [t for t in words(p.title) if len(t) > 2][:6]
-        if not toks:
+        found: int | None = None
+        if r.arxiv_id:
+            found = self.base.by_arxiv(r.arxiv_id)
+        nt = norm_name(r.title)
+        toks = [t for t in words(r.title) if len(t) > 2][:6]
+        if found is None and nt and toks:
+            for x in self.base._word_matches(toks)[:50]:
+                j = int(x)
+                if norm_name(self.base.titles[j]) != nt:
+                    continue
+                # Same title is not enough: a different year or first author is another work with that title.
+                y = int(self.base.year[j])
+                if r.year and y and y != r.year:
+                    continue
+                first = self._base_first_author(j)
+                if r.first_author and first and first != r.first_author:
+                    continue
+                found = j
+                break
+        if len(self._base_match) < 200_000:
+            self._base_match[i] = found
+        return found
+
+    def _base_first_author(self, j: int) -> str:
+        first = self.base.authors[j].removesuffix(" et al.")
+        return "" if not first or re.fullmatch(r"\d+ authors?", first) else last_name(first)
+
+    def _bib_for_base(self, j: int) -> int | None:
+        """The user's .bib entry for a feed paper, if they have one (cheap: dictionary lookups)."""
+        if self.bib.n == 0:
             return None
-        for x in self.base._word_matches(toks)[:50]:
-            i = int(x)
-            if norm_name(self.base.titles[i]) != nt:
-                continue
-            # Same title is not enough: a different year or first author is another work with that title.
-            y = int(self.base.year[i])
-            if p.year and y and y != p.year:
-                continue
-            first = self.base.authors[i].removesuffix(" et al.")
-            if p.authors and first and not re.fullmatch(r"\d+ authors?", first) \
-                    and last_name(first) != last_name(p.authors[0]):
-                continue
-            return i
-        return None
+        self._fresh()
+        if j in self._bib_match:
+            return self._bib_match[j]
+        i = self.bib.same_work(self.base.titles[j], int(self.base.year[j]) or None, self._base_first_author(j),
+                               self.base.arxiv[j] or None, None)
+        if len(self._bib_match) < 200_000:
+            self._bib_match[j] = i
+        return i
 
     # ------------------------------------------------------------ entries
 
-    def _base_entry(self, i: int) -> Entry:
-        if self.overlay is not None and i in self._remap:
-            return self.overlay.entry(self._remap[i])
-        return self.base.entry(i)
+    def _bib_entry(self, i: int, merge: bool = True) -> Entry:
+        """A .bib entry; merged with its feed paper (repo, upvotes, abstract) when there is one."""
+        e = self.bib.entry(i)
+        j = self._find_base(i) if merge or i in self._base_match else None
+        if j is None:
+            if merge and e.repo_name is None:  # a card: the entry's own code link (url, howpublished, ...)
+                e.repo_name = e.paper.repo
+            return e
+        b = self.base.entry(j)
+        self._merged.base_of[i] = j
+        return Entry(i, e.key, e.title, e.method or b.method, e.year or b.year, b.upvotes, b.repo_name,
+                     e.arxiv_id or b.arxiv_id, e.authors_short or b.authors_short,
+                     self._merged)  # type: ignore[arg-type]  # serves Entry.paper like an Index
 
-    def _entries(self, base_ids: Iterable[int], ov_ids: Iterable[int]) -> list[Entry]:
+    def _base_entry(self, j: int) -> Entry:
+        i = self._bib_for_base(j)
+        return self._bib_entry(i) if i is not None else self.base.entry(j)
+
+    def _entries(self, base_ids: Iterable[int], bib_ids: Iterable[int]) -> list[Entry]:
         out: list[Entry] = []
-        seen: set[tuple[int, int]] = set()
-        for i in ov_ids:
-            if (1, i) not in seen:
-                seen.add((1, i))
-                assert self.overlay is not None
-                out.append(self.overlay.entry(i))
-        for i in base_ids:
-            if self.overlay is not None and i in self._remap:
-                tag = (1, self._remap[i])
-            else:
-                tag = (0, i)
-            if tag not in seen:
-                seen.add(tag)
-                out.append(self._base_entry(i))
+        seen: set[str] = set()
+        for e in [*(self._bib_entry(i) for i in bib_ids), *(self._base_entry(j) for j in base_ids)]:
+            if e.key not in seen:
+                seen.add(e.key)
+                out.append(e)
         return out
 
     def by_key(self, key: str) -> Entry | None:
-        """The paper with this citation key (the user's .bib first); memoised, as diagnostics ask per cite."""
-        if key in self._by_key:
-            return self._by_key[key]
-        e = self._by_key_uncached(key)
-        if len(self._by_key) < 100_000:
-            self._by_key[key] = e
-        return e
-
-    def _by_key_uncached(self, key: str) -> Entry | None:
-        if self.overlay is not None:
-            i = self.overlay.by_key(key)
-            if i is not None:
-                return self.overlay.entry(i)
+        """The paper with this citation key (the user's .bib first)."""
+        i = self.bib.key_id(key)
+        if i is not None:
+            return self._bib_entry(i)
         j = self.base.by_key(key)
         return self._base_entry(j) if j is not None else None
 
     def by_arxiv(self, arxiv_id: str) -> Entry | None:
-        if self.overlay is not None:
-            i = self.overlay.by_arxiv(arxiv_id)
-            if i is not None:
-                return self.overlay.entry(i)
+        for i in self.bib.arxiv_ids(arxiv_id):
+            return self._bib_entry(i)
         j = self.base.by_arxiv(arxiv_id)
         return self._base_entry(j) if j is not None else None
 
     def by_repo(self, full_name: str) -> list[Entry]:
-        return self._entries(self.base.by_repo(full_name), self.overlay.by_repo(full_name) if self.overlay else [])
+        return self._entries(self.base.by_repo(full_name), [])
 
     def maybe_name(self, normed: str) -> bool:
         """Fast prefilter: False means no name has this matching form."""
-        return normed in self.base.bloom_names or (self.overlay is not None and normed in self.overlay.bloom_names)
+        return normed in self.base.bloom_names or self.bib.has_name(normed)
 
     def maybe_prefix(self, normed: str) -> bool:
         """Fast prefilter: True when some multi-part name may start with these parts."""
-        return normed in self.base.bloom_prefixes or (
-            self.overlay is not None and normed in self.overlay.bloom_prefixes)
+        return normed in self.base.bloom_prefixes
 
     def mention(self, text: str, normed: str | None = None) -> Mention | None:
         """The papers a method name, identifier, key or arXiv id names (exact, in matching form)."""
         n = normed if normed is not None else norm_name(text)
         hb = self.base.name(text, n)
-        ho = self.overlay.name(text, n) if self.overlay is not None else None
+        ho = self.bib.name(n)
         if hb is None and ho is None:
             return None
         first = ho or hb
@@ -206,18 +222,21 @@ class Catalog:
         hits = self.search(name, 1)
         return hits[0] if hits and _plausible(name, hits[0]) else None
 
+    def own_search(self, query: str, limit: int = 50) -> list[Entry]:
+        """The user's .bib entries matching a query (all of them, in file order, for an empty one)."""
+        return [self._bib_entry(i, merge=False) for i, _ in self.bib.search(query, limit)]
+
     def search(self, query: str, limit: int = 50) -> list[Entry]:
-        """Ranked papers for a query; the overlay's and the feed's results merged by score, then prior."""
+        """Ranked papers for a query; the .bib's and the feed's results merged by score, then prior."""
         res: list[tuple[float, int, Entry]] = []
         seen: set[str] = set()
-        ov = self.overlay.search(query, limit) if self.overlay is not None else []
-        for i, s in ov:
-            assert self.overlay is not None
-            e = self.overlay.entry(i)
+        for i, s in self.bib.search(query, limit):
+            e = self._bib_entry(i, merge=False)
             seen.add(e.key)
             res.append((s, e.upvotes, e))
-        for i, s in self.base.search(query, limit):
-            e = self._base_entry(i)
+        for j, s in self.base.search(query, limit):
+            own = self._bib_for_base(j)
+            e = self._bib_entry(own) if own is not None else self.base.entry(j)
             if e.key in seen:
                 continue
             seen.add(e.key)
