@@ -51,7 +51,7 @@ from .features.symbols import workspace_symbols
 from .feeds import encoding_note, is_encoding_note
 from .feeds.bibtex import decode_bib_bytes
 from .framing import AsyncReader, FrameError, Pushback, parse_body, read_frame
-from .index.bibindex import BibIndex
+from .index.bibindex import CONTENT_MAX, BibIndex, build_content
 from .index.catalog import Catalog
 from .library import open_index
 from .text import clean
@@ -417,6 +417,19 @@ def _index_now(ls: PaperLensServer, f: BibFile) -> None:
     """Index a small .bib inline (tests and small projects see every entry at once)."""
     ls.state.bibs.files[f.uri] = f
     bibload.index_file(f, ls.state.bib_index)
+    if ls.state.bib_index.n <= SYNC_LIGHT_ENTRIES:
+        build_content(ls.state.bib_index)
+    else:
+        _spawn(_build_content(ls))
+
+
+async def _build_content(ls: PaperLensServer) -> None:
+    """The related-papers index over the .bib entries' abstracts (small libraries only), in a worker thread."""
+    bib = ls.state.bib_index
+    if bib.n > CONTENT_MAX:
+        bib.content = None
+        return
+    await asyncio.get_running_loop().run_in_executor(None, build_content, bib)
 
 
 async def _reindex(ls: PaperLensServer, uri: str, text: str | None, encoding: str = "utf-8") -> None:
@@ -445,6 +458,7 @@ async def _reindex(ls: PaperLensServer, uri: str, text: str | None, encoding: st
     finally:
         _loading(ls, -1)
     _docs_changed(ls)
+    await _build_content(ls)
 
 
 def _loading(ls: PaperLensServer, step: int) -> None:
@@ -552,6 +566,7 @@ async def _read_large_bibs(ls: PaperLensServer, paths: list[Path]) -> None:
         _loading(ls, -1)
     _docs_changed(ls)
     _notify_status(ls)
+    await _build_content(ls)
 
 
 def _schedule(ls: PaperLensServer, key: str, delay: float, fn: Any) -> None:
@@ -694,6 +709,8 @@ def on_initialize(ls: PaperLensServer, params: t.InitializeParams) -> None:
     st.pending.clear()
     st.bib_paths = _scan_workspace_bibs(ls)
     st.bibs_ready = not st.bib_paths
+    if not st.bib_paths and st.bib_index.n:
+        build_content(st.bib_index)
     ls._init_problems = _load_index(ls)  # type: ignore[attr-defined]  # shown once the client is initialized
     ls._init_errors = errors  # type: ignore[attr-defined]
 

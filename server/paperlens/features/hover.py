@@ -86,12 +86,13 @@ def hover(doc: DocAnalysis, catalog: Catalog, line: int, col: int, *, markdown: 
 def related_links(catalog: Catalog, entry: Entry, n: int = 3) -> list[tuple[str, str]]:
     """(name, url) of the n papers most related to one: its repo on GitHub, else its paper page."""
     out: list[tuple[str, str]] = []
-    for e, _ in catalog.related_why(entry, n):
+    # A few spare: a .bib entry without a page or repo (an ordinary article) has nothing to link to.
+    for e, _ in catalog.related_why(entry, n + 3):
         url = safe_url(f"https://github.com/{e.repo_name}") if e.repo_name and valid_repo(e.repo_name) \
             else paper_url(e)
         if url:
             out.append((e.method or e.title, url))
-    return out
+    return out[:n]
 
 
 def related_line(catalog: Catalog, entry: Entry, markdown: bool) -> str:

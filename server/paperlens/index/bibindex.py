@@ -13,12 +13,15 @@ import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..model import Paper, Repo
 from ..text import STOP_WORDS, norm_name, words
 from .aliases import is_common, title_name
 from .core import Entry, NameHit
 from .keys import last_name
+
+CONTENT_MAX = 3000  # entries whose full papers are decoded for a related-papers index
 
 # Scores on the feed index's scale (core.Index.search): exact name 100, name prefix 80-90, words 60.
 EXACT, PREFIX, WORDS = 100.0, 80.0, 60.0
@@ -66,6 +69,9 @@ class BibIndex:
         # Loading happens in a worker thread, one batch per hold; readers take it too (uncontended: ~0.1 µs).
         self.lock = threading.RLock()
         self._by_origin: dict[str, set[str]] = {}
+        # A content index of the entries' full papers (abstracts), for related papers; built only for libraries
+        # small enough to decode whole (see CONTENT_MAX), swapped in whole.
+        self.content: Any = None
 
     # ---------------------------------------------------------------- changes
 
@@ -308,3 +314,16 @@ def _discard(d: dict[str, list[int]], k: str, i: int) -> None:
         return
     if not ids:
         del d[k]
+
+
+def build_content(bib: BibIndex) -> None:
+    """The related-papers index over the entries' full papers, when there are at most CONTENT_MAX of them."""
+    from ..model import Library
+    from .core import Index
+
+    keys = list(bib.by_key.items())
+    if not keys or len(keys) > CONTENT_MAX:
+        bib.content = None
+        return
+    papers = [bib.paper(i) for _, i in keys]
+    bib.content = Index.build(Library(papers=papers, repos=bib.repos))

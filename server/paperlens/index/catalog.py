@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..model import Paper
 from ..text import norm_name, words
-from .bibindex import BibIndex, rec_from_paper
+from .bibindex import CONTENT_MAX, BibIndex, build_content, rec_from_paper
 from .core import Entry, Index
 from .keys import last_name
 from .semantic import explain, key_phrases
@@ -77,6 +77,9 @@ class Catalog:
         self._base_match: dict[int, int | None] = {}  # bib id -> base id (memo)
         self._bib_match: dict[int, int | None] = {}  # base id -> bib id (memo)
         self._version = self.bib.version
+        if self.bib.content is None and self.bib.n and all(r is not None and r.paper is not None
+                                                           for r in self.bib.recs[:CONTENT_MAX + 1]):
+            build_content(self.bib)  # made from Papers (tests, the CLI): they are decoded already
 
     def _fresh(self) -> None:
         """Forget the matches memoised before the .bib entries last changed."""
@@ -253,16 +256,14 @@ class Catalog:
         if entry.index is self.base:
             query = self.base.paper_terms(entry.id)
             base_hits = self.base.related(entry.id, k + 1)
-            p = None
         else:
             p = entry.paper
             query = key_phrases(p.title, p.abstract, p.ai_keywords)
             base_hits = self.base._related_terms(self.base.text_terms(p.abstract, p.title, p.ai_keywords), k + 1, -1)
         ov_hits: list[tuple[int, float]] = []
-        if self.overlay is not None:
-            if p is None:
-                p = entry.paper
-            ov = self.overlay
+        ov = self.bib.content
+        if ov is not None:
+            p = entry.paper
             ov_hits = ov._related_terms(ov.text_terms(p.abstract, p.title, p.ai_keywords), k + 1, -1)
         return self._merge_related(query, base_hits, ov_hits, k, exclude=entry.key)
 
@@ -273,9 +274,8 @@ class Catalog:
         """Papers (feed and workspace .bib) related to a passage of text, each with the key phrases they share."""
         query = key_phrases("", text)
         base_hits = self.base._related_terms(self.base.text_terms(text), k, -1)
-        ov_hits: list[tuple[int, float]] = []
-        if self.overlay is not None:
-            ov_hits = self.overlay._related_terms(self.overlay.text_terms(text), k, -1)
+        ov = self.bib.content
+        ov_hits = ov._related_terms(ov.text_terms(text), k, -1) if ov is not None else []
         return self._merge_related(query, base_hits, ov_hits, k, exclude=None)
 
     def _merge_related(self, query: dict[str, float], base_hits: list[tuple[int, float]],
@@ -285,9 +285,10 @@ class Catalog:
         for i, s in base_hits:
             e = self._base_entry(i)
             scored.append((s, e, self.base.why(query, i) if e.index is self.base else []))
-        if self.overlay is not None:
-            for i, s in ov_hits:
-                scored.append((s, self.overlay.entry(i), self.overlay.why(query, i)))
+        ov = self.bib.content
+        for i, s in ov_hits:  # the workspace's own papers (small libraries: see BibIndex.content)
+            e = self.by_key(ov.keys[i]) or ov.entry(i)
+            scored.append((s, e, ov.why(query, i)))
         scored.sort(key=lambda x: (-x[0], -x[1].upvotes, x[1].key))
         out: list[tuple[Entry, list[str]]] = []
         seen = {exclude}
