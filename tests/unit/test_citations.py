@@ -195,3 +195,12 @@ def test_every_cite_form_completes_a_title_less_entry(head: str) -> None:
     doc = DocAnalysis.from_text("file:///ws/main.tex", LATEX, line)
     res = completions(doc, cat, bibs, 0, len(line))
     assert res is not None and res.items[0].label == "zeta2020" and res.items[0].detail == "@online"
+
+
+def test_new_entries_go_to_the_bib_pandoc_lists() -> None:
+    from paperlens.features.bib import target_bib
+
+    md = DocAnalysis.from_text("file:///ws/p.md", MARKDOWN, "---\nbibliography:\n  - refs/main.bib\n---\ntext")
+    assert target_bib(md, Bibs(), "", Path("/ws"))[1] == Path("/ws/refs/main.bib")
+    tex = DocAnalysis.from_text("file:///ws/p.tex", LATEX, "\\bibliography{lib}")
+    assert target_bib(tex, Bibs(), "", Path("/ws"))[1] == Path("/ws/lib.bib")

@@ -141,7 +141,7 @@ class Bibs:
         return [p for f in list(self.files.values()) for p in f.papers]
 
 
-_LATEX_BIB = re.compile(r"\\(?:bibliography|addbibresource|addglobalbib)\s*(?:\[[^\]]*\])?\s*\{([^}]+)\}")
+LATEX_BIB_RE = re.compile(r"\\(?:bibliography|addbibresource|addglobalbib)\s*(?:\[[^\]]*\])?\s*\{([^}]+)\}")
 _MD_BIB = re.compile(r"^bibliography:\s*(.+)$", re.MULTILINE)
 _MD_BIB_LIST = re.compile(r"^bibliography:\s*\n((?:[ \t]+-[ \t]*.+\n?)+)", re.MULTILINE)
 
@@ -150,7 +150,7 @@ def resource_names(doc: DocAnalysis) -> list[str]:
     """The .bib files a document names: \\bibliography{a,b}, \\addbibresource{x.bib}, pandoc `bibliography:`."""
     names: list[str] = []
     if doc.kind == LATEX:
-        for m in _LATEX_BIB.finditer("\n".join(doc.lines)):
+        for m in LATEX_BIB_RE.finditer("\n".join(doc.lines)):
             names.extend(n.strip() for n in m.group(1).split(","))
     elif doc.kind == MARKDOWN:
         head = "\n".join(doc.lines[:400])
@@ -197,15 +197,7 @@ def target_bib(doc: DocAnalysis, bibs: Bibs, setting: str, root: Path | None) ->
         if not p.is_absolute():
             p = (root or doc_dir or Path.cwd()) / p
         return p.resolve().as_uri(), p
-    text = "\n".join(doc.lines[:400]) if doc.kind == MARKDOWN else "\n".join(doc.lines)
-    names: list[str] = []
-    if doc.kind == LATEX:
-        for m in _LATEX_BIB.finditer(text):
-            names.extend(n.strip() for n in m.group(1).split(","))
-    elif doc.kind == MARKDOWN:
-        fm = _MD_BIB.search(text)
-        if fm:
-            names.append(fm.group(1).strip().strip("'\"[]"))
+    names = resource_names(doc)  # also pandoc's list forms (`bibliography: [a.bib]`, `- a.bib`)
     for name in names:
         if not name:
             continue

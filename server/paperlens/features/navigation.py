@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from lsprotocol import types as t
 
-from .bib import _LATEX_BIB, Bibs, resources
+from .bib import LATEX_BIB_RE, Bibs, resources
 from .document import CiteKey, DocAnalysis
 
 
@@ -53,7 +53,7 @@ def _range(line: int, a: int, b: int) -> t.Range:
 def _resource_at(doc: DocAnalysis, bibs: Bibs, line: int, col: int) -> t.LocationLink | None:
     if line < 0 or line >= len(doc.lines):
         return None
-    for m in _LATEX_BIB.finditer(doc.lines[line]):
+    for m in LATEX_BIB_RE.finditer(doc.lines[line]):
         pos = m.start(1)
         for name in m.group(1).split(","):
             a, b = pos + len(name) - len(name.lstrip()), pos + len(name.rstrip())
