@@ -17,7 +17,6 @@ from ..text import norm_name, words
 from .bibindex import CONTENT_MAX, BibIndex, build_content, rec_from_paper
 from .core import Entry, Index
 from .keys import last_name
-from .semantic import explain, key_phrases
 
 
 @dataclass(slots=True)
@@ -253,53 +252,62 @@ class Catalog:
 
     def related_why(self, entry: Entry, k: int = 5) -> list[tuple[Entry, list[str]]]:
         """Papers related to a paper, each with the key phrases they share ("information bottleneck", ...)."""
+        ov = self.bib.content
+        p = entry.paper if (entry.index is not self.base or ov is not None) else None
         if entry.index is self.base:
-            query = self.base.paper_terms(entry.id)
+            bq = self.base.paper_term_ids(entry.id)
             base_hits = self.base.related(entry.id, k + 1)
         else:
-            p = entry.paper
-            query = key_phrases(p.title, p.abstract, p.ai_keywords)
-            base_hits = self.base._related_terms(self.base.text_terms(p.abstract, p.title, p.ai_keywords), k + 1, -1)
+            assert p is not None
+            bq = dict(self.base.text_terms(p.abstract, p.title, p.ai_keywords))
+            base_hits = self.base._related_terms(list(bq.items()), k + 1, -1)
+        oq: dict[int, float] = {}
         ov_hits: list[tuple[int, float]] = []
-        ov = self.bib.content
-        if ov is not None:
-            p = entry.paper
-            ov_hits = ov._related_terms(ov.text_terms(p.abstract, p.title, p.ai_keywords), k + 1, -1)
-        return self._merge_related(query, base_hits, ov_hits, k, exclude=entry.key)
+        if ov is not None and p is not None:
+            oq = dict(ov.text_terms(p.abstract, p.title, p.ai_keywords))
+            ov_hits = ov._related_terms(list(oq.items()), k + 1, -1)
+        return self._merge_related(bq, oq, base_hits, ov_hits, k, exclude=entry.key)
 
     def related_text(self, text: str, k: int = 5) -> list[Entry]:
         return [e for e, _ in self.related_passage(text, k)]
 
     def related_passage(self, text: str, k: int = 5) -> list[tuple[Entry, list[str]]]:
         """Papers (feed and workspace .bib) related to a passage of text, each with the key phrases they share."""
-        query = key_phrases("", text)
-        base_hits = self.base._related_terms(self.base.text_terms(text), k, -1)
+        bq = dict(self.base.text_terms(text))
+        base_hits = self.base._related_terms(list(bq.items()), k, -1)
         ov = self.bib.content
-        ov_hits = ov._related_terms(ov.text_terms(text), k, -1) if ov is not None else []
-        return self._merge_related(query, base_hits, ov_hits, k, exclude=None)
+        oq: dict[int, float] = {}
+        ov_hits: list[tuple[int, float]] = []
+        if ov is not None:
+            oq = dict(ov.text_terms(text))
+            ov_hits = ov._related_terms(list(oq.items()), k, -1)
+        return self._merge_related(bq, oq, base_hits, ov_hits, k, exclude=None)
 
-    def _merge_related(self, query: dict[str, float], base_hits: list[tuple[int, float]],
+    def _merge_related(self, bq: dict[int, float], oq: dict[int, float], base_hits: list[tuple[int, float]],
                        ov_hits: list[tuple[int, float]], k: int, exclude: str | None
                        ) -> list[tuple[Entry, list[str]]]:
-        scored: list[tuple[float, Entry, list[str]]] = []
+        """Feed and .bib hits by score, each paper once; reasons are worked out only for the papers shown, from
+        the index each hit came from (term ids: only the shared terms are decoded)."""
+        scored: list[tuple[float, int, Entry, int, int]] = []  # score, -upvotes, entry, which index, id there
         for i, s in base_hits:
             e = self._base_entry(i)
-            scored.append((s, e, self.base.why(query, i) if e.index is self.base else []))
+            scored.append((s, -e.upvotes, e, 0, i))
         ov = self.bib.content
         for i, s in ov_hits:  # the workspace's own papers (small libraries: see BibIndex.content)
+            assert ov is not None
             e = self.by_key(ov.keys[i]) or ov.entry(i)
-            scored.append((s, e, ov.why(query, i)))
-        scored.sort(key=lambda x: (-x[0], -x[1].upvotes, x[1].key))
+            scored.append((s, -e.upvotes, e, 1, i))
+        scored.sort(key=lambda x: (-x[0], x[1], x[2].key))
         out: list[tuple[Entry, list[str]]] = []
         seen = {exclude}
-        for _, e, why in scored:
+        for _, _, e, which, i in scored:
             if e.key in seen:
                 continue
             seen.add(e.key)
-            if not why and e.index is not self.base:  # a feed paper shown with its .bib key: explain from the record
-                why = explain(query, key_phrases(e.paper.title, e.paper.abstract, e.paper.ai_keywords))
-            out.append((e, why))
-        return out[:k]
+            out.append((e, self.base.why(bq, i) if which == 0 or ov is None else ov.why(oq, i)))
+            if len(out) == k:
+                break
+        return out
 
 
 def _plausible(query: str, e: Entry) -> bool:

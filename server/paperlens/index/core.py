@@ -32,6 +32,7 @@ FUZZY_CACHE_TERMS = 400_000  # decoded terms kept for typo matching
 FUZZY_HEADS = 30_000  # longer terms compared by their heads, at most
 CANDIDATE_CAP = 4000  # ids taken from one posting range before scoring; ids are prior-ordered
 REL_DF_CAP = 20000  # a term in more papers than this says too little to be worth its posting list
+REL_TERM_CAP = 2000  # at most this many papers scored per term: bounds a request at a million papers
 
 
 
@@ -398,23 +399,19 @@ class Index:
         norm = math.sqrt(sum(w * w for _, w in found)) or 1.0
         return [(j, w / norm) for j, w in found]
 
-    def paper_terms(self, i: int) -> dict[str, float]:
-        """Paper i's stored key phrases and their weights."""
+    def paper_term_ids(self, i: int) -> dict[int, float]:
+        """Paper i's stored key phrases as term id -> weight."""
         a, b = int(self.doc_term_off[i]), int(self.doc_term_off[i + 1])
-        return {self.rel.terms[int(j)]: float(w) for j, w in zip(self.doc_term_ids[a:b], self.doc_term_w[a:b],
-                                                                 strict=True)}
+        return dict(zip(self.doc_term_ids[a:b].tolist(), self.doc_term_w[a:b].tolist(), strict=True))
 
-    def why(self, query: dict[str, float], i: int, n: int = 3) -> list[str]:
-        """The key phrases paper i shares with a query's (term -> weight), most telling first."""
-        a, b = int(self.doc_term_off[i]), int(self.doc_term_off[i + 1])
-        mine: dict[str, float] = {}
-        ok: set[str] = set()
-        for j, w in zip(self.doc_term_ids[a:b], self.doc_term_w[a:b], strict=True):
-            term = self.rel.terms[int(j)]
-            mine[term] = float(w)
-            if self.rel_telling[int(j)]:
-                ok.add(term)
-        return explain_known(query, mine, ok, n)
+    def why(self, query: dict[int, float], i: int, n: int = 3) -> list[str]:
+        """The telling key phrases paper i shares with a query (term id -> weight), heaviest in both first; only
+        the shared terms are decoded."""
+        mine = self.paper_term_ids(i)
+        shared = [j for j in query.keys() & mine.keys() if self.rel_telling[j]]
+        names = {j: self.rel.terms[j] for j in shared}
+        return explain_known({names[j]: query[j] for j in shared}, {names[j]: mine[j] for j in shared},
+                             set(names.values()), n)
 
     def _related_terms(self, terms: list[tuple[int, float]], k: int, exclude: int) -> list[tuple[int, float]]:
         chunks, weights = [], []
@@ -422,6 +419,7 @@ class Index:
             if self.rel.df(j) > REL_DF_CAP:
                 continue
             lo, hi = int(self.rel.offsets[j]), int(self.rel.offsets[j + 1])
+            hi = min(hi, lo + REL_TERM_CAP)  # ids are in prior order: a long list's best papers come first
             chunks.append(self.rel.ids[lo:hi])
             weights.append(np.asarray(self.rel_w[lo:hi], dtype=np.float32) * wq)
         if not chunks:

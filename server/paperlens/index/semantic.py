@@ -119,7 +119,7 @@ def _word(w: str) -> tuple[str, float]:
         else:
             s = _stem(w)
             got = (s, max(rarity(w), rarity(s)))
-        if len(_WORDS) < 1_000_000:
+        if len(_WORDS) < 300_000:  # frequent words are met early; a rare one is cheap to redo
             _WORDS[w] = got
     return got
 
