@@ -29,6 +29,7 @@ export interface ServerSettings {
   githubBaseUrl: string;
   githubTokenEnv: string;
   hfTokenEnv: string;
+  sendTokenToCustomHosts: boolean;
   refreshOnStart: boolean;
   bibFile: string;
   citeCommands: string[];
@@ -44,6 +45,7 @@ export const DEFAULT_SERVER_SETTINGS: Readonly<ServerSettings> = Object.freeze<S
   githubBaseUrl: 'https://api.github.com',
   githubTokenEnv: 'GITHUB_TOKEN',
   hfTokenEnv: 'HF_TOKEN',
+  sendTokenToCustomHosts: false,
   refreshOnStart: false,
   bibFile: '',
   citeCommands: [],
@@ -116,6 +118,8 @@ export function serverSettings(get: SettingGetter): ServerSettings {
     githubBaseUrl: stringOr(get('githubBaseUrl'), d.githubBaseUrl),
     githubTokenEnv: stringOr(get('githubTokenEnv'), d.githubTokenEnv),
     hfTokenEnv: stringOr(get('hfTokenEnv'), d.hfTokenEnv),
+    // machine-scoped in package.json: VS Code ignores a workspace's value, so only the user can turn it on
+    sendTokenToCustomHosts: booleanOr(get('sendTokenToCustomHosts'), d.sendTokenToCustomHosts),
     refreshOnStart: booleanOr(get('refreshOnStart'), d.refreshOnStart),
     bibFile: stringOr(get('bibFile'), d.bibFile),
     citeCommands: stringsOr(get('citeCommands'), d.citeCommands).map((name) => name.replace(/^\\/, '')),
