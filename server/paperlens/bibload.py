@@ -103,6 +103,19 @@ def save_cache(cache_dir: Path | None, digest: str, doc: BibDocument, lights: li
         log.info("%s: cannot save the parsed .bib (%s)", path, e)
 
 
+def _own(bib: BibIndex, key: str, origin: str) -> bool:
+    """The index holds this key from this file (not from another file that defines it too)."""
+    i = bib.key_id(key)
+    return i is not None and bib.rec(i).origin == origin
+
+
+def add_stubs(f: BibFile, bib: BibIndex) -> None:
+    """Key-only records for every entry: each key completes and hovers now; index_file reads the rest later."""
+    with bib.lock:
+        for i in range(len(f.doc.entries)):
+            bib.add(stub(f.doc, i, f.uri))
+
+
 def index_file(f: BibFile, bib: BibIndex, cache_dir: Path | None = None, digest: str | None = None,
                lights: list[Light | None] | None = None, still_wanted: Callable[[], bool] = lambda: True) -> None:
     """Put a file's entries into the index: from cached light records, else key-only records first and then
@@ -111,21 +124,28 @@ def index_file(f: BibFile, bib: BibIndex, cache_dir: Path | None = None, digest:
     t0 = time.perf_counter()
     doc = f.doc
     n = len(doc.entries)
-    bib.remove_origin(f.uri)
+    # Keys that left the file go; the others keep answering from their old record until the new one is in.
+    gone = bib.origin_keys(f.uri) - set(doc.by_key)
+    with bib.lock:
+        for k in gone:
+            bib.remove(k)
     if lights is not None and len(lights) == n:
         for a in range(0, n, BATCH):
-            # An entry that is not a paper (no title) is left to Bibs.bare_keys, as when it was first read.
-            recs = [light_rec(doc, i, f.uri, lights[i]) if lights[i] else None for i in range(a, min(n, a + BATCH))]
             with bib.lock:
-                for r in recs:
+                for i in range(a, min(n, a + BATCH)):
+                    r = light_rec(doc, i, f.uri, lights[i]) if lights[i] else None
                     if r is not None:
-                        bib.add(r)
+                        bib.replace(r)
+                    elif _own(bib, doc.entries[i].key, f.uri):
+                        # An entry that is not a paper (no title) is left to Bibs.bare_keys.
+                        bib.remove(doc.entries[i].key)
         log.info("%s: %d entries from the cache in %.2fs", f.uri, n, time.perf_counter() - t0)
         return
     for a in range(0, n, BATCH * 4):
         with bib.lock:
             for i in range(a, min(n, a + BATCH * 4)):
-                bib.add(stub(doc, i, f.uri))
+                if bib.key_id(doc.entries[i].key) is None:
+                    bib.add(stub(doc, i, f.uri))
     out: list[Light | None] = []
     for a in range(0, n, BATCH):
         if not still_wanted():
@@ -140,8 +160,7 @@ def index_file(f: BibFile, bib: BibIndex, cache_dir: Path | None = None, digest:
             for i, light in batch:
                 if light is not None and (r := light_rec(doc, i, f.uri, light)) is not None:
                     bib.replace(r)
-                elif bib.key_id(doc.entries[i].key) is not None and bib.rec(bib.by_key[doc.entries[i].key]).origin \
-                        == f.uri:
+                elif _own(bib, doc.entries[i].key, f.uri):
                     bib.remove(doc.entries[i].key)  # not a paper: Bibs.bare_keys offers it where it is loaded
         out.extend(x for _, x in batch)
     if digest is not None:

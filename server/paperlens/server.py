@@ -523,7 +523,8 @@ def _scan_workspace_bibs(ls: PaperLensServer) -> list[Path]:
         if entries + len(f.doc.entries) <= SYNC_LIGHT_ENTRIES:
             bibload.index_file(f, st.bib_index)
         else:
-            large.append(p)  # its keys are known now; its records are read in the background
+            bibload.add_stubs(f, st.bib_index)  # its keys answer now; its records are read in the background
+            large.append(p)
         entries += len(f.doc.entries)
     return large
 
