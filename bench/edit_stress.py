@@ -71,7 +71,7 @@ def main() -> None:
     c0 = cpu(pid)
     t0 = time.perf_counter()
     srv.open((tmp / "huge.tex").as_uri(), huge)
-    r, _ = srv.hover(small_uri, 0, 1)
+    r, hover_after_open = srv.hover(small_uri, 0, 1)  # its own latency: from the moment it is sent
     after_open = time.perf_counter() - t0
     open_cpu = cpu(pid) - c0
     assert r.get("result"), r
@@ -90,8 +90,9 @@ def main() -> None:
     print(f"hover on a small document: first {warm * 1000:.1f} ms, best of 20 {base * 1000:.1f} ms")
     print(f"Replace All (10k changes) -> next hover answered: {replace_all * 1000:.0f} ms "
           f"(server CPU meanwhile {replace_cpu * 1000:.0f} ms)")
-    print(f"20 MB didOpen -> hover on another document answered: {after_open * 1000:.0f} ms "
-          f"(delay {(after_open - base) * 1000:.0f} ms over the baseline; server CPU {open_cpu * 1000:.0f} ms)")
+    print(f"20 MB didOpen -> hover on another document: {hover_after_open * 1000:.0f} ms from sending it (baseline "
+          f"{base * 1000:.1f} ms); {after_open * 1000:.0f} ms from the start of the didOpen's 20 MB write; "
+          f"server CPU {open_cpu * 1000:.0f} ms")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"5 MB single-line Markdown didOpen -> hover on it answered: {single_line * 1000:.0f} ms")
     print(f"server exit code {code}")

@@ -475,7 +475,11 @@ def _tex_name(name: str) -> str:
 
 def _bib_url(url: str) -> str:
     """A URL safe inside a braced BibTeX value."""
-    return re.sub(r"[\s{}\\]", lambda m: f"%{ord(m.group(0)):02X}", url.strip())
+    return re.sub(r"[\s{}\\\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]",
+                  lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode()), url.strip()[:MAX_URL])
+
+
+MAX_FIELD, MAX_NAME, MAX_URL = 1000, 200, 2000  # characters of a title/venue and of one author name written to a .bib
 
 
 def format_bibtex(paper: Paper, key: str) -> str:
@@ -486,9 +490,10 @@ def format_bibtex(paper: Paper, key: str) -> str:
     """
     if not _KEY_RE.match(key):
         raise ValueError(f"not a usable BibTeX key: {key!r}")
-    fields: list[tuple[str, str]] = [("title", _tex_title(paper.title))]
+    # A feed's megabyte title or author name is clipped: it must not become a megabyte in the user's .bib.
+    fields: list[tuple[str, str]] = [("title", _tex_title(paper.title[:MAX_FIELD]))]
     if paper.authors:
-        fields.append(("author", " and ".join(_tex_name(a) for a in paper.authors)))
+        fields.append(("author", " and ".join(_tex_name(a[:MAX_NAME]) for a in paper.authors)))
     elif paper.author_count:
         n = paper.author_count
         fields.append(("note", f"Author names not available ({n} author{'s' if n != 1 else ''})"))
@@ -497,7 +502,7 @@ def format_bibtex(paper: Paper, key: str) -> str:
             paper.bib_type != "article" and bool(_CONFERENCE.search(paper.venue))
         )
         kind = "inproceedings" if conf else "article"
-        fields.append(("booktitle" if conf else "journal", _tex(" ".join(paper.venue.split()))))
+        fields.append(("booktitle" if conf else "journal", _tex(" ".join(paper.venue[:MAX_FIELD].split()))))
     else:
         kind = "misc"
     if paper.date:
