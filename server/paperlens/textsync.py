@@ -84,9 +84,12 @@ class LineText:
         if sl == el and "\n" not in new and "\r" not in new:
             # The common case (typing, Replace All): one line changes, its break stays.
             b = max(a, to_code_points(body, ec, encoding))
-            lines[sl] = line[:a] + new + line[b:]
-            self._text = None
-            return
+            changed = line[:a] + new + line[b:]
+            # Unless the line now starts with '\n' after a line ending in '\r': the two become one break.
+            if not (changed.startswith("\n") and sl > 0 and lines[sl - 1].endswith("\r")):
+                lines[sl] = changed
+                self._text = None
+                return
         b = to_code_points(content(lines[el]), ec, encoding)
         # Re-split one line more on each side: an edit can join '\r' and '\n' across the old boundaries.
         lo, hi = max(0, sl - 1), min(last, el + 1)

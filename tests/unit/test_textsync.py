@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from paperlens.textsync import LineText, split_lines, to_code_points
@@ -37,6 +37,9 @@ TEXT = st.lists(PIECE, max_size=30).map("".join)
 
 
 @settings(max_examples=1500, deadline=None)
+# Found by this test: deleting the only character of a line that follows a '\r' joins '\r' + '\n' into one break.
+@example(text="", edits=[(0, 0, 0, 0, "a"), (0, 0, 0, 0, "\n\n\r"), (3, 1, 0, 0, "\n"), (3, 0, 0, 1, "")],
+         encoding="utf-16")
 @given(text=TEXT, edits=st.lists(st.tuples(st.integers(0, 8), st.integers(0, 6), st.integers(0, 3),
                                            st.integers(0, 6), TEXT), min_size=1, max_size=6),
        encoding=st.sampled_from(ENCODINGS))
