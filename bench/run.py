@@ -15,6 +15,7 @@ import json
 import os
 import queue
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -576,12 +577,176 @@ def run_size(n: int, peer: bool, peer_samples: int) -> str:
     return md
 
 
+# ------------------------------------------------------------------ a researcher's own .bib (cryptobib scale)
+
+
+def _bib_keys(text: str) -> list[tuple[str, str]]:
+    """(key, first title word) of each entry of a generated .bib."""
+    out = []
+    for m in re.finditer(r'^@InProceedings\{([^,]+),\n(?:.*\n)*?  title = +"([^"]*)"', text, re.M):
+        words = [w for w in re.findall(r"[A-Za-z]{5,}", m.group(2))]
+        out.append((m.group(1), words[0].lower() if words else ""))
+    return out
+
+
+def _until(fn: Callable[[], bool], timeout: float = 600) -> float:
+    """Seconds until fn() holds (polled)."""
+    t0 = time.perf_counter()
+    while not fn():
+        if time.perf_counter() - t0 > timeout:
+            return float("nan")
+        time.sleep(0.02)
+    return time.perf_counter() - t0
+
+
+def bib_session(bib: Path, cache: Path, ws: Path, keys: list[tuple[str, str]], *, edit: bool) -> dict[str, Any]:
+    """The .bib in the workspace: initialize, time until its keys hover and complete, latency while and after it
+    loads, peak RSS; with `edit`, the .bib opened and one entry's title changed."""
+    rng = random.Random(5)
+    sample = rng.sample(keys, 200)
+    last_key = keys[-1][0]
+    tex = "\\documentclass{article}\n" + "".join(f"See \\cite{{{k}}}.\n" for k, _ in sample[:50]) + \
+        f"Last \\cite{{{last_key}}}.\nNow \\cite{{\n"
+    (ws / "paper.tex").write_text(tex, encoding="utf-8")
+    cite_line = tex.count("\n") - 1
+    c = Client(server_cmd(), ws, ws / "server.log")
+    out: dict[str, Any] = {}
+    try:
+        out["initialize"] = initialize(c, ws, {"cacheDir": str(cache), "offline": True})
+        t_init = time.perf_counter()
+        u = (ws / "paper.tex").as_uri()
+        did_open(c, u, "latex", tex)
+
+        def hover_ok() -> bool:
+            res, _ = c.request("textDocument/hover", {"textDocument": {"uri": u},
+                                                      "position": pos(cite_line - 1, 12)})
+            return bool(res) and last_key in json.dumps(res)
+
+        def complete(prefix: str) -> tuple[list[str], float]:
+            text = "Now \\cite{" + prefix
+            c.notify("textDocument/didChange", {"textDocument": {"uri": u, "version": 2},
+                                                "contentChanges": [{"range": {"start": pos(cite_line, 0),
+                                                                              "end": pos(cite_line, 99)},
+                                                                    "text": text}]})
+            res, dt_ = c.request("textDocument/completion", {"textDocument": {"uri": u},
+                                                              "position": pos(cite_line, len(text))})
+            return [it["label"] for it in (res or {}).get("items", [])], dt_
+
+        _until(hover_ok)
+        out["hover_ready"] = time.perf_counter() - t_init  # from initialize's answer
+        _until(lambda: last_key in complete(last_key[:-1])[0])
+        out["completion_ready"] = time.perf_counter() - t_init
+        during: list[float] = []
+        hovers: list[float] = []
+        t_phase = time.perf_counter()
+        i = 0
+        while time.perf_counter() - t_phase < 8 and i < 400:  # while the records are still being read
+            k, w = sample[i % len(sample)]
+            during.append(complete(k[: rng.randint(2, len(k))] if i % 2 else w[:4])[1])
+            i += 1
+        out["during"] = during
+        time.sleep(1)
+        after: list[float] = []
+        for k, w in sample:
+            after.append(complete(k[: rng.randint(2, len(k))])[1])
+            after.append(complete(w[:4])[1])
+            after.append(complete("")[1])
+        for k, _ in sample[:50]:
+            line = 1 + sample.index((k, _))
+            _, dt_ = c.request("textDocument/hover", {"textDocument": {"uri": u}, "position": pos(line, 12)})
+            hovers.append(dt_)
+        out["after"], out["hover"] = after, hovers
+        if edit:
+            text = bib.read_text(encoding="utf-8")
+            bu = (ws / bib.name).as_uri()
+            did_open(c, bu, "bibtex", text)
+            time.sleep(2)
+            k0 = keys[len(keys) // 2][0]
+            at = text.index("{" + k0 + ",")
+            tline = text.count("\n", 0, at) + 2  # the title line
+            old = text.split("\n")[tline]
+            new = '  title =        "Zyxwvutsrq secure protocol",'
+            t0 = time.perf_counter()
+            c.notify("textDocument/didChange", {"textDocument": {"uri": bu, "version": 2},
+                                                "contentChanges": [{"range": {"start": pos(tline, 0),
+                                                                              "end": pos(tline, len(old))},
+                                                                    "text": new}]})
+            _until(lambda: k0 in complete("zyxwvutsr")[0], timeout=300)
+            out["edit_visible"] = time.perf_counter() - t0
+        out["rss_mb"] = c.rss_peak_mb()
+    finally:
+        c.close()
+    return out
+
+
+def run_bib(n: int) -> str:
+    from gen_bib import ensure_bib
+
+    print(f"[.bib {n:,}] generating ...", file=sys.stderr, flush=True)
+    bib = ensure_bib(n)
+    keys = _bib_keys(bib.read_text(encoding="utf-8"))
+    tmp = Path(tempfile.mkdtemp(prefix=f"paperlens-bib-{n}-"))
+    try:
+        cache, ws = tmp / "cache", tmp / "ws"
+        ws.mkdir()
+        # The feed index is built once first (an empty workspace), so that "cold" is about the .bib alone.
+        empty = tmp / "empty"
+        empty.mkdir()
+        c = Client(server_cmd(), empty, empty / "server.log")
+        initialize(c, empty, {"cacheDir": str(cache), "offline": True})
+        c.close()
+        c = Client(server_cmd(), empty, empty / "server.log")
+        floor = initialize(c, empty, {"cacheDir": str(cache), "offline": True})
+        c.close()
+        (ws / "library.bib").symlink_to(bib)
+        print(f"[.bib {n:,}] cold ...", file=sys.stderr, flush=True)
+        cold = bib_session(bib, cache, ws, keys, edit=False)
+        print(f"[.bib {n:,}] warm + edit ...", file=sys.stderr, flush=True)
+        warm = bib_session(bib, cache, ws, keys, edit=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    size = bib.stat().st_size
+    lines = [f"# .bib scenario: {n:,} entries ({size / 1e6:.0f} MB, cryptobib's real @string macros), "
+             f"{dt.date.today().isoformat()}", "",
+             "`.venv/bin/python bench/run.py --bib " + str(n) + "` (LSP over stdio, client-side round trips)", "",
+             "| measure | cold (no cache) | warm (parsed .bib cached) | goal |", "|---|---|---|---|"]
+
+    def row(name: str, a: str, b: str, goal: str) -> None:
+        lines.append(f"| {name} | {a} | {b} | {goal} |")
+
+    row("initialize (process start included)", ms(cold["initialize"]), ms(warm["initialize"]), "≤ 300 ms")
+    row("initialize, same server, workspace without .bib", ms(floor), ms(floor), "")
+    row("hover on the last key works after", ms(cold["hover_ready"]), ms(warm["hover_ready"]), "≤ 3 s / ≤ 0.3 s")
+    row("completion of a key works after", ms(cold["completion_ready"]), ms(warm["completion_ready"]),
+        "≤ 3 s / ≤ 0.3 s")
+    row("completion p50 / p99 while loading", f"{ms(pct(cold['during'], 50))} / {ms(pct(cold['during'], 99))}",
+        f"{ms(pct(warm['during'], 50))} / {ms(pct(warm['during'], 99))}", "p99 ≤ 10 ms")
+    row("completion p50 / p99 after loading", f"{ms(pct(cold['after'], 50))} / {ms(pct(cold['after'], 99))}",
+        f"{ms(pct(warm['after'], 50))} / {ms(pct(warm['after'], 99))}", "p99 ≤ 10 ms")
+    row("hover p50 / p99 after loading", f"{ms(pct(cold['hover'], 50))} / {ms(pct(cold['hover'], 99))}",
+        f"{ms(pct(warm['hover'], 50))} / {ms(pct(warm['hover'], 99))}", "p99 ≤ 5 ms")
+    row("edit in the open .bib → next completion shows it", "", ms(warm.get("edit_visible", float("nan"))),
+        "≤ 100 ms")
+    row("peak RSS", f"{cold['rss_mb']:.0f} MB", f"{warm['rss_mb']:.0f} MB", "≤ 500 MB")
+    md = "\n".join(lines) + "\n"
+    out = HERE / "results" / f"{dt.date.today().isoformat()}-bib-{n}.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(md)
+    return md
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000", help="comma-separated paper counts (10000,100000,1000000)")
+    ap.add_argument("--bib", default="", help="comma-separated .bib entry counts (10000,72000): the .bib scenario "
+                    "only")
     ap.add_argument("--peer", action="store_true", help="also measure bibli-ls 0.1.7.2 on the same papers (.bib)")
     ap.add_argument("--peer-samples", type=int, default=50, help="peer completion / hover requests")
     args = ap.parse_args()
+    if args.bib:
+        for s in args.bib.split(","):
+            print(run_bib(int(s)), flush=True)
+        return
     for s in args.sizes.split(","):
         t0 = time.perf_counter()
         md = run_size(int(s), args.peer, args.peer_samples)

@@ -135,3 +135,27 @@ def test_card_dates_links_and_one_code_line() -> None:
     plain = card_plain(tool)
     assert "Oct 2014" in plain and "Oct 1" not in plain
     assert plain.count("Code:") == 1 and "https://github.com/acme/tool" in plain
+
+
+def test_empty_prefix_ranks_cited_then_own_entries_before_the_feed() -> None:
+    from paperlens.features.completion import ranked
+    from paperlens.features.document import DocAnalysis
+    from paperlens.index.bibindex import rec_from_paper
+
+    text = ("@article{smith2017exercise, title={Exercise and mental health}, author={Jane Smith}, year=2017}\n"
+            "@book{knuth1984, title={The {\\TeX}book}, author={Donald Knuth}, year=1984}\n")
+    bib = BibIndex()
+    for p in parse_bib(text, "x.bib")[0]:
+        bib.add(rec_from_paper(p, "x.bib"))
+    cat = Catalog(Index.build(read_library(snapshot_file())), bib=bib)
+    tex = "As shown \\cite{knuth1984}.\n\nMore \\cite{\n"
+    doc = DocAnalysis.from_text("file:///p.tex", "latex", tex)
+    keys = [e.key for e in ranked(doc, cat, 2, 11, "", 10)]
+    assert keys[:2] == ["knuth1984", "smith2017exercise"]  # cited here, then the user's own entries
+    assert len(keys) == 10  # then the feed's papers
+    assert [e.key for e in ranked(doc, cat, 2, 11, "sm", 10)][0] == "smith2017exercise"
+    # A feed paper mentioned in the same paragraph still comes first.
+    tex2 = "As shown \\cite{knuth1984}.\n\nDRCT keeps features \\cite{\n"
+    doc2 = DocAnalysis.from_text("file:///p.tex", "latex", tex2)
+    first = ranked(doc2, cat, 2, len("DRCT keeps features \\cite{"), "", 10)[0]
+    assert first.title.startswith("DRCT")

@@ -38,13 +38,33 @@ def paragraph_entries(doc: DocAnalysis, catalog: Catalog, line: int, col: int) -
     return out
 
 
-def ranked(doc: DocAnalysis, catalog: Catalog, line: int, col: int, prefix: str, limit: int = LIMIT) -> list[Entry]:
-    if prefix:
+SHORT_PREFIX = 2  # up to this many characters typed, the user's own papers come before the feed's
+
+
+def ranked(doc: DocAnalysis, catalog: Catalog, line: int, col: int, prefix: str, limit: int = LIMIT,
+           extra_cites: tuple[str, ...] = ()) -> list[Entry]:
+    """Nothing or little typed: papers mentioned in this paragraph, then keys this document already cites, then
+    the user's own .bib entries, then the feed. More typed: one ranking over everything."""
+    if len(prefix) > SHORT_PREFIX:
         return catalog.search(prefix, limit)
-    near = paragraph_entries(doc, catalog, line, col)
-    seen = {e.key for e in near}
-    rest = [e for e in catalog.search("", limit) if e.key not in seen]
-    return (near + rest)[:limit]
+    low = prefix.lower()
+    near = paragraph_entries(doc, catalog, line, col) if not prefix else []
+    cited: list[Entry] = []
+    for key in dict.fromkeys(c.key for c in doc.cites(extra_cites)):
+        if low and not key.lower().startswith(low):
+            continue
+        e = catalog.by_key(key)
+        if e is not None:
+            cited.append(e)
+        if len(cited) >= limit:
+            break
+    out: list[Entry] = []
+    seen: set[str] = set()
+    for e in [*near, *cited, *catalog.own_search(prefix, limit), *catalog.search(prefix, limit)]:
+        if e.key not in seen:
+            seen.add(e.key)
+            out.append(e)
+    return out[:limit]
 
 
 def completions(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, line: int, col: int, *,
@@ -62,7 +82,7 @@ def completions(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, line: int, col: 
     items = _bare_items(doc, bibs, ctx.prefix, ctx.keys_before, rng, limit)
     limit -= len(items)
     loaded = resources(doc, bibs, every=True)
-    entries = [e for e in ranked(doc, catalog, line, col, ctx.prefix, limit + len(ctx.keys_before))
+    entries = [e for e in ranked(doc, catalog, line, col, ctx.prefix, limit + len(ctx.keys_before), extra_cites)
                if e.key not in ctx.keys_before and not _elsewhere(bibs, loaded, e.key)][:limit]
     shown = {it.label for it in items}
     entries = [e for e in entries if e.key not in shown]
