@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test test-python test-node lint bench snapshot
+.PHONY: demo test test-python test-node test-vscode lint bench snapshot
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ lint: $(VENV)/.installed
 test-python: $(VENV)/.installed
 	$(PY) -m pytest -q
 
-test: lint test-python test-node
+test: lint test-python test-node test-vscode
 
 # The VS Code extension (package.json, client/): type-check, lint, bundle, package the .vsix, then the Node
 # tests (node --test): unit tests, the real server over stdio, and the .vsix's contents.
@@ -38,6 +38,14 @@ test-node: $(VENV)/.installed node_modules/.installed
 	npm run package
 	npm run build:tests
 	PAPERLENS_PYTHON=$(abspath $(PY)) node --test out/test/
+
+# The extension in a real VS Code (tests/vscode/): setup.sh installs Node 24, code-server and playwright-core into
+# .tools/ once (from the npm registry; Debian's chromium and libkrb5-dev must be there), then the test installs
+# the .vsix just packaged into code-server and drives it in headless Chromium. Screenshots: out/vscode-e2e/.
+test-vscode: $(VENV)/.installed node_modules/.installed
+	npm run package
+	bash tests/vscode/setup.sh
+	PAPERLENS_PYTHON=$(abspath $(PY)) node --test tests/vscode/
 
 bench: $(VENV)/.installed
 	$(PY) bench/run.py --sizes 10000

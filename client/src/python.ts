@@ -89,6 +89,24 @@ const COPY = 'Copy Command';
 export const CHOOSE = 'Choose Interpreter';
 export const SHOW_OUTPUT = 'Show Output';
 
+/**
+ * The user's answer to a notification, or undefined as soon as the interpreter setting changes: a start that
+ * waits on a question about the old interpreter must not hold up the restart with the new one.
+ */
+async function answer<T>(question: Thenable<T | undefined>): Promise<T | undefined> {
+  let listener: vscode.Disposable | undefined;
+  const changed = new Promise<undefined>((resolve) => {
+    listener = vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration('paperlens.server.python')) resolve(undefined);
+    });
+  });
+  try {
+    return await Promise.race([question, changed]);
+  } finally {
+    listener?.dispose();
+  }
+}
+
 export async function openInterpreterSetting(): Promise<void> {
   await vscode.commands.executeCommand('workbench.action.openSettings', 'paperlens.server.python');
 }
@@ -151,7 +169,7 @@ export async function ensureServerCanRun(
     const result = await checkInterpreter(interpreter.path, layout);
     if (result instanceof Error) {
       log.error(`${result.message} (interpreter from ${describeSource(interpreter.source)})`);
-      const choice = await vscode.window.showErrorMessage(`PaperLens: ${result.message}`, CHOOSE, SHOW_OUTPUT);
+      const choice = await answer(vscode.window.showErrorMessage(`PaperLens: ${result.message}`, CHOOSE, SHOW_OUTPUT));
       if (choice === CHOOSE) await openInterpreterSetting();
       if (choice === SHOW_OUTPUT) log.show();
       return undefined;
@@ -165,13 +183,13 @@ export async function ensureServerCanRun(
         return result;
       case 'too-old': {
         log.error(verdict.message);
-        const choice = await vscode.window.showErrorMessage(verdict.message, CHOOSE);
+        const choice = await answer(vscode.window.showErrorMessage(verdict.message, CHOOSE));
         if (choice === CHOOSE) await openInterpreterSetting();
         return undefined;
       }
       case 'broken': {
         log.error(verdict.message);
-        const choice = await vscode.window.showErrorMessage(verdict.message, SHOW_OUTPUT);
+        const choice = await answer(vscode.window.showErrorMessage(verdict.message, SHOW_OUTPUT));
         if (choice === SHOW_OUTPUT) log.show();
         return undefined;
       }
@@ -182,12 +200,8 @@ export async function ensureServerCanRun(
         }
         const command = commandLine(installLaunch(interpreter.path, verdict.unmet));
         log.warn(`${verdict.message} To install them: ${command}`);
-        const choice = await vscode.window.showWarningMessage(
-          `${verdict.message} Install them with pip?`,
-          { detail: command },
-          INSTALL,
-          COPY,
-          CHOOSE,
+        const choice = await answer(
+          vscode.window.showWarningMessage(`${verdict.message} Install them with pip?`, { detail: command }, INSTALL, COPY, CHOOSE),
         );
         if (choice === COPY) await vscode.env.clipboard.writeText(command);
         if (choice === CHOOSE) await openInterpreterSetting();

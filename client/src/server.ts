@@ -95,10 +95,13 @@ export class ServerManager implements vscode.Disposable {
     });
   }
 
-  /** Restarts when the interpreter or the attached languages differ from what the client was started with. */
+  /**
+   * Restarts when the interpreter or the attached languages differ from what the client was started with;
+   * after a failed start, tries again (the user may have chosen another interpreter).
+   */
   restartIfChanged(): Promise<boolean> {
     return this.enqueue(async () => {
-      if (this.client === undefined) return false;
+      if (this.client === undefined) return this.failed ? this.doStart() : false;
       const key = await this.startKey();
       if (this.started && key.interpreter === this.started.interpreter && key.languages === this.started.languages) {
         return this.running;
@@ -144,6 +147,7 @@ export class ServerManager implements vscode.Disposable {
     const interpreter = await resolveInterpreter(this.log);
     this.statusBar.starting(interpreter.path);
     const layout = { extensionPath: this.context.extensionPath };
+    this.log.info(`Checking the interpreter ${describe(interpreter)}`);
     const check = await ensureServerCanRun(interpreter, layout, this.log, this.context.globalStorageUri.fsPath, this.checks);
     if (!check) {
       this.failed = true;
