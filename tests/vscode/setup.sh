@@ -63,8 +63,13 @@ if [ ! -f "$CS_DIR/.installed" ]; then
   rm -rf "$CS_DIR"
   # node-gyp builds code-server's native modules against the headers in the node package (no download), with
   # Node 24 first on PATH as code-server requires; its kerberos module needs libkrb5-dev.
+  # bin/node may be a symlink or a hard link to the platform package's binary: look for the headers in both.
   headers="$(dirname "$(dirname "$(readlink -f "$NODE_BIN")")")"
-  [ -f "$headers/include/node/node.h" ] || fail "no Node headers in $headers"
+  if [ ! -f "$headers/include/node/node.h" ]; then
+    found="$(find "$NODE_DIR/node_modules" -path '*/include/node/node.h' -print -quit 2>/dev/null || true)"
+    [ -n "$found" ] && headers="$(dirname "$(dirname "$(dirname "$found")")")"
+  fi
+  [ -f "$headers/include/node/node.h" ] || fail "no Node headers under $NODE_DIR"
   PATH="$(dirname "$NODE_BIN"):$PATH" npm_config_nodedir="$headers" \
     npm install -g --prefix "$CS_DIR" --no-audit --no-fund --loglevel=error \
       --allow-scripts=code-server,argon2 "code-server@$CODE_SERVER_VERSION" >&2 \
