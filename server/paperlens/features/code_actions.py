@@ -80,6 +80,16 @@ def _target(
     return None
 
 
+def can_write_bib(doc: DocAnalysis, bib_path: Path | None, root: Path | None, roots: Sequence[Path]) -> bool:
+    """Whether a cite action may also add a .bib entry: the document has a bibliography syntax and the write
+    policy accepts the target (the command would refuse otherwise, so no such action is offered)."""
+    try:
+        check_write_target(bib_path, write_roots(list(roots) or ([root] if root else []), doc.uri))
+    except BibWriteRefused:
+        return False
+    return doc.kind in (LATEX, MARKDOWN, RST)
+
+
 def code_actions(
     doc: DocAnalysis, catalog: Catalog, bibs: Bibs, rng: t.Range, *, language_id: str = "", bib_setting: str = "",
     root: Path | None = None, extra_cites: tuple[str, ...] = (), roots: Sequence[Path] = (),
@@ -91,11 +101,7 @@ def code_actions(
     entries, span = found
     entry = entries[0]
     bib_uri, bib_path = target_bib(doc, bibs, bib_setting, root)
-    try:
-        check_write_target(bib_path, write_roots(list(roots) or ([root] if root else []), doc.uri))
-        writable = doc.kind in (LATEX, MARKDOWN, RST)
-    except BibWriteRefused:
-        writable = False  # the command would refuse too: offer no .bib write
+    writable = can_write_bib(doc, bib_path, root, roots)
     bib_name = clean(bib_path.name if bib_path else "refs.bib", 60)
 
     def needs_entry(e: Entry) -> bool:

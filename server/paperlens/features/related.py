@@ -13,8 +13,8 @@ from lsprotocol import types as t
 from ..index.catalog import Catalog
 from ..index.semantic import key_phrases
 from ..text import clean
-from .bib import Bibs, BibWriteRefused, check_write_target, target_bib, write_roots
-from .code_actions import RELATED_KIND, add_entry_command, cite_edit
+from .bib import Bibs, target_bib
+from .code_actions import RELATED_KIND, add_entry_command, can_write_bib, cite_edit
 from .document import LATEX, MARKDOWN, PYTHON, RST, TEXT, DocAnalysis, Span
 
 PASSAGE_KIND = RELATED_KIND + ".passage"
@@ -141,11 +141,7 @@ def passage_actions(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, rng: t.Range
     if len(key_phrases("", text)) < MIN_PHRASES:
         return []
     _, bib_path = target_bib(doc, bibs, bib_setting, root)
-    try:
-        check_write_target(bib_path, write_roots(list(roots) or ([root] if root else []), doc.uri))
-        writable = doc.kind in (LATEX, MARKDOWN, RST)
-    except BibWriteRefused:
-        writable = False  # the command would refuse too: offer no .bib write
+    writable = can_write_bib(doc, bib_path, root, roots)
     actions: list[t.CodeAction] = []
     for e, why in catalog.related_passage(text, PASSAGE_K):
         label = clean(e.method or e.title, 80)
