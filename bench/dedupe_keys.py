@@ -5,8 +5,8 @@ import datetime as dt
 import sys
 import time
 
+from paperlens.core.model import Library, Paper
 from paperlens.index.core import Index
-from paperlens.model import Library, Paper
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 45000
 papers = [Paper(title=f"Deep learning variant {i} for task {i % 97}", authors=("John Smith",),

@@ -22,15 +22,15 @@ def main() -> None:
     what = sys.argv[2] if len(sys.argv) > 2 else "all"
     from lsprotocol import types as t
 
-    from paperlens.config import parse_settings
+    from paperlens.analysis.document import DocAnalysis
+    from paperlens.core.config import parse_settings
     from paperlens.features import code_actions as ca
     from paperlens.features import completion as comp
     from paperlens.features.bib import Bibs
-    from paperlens.features.document import DocAnalysis
     from paperlens.features.hover import hover
     from paperlens.index.catalog import Catalog
-    from paperlens.library import open_index
-    from paperlens.server import server
+    from paperlens.library.pipeline import open_index
+    from paperlens.lsp.server import server
 
     corpus = ensure_corpus(n)
     truth = json.loads((corpus / "truth.json").read_text())

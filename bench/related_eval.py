@@ -29,10 +29,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "server"))
 
-from paperlens.feeds import read_feed_file  # noqa: E402
+from paperlens.core.model import Library, Paper  # noqa: E402
 from paperlens.index.catalog import Catalog  # noqa: E402
 from paperlens.index.core import Index  # noqa: E402
-from paperlens.model import Library, Paper  # noqa: E402
+from paperlens.sources import read_feed_file  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 K = 5

@@ -58,7 +58,7 @@ describe('the .vsix', { timeout: 240_000 }, () => {
   it('carries every module of the server and its pyproject.toml (the interpreter check reads its requirements)', () => {
     const modules = filesUnder('server/paperlens', (name) => name.endsWith('.py'));
     assert.ok(modules.includes('server/paperlens/__main__.py'), 'the server has no __main__.py (python -m paperlens)');
-    assert.ok(modules.includes('server/paperlens/server.py'), 'the server has no server.py');
+    assert.ok(modules.includes('server/paperlens/lsp/server.py'), 'the server has no lsp/server.py');
     const missing = modules.filter((file) => !entries.has(`extension/${file}`));
     assert.deepEqual(missing, [], 'server modules missing from the .vsix');
     assert.ok(entries.has('extension/pyproject.toml'));

@@ -9,13 +9,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import Settings
-from .features.card import card_plain
-from .feeds import FeedError, read_feed_file
-from .index.catalog import Catalog
-from .library import open_index, write_library
-from .model import Library
-from .text import clean
+from paperlens.core.config import Settings
+from paperlens.core.model import Library
+from paperlens.core.text import clean
+from paperlens.features.card import card_plain
+from paperlens.index.catalog import Catalog
+from paperlens.library.pipeline import open_index, write_library
+from paperlens.sources import FeedError, read_feed_file
 
 
 class UserError(Exception):
@@ -94,7 +94,7 @@ def cmd_related(args: argparse.Namespace) -> int:
 
 
 def cmd_bib(args: argparse.Namespace) -> int:
-    from .feeds.bibtex import format_bibtex
+    from paperlens.sources.bibtex import format_bibtex
 
     cat = _catalog(args)
     e = _find(cat, args.name)
@@ -103,7 +103,7 @@ def cmd_bib(args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    from .refresh import refresh_with_progress
+    from paperlens.library.refresh import refresh_with_progress
 
     summary = refresh_with_progress(_settings(args), show_progress=sys.stderr.isatty() or args.progress)
     print("\n".join(clean(line, 500) for line in summary.describe().split("\n")))
@@ -132,13 +132,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
                          "or TCP (--tcp HOST:PORT)")
     if args.stdio and args.tcp:
         raise UsageError("serve: choose one of --stdio and --tcp HOST:PORT")
-    from .server import serve
+    from paperlens.lsp.server import serve
 
     return serve(args.tcp, allow_remote=args.allow_remote)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from paperlens.demo import run_demo
 
     return run_demo(cache_dir=args.cache_dir)
 

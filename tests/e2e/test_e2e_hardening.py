@@ -15,7 +15,7 @@ from e2e_lsp import _ENV, SERVER_COMMAND, find, hover, open_doc, record_apply_ed
 from lsprotocol import types as t
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from paperlens.urls import safe_url
+from paperlens.core.urls import safe_url
 from support.fixture_server import FixtureServer
 
 CANARY = "ghp_CANARYcanaryCANARY0123456789abcdef"

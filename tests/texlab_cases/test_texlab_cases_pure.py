@@ -10,17 +10,17 @@ from cases import CASES, ISSUE_CASES, Case
 from fixture import Fixture, Mark, parse
 from lsprotocol import types as t
 
-from paperlens.config import parse_settings
+from paperlens.analysis.document import BIBTEX, DocAnalysis, doc_kind
+from paperlens.core.config import parse_settings
 from paperlens.features.bib import BibFile, Bibs
 from paperlens.features.completion import completions, resolve
 from paperlens.features.diagnostics import bib_diagnostics, diagnostics
-from paperlens.features.document import BIBTEX, DocAnalysis, doc_kind
 from paperlens.features.hover import hover
 from paperlens.features.navigation import definition_link
-from paperlens.feeds.bibtex import bib_entry_ranges, parse_bib
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index
-from paperlens.library import read_library, snapshot_file
+from paperlens.library.pipeline import read_library, snapshot_file
+from paperlens.sources.bibtex import bib_entry_ranges, parse_bib
 
 ROOT = Path("/ws")
 PURE = [c for c in CASES + ISSUE_CASES if c.request in ("completion", "resolve", "hover", "definition", "diagnostics")]

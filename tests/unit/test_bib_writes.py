@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lsprotocol import types as t
 
+from paperlens.core.model import Library, Paper
 from paperlens.features.bib import (
     BibText,
     BibWriteRefused,
@@ -20,10 +21,9 @@ from paperlens.features.bib import (
     read_bib_now,
     write_roots,
 )
-from paperlens.feeds.bibtex import existing_keys, format_bibtex
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Entry, Index
-from paperlens.model import Library, Paper
+from paperlens.sources.bibtex import existing_keys, format_bibtex
 
 BIB = "@article{tishby2000information,\n  title = {The information bottleneck method},\n  year = {2000}\n}\n"
 

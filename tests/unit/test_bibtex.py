@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from paperlens.feeds import FeedError, read_feed_file
-from paperlens.feeds.bibtex import append_entry, bib_entry_ranges, existing_keys, format_bibtex, parse_bib
-from paperlens.model import Paper
+from paperlens.core.model import Paper
+from paperlens.sources import FeedError, read_feed_file
+from paperlens.sources.bibtex import append_entry, bib_entry_ranges, existing_keys, format_bibtex, parse_bib
 
 SCHOLAR = r"""@article{vaswani2017attention,
   title={Attention is all you need},
@@ -310,13 +310,13 @@ def test_append_twice_keeps_order() -> None:
     ("@article{k, title={Ünïcödé}}", "utf-16", "utf-16"),
 ])
 def test_decode_bib_bytes_names_the_encoding(text: str, encoding: str, expected: str) -> None:
-    from paperlens.feeds.bibtex import decode_bib_bytes
+    from paperlens.sources.bibtex import decode_bib_bytes
 
     assert decode_bib_bytes(text.encode(encoding)) == (text, expected)
 
 
 def test_detect_newline() -> None:
-    from paperlens.feeds.bibtex import detect_newline
+    from paperlens.sources.bibtex import detect_newline
 
     assert detect_newline("a\r\nb\r\nc\n") == "\r\n"
     assert detect_newline("a\nb\n") == "\n"

@@ -8,10 +8,10 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from paperlens.core.model import Library, Paper, valid_repo
+from paperlens.core.urls import safe_url
 from paperlens.features.card import card_markdown, card_plain
 from paperlens.index.core import Index
-from paperlens.model import Library, Paper, valid_repo
-from paperlens.urls import safe_url
 
 HOSTILE = st.sampled_from([
     "command:workbench.action.terminal.new", "javascript:alert(1)", "http://github.com/a/b", "https://evil.example/",

@@ -7,11 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from paperlens.config import parse_settings
-from paperlens.features.bib import BibFile, Bibs, resource_names, resources
-from paperlens.features.bibcheck import scan_bib
-from paperlens.features.diagnostics import bib_diagnostics
-from paperlens.features.document import (
+from paperlens.analysis.document import (
     LATEX,
     MARKDOWN,
     DocAnalysis,
@@ -20,7 +16,11 @@ from paperlens.features.document import (
     manubot_id,
     silenced_lines,
 )
-from paperlens.feeds.bibtex import existing_keys
+from paperlens.core.config import parse_settings
+from paperlens.features.bib import BibFile, Bibs, resource_names, resources
+from paperlens.features.bibcheck import scan_bib
+from paperlens.features.diagnostics import bib_diagnostics
+from paperlens.sources.bibtex import existing_keys
 
 REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld"
 
@@ -185,7 +185,7 @@ def test_every_cite_form_completes_a_title_less_entry(head: str) -> None:
     from paperlens.features.completion import completions
     from paperlens.index.catalog import Catalog
     from paperlens.index.core import Index
-    from paperlens.library import read_library, snapshot_file
+    from paperlens.library.pipeline import read_library, snapshot_file
 
     cat = Catalog(Index.build(read_library(snapshot_file())))
     bib = "@online{zeta2020, url = {https://example.org}}\n"

@@ -10,7 +10,7 @@ from typing import IO
 
 import pytest
 
-from paperlens.feeds.bibtex import parse_bib
+from paperlens.sources.bibtex import parse_bib
 
 
 def run(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from paperlens.config import Settings, parse_settings
+from paperlens.core.config import Settings, parse_settings
 
 
 def test_defaults() -> None:

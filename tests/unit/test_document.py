@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paperlens.features.document import (
+from paperlens.analysis.document import (
     LATEX,
     MARKDOWN,
     PYTHON,
@@ -16,7 +16,7 @@ from paperlens.features.document import (
 )
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index
-from paperlens.library import read_library, snapshot_file
+from paperlens.library.pipeline import read_library, snapshot_file
 
 
 @pytest.fixture(scope="module")

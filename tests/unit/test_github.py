@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from paperlens.github import (
+from paperlens.core.text import norm_name
+from paperlens.sources.github import (
     best_entry,
     decode_content,
     fetch_repo,
@@ -19,8 +20,7 @@ from paperlens.github import (
     top_level_classes,
     tree_identifiers,
 )
-from paperlens.http import HttpClient
-from paperlens.text import norm_name
+from paperlens.sources.http import HttpClient
 from support.fixture_server import FixtureServer, load_fixture_repos, synthesize_source
 
 FIXTURE_REPOS = sorted(r.meta()["full_name"] for r in load_fixture_repos().values())

@@ -10,8 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from paperlens.feeds import FeedError, read_feed_file
-from paperlens.feeds.hf_api import (
+from paperlens.core.model import Paper
+from paperlens.sources import FeedError, read_feed_file
+from paperlens.sources.hf_api import (
     daily_papers_url,
     feed_url_kind,
     fetch_daily,
@@ -20,7 +21,6 @@ from paperlens.feeds.hf_api import (
     parse_hf_json,
     search_url,
 )
-from paperlens.model import Paper
 
 BASE = "https://huggingface.co"
 

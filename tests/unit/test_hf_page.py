@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from paperlens.feeds import FeedError, read_feed_file
-from paperlens.feeds.hf_page import _org_name, parse_hf_page, place_year, repo_from_text
+from paperlens.sources import FeedError, read_feed_file
+from paperlens.sources.hf_page import _org_name, parse_hf_page, place_year, repo_from_text
 
 SEED = Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "hf-papers-page.txt"
 # Header "Apr 21" -> 2026-04-21; year-less paper dates land in 2026.

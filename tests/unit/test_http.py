@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from paperlens.http import HttpClient
+from paperlens.sources.http import HttpClient
 from support.fixture_server import FixtureServer
 
 REPO = "/repos/ming053l/DRCT"
@@ -107,7 +107,7 @@ def test_primary_rate_limit_pauses_host_until_reset(
     http = make_client()
     base = fixture_server.base_url
     fixture_server.rate_limit_next(1, reset_in=600)
-    with caplog.at_level(logging.WARNING, logger="paperlens.http"):
+    with caplog.at_level(logging.WARNING, logger="paperlens.sources.http"):
         assert http.get(base + REPO, kind="repo") is None
     assert any("not asking it again until" in r.getMessage() for r in caplog.records)
     until = http.blocked_until("127.0.0.1")
@@ -286,7 +286,7 @@ def test_bad_json_is_none_and_logged(
     fixture_server: FixtureServer, make_client, caplog: pytest.LogCaptureFixture
 ) -> None:
     http = make_client()
-    with caplog.at_level(logging.WARNING, logger="paperlens.http"):
+    with caplog.at_level(logging.WARNING, logger="paperlens.sources.http"):
         assert http.get_json(fixture_server.base_url + REPO + "/readme", "readme",
                              headers={"Accept": "application/vnd.github.raw+json"}) is None
     assert "not JSON" in caplog.text

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from paperlens.http import HttpClient
+from paperlens.sources.http import HttpClient
 from support.fixture_server import FixtureServer
 
 REPO = "/repos/ming053l/DRCT"

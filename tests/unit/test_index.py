@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from paperlens.core.model import Library, Paper
+from paperlens.core.text import norm_name
 from paperlens.index.aliases import abstract_names, is_common, title_name
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index
 from paperlens.index.keys import assign_keys, base_key
-from paperlens.library import read_library, snapshot_file
-from paperlens.model import Library, Paper
-from paperlens.text import norm_name
+from paperlens.library.pipeline import read_library, snapshot_file
 
 
 @pytest.fixture(scope="module")
@@ -185,9 +185,9 @@ REAL_BIB = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "bib"
 @pytest.mark.parametrize("name", ["akhirsch_main.bib", "biblatex-examples.bib"])
 def test_every_bib_key_survives_as_a_feed_and_in_the_workspace(name: str, catalog: Catalog,
                                                                 tmp_path: Path) -> None:
-    from paperlens.config import Settings
-    from paperlens.feeds.bibtex import parse_bib
-    from paperlens.library import open_index
+    from paperlens.core.config import Settings
+    from paperlens.library.pipeline import open_index
+    from paperlens.sources.bibtex import parse_bib
 
     papers, _ = parse_bib((REAL_BIB / name).read_text(encoding="utf-8"), name)
     keys = {p.bib_key for p in papers}
@@ -201,7 +201,7 @@ def test_every_bib_key_survives_as_a_feed_and_in_the_workspace(name: str, catalo
 
 
 def test_same_title_different_year_or_author_are_two_papers() -> None:
-    from paperlens.library import merge_papers, same_paper
+    from paperlens.library.pipeline import merge_papers, same_paper
 
     a = Paper(title="Exercise and mental health", authors=("Jane Smith",), date=dt.date(2017, 1, 1),
               bib_key="smith2017", source="bib:x.bib")

@@ -9,16 +9,16 @@ import sys
 import textwrap
 from pathlib import Path
 
-from paperlens.config import Settings
+from paperlens.core.config import Settings
 from paperlens.index.catalog import Catalog
-from paperlens.library import library_path, open_index, read_library, snapshot_file, write_library
+from paperlens.library.pipeline import library_path, open_index, read_library, snapshot_file, write_library
 
 # A second process: open the index, say so, then answer lookups (which read papers.jsonl) line by line.
 READER = textwrap.dedent("""
     import sys
-    from paperlens.config import Settings
+    from paperlens.core.config import Settings
     from paperlens.index.catalog import Catalog
-    from paperlens.library import open_index
+    from paperlens.library.pipeline import open_index
     cat = Catalog(open_index(Settings(cache_dir=sys.argv[1], offline=True)).index)
     print("ready", flush=True)
     for line in sys.stdin:

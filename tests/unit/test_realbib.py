@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from paperlens.bibload import index_file, read_bib_path
-from paperlens.feeds.bibtex import BibDocument, parse_bib
-from paperlens.feeds.latex import latex_to_text
+from paperlens.analysis.bibload import index_file, read_bib_path
 from paperlens.index.bibindex import BibIndex
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index
-from paperlens.library import read_library, snapshot_file
+from paperlens.library.pipeline import read_library, snapshot_file
+from paperlens.sources.bibtex import BibDocument, parse_bib
+from paperlens.sources.latex import latex_to_text
 
 REAL_BIB = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "bib"
 
@@ -138,8 +138,8 @@ def test_card_dates_links_and_one_code_line() -> None:
 
 
 def test_empty_prefix_ranks_cited_then_own_entries_before_the_feed() -> None:
+    from paperlens.analysis.document import DocAnalysis
     from paperlens.features.completion import ranked
-    from paperlens.features.document import DocAnalysis
     from paperlens.index.bibindex import rec_from_paper
 
     text = ("@article{smith2017exercise, title={Exercise and mental health}, author={Jane Smith}, year=2017}\n"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from paperlens.config import Settings
-from paperlens.http import HttpClient
+from paperlens.core.config import Settings
 from paperlens.index.catalog import Catalog
-from paperlens.library import library_path, open_index, read_library
-from paperlens.refresh import refresh
+from paperlens.library.pipeline import library_path, open_index, read_library
+from paperlens.library.refresh import refresh
+from paperlens.sources.http import HttpClient
 from support.fixture_server import FixtureServer
 
 DAILY = [{

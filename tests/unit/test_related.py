@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from lsprotocol import types as t
 
-from paperlens.features.document import LATEX, MARKDOWN, PYTHON, DocAnalysis
+from paperlens.analysis.document import LATEX, MARKDOWN, PYTHON, DocAnalysis
+from paperlens.core.model import Paper
 from paperlens.features.related import clean_prose, passage_at
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index
 from paperlens.index.semantic import explain, key_phrases, rarity
-from paperlens.library import read_library, snapshot_file
-from paperlens.model import Paper
+from paperlens.library.pipeline import read_library, snapshot_file
 
 ROOT = Path(__file__).resolve().parents[2]
 

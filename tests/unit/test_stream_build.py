@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from paperlens import feeds, library
-from paperlens.config import Settings
+from paperlens import sources as feeds
+from paperlens.core.config import Settings
 from paperlens.index.catalog import Catalog
-from paperlens.library import open_index
+from paperlens.library import pipeline as library
+from paperlens.library.pipeline import open_index
 
 
 def _daily(n: int) -> list[dict[str, object]]:

@@ -8,7 +8,7 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from paperlens.textsync import LineText, split_lines, to_code_points
+from paperlens.analysis.textsync import LineText, split_lines, to_code_points
 
 ENCODINGS = ("utf-16", "utf-8", "utf-32")
 

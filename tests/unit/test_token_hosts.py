@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from paperlens.config import Settings, parse_settings
-from paperlens.refresh import token_table
+from paperlens.core.config import Settings, parse_settings
+from paperlens.library.refresh import token_table
 
 ENV = {"GITHUB_TOKEN": "gh-secret", "HF_TOKEN": "hf-secret", "AWS_SECRET_ACCESS_KEY": "aws"}
 

@@ -11,11 +11,18 @@ from urllib.request import url2pathname
 
 from lsprotocol import types as t
 
-from ..feeds.bibtex import BibDocument, append_entry, ascii_tex, decode_bib_bytes, existing_keys, format_bibtex
-from ..index.core import Entry
-from ..model import Paper
-from .bibcheck import BibScan, scan_bib
-from .document import LATEX, MARKDOWN, DocAnalysis
+from paperlens.analysis.document import LATEX, MARKDOWN, DocAnalysis
+from paperlens.core.model import Paper
+from paperlens.features.bibcheck import BibScan, scan_bib
+from paperlens.index.core import Entry
+from paperlens.sources.bibtex import (
+    BibDocument,
+    append_entry,
+    ascii_tex,
+    decode_bib_bytes,
+    existing_keys,
+    format_bibtex,
+)
 
 
 class BibFile:

@@ -6,10 +6,10 @@ import datetime as dt
 import re
 from urllib.parse import quote
 
-from ..index.core import Entry
-from ..model import ARXIV_ID_RE, valid_repo
-from ..text import clean
-from ..urls import safe_url
+from paperlens.core.model import ARXIV_ID_RE, valid_repo
+from paperlens.core.text import clean
+from paperlens.core.urls import safe_url
+from paperlens.index.core import Entry
 
 EXCERPT = 320
 

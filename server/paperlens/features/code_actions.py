@@ -7,13 +7,13 @@ from pathlib import Path
 
 from lsprotocol import types as t
 
-from ..index.catalog import Catalog
-from ..index.core import Entry
-from ..text import clean
-from .bib import Bibs, BibWriteRefused, check_write_target, target_bib, write_roots
-from .card import links
-from .document import LATEX, MARKDOWN, PYTHON, RST, DocAnalysis, Span, find_cites
-from .hover import target_at
+from paperlens.analysis.document import LATEX, MARKDOWN, PYTHON, RST, DocAnalysis, Span, find_cites
+from paperlens.core.text import clean
+from paperlens.features.bib import Bibs, BibWriteRefused, check_write_target, target_bib, write_roots
+from paperlens.features.card import links
+from paperlens.features.hover import target_at
+from paperlens.index.catalog import Catalog
+from paperlens.index.core import Entry
 
 OPEN_REPO_COMMAND = "paperlens.openRepo"
 ADD_ENTRY_COMMAND = "paperlens.addBibEntry"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from lsprotocol import types as t
 
-from ..index.catalog import Catalog
-from ..index.core import Entry
-from ..text import clean
-from .bib import Bibs, resources
-from .card import card_markdown
-from .document import MARKDOWN, DocAnalysis, cite_context
+from paperlens.analysis.document import MARKDOWN, DocAnalysis, cite_context
+from paperlens.core.text import clean
+from paperlens.features.bib import Bibs, resources
+from paperlens.features.card import card_markdown
+from paperlens.index.catalog import Catalog
+from paperlens.index.core import Entry
 
 LIMIT = 50
 ADD_ENTRY_COMMAND = "paperlens.addBibEntry"

@@ -6,12 +6,12 @@ import re
 
 from lsprotocol import types as t
 
-from ..config import Diagnostics
-from ..index.catalog import Catalog
-from ..text import clean
-from .bib import BibFile, Bibs, resources
-from .bibcheck import DUPLICATE_KEY
-from .document import BIBTEX, LATEX, MARKDOWN, DocAnalysis, manubot_id, silenced_lines
+from paperlens.analysis.document import BIBTEX, LATEX, MARKDOWN, DocAnalysis, manubot_id, silenced_lines
+from paperlens.core.config import Diagnostics
+from paperlens.core.text import clean
+from paperlens.features.bib import BibFile, Bibs, resources
+from paperlens.features.bibcheck import DUPLICATE_KEY
+from paperlens.index.catalog import Catalog
 
 SOURCE = "paperlens"
 MAX_HINTS = 1000

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from lsprotocol import types as t
 
-from ..index.catalog import Catalog
-from ..index.core import Entry
-from ..model import valid_repo
-from ..text import clean
-from ..urls import safe_url
-from .card import card_markdown, card_plain, md_escape, paper_url
-from .document import (
+from paperlens.analysis.document import (
     BIBTEX,
     LONG_LINE,
     WINDOW,
@@ -22,6 +16,12 @@ from .document import (
     github_at,
     manubot_id,
 )
+from paperlens.core.model import valid_repo
+from paperlens.core.text import clean
+from paperlens.core.urls import safe_url
+from paperlens.features.card import card_markdown, card_plain, md_escape, paper_url
+from paperlens.index.catalog import Catalog
+from paperlens.index.core import Entry
 
 
 def target_at(doc: DocAnalysis, catalog: Catalog, line: int, col: int,

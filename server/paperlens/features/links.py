@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from lsprotocol import types as t
 
-from ..index.catalog import Catalog
-from ..model import valid_repo
-from .document import ARXIV_IN_TEXT, GITHUB_URL, DocAnalysis
+from paperlens.analysis.document import ARXIV_IN_TEXT, GITHUB_URL, DocAnalysis
+from paperlens.core.model import valid_repo
+from paperlens.index.catalog import Catalog
 
 
 def _rng(line: int, s: int, e: int) -> t.Range:

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from lsprotocol import types as t
 
-from .bib import LATEX_BIB_RE, Bibs, resources
-from .document import CiteKey, DocAnalysis
+from paperlens.analysis.document import CiteKey, DocAnalysis
+from paperlens.features.bib import LATEX_BIB_RE, Bibs, resources
 
 
 def cite_at(doc: DocAnalysis, line: int, col: int, extra: tuple[str, ...] = ()) -> CiteKey | None:

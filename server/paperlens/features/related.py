@@ -10,12 +10,12 @@ from pathlib import Path
 
 from lsprotocol import types as t
 
-from ..index.catalog import Catalog
-from ..index.semantic import key_phrases
-from ..text import clean
-from .bib import Bibs, target_bib
-from .code_actions import RELATED_KIND, add_entry_command, can_write_bib, cite_edit
-from .document import LATEX, MARKDOWN, PYTHON, RST, TEXT, DocAnalysis, Span
+from paperlens.analysis.document import LATEX, MARKDOWN, PYTHON, RST, TEXT, DocAnalysis, Span
+from paperlens.core.text import clean
+from paperlens.features.bib import Bibs, target_bib
+from paperlens.features.code_actions import RELATED_KIND, add_entry_command, can_write_bib, cite_edit
+from paperlens.index.catalog import Catalog
+from paperlens.index.semantic import key_phrases
 
 PASSAGE_KIND = RELATED_KIND + ".passage"
 PASSAGE_K = 5

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from lsprotocol import types as t
 
-from ..index.catalog import Catalog
-from ..text import clean
-from ..urls import safe_url
-from .bib import Bibs
-from .card import paper_url
+from paperlens.core.text import clean
+from paperlens.core.urls import safe_url
+from paperlens.features.bib import Bibs
+from paperlens.features.card import paper_url
+from paperlens.index.catalog import Catalog
 
 LIMIT = 100
 NAME_MAX = 200

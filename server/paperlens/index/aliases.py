@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..model import Paper, Repo
-from ..text import STOP_WORDS, fold, norm_name
+from paperlens.core.model import Paper, Repo
+from paperlens.core.text import STOP_WORDS, fold, norm_name
 
 # Kinds, strongest first. The kind decides how a mention may match (see `Alias.common`).
 TITLE, ABSTRACT, REPO, CODE = "title", "abstract", "repo", "code"

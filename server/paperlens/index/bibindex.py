@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import Paper, Repo
-from ..text import STOP_WORDS, norm_name, words
-from .aliases import is_common, title_name
-from .core import Entry, NameHit
-from .keys import last_name
+from paperlens.core.model import Paper, Repo
+from paperlens.core.text import STOP_WORDS, norm_name, words
+from paperlens.index.aliases import is_common, title_name
+from paperlens.index.core import Entry, NameHit
+from paperlens.index.keys import last_name
 
 CONTENT_MAX = 3000  # entries whose full papers are decoded for a related-papers index
 
@@ -318,8 +318,8 @@ def _discard(d: dict[str, list[int]], k: str, i: int) -> None:
 
 def build_content(bib: BibIndex) -> None:
     """The related-papers index over the entries' full papers, when there are at most CONTENT_MAX of them."""
-    from ..model import Library
-    from .core import Index
+    from paperlens.core.model import Library
+    from paperlens.index.core import Index
 
     keys = list(bib.by_key.items())
     if not keys or len(keys) > CONTENT_MAX:

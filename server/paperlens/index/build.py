@@ -20,12 +20,12 @@ from typing import Any, BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from ..model import Paper, Repo
-from ..text import name_prefixes, norm_name, words
-from .aliases import CODE, method_name, paper_aliases
-from .keys import base_key, dedupe_keys
-from .semantic import key_phrases, telling
-from .store import Bloom, Postings, StrArray
+from paperlens.core.model import Paper, Repo
+from paperlens.core.text import name_prefixes, norm_name, words
+from paperlens.index.aliases import CODE, method_name, paper_aliases
+from paperlens.index.keys import base_key, dedupe_keys
+from paperlens.index.semantic import key_phrases, telling
+from paperlens.index.store import Bloom, Postings, StrArray
 
 F_COMMON, F_CODE_ONLY = 1, 2
 REL_TERMS = 32  # key phrases kept per paper for related-paper search (among those other papers share)

@@ -12,11 +12,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..model import Paper
-from ..text import norm_name, words
-from .bibindex import CONTENT_MAX, BibIndex, build_content, rec_from_paper
-from .core import Entry, Index
-from .keys import last_name
+from paperlens.core.model import Paper
+from paperlens.core.text import norm_name, words
+from paperlens.index.bibindex import CONTENT_MAX, BibIndex, build_content, rec_from_paper
+from paperlens.index.core import Entry, Index
+from paperlens.index.keys import last_name
 
 
 @dataclass(slots=True)

@@ -19,11 +19,11 @@ from typing import BinaryIO
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from ..model import Library, Paper, Repo, repo_from_json, repo_to_json
-from ..text import STOP_WORDS, norm_name, words
-from .build import F_CODE_ONLY, F_COMMON, REL_TERMS, IndexBuilder
-from .semantic import explain_known, key_phrases
-from .store import Bloom, IdArray, Postings, StrArray
+from paperlens.core.model import Library, Paper, Repo, repo_from_json, repo_to_json
+from paperlens.core.text import STOP_WORDS, norm_name, words
+from paperlens.index.build import F_CODE_ONLY, F_COMMON, REL_TERMS, IndexBuilder
+from paperlens.index.semantic import explain_known, key_phrases
+from paperlens.index.store import Bloom, IdArray, Postings, StrArray
 
 FORMAT_VERSION = 10
 _ARRAYS = ("year", "upvotes", "rec_span", "name_flags", "rel_idf", "rel_telling", "rel_w", "doc_term_off",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..model import Paper
-from ..text import STOP_WORDS, fold, words
+from paperlens.core.model import Paper
+from paperlens.core.text import STOP_WORDS, fold, words
 
 _PARTICLES = frozenset({"van", "von", "der", "de", "la", "le", "di", "da", "del", "den", "du"})
 

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 
-from ..text import fold
+from paperlens.core.text import fold
 
 MAX_ZIPF = 6.0  # words at least this frequent in English ("time", "new") carry no topic weight
 PHRASE_BONUS = 1.0  # a two-word unit is more specific than its words

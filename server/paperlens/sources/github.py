@@ -16,9 +16,9 @@ from urllib.parse import quote
 import bibtexparser
 from pylatexenc.latex2text import LatexNodes2Text  # bibtexparser's own dependency
 
-from .http import HttpClient
-from .model import ARXIV_ID_RE, Repo, valid_repo
-from .text import norm_name
+from paperlens.core.model import ARXIV_ID_RE, Repo, valid_repo
+from paperlens.core.text import norm_name
+from paperlens.sources.http import HttpClient
 
 log = logging.getLogger(__name__)
 

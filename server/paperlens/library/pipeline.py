@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 from urllib.parse import urlparse
 
-from .config import Settings
-from .feeds import STREAM_BYTES, FeedError, iter_feed_file, read_feed_file
-from .index.aliases import paper_aliases
-from .index.core import FORMAT_VERSION, Index
-from .index.keys import last_name
-from .model import Library, Paper, Repo, repo_from_json, repo_to_json
-from .text import norm_name
+from paperlens.core.config import Settings
+from paperlens.core.model import Library, Paper, Repo, repo_from_json, repo_to_json
+from paperlens.core.text import norm_name
+from paperlens.index.aliases import paper_aliases
+from paperlens.index.core import FORMAT_VERSION, Index
+from paperlens.index.keys import last_name
+from paperlens.sources import STREAM_BYTES, FeedError, iter_feed_file, read_feed_file
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,7 @@ LIBRARY_VERSION = 1
 
 def snapshot_file() -> Path:
     """The shipped snapshot (`cache/papers.json`), in a source checkout or an installed package."""
-    here = Path(__file__).resolve().parent
-    cand = here.parent.parent / "cache" / "papers.json"
+    cand = Path(__file__).resolve().parents[3] / "cache" / "papers.json"
     if cand.is_file():
         return cand
     res = importlib.resources.files("paperlens.snapshot") / "papers.json"

@@ -10,12 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .config import Settings
-from .feeds import FeedError, read_feed_file
-from .feeds.hf_api import daily_papers_url, fetch_feed_url
-from .github import fetch_repo
-from .http import HttpClient
-from .library import (
+from paperlens.core.config import Settings
+from paperlens.core.model import Library, Repo
+from paperlens.core.text import norm_name
+from paperlens.library.pipeline import (
     aliases_for_repo,
     apply_repos,
     is_url,
@@ -27,8 +25,10 @@ from .library import (
     snapshot_file,
     write_library,
 )
-from .model import Library, Repo
-from .text import norm_name
+from paperlens.sources import FeedError, read_feed_file
+from paperlens.sources.github import fetch_repo
+from paperlens.sources.hf_api import daily_papers_url, fetch_feed_url
+from paperlens.sources.http import HttpClient
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]

@@ -6,8 +6,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from paperlens.model import Paper, valid_repo
-from paperlens.text import norm_name
+from paperlens.core.model import Paper, valid_repo
+from paperlens.core.text import norm_name
 
 _MONTH_NAMES = "january february march april may june july august september october november december".split()
 # "Oct 6, 2025 2", "Mar 24 2", "Feb 9", "Sept 3, 2024 1.2k": month, day, optional ", year", optional upvotes.

@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .features.bib import BibFile
-from .feeds import encoding_note
-from .feeds.bibraw import BadEntry, RawEntry
-from .feeds.bibtex import BibDocument, decode_bib_bytes
-from .index.aliases import title_name
-from .index.bibindex import BibIndex, BibRec
-from .library import write_atomic
+from paperlens.features.bib import BibFile
+from paperlens.index.aliases import title_name
+from paperlens.index.bibindex import BibIndex, BibRec
+from paperlens.library.pipeline import write_atomic
+from paperlens.sources import encoding_note
+from paperlens.sources.bibraw import BadEntry, RawEntry
+from paperlens.sources.bibtex import BibDocument, decode_bib_bytes
 
 log = logging.getLogger(__name__)
 

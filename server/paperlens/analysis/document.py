@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
 
-from ..index.aliases import CODE_STOP
-from ..index.catalog import Catalog, Mention
-from ..model import ARXIV_ID_RE
-from ..text import norm_name
+from paperlens.core.model import ARXIV_ID_RE
+from paperlens.core.text import norm_name
+from paperlens.index.aliases import CODE_STOP
+from paperlens.index.catalog import Catalog, Mention
 
 LATEX, MARKDOWN, RST, BIBTEX, PYTHON, CODE, TEXT = "latex", "markdown", "rst", "bibtex", "python", "code", "text"
 

@@ -13,13 +13,13 @@ from bibtexparser.middlewares.names import (
     split_multiple_persons_names,
 )
 
-from paperlens.feeds.bibraw import NOT_ENTRIES as _NOT_ENTRIES
-from paperlens.feeds.bibraw import BadEntry, RawEntry, _line_start, fields, scan, string_macro
-from paperlens.feeds.hf_api import arxiv_id as _valid_arxiv_id
-from paperlens.feeds.hf_page import parse_month, repo_from_text
-from paperlens.feeds.latex import latex_to_text
+from paperlens.core.model import Paper
 from paperlens.index.keys import last_name
-from paperlens.model import Paper
+from paperlens.sources.bibraw import NOT_ENTRIES as _NOT_ENTRIES
+from paperlens.sources.bibraw import BadEntry, RawEntry, _line_start, fields, scan, string_macro
+from paperlens.sources.hf_api import arxiv_id as _valid_arxiv_id
+from paperlens.sources.hf_page import parse_month, repo_from_text
+from paperlens.sources.latex import latex_to_text
 
 _ARXIV_PATTERNS = (
     re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})(?:v\d+)?", re.I),

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import ijson
 
-from paperlens.feeds.bibtex import decode_bib_bytes, parse_bib
-from paperlens.feeds.hf_api import parse_hf_json
-from paperlens.feeds.hf_page import parse_hf_page
-from paperlens.model import Paper
+from paperlens.core.model import Paper
+from paperlens.sources.bibtex import decode_bib_bytes, parse_bib
+from paperlens.sources.hf_api import parse_hf_json
+from paperlens.sources.hf_page import parse_hf_page
 
 __all__ = ["STREAM_BYTES", "FeedError", "encoding_note", "feed_format", "is_encoding_note", "iter_feed_file",
            "parse_bib", "parse_hf_json", "parse_hf_page", "read_feed_file"]

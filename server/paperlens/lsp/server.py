@@ -26,12 +26,17 @@ from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
 
-from . import __version__, bibload
-from .config import Settings, parse_settings
-from .features import code_actions as ca
-from .features import completion as comp
-from .features import related
-from .features.bib import (
+from paperlens import __version__
+from paperlens.analysis import bibload
+from paperlens.analysis.document import BIBTEX, DocAnalysis, doc_kind
+from paperlens.analysis.textsync import LineText
+from paperlens.core.config import Settings, parse_settings
+from paperlens.core.text import clean
+from paperlens.core.urls import safe_url
+from paperlens.features import code_actions as ca
+from paperlens.features import completion as comp
+from paperlens.features import related
+from paperlens.features.bib import (
     BibFile,
     Bibs,
     BibWriteRefused,
@@ -41,22 +46,18 @@ from .features.bib import (
     target_bib,
     write_roots,
 )
-from .features.card import paper_url
-from .features.diagnostics import bib_diagnostics, diagnostics
-from .features.document import BIBTEX, DocAnalysis, doc_kind
-from .features.hover import hover
-from .features.links import document_links
-from .features.navigation import declarations, definition, definition_link, key_at, references
-from .features.symbols import workspace_symbols
-from .feeds import encoding_note, is_encoding_note
-from .feeds.bibtex import decode_bib_bytes
-from .framing import AsyncReader, FrameError, Pushback, parse_body, read_frame
-from .index.bibindex import CONTENT_MAX, BibIndex, build_content
-from .index.catalog import Catalog
-from .library import open_index
-from .text import clean
-from .textsync import LineText
-from .urls import safe_url
+from paperlens.features.card import paper_url
+from paperlens.features.diagnostics import bib_diagnostics, diagnostics
+from paperlens.features.hover import hover
+from paperlens.features.links import document_links
+from paperlens.features.navigation import declarations, definition, definition_link, key_at, references
+from paperlens.features.symbols import workspace_symbols
+from paperlens.index.bibindex import CONTENT_MAX, BibIndex, build_content
+from paperlens.index.catalog import Catalog
+from paperlens.library.pipeline import open_index
+from paperlens.lsp.framing import AsyncReader, FrameError, Pushback, parse_body, read_frame
+from paperlens.sources import encoding_note, is_encoding_note
+from paperlens.sources.bibtex import decode_bib_bytes
 
 log = logging.getLogger(__name__)
 
@@ -1041,8 +1042,8 @@ async def _show_external(ls: PaperLensServer, url: str) -> dict[str, Any]:
 
 
 def _repo_url(ls: PaperLensServer, target: str) -> str | None:
-    from .features.document import GITHUB_URL
-    from .model import valid_repo
+    from paperlens.analysis.document import GITHUB_URL
+    from paperlens.core.model import valid_repo
 
     m = GITHUB_URL.search(target + " ")
     if m and valid_repo(m.group("repo")):
@@ -1140,7 +1141,7 @@ def _same_file(uri: str, path: Path) -> bool:
 
 
 async def _refresh(ls: PaperLensServer) -> dict[str, Any]:
-    from .refresh import refresh
+    from paperlens.library.refresh import refresh
 
     if ls.state.refreshing:
         return {"saved": False, "warnings": ["a refresh is already running"]}

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from paperlens.feeds.hf_page import repo_from_text
-from paperlens.model import Paper, valid_repo
+from paperlens.core.model import Paper, valid_repo
+from paperlens.sources.hf_page import repo_from_text
 
 _ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v\d+)?$")
 _PAPER_FIELDS = frozenset(f.name for f in dataclasses.fields(Paper))

@@ -1,0 +1,1 @@
+"""Plain data, text helpers, identifiers and settings: imports nothing else of PaperLens."""
