@@ -685,6 +685,11 @@ class DocAnalysis:
     def cites_on(self, line: int, extra: tuple[str, ...] = ()) -> list[CiteKey]:
         return [c for c in self.cites(extra) if c.span.line == line]
 
+    def forget_matches(self) -> None:
+        """The papers changed (a new catalog, .bib entries read): every line matches names again."""
+        self._line_cache.clear()
+        self.invalidate()
+
     def invalidate(self) -> None:
         """Forget per-line positions (the text-keyed cache survives, so unchanged lines cost nothing)."""
         self._mentions = {}

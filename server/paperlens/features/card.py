@@ -6,9 +6,11 @@ import datetime as dt
 import re
 from urllib.parse import quote
 
+from paperlens.analysis.document import GITHUB_URL
 from paperlens.core.model import ARXIV_ID_RE, valid_repo
 from paperlens.core.text import clean
 from paperlens.core.urls import safe_url
+from paperlens.index.catalog import Catalog
 from paperlens.index.core import Entry
 
 EXCERPT = 320
@@ -92,6 +94,19 @@ def paper_url(entry: Entry) -> str | None:
         return None  # an ordinary .bib entry (a 1972 article) is not an HF paper: no made-up search link
     # No arXiv id (a saved papers page lists none) and no allowed URL: the paper's search page on Hugging Face.
     return safe_url(f"https://huggingface.co/papers?q={quote(clean(p.title, TITLE_MAX))}")
+
+
+def repo_url(catalog: Catalog, target: str) -> str | None:
+    """The GitHub page `paperlens.openRepo` opens for a GitHub URL, an `owner/name`, or a paper's name or key."""
+    m = GITHUB_URL.search(target + " ")
+    if m and valid_repo(m.group("repo")):
+        return f"https://github.com/{m.group('repo')}"
+    if valid_repo(target) and "/" in target:
+        return f"https://github.com/{target}"
+    e = catalog.lookup(target)
+    if e is not None and e.repo_name:
+        return f"https://github.com/{e.repo_name}"
+    return None
 
 
 def other_url(entry: Entry) -> str | None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from lsprotocol import types as t
 
-from paperlens.analysis.document import CiteKey, DocAnalysis
+from paperlens.analysis.document import BIBTEX, CiteKey, DocAnalysis
 from paperlens.features.bib import LATEX_BIB_RE, Bibs, resources
 
 
@@ -83,3 +83,20 @@ def references(docs: Iterable[DocAnalysis], key: str, extra: tuple[str, ...] = (
                     start=t.Position(line=c.span.line, character=c.span.start),
                     end=t.Position(line=c.span.line, character=c.span.end))))
     return out
+
+
+def references_at(doc: DocAnalysis, bibs: Bibs, all_docs: Callable[[], dict[str, DocAnalysis]], line: int, col: int,
+                  extra: tuple[str, ...] = (), include_declaration: bool = False) -> list[t.Location] | None:
+    """The citations of the key at a position (a cite, or an entry of a .bib) across the workspace's documents;
+    with include_declaration, its key in the .bib files first."""
+    key = key_at(doc, line, col, extra)
+    if key is None and doc.kind == BIBTEX:
+        key = next((k for f in bibs.files.values() if f.uri == doc.uri
+                    for k, r in f.ranges.items() if r[0] <= line <= r[2]), None)
+    if key is None:
+        return None
+    locs = references(all_docs().values(), key, extra)
+    if include_declaration:
+        decl = bibs.key_locations(key) if doc.kind == BIBTEX else declarations(doc, bibs, key)
+        locs = decl + locs
+    return locs

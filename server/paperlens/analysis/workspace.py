@@ -1,0 +1,461 @@
+"""The server's state without the protocol: settings, the catalog, the open documents and the workspace's .bib files.
+
+One object owns it. The .bib set changes in one method (`put_bib`), whoever reads a file (start-up scan, an open
+document, an edit, a change on disk, our own write); each .bib URI has a generation, so the newest read wins. The
+catalog is swapped in one assignment. What the LSP layer does when documents must be shown again (publish their
+diagnostics, send the status) it hands in as callbacks; nothing here knows the protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import logging
+import re
+import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from paperlens.analysis import bibload
+from paperlens.analysis.document import BIBTEX, DocAnalysis, doc_kind
+from paperlens.analysis.uris import path_uri, uri_path
+from paperlens.core.config import Settings
+from paperlens.features.bib import BibFile, Bibs
+from paperlens.index.bibindex import CONTENT_MAX, BibIndex, build_content
+from paperlens.index.catalog import Catalog
+from paperlens.library.pipeline import open_index
+from paperlens.sources import encoding_note, is_encoding_note
+from paperlens.sources.bibtex import decode_bib_bytes
+
+log = logging.getLogger(__name__)
+
+MAX_BIB_SCAN = 200  # .bib files read from the workspace at start
+SYNC_BIB_BYTES = 1_000_000  # .bib bytes read before answering initialize; more load in the background
+SYNC_LIGHT_ENTRIES = 400  # entries fully indexed before answering; more are indexed in the background
+LOADING_SWITCH_INTERVAL = 0.001  # GIL hand-over while a worker reads .bib files: requests wait <= ~1 ms
+LARGE_OPEN_CHARS = 1_000_000  # a larger document is split and analysed just after didOpen, not inside it
+NOCITE_ALL = re.compile(r"\\nocite\s*\{[^}]*\*")
+
+# A message for the user: (level, text); level is "error", "warning" or "info".
+Message = tuple[str, str]
+
+
+def in_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:
+        return False
+
+
+_tasks: set[asyncio.Future[Any]] = set()
+
+
+def spawn(coro: Coroutine[Any, Any, Any]) -> None:
+    """Run a background task; its failure is logged, never lost silently."""
+    task = asyncio.ensure_future(coro)
+    _tasks.add(task)
+
+    def done(t_: asyncio.Future[Any]) -> None:
+        _tasks.discard(task)
+        if not t_.cancelled() and t_.exception() is not None:
+            log.error("background task failed", exc_info=t_.exception())
+
+    task.add_done_callback(done)
+
+
+def read_bib(uri: str, text: str, encoding: str = "utf-8") -> BibFile:
+    """A .bib from its text (an open document, an edit): its encoding noted when it is not UTF-8."""
+    path = uri_path(uri)
+    note = encoding_note(path or uri, encoding)
+    return BibFile(uri, Path(path) if path else None, text, warnings=[note] if note else [], encoding=encoding)
+
+
+def _nothing(*_: Any) -> None:
+    return None
+
+
+@dataclass
+class Workspace:
+    """Everything the server knows: settings, the catalog, open documents, the workspace's .bib files."""
+
+    settings: Settings = field(default_factory=Settings)
+    catalog: Catalog | None = None
+    source: str = ""  # where the papers came from (the status line says it)
+    docs: dict[str, DocAnalysis] = field(default_factory=dict)
+    language: dict[str, str] = field(default_factory=dict)  # uri -> the client's languageId
+    bibs: Bibs = field(default_factory=Bibs)
+    root: Path | None = None
+    markdown: bool = True  # the client shows Markdown hovers
+    refreshing: bool = False
+    pending: dict[str, asyncio.TimerHandle] = field(default_factory=dict)  # debounced work, by key
+    bib_index: BibIndex = field(default_factory=BibIndex)
+    bib_gen: dict[str, int] = field(default_factory=dict)  # per .bib URI: the newest read wins
+    bib_paths: list[Path] = field(default_factory=list)  # workspace .bib files still to read
+    bibs_ready: bool = True  # False until every workspace .bib's keys are known (no unknown-key claims before)
+    loading: int = 0  # background .bib reads running
+    pending_open: dict[str, Callable[[], None]] = field(default_factory=dict)  # uri -> analyse (large didOpen)
+    start_messages: list[Message] = field(default_factory=list)  # shown once the client is initialized
+    # Set by the LSP layer: publish one document's diagnostics, send the status, show a message.
+    publish: Callable[[str], None] = _nothing
+    status_changed: Callable[[], None] = _nothing
+    show: Callable[[str, str], None] = _nothing
+    _switch: float = 0.005
+
+    # ------------------------------------------------------------------ documents
+
+    def doc(self, uri: str) -> DocAnalysis | None:
+        d = self.docs.get(uri)
+        if d is None and uri in self.pending_open:  # a large document asked for before its analysis ran
+            self.pending_open.pop(uri)()
+            d = self.docs.get(uri)
+        return d
+
+    def require_catalog(self) -> Catalog:
+        assert self.catalog is not None, "index not loaded"
+        return self.catalog
+
+    def lines(self, uri: str) -> list[str]:
+        """A file's lines as the server sees it: the open document, a .bib read, else the file on disk."""
+        d = self.docs.get(uri)
+        if d is not None:
+            return d.lines
+        f = self.bibs.files.get(uri)
+        if f is not None:
+            return f.text.split("\n")
+        path = uri_path(uri)
+        if path and Path(path).is_file():
+            return Path(path).read_text(encoding="utf-8", errors="replace").split("\n")
+        return []
+
+    def republish(self) -> None:
+        """Publish every open document's diagnostics again (what they depend on changed)."""
+        for uri in list(self.docs):
+            self.publish(uri)
+
+    def documents_changed(self, publish: bool = True) -> None:
+        """The papers changed (a new index, .bib entries read): documents match names again."""
+        for d in self.docs.values():
+            d.forget_matches()
+        if publish:
+            self.republish()
+
+    def open(self, uri: str, language_id: str, text: str, version: int,
+             current: Callable[[], tuple[str, int | None] | None]) -> None:
+        """didOpen. A very large document is analysed just after (requests already sent are answered first),
+        from `current()`: the editor's copy then, with every change made meanwhile."""
+        kind = doc_kind(language_id, uri)
+        self.language[uri] = language_id
+        if len(text) > LARGE_OPEN_CHARS and kind != BIBTEX and in_loop():
+            self.docs.pop(uri, None)
+
+            def analyse() -> None:
+                self.pending_open.pop(uri, None)
+                now = current()
+                if now is None or uri in self.docs or uri not in self.language:
+                    return  # closed (or reopened) meanwhile
+                self.docs[uri] = DocAnalysis.from_text(uri, kind, now[0], now[1] or version)
+                self.publish(uri)
+
+            self.pending_open[uri] = analyse
+            self.schedule("open:" + uri, 0.1, analyse)
+            return
+        self.docs[uri] = DocAnalysis.from_text(uri, kind, text, version)
+        if kind == BIBTEX:
+            known = self.bibs.files.get(uri)
+            if known is None or known.text != text:
+                spawn(self.reindex(uri, text, known.encoding if known else "utf-8"))
+                return
+        self.publish(uri)  # (a .bib whose text is read already: only its own diagnostics are new)
+
+    def change(self, uri: str, text: str, version: int) -> None:
+        """didChange (the text with the change applied): re-split, let the per-line caches keep every unchanged
+        line's analysis, and re-read (a .bib) or re-check the document once the typing pauses."""
+        d = self.doc(uri)
+        if d is None:
+            return
+        d.lines = text.split("\n")
+        d.version = version
+        d.invalidate()
+        if d.kind == BIBTEX:
+            self.schedule("bib:" + uri, 0.3, lambda: spawn(self.reindex(uri, text, self.encoding(uri))))
+            return
+
+        def republish() -> None:
+            self.publish(uri)
+            if self.settings.diagnostics.unused_entry == "hint":  # what is cited changed
+                for u, other in list(self.docs.items()):
+                    if other.kind == BIBTEX:
+                        self.publish(u)
+
+        self.schedule("diag:" + uri, 0.2, republish)
+
+    def saved(self, uri: str, current: Callable[[], str]) -> None:
+        """didSave: a .bib saved with other text than was read is read again."""
+        d = self.doc(uri)
+        if d is not None and d.kind == BIBTEX:
+            text = current()
+            known = self.bibs.files.get(uri)
+            if known is None or known.text != text:
+                spawn(self.reindex(uri, text, self.encoding(uri)))
+
+    def close(self, uri: str) -> DocAnalysis | None:
+        self.language.pop(uri, None)
+        self.pending_open.pop(uri, None)
+        return self.docs.pop(uri, None)
+
+    def encoding(self, uri: str) -> str:
+        f = self.bibs.files.get(uri)
+        return f.encoding if f else "utf-8"
+
+    def schedule(self, key: str, delay: float, fn: Callable[[], None]) -> None:
+        """Debounce: run fn after `delay` seconds unless scheduled again first."""
+        old = self.pending.pop(key, None)
+        if old is not None:
+            old.cancel()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            fn()
+            return
+        self.pending[key] = loop.call_later(delay, fn)
+
+    def all_documents(self) -> dict[str, DocAnalysis]:
+        """The open documents, and the workspace's .tex and .md files from disk (for references, unused entries)."""
+        docs = dict(self.docs)
+        root = self.root
+        if root is not None and root.is_dir():
+            for p in list(root.rglob("*.tex"))[:500] + list(root.rglob("*.md"))[:500]:
+                uri = path_uri(p)
+                if uri not in docs:
+                    try:
+                        docs[uri] = DocAnalysis.from_text(uri, doc_kind(None, uri), p.read_text(errors="replace"))
+                    except OSError:
+                        continue
+        return docs
+
+    def cited_keys(self) -> set[str] | None:
+        """Every key the workspace's documents cite; None when one of them has \\nocite{*} (everything is used)."""
+        keys: set[str] = set()
+        for d in self.all_documents().values():
+            if d.kind == BIBTEX:
+                continue
+            if any("nocite" in line and NOCITE_ALL.search(line) for line in d.lines):
+                return None
+            keys.update(c.key for c in d.cites(self.settings.cite_commands))
+        return keys
+
+    # ------------------------------------------------------------------ the catalog
+
+    def swap_catalog(self, cat: Catalog, source: str | None = None) -> None:
+        """Install a new catalog in one assignment and forget what documents matched against the old one."""
+        self.catalog = cat
+        if source is not None:
+            self.source = source
+        self.documents_changed(publish=False)
+
+    def load_index(self) -> list[Message]:
+        """Open the index. A feed file that cannot be read is left out, and whatever else goes wrong falls back to
+        the shipped papers: the server always has an index. Returns one message per problem (file and reason)."""
+        problems: list[Message] = []
+        try:
+            loaded = open_index(self.settings, skip_bad=True)
+        except Exception as e:  # e.g. a huge feed that turns out to be broken half-way through
+            log.exception("loading the feeds failed")
+            problems.append(("error", f"{e}; serving the shipped papers without the extra feeds"))
+            loaded = open_index(dataclasses.replace(self.settings, feeds=()), skip_bad=True)
+        self.bib_index.repos = loaded.index.repos
+        self.swap_catalog(Catalog(loaded.index, bib=self.bib_index), loaded.library_source)
+        problems += [("error", f"feed left out: {err}") for err in loaded.errors]
+        for w in loaded.warnings:
+            log.warning(w)
+            if is_encoding_note(w):
+                problems.append(("warning", w))
+        return problems
+
+    def build_catalog(self) -> tuple[Catalog, str]:
+        """A catalog over the library as it is now (after a refresh), not yet installed (swap_catalog does)."""
+        loaded = open_index(self.settings, skip_bad=True)
+        self.bib_index.repos = loaded.index.repos
+        return Catalog(loaded.index, bib=self.bib_index), loaded.library_source
+
+    def status(self) -> dict[str, Any]:
+        cat = self.catalog
+        return {"papers": cat.n_papers if cat else 0, "state": "refreshing" if self.refreshing else "idle",
+                "source": self.source}
+
+    def cache_dir(self) -> Path | None:
+        try:
+            return self.settings.cache_path
+        except Exception:  # an unusable cache setting costs the cache, nothing else
+            return None
+
+    # ------------------------------------------------------------------ the .bib set
+
+    def put_bib(self, uri: str, f: BibFile | None) -> None:
+        """The one place the .bib set changes: add or replace a file, or (None) forget it and its entries."""
+        if f is None:
+            self.bibs.files.pop(uri, None)
+            self.bib_index.remove_origin(uri)
+        else:
+            self.bibs.files[uri] = f
+
+    def start(self) -> None:
+        """At initialize: read the workspace's small .bib files now; the rest are read by `read_large_bibs`."""
+        self.pending.clear()
+        self.bib_paths = self._scan_workspace_bibs()
+        self.bibs_ready = not self.bib_paths
+        if not self.bib_paths and self.bib_index.n:
+            build_content(self.bib_index)
+
+    def bib_notes(self, files: list[BibFile] | None = None) -> list[Message]:
+        """Which .bib files were read in another encoding than UTF-8."""
+        files = list(self.bibs.files.values()) if files is None else files
+        return [("warning", w) for f in files for w in f.warnings if is_encoding_note(w)]
+
+    def _index_now(self, f: BibFile) -> None:
+        """Index a small .bib inline (tests and small projects see every entry at once)."""
+        self.put_bib(f.uri, f)
+        bibload.index_file(f, self.bib_index)
+        if self.bib_index.n <= SYNC_LIGHT_ENTRIES:
+            build_content(self.bib_index)
+        else:
+            spawn(self._build_content())
+
+    async def _build_content(self) -> None:
+        """The related-papers index over the .bib entries' abstracts (small libraries only), in a worker thread."""
+        bib = self.bib_index
+        if bib.n > CONTENT_MAX:
+            bib.content = None
+            return
+        await asyncio.get_running_loop().run_in_executor(None, build_content, bib)
+
+    async def reindex(self, uri: str, text: str | None, encoding: str = "utf-8") -> None:
+        """A .bib changed (opened, edited, saved, written by us, changed on disk): read it in a worker thread and
+        swap its entries in; requests keep answering from the previous entries meanwhile, and the newest read
+        wins. None: the file is gone."""
+        gen = self.bib_gen[uri] = self.bib_gen.get(uri, 0) + 1
+        if text is None:
+            self.put_bib(uri, None)
+            self.documents_changed()
+            return
+        loop = asyncio.get_running_loop()
+        if len(text) <= SYNC_BIB_BYTES:
+            self._index_now(read_bib(uri, text, encoding))
+            self.documents_changed()
+            return
+        self._loading(+1)
+        try:
+            f = await loop.run_in_executor(None, read_bib, uri, text, encoding)
+            if self.bib_gen.get(uri) != gen:
+                return
+            self.put_bib(uri, f)
+            await loop.run_in_executor(None, lambda: bibload.index_file(
+                f, self.bib_index, still_wanted=lambda: self.bib_gen.get(uri) == gen))
+        finally:
+            self._loading(-1)
+        self.documents_changed()
+        await self._build_content()
+
+    async def reload_from_disk(self, uri: str) -> None:
+        """A .bib changed on disk (or was deleted): read it again, in its own encoding."""
+        path = uri_path(uri)
+        if not path or not Path(path).is_file():
+            await self.reindex(uri, None)
+            return
+        try:
+            data = await asyncio.get_running_loop().run_in_executor(None, Path(path).read_bytes)
+        except OSError as e:
+            log.warning("%s: %s", path, e)
+            return
+        text, encoding = decode_bib_bytes(data)
+        await self.reindex(uri, text, encoding)
+
+    def files_changed(self, uris: list[str]) -> None:
+        """.bib files changed on disk (the client's file watcher); an open .bib is tracked through its edits."""
+        for uri in uris:
+            if uri.endswith(".bib") and uri not in self.docs:
+                spawn(self.reload_from_disk(uri))
+
+    def _loading(self, step: int) -> None:
+        """While a worker reads .bib files, hand the GIL over often, so requests do not wait behind it."""
+        if self.loading == 0 and step > 0:
+            self._switch = sys.getswitchinterval()
+            sys.setswitchinterval(LOADING_SWITCH_INTERVAL)
+        self.loading += step
+        if self.loading == 0:
+            sys.setswitchinterval(self._switch)
+
+    def _scan_workspace_bibs(self) -> list[Path]:
+        """Read the workspace's small .bib files now (within a small byte budget); return the rest, which are read
+        in the background."""
+        small, large, budget = [], [], SYNC_BIB_BYTES
+        for p in bibload.workspace_bibs(self.root, MAX_BIB_SCAN):
+            try:
+                size = p.stat().st_size
+            except OSError:
+                continue
+            if size <= budget:
+                small.append(p)
+                budget -= size
+            else:
+                large.append(p)
+        entries = 0
+        for p in small:
+            uri = path_uri(p)
+            try:
+                f, _, lights = bibload.read_bib_path(p, uri)
+            except OSError as e:
+                log.warning("%s: %s", p, e)
+                continue
+            if uri not in self.bibs.files:
+                self.put_bib(uri, f)
+            if entries + len(f.doc.entries) <= SYNC_LIGHT_ENTRIES:
+                bibload.index_file(f, self.bib_index)
+            else:
+                bibload.add_stubs(f, self.bib_index)  # its keys answer now; its records are read in the background
+                large.append(p)
+            entries += len(f.doc.entries)
+        return large
+
+    async def read_large_bibs(self) -> None:
+        """The workspace's larger .bib files: scanned (keys known), then indexed, in worker threads."""
+        loop = asyncio.get_running_loop()
+        cache = self.cache_dir()
+        self._loading(+1)
+        try:
+            read: list[tuple[BibFile, str, Any]] = []
+            for p in self.bib_paths:
+                uri = path_uri(p)
+                known = self.bibs.files.get(uri)
+                if uri in self.docs and known is not None:
+                    continue  # open in the editor: its text there wins
+                try:
+                    f, digest, lights = await loop.run_in_executor(None, bibload.read_bib_path, p, uri, cache)
+                except OSError as e:
+                    log.warning("%s: %s", p, e)
+                    continue
+                if known is None or known.text == f.text:
+                    self.put_bib(uri, f)
+                    read.append((f, digest, lights))
+            for level, note in self.bib_notes([f for f, _, _ in read]):
+                self.show(level, note)
+            self.bibs_ready = True  # every key is known now: diagnostics may call a key unknown
+            self.republish()
+            for f, digest, lights in read:
+                gen = self.bib_gen.get(f.uri, 0)
+
+                def wanted(uri: str = f.uri, gen: int = gen) -> bool:
+                    return self.bib_gen.get(uri, 0) == gen  # not re-read since (an edit, a change on disk)
+
+                await loop.run_in_executor(None, functools.partial(
+                    bibload.index_file, f, self.bib_index, cache, digest, lights, wanted))
+        finally:
+            self.bibs_ready = True
+            self._loading(-1)
+        self.documents_changed()
+        self.status_changed()
+        await self._build_content()

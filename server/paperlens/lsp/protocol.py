@@ -1,0 +1,42 @@
+"""PaperLens' own wire shapes: command names, their arguments and results, the status notification.
+docs/contract.md describes them and client/src/protocol.ts reads them; change the three together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paperlens.core.text import clean
+from paperlens.core.urls import safe_url
+from paperlens.features import code_actions, completion
+from paperlens.features.card import paper_url
+from paperlens.index.core import Entry
+
+# The features name the commands they emit; the rest are the client's to call.
+CMD_OPEN_REPO, CMD_ADD_BIB = code_actions.OPEN_REPO_COMMAND, completion.ADD_ENTRY_COMMAND
+CMD_SEARCH, CMD_OPEN_PAPER = "paperlens.search", "paperlens.openPaper"
+CMD_REFRESH, CMD_STATUS = "paperlens.refresh", "paperlens.status"
+STATUS_NOTIFICATION = "paperlens/status"
+
+
+def int_arg(rest: tuple[Any, ...], default: int) -> int:
+    """An optional integer argument (pygls unpacks arguments positionally and ignores defaults: it is *rest)."""
+    return rest[0] if rest and isinstance(rest[0], int) and not isinstance(rest[0], bool) else default
+
+
+def str_arg(rest: tuple[Any, ...]) -> str:
+    """An optional string argument ("" when absent)."""
+    return rest[0] if rest and isinstance(rest[0], str) else ""
+
+
+def opened(url: str | None, success: bool) -> dict[str, Any]:
+    """The result of `paperlens.openRepo` and `paperlens.openPaper`."""
+    return {"opened": url, "success": success}
+
+
+def search_result(e: Entry, in_bib: bool) -> dict[str, Any]:
+    """One result of `paperlens.search`."""
+    return {"key": e.key, "title": clean(e.title, 300), "method": clean(e.method, 100) if e.method else None,
+            "year": e.year, "authors": clean(e.authors_short, 200), "upvotes": e.upvotes,
+            "repo": e.repo_name, "paperUrl": paper_url(e),
+            "repoUrl": safe_url(f"https://github.com/{e.repo_name}") if e.repo_name else None,
+            "inBib": in_bib}

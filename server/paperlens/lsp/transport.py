@@ -1,0 +1,237 @@
+"""The LSP life cycle and the byte streams: the protocol class (what the spec says about initialize, shutdown and
+exit; bad params answered), and serving one client over stdio or TCP with our own framing reader."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as t
+from lsprotocol.types import ResponseError
+from pygls.exceptions import JsonRpcException
+from pygls.io_ import StdinAsyncReader, StdoutWriter
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.uris import to_fs_path
+
+from paperlens import __version__
+from paperlens.analysis.workspace import Workspace
+from paperlens.core.text import clean
+from paperlens.lsp.convert import Convert
+from paperlens.lsp.documents import FAST_CHANGES, raw_changes
+from paperlens.lsp.framing import AsyncReader, FrameError, Pushback, parse_body, read_frame
+
+log = logging.getLogger(__name__)
+
+_ANSWERED = object()  # a request already answered with an error while decoding it
+
+
+class PaperLensProtocol(LanguageServerProtocol):
+    """The LSP life cycle as the spec has it, errors without tracebacks, and requests with bad params answered.
+
+    - before `initialize`: requests get -32002 (ServerNotInitialized), notifications are dropped (`exit` aside);
+    - a second `initialize` gets InvalidRequest;
+    - after `shutdown`: requests get InvalidRequest (pygls would never answer them), only `exit` is handled;
+    - `exit` without `shutdown` ends the process with code 1 (see `exit_code`);
+    - a request whose params do not decode gets an error response (pygls only logs it, and the client would wait
+      forever)."""
+
+    exit_code = 0
+    _initialize_seen = False
+
+    def structure_message(self, data: Any) -> Any:
+        if (isinstance(data, dict) and data.get("method") == t.TEXT_DOCUMENT_DID_CHANGE
+                and isinstance(data.get("params"), dict)):
+            items = data["params"].get("contentChanges")
+            raw = raw_changes(items) if isinstance(items, list) and len(items) > FAST_CHANGES else None
+            if raw is not None:
+                msg = super().structure_message({**data, "params": {**data["params"], "contentChanges": []}})
+                msg.params.content_changes = raw  # applied by SyncedDocument.apply_change
+                return msg
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as e:
+            if isinstance(data, dict) and "id" in data and isinstance(data.get("method"), str):
+                err = e.to_response_error()
+                err.message = f"{err.message}: {clean(data['method'], 100)}"
+                self._send_response(data["id"], None, err)
+                return _ANSWERED
+            raise
+
+    def handle_message(self, message: Any) -> None:
+        if message is _ANSWERED:
+            return
+        method = getattr(message, "method", None)
+        is_request = method is not None and getattr(message, "id", None) is not None
+        if method == t.EXIT:
+            self.exit_code = 0 if self._shutdown else 1
+        elif self._shutdown:
+            if is_request:
+                self._error(message.id, -32600, f"the server is shutting down; {method} not handled")
+            return
+        elif not self._initialize_seen:
+            if method != t.INITIALIZE:
+                if is_request:
+                    self._error(message.id, -32002, f"the server is not initialized; {method} not handled")
+                return
+            self._initialize_seen = True
+        elif method == t.INITIALIZE and is_request:
+            self._error(message.id, -32600, "initialize was already received")
+            return
+        super().handle_message(message)
+
+    def _error(self, msg_id: Any, code: int, message: str) -> None:
+        self._send_response(msg_id, None, ResponseError(code=code, message=message))
+
+    def _send_response(self, msg_id: Any, result: Any | None = None, error: ResponseError | None = None) -> None:
+        if error is not None:
+            # No tracebacks (file paths, code) to the client: the message names the error; details go to the log.
+            error = ResponseError(code=error.code, message=clean(error.message or "error", 500))
+        super()._send_response(msg_id, result, error)
+
+
+class PaperLensServer(LanguageServer):
+    """pygls' server with our protocol class and the one state object (`ws`)."""
+
+    def __init__(self) -> None:
+        super().__init__("paperlens", __version__, protocol_cls=PaperLensProtocol)
+        self.ws = Workspace()
+
+    @property
+    def convert(self) -> Convert:
+        """Positions and edits to and from this client's units (known after initialize)."""
+        caps = self.client_capabilities.workspace
+        we = caps.workspace_edit if caps else None
+        return Convert(self.workspace.position_codec, self.ws.lines,
+                       document_changes=we is None or bool(we.document_changes))
+
+    def roots(self) -> list[Path]:
+        """The workspace folders (all of them), else the root the client named."""
+        out = []
+        try:
+            for f in self.workspace.folders.values():
+                p = to_fs_path(f.uri)
+                if p:
+                    out.append(Path(p))
+        except RuntimeError:  # no workspace before initialize
+            pass
+        if not out and self.ws.root is not None:
+            out.append(self.ws.root)
+        return out
+
+
+async def serve_stream(ls: LanguageServer, reader: AsyncReader) -> None:
+    """Read frames until the input ends or `exit`; a bad frame is answered (when it was a request) or skipped,
+    never the end of the server."""
+    proto = ls.protocol
+    assert isinstance(proto, PaperLensProtocol)
+    reader = Pushback(reader)
+    stop = ls._stop_event
+    while stop is None or not stop.is_set():
+        try:
+            body = await read_frame(reader)
+        except FrameError as e:
+            log.warning("%s", e)
+            continue
+        if body is None:
+            break
+        try:
+            data = parse_body(body)
+        except FrameError as e:
+            log.warning("%s", e)
+            proto._error(e.msg_id, -32700, str(e))
+            if e.resync:  # a wrong Content-Length: the next message may start inside this body
+                reader.unread(body)
+            continue
+        if not isinstance(data, dict) or data.get("jsonrpc") != "2.0":
+            msg_id = data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), int | str) else None
+            proto._error(msg_id, -32600, "not a JSON-RPC 2.0 message")
+            continue
+        try:
+            # Only the message itself is decoded by pygls (not each nested object, as its object_hook would).
+            proto.handle_message(proto.structure_message(data))
+        except JsonRpcException as e:
+            msg_id = data.get("id") if isinstance(data.get("id"), int | str) else None
+            if msg_id is not None and "method" in data:
+                proto._error(msg_id, e.code, e.message)
+        except Exception:
+            log.exception("message not handled")
+
+
+def start_io(ls: LanguageServer) -> None:
+    ls._stop_event = threading.Event()
+    reader = StdinAsyncReader(sys.stdin.buffer, ls.thread_pool)
+    ls.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
+    try:
+        asyncio.run(serve_stream(ls, reader))
+    except BrokenPipeError:
+        log.error("the client's pipe closed; shutting down")
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        ls.shutdown()
+
+
+def parse_tcp(spec: str) -> tuple[str, int]:
+    """HOST:PORT, [IPv6]:PORT, :PORT or PORT -> (host, port); no host means 127.0.0.1."""
+    host, sep, port = spec.rpartition(":")
+    if not sep:
+        host, port = "", spec
+    host = host.strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--tcp {spec!r}: expected HOST:PORT with a port from 1 to 65535")
+    return host or "127.0.0.1", int(port)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def start_tcp(ls: LanguageServer, host: str, port: int) -> None:
+    """Serve one client: the first connection gets the session; later ones are closed at once (a second local
+    program must not take over the session, read its answers or end it)."""
+    ls._stop_event = threading.Event()
+
+    async def main() -> None:
+        done = asyncio.Event()
+        taken = False
+
+        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal taken
+            peer = writer.get_extra_info("peername")
+            if taken:
+                log.warning("refused a second client from %s: this server serves one client", peer)
+                writer.close()
+                return
+            taken = True
+            log.info("client connected from %s", peer)
+            ls.protocol.set_writer(writer)  # type: ignore[arg-type]
+            try:
+                await serve_stream(ls, reader)
+            finally:
+                done.set()
+
+        srv = await asyncio.start_server(connection, host, port)
+        addrs = ", ".join(str(sock.getsockname()[:2]) for sock in srv.sockets)
+        log.warning("PaperLens listening on %s (one client)", addrs)
+        async with srv:
+            await done.wait()
+
+    try:
+        asyncio.run(main())
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        ls.shutdown()
