@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "server"))
 from paperlens.core.model import Library, Paper  # noqa: E402
 from paperlens.index.catalog import Catalog  # noqa: E402
 from paperlens.index.core import Index  # noqa: E402
-from paperlens.sources import read_feed_file  # noqa: E402
+from paperlens.sources.feedfile import read_feed_file  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 K = 5

@@ -15,7 +15,8 @@ from paperlens.core.text import clean
 from paperlens.features.card import card_plain
 from paperlens.index.catalog import Catalog
 from paperlens.library.pipeline import open_index, write_library
-from paperlens.sources import FeedError, read_feed_file
+from paperlens.sources.errors import FeedError
+from paperlens.sources.feedfile import read_feed_file
 
 
 class UserError(Exception):

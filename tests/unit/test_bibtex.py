@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from paperlens.core.model import Paper
-from paperlens.sources import FeedError, read_feed_file
 from paperlens.sources.bibtex import append_entry, bib_entry_ranges, existing_keys, format_bibtex, parse_bib
+from paperlens.sources.errors import FeedError
+from paperlens.sources.feedfile import read_feed_file
 
 SCHOLAR = r"""@article{vaswani2017attention,
   title={Attention is all you need},

@@ -8,7 +8,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paperlens.core.model import Library, Paper, valid_repo
+from paperlens.core.ids import valid_repo
+from paperlens.core.model import Library, Paper
 from paperlens.core.urls import safe_url
 from paperlens.features.card import card_markdown, card_plain
 from paperlens.index.core import Index

@@ -16,7 +16,6 @@ from paperlens.sources.github import (
     name_keys,
     parse_readme,
     pick_class_files,
-    split_authors,
     top_level_classes,
     tree_identifiers,
 )
@@ -68,7 +67,7 @@ Related: https://arxiv.org/abs/1111.22222
 """
     ids, entries = parse_readme(readme)
     assert ids == ["2404.00722", "1111.22222"]
-    assert [e.key for e in entries] == ["hsu2024drct", "Hsu_2024_CVPR"]
+    assert [e.bib_key for e in entries] == ["hsu2024drct", "Hsu_2024_CVPR"]
     best = best_entry(entries)
     assert best is not None and best.arxiv_id == "2404.00722"
     assert best.title == "DRCT: Saving Image Super-resolution"
@@ -88,15 +87,16 @@ def test_readme_unterminated_bibtex_is_ignored() -> None:
 @pytest.mark.parametrize(
     ("field", "names"),
     [
-        ("Hsu, Chih-Chung and Lee, Chia-Ming", ["Chih-Chung Hsu", "Chia-Ming Lee"]),
-        ("Ao Wang and Hui Chen", ["Ao Wang", "Hui Chen"]),
-        ("Yu, Philip S and others", ["Philip S Yu"]),
-        ('{Barnes and Noble} and M{\\"u}ller, Hans', ["Barnes and Noble", "Hans Müller"]),
-        ("", []),
+        ("Hsu, Chih-Chung and Lee, Chia-Ming", ("Chih-Chung Hsu", "Chia-Ming Lee")),
+        ("Ao Wang and Hui Chen", ("Ao Wang", "Hui Chen")),
+        ("Yu, Philip S and others", ("Philip S Yu",)),
+        ('{Barnes and Noble} and M{\\"u}ller, Hans', ("Barnes and Noble", "Hans Müller")),
+        ("", ()),
     ],
 )
-def test_split_authors(field: str, names: list[str]) -> None:
-    assert split_authors(field) == names
+def test_readme_author_names(field: str, names: tuple[str, ...]) -> None:
+    (entry,) = parse_readme(f"```bibtex\n@misc{{k, title={{T}}, author={{{field}}}}}\n```")[1]
+    assert entry.authors == names
 
 
 def test_decode_content_base64_json() -> None:

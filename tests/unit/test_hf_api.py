@@ -11,7 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from paperlens.core.model import Paper
-from paperlens.sources import FeedError, read_feed_file
+from paperlens.sources.errors import FeedError
+from paperlens.sources.feedfile import read_feed_file
 from paperlens.sources.hf_api import (
     daily_papers_url,
     feed_url_kind,

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from paperlens.sources import FeedError, read_feed_file
-from paperlens.sources.hf_page import _org_name, parse_hf_page, place_year, repo_from_text
+from paperlens.sources.errors import FeedError
+from paperlens.sources.feedfile import read_feed_file
+from paperlens.sources.hf_page import _org_name, parse_hf_page, place_year
 
 SEED = Path(__file__).resolve().parents[2].parent / "shared" / "seed" / "hf-papers-page.txt"
 # Header "Apr 21" -> 2026-04-21; year-less paper dates land in 2026.
@@ -497,25 +498,6 @@ def test_trailing_incomplete_block_is_reported() -> None:
 def test_windows_line_endings() -> None:
     papers, warnings = parse_hf_page(PAGE.replace("\n", "\r\n"), "p.txt", today=dt.date(2026, 5, 1))
     assert [p.title for p in papers] == ["Alpha: First Paper", "Beta Paper"] and warnings == []
-
-
-@pytest.mark.parametrize(
-    ("text", "repo"),
-    [
-        ("at https://github.com/AMD-AGI/Tyr-the-Pruner.", "AMD-AGI/Tyr-the-Pruner"),
-        ("at https://github.com/ming053l/DRCT", "ming053l/DRCT"),
-        ("(see github.com/o/r.git).", "o/r"),
-        ("https://www.github.com/o/r/tree/main/src", "o/r"),
-        ("https://github.com/o/r, and https://github.com/x/y", "o/r"),
-        ("https://gist.github.com/o/abc", None),
-        ("https://github.com/orgs/acme", None),
-        ("https://github.com/onlyowner", None),
-        ("https://o.github.io/r", None),
-        ("no link here", None),
-    ],
-)
-def test_repo_from_text(text: str, repo: str | None) -> None:
-    assert repo_from_text(text) == repo
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from paperlens import sources as feeds
 from paperlens.core.config import Settings
 from paperlens.index.catalog import Catalog
 from paperlens.library import pipeline as library
 from paperlens.library.pipeline import open_index
+from paperlens.sources import feedfile as feeds
+from paperlens.sources.errors import FeedError
 
 
 def _daily(n: int) -> list[dict[str, object]]:
@@ -53,6 +54,6 @@ def test_streamed_feed_with_bad_json_names_the_file(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(feeds, "STREAM_BYTES", 1000)
     monkeypatch.setattr(library, "STREAM_BYTES", 1000)
     s = dataclasses.replace(Settings(), cache_dir=str(tmp_path / "cache"), feeds=(str(feed),))
-    with pytest.raises(feeds.FeedError, match="daily.json: invalid JSON"):
+    with pytest.raises(FeedError, match="daily.json: invalid JSON"):
         open_index(s)
     assert not list((tmp_path / "cache").glob("index-*"))  # nothing half-built is kept

@@ -19,9 +19,8 @@ from paperlens.features.bib import BibFile
 from paperlens.index.aliases import title_name
 from paperlens.index.bibindex import BibIndex, BibRec
 from paperlens.library.pipeline import write_atomic
-from paperlens.sources import encoding_note
 from paperlens.sources.bibraw import BadEntry, RawEntry
-from paperlens.sources.bibtex import BibDocument, decode_bib_bytes
+from paperlens.sources.bibtex import BibDocument, decode_bib_bytes, encoding_note
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlparse
 
-from paperlens.core.model import ARXIV_ID_RE
+from paperlens.core.ids import find_arxiv_ids, find_github_repos
 from paperlens.core.text import norm_name
 from paperlens.index.aliases import CODE_STOP
 from paperlens.index.catalog import Catalog, Mention
@@ -701,19 +701,15 @@ class DocAnalysis:
             self._line_cache = {}
 
 
-ARXIV_IN_TEXT = re.compile(r"(?:arXiv:\s*|arxiv\.org/(?:abs|pdf)/)?" + ARXIV_ID_RE.pattern, re.IGNORECASE)
-GITHUB_URL = re.compile(r"https?://github\.com/(?P<repo>[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+?)(?:\.git)?(?=[/\s)\]}>,;\"'`]|\.?$|\.\s)")
-
-
 def arxiv_at(line: str, col: int) -> tuple[str, int, int] | None:
-    for m in ARXIV_IN_TEXT.finditer(line):
-        if m.start() <= col <= m.end():
-            return m.group(1), m.start(), m.end()
+    for f in find_arxiv_ids(line):
+        if f.start <= col <= f.end:
+            return f
     return None
 
 
 def github_at(line: str, col: int) -> tuple[str, int, int] | None:
-    for m in GITHUB_URL.finditer(line):
-        if m.start() <= col <= m.end():
-            return m.group("repo"), m.start(), m.end()
+    for f in find_github_repos(line):
+        if f.start <= col <= f.end:
+            return f
     return None

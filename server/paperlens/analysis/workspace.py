@@ -27,8 +27,7 @@ from paperlens.features.bib import BibFile, Bibs
 from paperlens.index.bibindex import CONTENT_MAX, BibIndex, build_content
 from paperlens.index.catalog import Catalog
 from paperlens.library.pipeline import open_index
-from paperlens.sources import encoding_note, is_encoding_note
-from paperlens.sources.bibtex import decode_bib_bytes
+from paperlens.sources.bibtex import decode_bib_bytes, encoding_note, is_encoding_note
 
 log = logging.getLogger(__name__)
 

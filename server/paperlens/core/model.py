@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-ARXIV_ID_RE = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?![\d])")
-OWNER_NAME_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")  # use with fullmatch
-
-
-def valid_repo(full_name: str | None) -> bool:
-    """True for a well-formed GitHub `owner/name` (URLs are built only from these)."""
-    return bool(full_name) and bool(OWNER_NAME_RE.fullmatch(full_name or "")) and not (full_name or "").endswith(".")
+from paperlens.core.ids import github_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +30,8 @@ class Repo:
     readme_title: str | None = None  # title of the README BibTeX entry, when one was found
 
     @property
-    def url(self) -> str:
-        return f"https://github.com/{self.full_name}"
+    def url(self) -> str | None:
+        return github_url(self.full_name)
 
     @property
     def name(self) -> str:

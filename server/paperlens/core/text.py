@@ -61,3 +61,17 @@ STOP_WORDS = frozenset(
     into over under using towards toward through beyond without within between new novel more less
     how what why when where which who does do can is are not all your you need""".split()
 )
+
+
+def last_name(author: str) -> str:
+    """'Namgyu Ho' -> 'ho'; 'Ludwig van Beethoven' -> 'beethoven'; 'Hsu, Chih-Chung' -> 'hsu'."""
+    author = author.strip()
+    if "," in author:
+        last = author.split(",", 1)[0]
+    else:
+        parts = author.split()
+        last = parts[-1] if parts else ""
+        if last.lower() in {"jr", "jr.", "ii", "iii"} and len(parts) > 1:
+            last = parts[-2]
+    last = last.split("-")[0]
+    return re.sub(r"[^a-z0-9]", "", fold(last))

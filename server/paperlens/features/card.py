@@ -6,8 +6,15 @@ import datetime as dt
 import re
 from urllib.parse import quote
 
-from paperlens.analysis.document import GITHUB_URL
-from paperlens.core.model import ARXIV_ID_RE, valid_repo
+from paperlens.core.ids import (
+    arxiv_abs_url,
+    arxiv_pdf_url,
+    doi_url,
+    github_url,
+    hf_paper_url,
+    parse_github_repo,
+    valid_repo,
+)
 from paperlens.core.text import clean
 from paperlens.core.urls import safe_url
 from paperlens.index.catalog import Catalog
@@ -69,26 +76,20 @@ def excerpt(text: str, n: int = EXCERPT) -> str:
 
 def links(entry: Entry) -> list[tuple[str, str]]:
     """(label, url) pairs, built only from validated arXiv ids and owner/name repos (and allowed by safe_url)."""
-    out: list[tuple[str, str]] = []
     ax = entry.arxiv_id
-    if ax and ARXIV_ID_RE.fullmatch(ax):
-        out.append(("Paper page", f"https://huggingface.co/papers/{ax}"))
-        out.append(("arXiv", f"https://arxiv.org/abs/{ax}"))
-        out.append(("PDF", f"https://arxiv.org/pdf/{ax}"))
-    if entry.repo_name and valid_repo(entry.repo_name):
-        out.append(("Code", f"https://github.com/{entry.repo_name}"))
-    return [(label, u) for label, u in out if safe_url(u)]
+    out = [("Paper page", hf_paper_url(ax)), ("arXiv", arxiv_abs_url(ax)), ("PDF", arxiv_pdf_url(ax)),
+           ("Code", github_url(entry.repo_name))]
+    return [(label, u) for label, u in out if u and safe_url(u)]
 
 
 def paper_url(entry: Entry) -> str | None:
-    ax = entry.arxiv_id
-    if ax and ARXIV_ID_RE.fullmatch(ax):
-        return f"https://huggingface.co/papers/{ax}"
+    if hf := hf_paper_url(entry.arxiv_id):
+        return hf
     p = entry.paper
     own = safe_url(p.url)
     if own:
         return own
-    if p.doi and re.fullmatch(r"10\.\d{4,9}/\S+", p.doi) and (doi := safe_url(f"https://doi.org/{p.doi}")):
+    if doi := safe_url(doi_url(p.doi)):
         return doi
     if p.source.startswith("bib:") and not p.repo:
         return None  # an ordinary .bib entry (a 1972 article) is not an HF paper: no made-up search link
@@ -98,15 +99,10 @@ def paper_url(entry: Entry) -> str | None:
 
 def repo_url(catalog: Catalog, target: str) -> str | None:
     """The GitHub page `paperlens.openRepo` opens for a GitHub URL, an `owner/name`, or a paper's name or key."""
-    m = GITHUB_URL.search(target + " ")
-    if m and valid_repo(m.group("repo")):
-        return f"https://github.com/{m.group('repo')}"
-    if valid_repo(target) and "/" in target:
-        return f"https://github.com/{target}"
+    if repo := parse_github_repo(target):
+        return github_url(repo)
     e = catalog.lookup(target)
-    if e is not None and e.repo_name:
-        return f"https://github.com/{e.repo_name}"
-    return None
+    return github_url(e.repo_name) if e is not None else None
 
 
 def other_url(entry: Entry) -> str | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from lsprotocol import types as t
 
 from paperlens.analysis.document import LATEX, MARKDOWN, PYTHON, RST, DocAnalysis, Span, find_cites
+from paperlens.core.ids import github_url
 from paperlens.core.text import clean
 from paperlens.features.bib import Bibs, BibWriteRefused, check_write_target, target_bib, write_roots
 from paperlens.features.card import links
@@ -118,8 +119,7 @@ def code_actions(
     if needs_entry(entry):
         actions.append(t.CodeAction(title=clean(f"Add BibTeX entry for {entry.key} to {bib_name}", TITLE_MAX),
                                     kind=t.CodeActionKind.QuickFix, command=add_entry_command(doc, entry)))
-    if entry.repo_name:
-        url = f"https://github.com/{entry.repo_name}"
+    if url := github_url(entry.repo_name):
         # No kind: opening a page is neither a fix nor a refactoring, and "" is not a kind clients group by.
         actions.append(t.CodeAction(title=clean(f"Open {entry.repo_name} on GitHub", TITLE_MAX),
                                     command=t.Command(title=clean(f"Open {entry.repo_name}", TITLE_MAX),

@@ -16,7 +16,7 @@ from paperlens.analysis.document import (
     github_at,
     manubot_id,
 )
-from paperlens.core.model import valid_repo
+from paperlens.core.ids import github_url
 from paperlens.core.text import clean
 from paperlens.core.urls import safe_url
 from paperlens.features.card import card_markdown, card_plain, md_escape, paper_url
@@ -88,8 +88,7 @@ def related_links(catalog: Catalog, entry: Entry, n: int = 3) -> list[tuple[str,
     out: list[tuple[str, str]] = []
     # A few spare: a .bib entry without a page or repo (an ordinary article) has nothing to link to.
     for e, _ in catalog.related_why(entry, n + 3):
-        url = safe_url(f"https://github.com/{e.repo_name}") if e.repo_name and valid_repo(e.repo_name) \
-            else paper_url(e)
+        url = safe_url(github_url(e.repo_name)) or paper_url(e)
         if url:
             out.append((e.method or e.title, url))
     return out[:n]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from lsprotocol import types as t
 
-from paperlens.analysis.document import ARXIV_IN_TEXT, GITHUB_URL, DocAnalysis
-from paperlens.core.model import valid_repo
+from paperlens.analysis.document import DocAnalysis
+from paperlens.core.ids import arxiv_abs_url, find_arxiv_ids, find_github_repos, github_url
 from paperlens.index.catalog import Catalog
 
 
@@ -18,26 +18,22 @@ def document_links(doc: DocAnalysis, catalog: Catalog, max_lines: int = 20000) -
     out: list[t.DocumentLink] = []
     for ln, line in enumerate(doc.lines[:max_lines]):
         taken: list[tuple[int, int]] = []
-        if "github.com" in line:
-            for m in GITHUB_URL.finditer(line):
-                repo = m.group("repo")
-                if valid_repo(repo):
-                    out.append(t.DocumentLink(range=_rng(ln, m.start(), m.end()), target=f"https://github.com/{repo}",
-                                              tooltip=f"Open {repo} on GitHub"))
-                    taken.append((m.start(), m.end()))
-        for m in ARXIV_IN_TEXT.finditer(line):
-            if any(a <= m.start() < b for a, b in taken):
+        if "github.com" in line.lower():
+            for f in find_github_repos(line):
+                out.append(t.DocumentLink(range=_rng(ln, f.start, f.end), target=github_url(f.value),
+                                          tooltip=f"Open {f.value} on GitHub"))
+                taken.append((f.start, f.end))
+        for f in find_arxiv_ids(line):
+            if any(a <= f.start < b for a, b in taken):
                 continue
-            ax = m.group(1)
-            out.append(t.DocumentLink(range=_rng(ln, m.start(), m.end()), target=f"https://arxiv.org/abs/{ax}",
-                                      tooltip=f"arXiv:{ax}"))
-            taken.append((m.start(), m.end()))
+            out.append(t.DocumentLink(range=_rng(ln, f.start, f.end), target=arxiv_abs_url(f.value),
+                                      tooltip=f"arXiv:{f.value}"))
+            taken.append((f.start, f.end))
         for mt in doc.line_mentions(ln, catalog):
             if any(a <= mt.span.start < b for a, b in taken):
                 continue
             e = mt.mention.entries[0]
-            if e.repo_name and valid_repo(e.repo_name):
-                out.append(t.DocumentLink(range=_rng(ln, mt.span.start, mt.span.end),
-                                          target=f"https://github.com/{e.repo_name}",
+            if url := github_url(e.repo_name):
+                out.append(t.DocumentLink(range=_rng(ln, mt.span.start, mt.span.end), target=url,
                                           tooltip=f"{e.repo_name}: code for {e.label}"))
     return out

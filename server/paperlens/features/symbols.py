@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lsprotocol import types as t
 
+from paperlens.core.ids import github_url
 from paperlens.core.text import clean
 from paperlens.core.urls import safe_url
 from paperlens.features.bib import Bibs
@@ -22,7 +23,7 @@ def workspace_symbols(catalog: Catalog, bibs: Bibs, query: str, limit: int = LIM
     for e in catalog.search(query, limit):
         loc = bibs.location(e.key)
         if loc is None:
-            url = safe_url(f"https://github.com/{e.repo_name}") if e.repo_name else paper_url(e)
+            url = safe_url(github_url(e.repo_name)) if e.repo_name else paper_url(e)
             if not url:
                 continue
             location: t.Location | t.LocationUriOnly = t.LocationUriOnly(uri=url)

@@ -6,23 +6,9 @@ import re
 from collections.abc import Iterable
 
 from paperlens.core.model import Paper
-from paperlens.core.text import STOP_WORDS, fold, words
+from paperlens.core.text import STOP_WORDS, fold, last_name, words
 
 _PARTICLES = frozenset({"van", "von", "der", "de", "la", "le", "di", "da", "del", "den", "du"})
-
-
-def last_name(author: str) -> str:
-    """'Namgyu Ho' -> 'ho'; 'Ludwig van Beethoven' -> 'beethoven'; 'Hsu, Chih-Chung' -> 'hsu'."""
-    author = author.strip()
-    if "," in author:
-        last = author.split(",", 1)[0]
-    else:
-        parts = author.split()
-        last = parts[-1] if parts else ""
-        if last.lower() in {"jr", "jr.", "ii", "iii"} and len(parts) > 1:
-            last = parts[-2]
-    last = last.split("-")[0]
-    return re.sub(r"[^a-z0-9]", "", fold(last))
 
 
 def base_key(paper: Paper, method: str | None) -> str:

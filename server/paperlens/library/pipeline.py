@@ -21,7 +21,8 @@ from paperlens.core.text import norm_name
 from paperlens.index.aliases import paper_aliases
 from paperlens.index.core import FORMAT_VERSION, Index
 from paperlens.index.keys import last_name
-from paperlens.sources import STREAM_BYTES, FeedError, iter_feed_file, read_feed_file
+from paperlens.sources.errors import FeedError
+from paperlens.sources.feedfile import STREAM_BYTES, iter_feed_file, read_feed_file
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,8 @@ from paperlens.library.pipeline import (
     snapshot_file,
     write_library,
 )
-from paperlens.sources import FeedError, read_feed_file
+from paperlens.sources.errors import FeedError
+from paperlens.sources.feedfile import read_feed_file
 from paperlens.sources.github import fetch_repo
 from paperlens.sources.hf_api import daily_papers_url, fetch_feed_url
 from paperlens.sources.http import HttpClient

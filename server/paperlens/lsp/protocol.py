@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from paperlens.core.ids import github_url
 from paperlens.core.text import clean
 from paperlens.core.urls import safe_url
 from paperlens.features import code_actions, completion
@@ -38,5 +39,5 @@ def search_result(e: Entry, in_bib: bool) -> dict[str, Any]:
     return {"key": e.key, "title": clean(e.title, 300), "method": clean(e.method, 100) if e.method else None,
             "year": e.year, "authors": clean(e.authors_short, 200), "upvotes": e.upvotes,
             "repo": e.repo_name, "paperUrl": paper_url(e),
-            "repoUrl": safe_url(f"https://github.com/{e.repo_name}") if e.repo_name else None,
+            "repoUrl": safe_url(github_url(e.repo_name)),
             "inBib": in_bib}

@@ -13,20 +13,14 @@ from bibtexparser.middlewares.names import (
     split_multiple_persons_names,
 )
 
+from paperlens.core.ids import arxiv_abs_url, find_arxiv_ids, github_repo_in, github_url, paper_arxiv_id, parse_doi
 from paperlens.core.model import Paper
-from paperlens.index.keys import last_name
+from paperlens.core.text import last_name
 from paperlens.sources.bibraw import NOT_ENTRIES as _NOT_ENTRIES
 from paperlens.sources.bibraw import BadEntry, RawEntry, _line_start, fields, scan, string_macro
-from paperlens.sources.hf_api import arxiv_id as _valid_arxiv_id
-from paperlens.sources.hf_page import parse_month, repo_from_text
+from paperlens.sources.hf_page import parse_month
 from paperlens.sources.latex import latex_to_text
 
-_ARXIV_PATTERNS = (
-    re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})(?:v\d+)?", re.I),
-    re.compile(r"10\.48550/arxiv\.(\d{4}\.\d{4,5})", re.I),
-    re.compile(r"\barxiv\s*:\s*(\d{4}\.\d{4,5})", re.I),
-    re.compile(r"^abs/(\d{4}\.\d{4,5})"),  # DBLP: journal = {CoRR}, volume = {abs/1706.03762}
-)
 _NOT_A_VENUE = re.compile(r"^\s*(arxiv|corr)\b", re.I)
 _CONFERENCE = re.compile(
     r"proceedings|conference|workshop|symposium|\b(neurips|nips|icml|iclr|cvpr|iccv|eccv|acl|emnlp|naacl|"
@@ -81,6 +75,21 @@ def decode_bib_bytes(data: bytes) -> tuple[str, str]:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:  # 0x81, 0x8d, 0x8f, 0x90, 0x9d are undefined in cp1252
         return data.decode("latin-1"), "latin-1"
+
+
+_ENCODING_NOTE = ": not UTF-8; read as "
+
+
+def encoding_note(path: object, encoding: str) -> str | None:
+    """The warning for a .bib that is not UTF-8 (None when it is): which encoding it was read as."""
+    if encoding in ("utf-8", "utf-8-sig"):
+        return None
+    return f"{path}{_ENCODING_NOTE}{encoding}"
+
+
+def is_encoding_note(warning: str) -> bool:
+    """A warning the user should see (the editor shows it): a file was read in another encoding than UTF-8."""
+    return _ENCODING_NOTE in warning
 
 
 def detect_newline(text: str) -> str:
@@ -155,16 +164,19 @@ def _date(fields: dict[str, str]) -> tuple[dt.date | None, str | None]:
 
 
 def _arxiv(fields: dict[str, str]) -> str | None:
+    """The entry's new-style arXiv id: its eprint (when the eprint is arXiv's), else a link, 'arXiv:' id or
+    arXiv DOI in another field, a bare id in a field that says arXiv ('arXiv preprint 2404.00722'), or DBLP's
+    `volume = {abs/1706.03762}` (with `journal = {CoRR}`)."""
     prefix = (fields.get("archiveprefix") or fields.get("eprinttype") or "arxiv").strip().lower()
-    if prefix == "arxiv":
-        eprint = re.sub(r"^arxiv\s*:\s*", "", fields.get("eprint", "").strip(), flags=re.I)
-        if aid := _valid_arxiv_id(eprint):
-            return aid
+    if prefix == "arxiv" and (aid := paper_arxiv_id(fields.get("eprint"))):
+        return aid
     for key in ("url", "doi", "journal", "volume", "note", "howpublished", "booktitle"):
         value = fields.get(key, "")
-        for pattern in _ARXIV_PATTERNS:
-            if (m := pattern.search(value)) is not None:
-                return m.group(1)
+        if key == "volume" and value.startswith("abs/") and (aid := paper_arxiv_id(value[4:])):
+            return aid
+        for found in find_arxiv_ids(value, bare="arxiv" in value.lower()):
+            if aid := paper_arxiv_id(found.value):
+                return aid
     return None
 
 
@@ -181,7 +193,7 @@ def _paper(kind: str, key: str, fields: dict[str, str], source: str) -> Paper:
         raise _Skip("no title")
     venue_raw = fields.get("journal") or fields.get("journaltitle") or fields.get("booktitle") or ""
     venue = _decode(venue_raw) if venue_raw and not _NOT_A_VENUE.match(venue_raw) else None
-    doi = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", "", _raw(fields.get("doi", "")), flags=re.I) or None
+    doi = parse_doi(_raw(fields.get("doi", "")))
     primary = (fields.get("primaryclass") or fields.get("eprintclass") or "").strip() or None
     date, precision = _date(fields)
     return Paper(
@@ -191,7 +203,7 @@ def _paper(kind: str, key: str, fields: dict[str, str], source: str) -> Paper:
         date=date,
         date_precision=precision,
         arxiv_id=_arxiv(fields),
-        repo=repo_from_text(" ".join(fields.get(k, "") for k in _REPO_FIELDS)),
+        repo=github_repo_in(" ".join(fields.get(k, "") for k in _REPO_FIELDS)),
         primary_class=primary,
         venue=venue or None,
         doi=doi,
@@ -335,7 +347,7 @@ class BibDocument:
         first = _decode(_first_last(names[0])) if names else ""
         short = first + (" et al." if len(names) > 1 else "") if first else ""
         date, _ = _date(fs)
-        doi = re.sub(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", "", _raw(fs.get("doi", "")), flags=re.I) or None
+        doi = parse_doi(_raw(fs.get("doi", "")))
         return (e.key, title, short, _last_folded(first), date.year if date else None, _arxiv(fs), doi)
 
     def warning(self, e: RawEntry, reason: str) -> str:
@@ -507,17 +519,18 @@ def format_bibtex(paper: Paper, key: str) -> str:
         kind = "misc"
     if paper.date:
         fields.append(("year", str(paper.date.year)))
-    aid = _valid_arxiv_id(paper.arxiv_id)
+    aid = paper_arxiv_id(paper.arxiv_id)
     if aid:
         fields += [("eprint", aid), ("archivePrefix", "arXiv")]
         if paper.primary_class and re.fullmatch(r"[a-z-]+(\.[A-Za-z-]+)?", paper.primary_class):
             fields.append(("primaryClass", paper.primary_class))
     if paper.doi:
         fields.append(("doi", _bib_url(paper.doi)))
-    if aid and not (paper.venue and paper.url):
-        fields.append(("url", f"https://arxiv.org/abs/{aid}"))
+    # A published paper keeps its own URL; a preprint links to arXiv.
+    if (arxiv_url := None if paper.venue and paper.url else arxiv_abs_url(aid)) is not None:
+        fields.append(("url", arxiv_url))
     else:
-        url = paper.url or paper.project_page or (f"https://github.com/{paper.repo}" if paper.repo else None)
+        url = paper.url or paper.project_page or github_url(paper.repo)
         if url:
             fields.append(("url", _bib_url(url)))
             if kind == "misc":

@@ -9,15 +9,13 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import bibtexparser
-from pylatexenc.latex2text import LatexNodes2Text  # bibtexparser's own dependency
-
-from paperlens.core.model import ARXIV_ID_RE, Repo, valid_repo
+from paperlens.core.ids import find_arxiv_ids, is_new_style, valid_repo
+from paperlens.core.model import Paper, Repo
 from paperlens.core.text import norm_name
+from paperlens.sources.bibtex import BibDocument
 from paperlens.sources.http import HttpClient
 
 log = logging.getLogger(__name__)
@@ -84,25 +82,8 @@ _REPO_NOISE = frozenset(
 )
 
 _BIB_START = re.compile(r"@\s*([A-Za-z]+)\s*[{(]")
-_ARXIV_PATTERNS = [
-    re.compile(r"arxiv\.org/(?:abs|pdf|html)/(\d{4}\.\d{4,5})", re.I),
-    re.compile(r"\barXiv\s*[:/]\s*(\d{4}\.\d{4,5})", re.I),
-    re.compile(r"\beprint\s*=\s*[{\"]\s*(?:arXiv:)?(\d{4}\.\d{4,5})", re.I),
-]
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
-_LATEX = LatexNodes2Text()
 _CLASS_RE = re.compile(r"^class\s+([A-Za-z_]\w*)\s*[(:]", re.M)
-
-
-@dataclass(frozen=True, slots=True)
-class BibEntry:
-    """A BibTeX entry found in a README."""
-
-    key: str
-    entry_type: str
-    title: str | None
-    authors: tuple[str, ...]
-    arxiv_id: str | None
 
 
 # -- fetching -----------------------------------------------------------------------------------------------
@@ -222,13 +203,12 @@ def decode_content(text: str) -> str:
     return text
 
 
-def parse_readme(text: str) -> tuple[list[str], list[BibEntry]]:
-    """arXiv ids (links, arXiv:ID, eprint=) and the BibTeX entries in a README."""
+def parse_readme(text: str) -> tuple[list[str], list[Paper]]:
+    """arXiv ids (links, arXiv:ID, eprint=; not bare numbers) and the BibTeX entries in a README."""
     ids: list[str] = []
-    for pat in _ARXIV_PATTERNS:
-        for m in pat.finditer(text):
-            if ARXIV_ID_RE.fullmatch(m.group(1)) and m.group(1) not in ids:
-                ids.append(m.group(1))
+    for found in find_arxiv_ids(text, bare=False):
+        if is_new_style(found.value) and found.value not in ids:
+            ids.append(found.value)
     entries = bib_entries(text)
     for e in entries:
         if e.arxiv_id and e.arxiv_id not in ids:
@@ -241,48 +221,18 @@ def parse_readme(text: str) -> tuple[list[str], list[BibEntry]]:
     return ids, entries
 
 
-def bib_entries(text: str) -> list[BibEntry]:
-    """BibTeX entries embedded anywhere in Markdown (code fences, indented blocks)."""
-    out: list[BibEntry] = []
-    for block in _bib_blocks(text):
-        try:
-            lib = bibtexparser.parse_string(block)
-        except Exception as e:  # the parser's errors are not a documented hierarchy; a README is untrusted
-            log.debug("unparsable BibTeX in README: %s", e)
-            continue
-        for entry in lib.entries:
-            fields = {f.key.lower(): str(f.value) for f in entry.fields}
-            out.append(
-                BibEntry(
-                    key=entry.key,
-                    entry_type=entry.entry_type.lower(),
-                    title=_latex_to_text(fields["title"]) or None,
-                    authors=tuple(split_authors(fields.get("author", ""))),
-                    arxiv_id=_entry_arxiv_id(fields),
-                )
-            )
-    return out
+def bib_entries(text: str) -> list[Paper]:
+    """BibTeX entries embedded anywhere in Markdown (code fences, indented blocks), read by the .bib reader;
+    an entry it cannot read (no title, broken fields) is left out."""
+    papers, skipped = BibDocument("\n".join(_bib_blocks(text)), "README").papers()
+    for w in skipped:
+        log.debug("BibTeX in README: %s", w)
+    return papers
 
 
-def best_entry(entries: Sequence[BibEntry]) -> BibEntry | None:
+def best_entry(entries: Sequence[Paper]) -> Paper | None:
     """The entry that most likely cites the repo's paper: one with an arXiv id, else the first."""
     return next((e for e in entries if e.arxiv_id), entries[0] if entries else None)
-
-
-def split_authors(field: str) -> list[str]:
-    """BibTeX author field -> 'First Last' names ('Hsu, Chih-Chung and Lee, Chia-Ming' -> two names)."""
-    names = []
-    for raw in _split_top_level(_clean(field), " and "):
-        name = raw.strip()
-        if not name or name.lower() == "others":
-            continue
-        parts = [p.strip() for p in _split_top_level(name, ",")]
-        if len(parts) == 2:
-            name = f"{parts[1]} {parts[0]}"
-        elif len(parts) == 3:  # "von Last, Jr, First"
-            name = f"{parts[2]} {parts[0]} {parts[1]}"
-        names.append(_latex_to_text(name))
-    return names
 
 
 def name_keys(names: Iterable[str]) -> list[str]:
@@ -429,53 +379,6 @@ def _bib_blocks(text: str) -> list[str]:
         blocks.append(text[m.start() : i + 1])
         pos = i + 1
     return blocks
-
-
-def _entry_arxiv_id(fields: dict[str, str]) -> str | None:
-    eprint = fields.get("eprint", "")
-    prefix = fields.get("archiveprefix", "") + fields.get("eprinttype", "")
-    m = ARXIV_ID_RE.search(eprint)
-    if m and (not prefix or "arxiv" in prefix.lower()):
-        return m.group(1)
-    for f in ("journal", "url", "note", "howpublished", "volume"):
-        v = fields.get(f, "")
-        if "arxiv" in v.lower() and (m := ARXIV_ID_RE.search(v)):
-            return m.group(1)
-    return None
-
-
-def _split_top_level(s: str, sep: str) -> list[str]:
-    """Split on sep outside braces ({Barnes and Noble} is one author)."""
-    out, depth, start, i = [], 0, 0, 0
-    low = s.lower()
-    while i < len(s):
-        c = s[i]
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth = max(0, depth - 1)
-        elif depth == 0 and low.startswith(sep, i):
-            out.append(s[start:i])
-            i += len(sep)
-            start = i
-            continue
-        i += 1
-    out.append(s[start:])
-    return out
-
-
-def _clean(s: str) -> str:
-    """Field value with whitespace collapsed (the parser has already removed the delimiters)."""
-    return " ".join(s.split())
-
-
-def _latex_to_text(s: str) -> str:
-    """M{\\"u}ller -> Müller, {Image} -> Image; plain text when the LaTeX is beyond repair."""
-    try:
-        s = _LATEX.latex_to_text(s)
-    except Exception:  # pylatexenc raises assorted errors on malformed input; a README is untrusted
-        s = s.replace("{", "").replace("}", "")
-    return " ".join(s.split())
 
 
 def _str(v: Any) -> str | None:

@@ -9,10 +9,9 @@ from collections.abc import Callable
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from paperlens.core.model import Paper, valid_repo
-from paperlens.sources.hf_page import repo_from_text
+from paperlens.core.ids import github_repo_in, paper_arxiv_id, valid_repo
+from paperlens.core.model import Paper
 
-_ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v\d+)?$")
 _PAPER_FIELDS = frozenset(f.name for f in dataclasses.fields(Paper))
 # Keys only Paper.to_json writes: they tell a saved PaperLens list from an HF body.
 _TO_JSON_ONLY = frozenset({"abstract", "arxiv_id", "author_count", "bib_key", "source", "repo", "venue"})
@@ -52,14 +51,6 @@ def _date(v: Any) -> dt.date | None:
         return dt.date.fromisoformat(v[:10])
     except ValueError:
         return None
-
-
-def arxiv_id(v: Any) -> str | None:
-    """A new-style arXiv id without version ('2406.02657'), or None: URLs are built only from these."""
-    if not isinstance(v, str):
-        return None
-    m = _ARXIV_ID.match(v.strip())
-    return m.group(1) if m else None
 
 
 def _org(v: Any) -> str | None:
@@ -119,7 +110,7 @@ def _from_saved(d: dict[str, Any], source: str) -> Paper:
         title=_str(d["title"]),
         abstract=kw["abstract"] or "",
         date=_date(date),
-        arxiv_id=arxiv_id(kw["arxiv_id"]),
+        arxiv_id=paper_arxiv_id(kw["arxiv_id"]),
         repo=kw["repo"] if valid_repo(kw["repo"]) else None,
         project_page=_url(kw["project_page"]),
         source=kw["source"] or f"json:{source}",
@@ -144,7 +135,7 @@ def _from_item(item: Any, source: str) -> Paper:
     repo_url = _str(p.get("githubRepo")) or _str(item.get("githubRepo"))
     summary = _str(p.get("summary")) or _str(item.get("summary")) or ""
     # Many papers have no githubRepo while the abstract links the code ("Code: github.com/x/y.").
-    repo = repo_from_text(repo_url) if repo_url else repo_from_text(summary)
+    repo = github_repo_in(repo_url or summary)
     return Paper(
         title=title,
         abstract=summary,
@@ -155,7 +146,7 @@ def _from_item(item: Any, source: str) -> Paper:
         or _date(item.get("publishedAt"))
         or _date(p.get("submittedOnDailyAt")),
         upvotes=_int(p.get("upvotes", item.get("upvotes"))),
-        arxiv_id=arxiv_id(p.get("id")),
+        arxiv_id=paper_arxiv_id(p.get("id")),
         repo=repo,
         project_page=_url(p.get("projectPage")),
         ai_keywords=_keywords(p.get("ai_keywords")),
@@ -181,7 +172,7 @@ def not_hf_reason(data: Any) -> str | None:
             return "a JSON Feed (jsonfeed.org), not a Hugging Face papers API response"
         if isinstance(data.get("papers"), list) or _is_saved_paper(data):
             return None
-        if "paper" in data or "summary" in data or arxiv_id(data.get("id")) or isinstance(data.get("error"), str):
+        if "paper" in data or "summary" in data or paper_arxiv_id(data.get("id")) or isinstance(data.get("error"), str):
             return None  # an HF paper, or an HF error body (reported as such by _from_item)
         shown = ", ".join(sorted(str(k) for k in data)[:6])
         return f"a JSON object with keys {shown}, not a Hugging Face papers API response"
@@ -255,7 +246,7 @@ def search_url(base_url: str, q: str, limit: int | None = None) -> str:
 
 def paper_url(base_url: str, arxiv: str) -> str:
     """GET /api/papers/{arxiv_id}; ValueError for anything but an arXiv id."""
-    aid = arxiv_id(arxiv)
+    aid = paper_arxiv_id(arxiv)
     if aid is None:
         raise ValueError(f"not an arXiv id: {arxiv!r}")
     return f"{_base(base_url)}/api/papers/{quote(aid)}"
@@ -268,7 +259,7 @@ def feed_url_kind(url: str) -> FeedKind:
         return "daily"
     if path.endswith("/api/papers/search"):
         return "search"
-    if re.search(r"/api/papers/[^/]+$", path) and arxiv_id(path.rsplit("/", 1)[1]):
+    if re.search(r"/api/papers/[^/]+$", path) and paper_arxiv_id(path.rsplit("/", 1)[1]):
         return "paper"
     return "other"
 

@@ -6,7 +6,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from paperlens.core.model import Paper, valid_repo
+from paperlens.core.ids import github_repo_in
+from paperlens.core.model import Paper
 from paperlens.core.text import norm_name
 
 _MONTH_NAMES = "january february march april may june july august september october november december".split()
@@ -16,12 +17,6 @@ _DATE_RE = re.compile(
 )
 _AUTHORS_RE = re.compile(r"^[•·*-]?\s*(\d+)\s+authors?$")
 _SEPARATOR = "·"
-# github.com/OWNER/NAME, not a subdomain (gist.github.com) and not inside a longer host name.
-_GITHUB_RE = re.compile(
-    r"(?<![\w.-])(?:www\.)?github\.com/([A-Za-z0-9][A-Za-z0-9-]*)/([A-Za-z0-9._-]+)", re.I
-)
-# First path segments that are GitHub pages, not users or organisations.
-_NOT_OWNERS = frozenset({"orgs", "topics", "features", "sponsors", "marketplace", "settings", "collections"})
 # The page chrome above the first paper, dropped when the header date line is missing.
 _BOILERPLATE = frozenset(
     {
@@ -35,19 +30,6 @@ _BOILERPLATE = frozenset(
     }
 )
 _LONG_LINE = 100  # an organisation line is short; anything longer belongs to the abstract
-
-
-def repo_from_text(text: str) -> str | None:
-    """The first valid `owner/name` among github.com links in `text` (trailing punctuation, .git dropped)."""
-    for m in _GITHUB_RE.finditer(text):
-        # A sentence can end right after the link: "…/Tyr-the-Pruner." and "…/proj.git." both lose the tail.
-        owner, name = m.group(1), m.group(2).rstrip(".,;:!?'\")]}")
-        if name.lower().endswith(".git"):
-            name = name[:-4].rstrip(".")
-        full = f"{owner}/{name}"
-        if owner.lower() not in _NOT_OWNERS and valid_repo(full):
-            return full
-    return None
 
 
 def parse_month(s: str) -> int | None:
@@ -244,7 +226,7 @@ def _block(
             organization=organization,
             date=date,
             upvotes=date_line.upvotes,
-            repo=repo_from_text(abstract),
+            repo=github_repo_in(abstract),
             source=f"hf-page:{source}",
         ),
         "",
