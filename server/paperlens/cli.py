@@ -14,7 +14,8 @@ from paperlens.core.model import Library
 from paperlens.core.text import clean
 from paperlens.features.card import card_plain
 from paperlens.index.catalog import Catalog
-from paperlens.library.pipeline import open_index, write_library
+from paperlens.library.pipeline import open_index
+from paperlens.library.store import write_library
 from paperlens.sources.errors import FeedError
 from paperlens.sources.feedfile import read_feed_file
 
@@ -104,7 +105,7 @@ def cmd_bib(args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    from paperlens.library.refresh import refresh_with_progress
+    from paperlens.library.pipeline import refresh_with_progress
 
     summary = refresh_with_progress(_settings(args), show_progress=sys.stderr.isatty() or args.progress)
     print("\n".join(clean(line, 500) for line in summary.describe().split("\n")))

@@ -19,7 +19,7 @@ from paperlens.features.hover import hover
 from paperlens.features.navigation import definition_link
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index
-from paperlens.library.pipeline import read_library, snapshot_file
+from paperlens.library.store import read_library, snapshot_file
 from paperlens.sources.bibtex import bib_entry_ranges, parse_bib
 
 ROOT = Path("/ws")

@@ -185,7 +185,7 @@ def test_every_cite_form_completes_a_title_less_entry(head: str) -> None:
     from paperlens.features.completion import completions
     from paperlens.index.catalog import Catalog
     from paperlens.index.core import Index
-    from paperlens.library.pipeline import read_library, snapshot_file
+    from paperlens.library.store import read_library, snapshot_file
 
     cat = Catalog(Index.build(read_library(snapshot_file())))
     bib = "@online{zeta2020, url = {https://example.org}}\n"

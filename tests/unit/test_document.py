@@ -16,7 +16,7 @@ from paperlens.analysis.document import (
 )
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index
-from paperlens.library.pipeline import read_library, snapshot_file
+from paperlens.library.store import read_library, snapshot_file
 
 
 @pytest.fixture(scope="module")

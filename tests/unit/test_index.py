@@ -14,7 +14,8 @@ from paperlens.index.aliases import abstract_names, is_common, title_name
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index
 from paperlens.index.keys import assign_keys, base_key
-from paperlens.library.pipeline import read_library, snapshot_file
+from paperlens.index.persist import load_index, save_index
+from paperlens.library.store import read_library, snapshot_file
 
 
 @pytest.fixture(scope="module")
@@ -142,8 +143,8 @@ def test_related_text(catalog: Catalog) -> None:
 
 
 def test_persisted_index_round_trip(tmp_path: Path, catalog: Catalog) -> None:
-    catalog.base.save(tmp_path / "ix")
-    loaded = Catalog(Index.load(tmp_path / "ix"))
+    save_index(catalog.base, tmp_path / "ix")
+    loaded = Catalog(load_index(tmp_path / "ix"))
     assert loaded.base.n == catalog.base.n
     for q in ("DRCT", "information bottleneck", "glocl"):
         assert [e.key for e in loaded.search(q, 10)] == [e.key for e in catalog.search(q, 10)]
@@ -155,7 +156,7 @@ def test_load_damaged_index_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "ix").mkdir()
     (tmp_path / "ix" / "meta.json").write_text("{not json")
     with pytest.raises(ValueError, match="cannot load index"):
-        Index.load(tmp_path / "ix")
+        load_index(tmp_path / "ix")
 
 
 def test_bib_overlay_merges_by_arxiv_and_title(catalog: Catalog) -> None:
@@ -201,7 +202,7 @@ def test_every_bib_key_survives_as_a_feed_and_in_the_workspace(name: str, catalo
 
 
 def test_same_title_different_year_or_author_are_two_papers() -> None:
-    from paperlens.library.pipeline import merge_papers, same_paper
+    from paperlens.library.merge import merge_papers, same_paper
 
     a = Paper(title="Exercise and mental health", authors=("Jane Smith",), date=dt.date(2017, 1, 1),
               bib_key="smith2017", source="bib:x.bib")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from paperlens.core.config import Settings
 from paperlens.index.catalog import Catalog
-from paperlens.library.pipeline import library_path, open_index, read_library, snapshot_file, write_library
+from paperlens.library.pipeline import open_index
+from paperlens.library.store import library_path, read_library, snapshot_file, write_library
 
 # A second process: open the index, say so, then answer lookups (which read papers.jsonl) line by line.
 READER = textwrap.dedent("""

@@ -12,7 +12,7 @@ from paperlens.analysis.bibload import index_file, read_bib_path
 from paperlens.index.bibindex import BibIndex
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index
-from paperlens.library.pipeline import read_library, snapshot_file
+from paperlens.library.store import read_library, snapshot_file
 from paperlens.sources.bibtex import BibDocument, parse_bib
 from paperlens.sources.latex import latex_to_text
 

@@ -9,8 +9,8 @@ import pytest
 
 from paperlens.core.config import Settings
 from paperlens.index.catalog import Catalog
-from paperlens.library.pipeline import library_path, open_index, read_library
-from paperlens.library.refresh import refresh
+from paperlens.library.pipeline import open_index, refresh
+from paperlens.library.store import library_path, read_library
 from paperlens.sources.http import HttpClient
 from support.fixture_server import FixtureServer
 

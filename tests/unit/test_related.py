@@ -16,7 +16,7 @@ from paperlens.features.related import clean_prose, passage_at
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index
 from paperlens.index.semantic import explain, key_phrases, rarity
-from paperlens.library.pipeline import read_library, snapshot_file
+from paperlens.library.store import read_library, snapshot_file
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paperlens.core.config import Settings, parse_settings
-from paperlens.library.refresh import token_table
+from paperlens.library.pipeline import token_table
 
 ENV = {"GITHUB_TOKEN": "gh-secret", "HF_TOKEN": "hf-secret", "AWS_SECRET_ACCESS_KEY": "aws"}
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from paperlens.features.bib import BibFile
 from paperlens.index.aliases import title_name
 from paperlens.index.bibindex import BibIndex, BibRec
-from paperlens.library.pipeline import write_atomic
+from paperlens.library.store import write_atomic
 from paperlens.sources.bibraw import BadEntry, RawEntry
 from paperlens.sources.bibtex import BibDocument, decode_bib_bytes, encoding_note
 

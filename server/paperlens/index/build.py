@@ -23,6 +23,7 @@ import numpy.typing as npt
 from paperlens.core.model import Paper, Repo
 from paperlens.core.text import name_prefixes, norm_name, words
 from paperlens.index.aliases import CODE, method_name, paper_aliases
+from paperlens.index.columns import Columns
 from paperlens.index.keys import base_key, dedupe_keys
 from paperlens.index.semantic import key_phrases, telling
 from paperlens.index.store import Bloom, Postings, StrArray
@@ -207,9 +208,9 @@ class IndexBuilder:
                 cnts.append(np.frombuffer(self.bags.read(4 * k), dtype=np.float32))
             yield np.concatenate(tids), np.concatenate(cnts), np.repeat(np.arange(lo, lo + len(ln), dtype=np.int32), ln)
 
-    def _related(self, ix: Any, rank: npt.NDArray[np.int32]) -> None:
+    def _related(self, rank: npt.NDArray[np.int32]) -> dict[str, Any]:
         """Content vectors from the saved bags (one pass for document frequencies, one for the weights, a chunk
-        of papers at a time), and their posting lists."""
+        of papers at a time), their posting lists, and per paper its terms: the `rel*` and `doc_term*` columns."""
         n = self.n
         v = len(self.content.ids)
         df = np.zeros(v, dtype=np.int64)
@@ -220,28 +221,28 @@ class IndexBuilder:
         rel = self.content
         rel.t = _cat(chunks, 0, np.uint32, "I")
         rel.s = _cat(chunks, 1, np.uint32, "I")
-        rel_w = _cat(chunks, 2, np.float32, "f")
+        rel_w32 = _cat(chunks, 2, np.float32, "f")
         used = np.zeros(v, dtype=bool)
         used[np.frombuffer(rel.t, dtype=np.uint32)] = True
-        ix.rel, kept, w_sorted = rel.postings(rank, keep=used, weights=rel_w)
-        ix.rel_idf = idf[kept].astype(np.float32)
-        ix.rel_telling = np.fromiter((telling(x) for x in ix.rel.terms), dtype=np.bool_, count=len(ix.rel.terms))
-        ix.rel_w = (w_sorted if w_sorted is not None else np.zeros(0, dtype=np.float32)).astype(np.float16)
+        post, kept, w_sorted = rel.postings(rank, keep=used, weights=rel_w32)
+        rel_w = (w_sorted if w_sorted is not None else np.zeros(0, dtype=np.float32)).astype(np.float16)
         # Per paper, its terms (CSR by id): the transpose of the postings.
-        term_of = np.repeat(np.arange(len(ix.rel.terms), dtype=np.int32), np.diff(ix.rel.offsets))
-        by_doc = np.lexsort((-ix.rel_w.astype(np.float32), np.asarray(ix.rel.ids)))
-        ix.doc_term_ids = term_of[by_doc]
-        ix.doc_term_w = ix.rel_w[by_doc]
-        ix.doc_term_off = np.zeros(n + 1, dtype=np.int64)
+        term_of = np.repeat(np.arange(len(post.terms), dtype=np.int32), np.diff(post.offsets))
+        by_doc = np.lexsort((-rel_w.astype(np.float32), np.asarray(post.ids)))
+        doc_term_off = np.zeros(n + 1, dtype=np.int64)
         if n:
-            np.cumsum(np.bincount(np.asarray(ix.rel.ids), minlength=n), out=ix.doc_term_off[1:])
+            np.cumsum(np.bincount(np.asarray(post.ids), minlength=n), out=doc_term_off[1:])
+        return {"rel": post, "rel_idf": idf[kept].astype(np.float32),
+                "rel_telling": np.fromiter((telling(x) for x in post.terms), dtype=np.bool_, count=len(post.terms)),
+                "rel_w": rel_w, "doc_term_off": doc_term_off, "doc_term_ids": term_of[by_doc],
+                "doc_term_w": rel_w[by_doc]}
 
     def add_all(self, papers: Iterable[Paper]) -> None:
         for p in papers:
             self.add(p)
 
-    def finish(self, ix: Any) -> None:
-        """Fill an empty Index with the columns and tables (ids in prior order: upvotes, then recency)."""
+    def finish(self) -> Columns:
+        """The columns and tables (ids in prior order: upvotes, then recency)."""
         n = self.n
         up = np.frombuffer(self.upvotes, dtype=np.int32).astype(np.float64)
         dord = np.frombuffer(self.date_ord, dtype=np.int32).astype(np.int64)
@@ -257,41 +258,52 @@ class IndexBuilder:
             keys_by_seq[i] = k
         for i, k in enumerate(keys_by_seq):
             self._name(norm_name(k), i, k, False, False)
-        ix.n = n
-        ix.repos = self.repos
-        ix.keys = StrArray.build(keys_by_seq[i] for i in order.tolist())
-        ix.titles = self.titles.permuted(order)
-        ix.methods = self.methods.permuted(order)
-        ix.authors = self.authors.permuted(order)
-        ix.repo_names = self.repo_names.permuted(order)
-        ix.arxiv = self.arxiv.permuted(order)
-        ix.year = np.frombuffer(self.year, dtype=np.int16)[order].copy()
-        ix.upvotes = np.frombuffer(self.upvotes, dtype=np.int32)[order].copy()
-        ix.rec_span = np.stack([np.frombuffer(self.rec_start, dtype=np.int64)[order],
-                                np.frombuffer(self.rec_end, dtype=np.int64)[order]], axis=1) if n else \
-            np.zeros((0, 2), dtype=np.int64)
+        keys = [keys_by_seq[i] for i in order.tolist()]
         # Names: a code identifier that several repos share (a class `Transformer`) points to no paper.
         tarr = np.frombuffer(self.names.t, dtype=np.uint32)
         df_names = np.bincount(tarr, minlength=len(self.name_display)) if len(tarr) else np.zeros(0, dtype=np.int64)
         code_only = np.frombuffer(bytes(self.name_code_only), dtype=np.uint8).astype(bool)
         keep = ~(code_only & (df_names > 3))
-        ix.names, kept, _ = self.names.postings(rank, keep)
-        ix.name_display = StrArray.build(self.name_display[j] for j in kept.tolist())
+        names, kept, _ = self.names.postings(rank, keep)
         common = np.frombuffer(bytes(self.name_common), dtype=np.uint8)
-        ix.name_flags = ((common[kept] * F_COMMON) | (code_only[kept].astype(np.uint8) * F_CODE_ONLY)).astype(np.uint8)
-        ix.bloom_names = Bloom.build(ix.names.terms, len(ix.names.terms))
-        ix.bloom_prefixes = Bloom.build(self.prefixes, len(self.prefixes))
-        ix.words, _, _ = self.words.postings(rank)
-        ix.name_tops = prefix_tops(ix.names)
-        ix.name_fz_terms, ix.name_fz_spans = length_buckets(ix.names)
-        ix.word_fz_terms, ix.word_fz_spans = length_buckets(ix.words)
-        ix.word_tops = prefix_tops(ix.words)
-        self._related(ix, rank)
+        words_post, _, _ = self.words.postings(rank)
+        name_fz_terms, name_fz_spans = length_buckets(names)
+        word_fz_terms, word_fz_spans = length_buckets(words_post)
         if isinstance(self.rec, io.BytesIO):
-            ix.records = self.rec.getvalue()
+            records: bytes | Path = self.rec.getvalue()
         else:
             self.rec.flush()
-            ix.records = Path(self.rec.name)  # type: ignore[attr-defined]
+            records = Path(self.rec.name)  # type: ignore[attr-defined]
+        return Columns(
+            n=n,
+            keys=StrArray.build(keys),
+            titles=self.titles.permuted(order),
+            methods=self.methods.permuted(order),
+            authors=self.authors.permuted(order),
+            repo_names=self.repo_names.permuted(order),
+            arxiv=self.arxiv.permuted(order),
+            year=np.frombuffer(self.year, dtype=np.int16)[order].copy(),
+            upvotes=np.frombuffer(self.upvotes, dtype=np.int32)[order].copy(),
+            rec_span=np.stack([np.frombuffer(self.rec_start, dtype=np.int64)[order],
+                               np.frombuffer(self.rec_end, dtype=np.int64)[order]], axis=1) if n else
+            np.zeros((0, 2), dtype=np.int64),
+            key_order=np.argsort(np.array(keys, dtype=object)).astype(np.int32) if n else np.zeros(0, np.int32),
+            names=names,
+            name_display=StrArray.build(self.name_display[j] for j in kept.tolist()),
+            name_flags=((common[kept] * F_COMMON) | (code_only[kept].astype(np.uint8) * F_CODE_ONLY)).astype(np.uint8),
+            bloom_names=Bloom.build(names.terms, len(names.terms)),
+            bloom_prefixes=Bloom.build(self.prefixes, len(self.prefixes)),
+            words=words_post,
+            name_tops=prefix_tops(names),
+            word_tops=prefix_tops(words_post),
+            name_fz_terms=name_fz_terms,
+            word_fz_terms=word_fz_terms,
+            name_fz_spans=name_fz_spans,
+            word_fz_spans=word_fz_spans,
+            **self._related(rank),
+            records=records,
+            repos=self.repos,
+        )
 
 
 TOP_K = 256  # best papers kept per short prefix

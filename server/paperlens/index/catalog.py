@@ -107,7 +107,7 @@ class Catalog:
         nt = norm_name(r.title)
         toks = [t for t in words(r.title) if len(t) > 2][:6]
         if found is None and nt and toks:
-            for x in self.base._word_matches(toks)[:50]:
+            for x in self.base.word_matches(toks)[:50]:
                 j = int(x)
                 if norm_name(self.base.titles[j]) != nt:
                     continue
@@ -260,12 +260,12 @@ class Catalog:
         else:
             assert p is not None
             bq = dict(self.base.text_terms(p.abstract, p.title, p.ai_keywords))
-            base_hits = self.base._related_terms(list(bq.items()), k + 1, -1)
+            base_hits = self.base.related_terms(list(bq.items()), k + 1, -1)
         oq: dict[int, float] = {}
         ov_hits: list[tuple[int, float]] = []
         if ov is not None and p is not None:
             oq = dict(ov.text_terms(p.abstract, p.title, p.ai_keywords))
-            ov_hits = ov._related_terms(list(oq.items()), k + 1, -1)
+            ov_hits = ov.related_terms(list(oq.items()), k + 1, -1)
         return self._merge_related(bq, oq, base_hits, ov_hits, k, exclude=entry.key)
 
     def related_text(self, text: str, k: int = 5) -> list[Entry]:
@@ -274,13 +274,13 @@ class Catalog:
     def related_passage(self, text: str, k: int = 5) -> list[tuple[Entry, list[str]]]:
         """Papers (feed and workspace .bib) related to a passage of text, each with the key phrases they share."""
         bq = dict(self.base.text_terms(text))
-        base_hits = self.base._related_terms(list(bq.items()), k, -1)
+        base_hits = self.base.related_terms(list(bq.items()), k, -1)
         ov = self.bib.content
         oq: dict[int, float] = {}
         ov_hits: list[tuple[int, float]] = []
         if ov is not None:
             oq = dict(ov.text_terms(text))
-            ov_hits = ov._related_terms(list(oq.items()), k, -1)
+            ov_hits = ov.related_terms(list(oq.items()), k, -1)
         return self._merge_related(bq, oq, base_hits, ov_hits, k, exclude=None)
 
     def _merge_related(self, bq: dict[int, float], oq: dict[int, float], base_hits: list[tuple[int, float]],

@@ -8,26 +8,20 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from paperlens.core.model import Library, Paper, Repo, repo_from_json, repo_to_json
+from paperlens.core.model import Library, Paper, Repo
 from paperlens.core.text import STOP_WORDS, norm_name, words
 from paperlens.index.build import F_CODE_ONLY, F_COMMON, REL_TERMS, IndexBuilder
+from paperlens.index.columns import Columns
 from paperlens.index.semantic import explain_known, key_phrases
-from paperlens.index.store import Bloom, IdArray, Postings, StrArray
+from paperlens.index.store import IdArray, Postings
 
-FORMAT_VERSION = 10
-_ARRAYS = ("year", "upvotes", "rec_span", "name_flags", "rel_idf", "rel_telling", "rel_w", "doc_term_off",
-           "doc_term_ids", "doc_term_w")
 FUZZY_CACHE_TERMS = 400_000  # decoded terms kept for typo matching
 FUZZY_HEADS = 30_000  # longer terms compared by their heads, at most
 CANDIDATE_CAP = 4000  # ids taken from one posting range before scoring; ids are prior-ordered
@@ -78,131 +72,31 @@ class NameHit:
     ids: list[int]
 
 
-class Index:
-    """Columns per paper id plus three posting tables: names, words, and content terms."""
+@dataclass(eq=False)
+class Index(Columns):
+    """Lookups, search and related papers over the columns (see columns.Columns) of one built index."""
 
-    def __init__(self) -> None:
-        self.n = 0
-        self.keys = StrArray.build([])
-        self.titles = StrArray.build([])
-        self.methods = StrArray.build([])
-        self.authors = StrArray.build([])
-        self.repo_names = StrArray.build([])
-        self.arxiv = StrArray.build([])
-        self.year = np.zeros(0, dtype=np.int16)
-        self.upvotes = np.zeros(0, dtype=np.int32)
-        self.rec_span = np.zeros((0, 2), dtype=np.int64)  # per paper id: [start, end) in the records file
-        self.names = Postings.build({})
-        self.name_display = StrArray.build([])
-        self.name_flags = np.zeros(0, dtype=np.uint8)
-        self.bloom_names = Bloom.build([], 0)
-        self.bloom_prefixes = Bloom.build([], 0)
-        self.words = Postings.build({})
-        self.name_tops = Postings.build({})  # short prefix -> its best ids (see build.prefix_tops)
-        self.word_tops = Postings.build({})
-        # Typo matching: term indices by (first character, length); spans keyed "c:len" (see build.length_buckets)
-        self.name_fz_terms = StrArray.build([])
-        self.word_fz_terms = StrArray.build([])
-        self.name_fz_spans = Postings.build({})
-        self.word_fz_spans = Postings.build({})
-        self.rel = Postings.build({})
-        self.rel_idf = np.zeros(0, dtype=np.float32)
-        self.rel_telling = np.zeros(0, dtype=np.bool_)  # per term: worth showing as a reason (semantic.telling)
-        self.rel_w = np.zeros(0, dtype=np.float16)  # aligned with rel.ids: the paper's weight for the term
-        self.doc_term_w = np.zeros(0, dtype=np.float16)
-        # paper id -> its content term ids (CSR)
-        self.doc_term_off = np.zeros(1, dtype=np.int64)
-        self.doc_term_ids = np.zeros(0, dtype=np.int32)
-        self.repos: dict[str, Repo] = {}
-        self.records: bytes | Path = b""
-        self._key_order: IdArray | None = None
-        self._fuzzy_cache: dict[tuple[str, str, int], list[str]] = {}
-        self._fuzzy_cached = 0
+    _fuzzy_cache: dict[tuple[str, str, int], list[str]] = field(default_factory=dict, init=False, repr=False)
+    _fuzzy_cached: int = field(default=0, init=False, repr=False)
+    pins: list[object] = field(default_factory=list, init=False, repr=False)  # open lock files (persist.IN_USE)
 
-    # ---------------------------------------------------------------- build
+    @classmethod
+    def of(cls, cols: Columns) -> Index:
+        return cls(**{name: getattr(cols, name) for name in Columns.__dataclass_fields__})
 
     @classmethod
     def build(cls, lib: Library) -> Index:
         """Build from papers and repos, in memory (no I/O)."""
         b = IndexBuilder(dict(lib.repos))
         b.add_all(lib.papers)
-        ix = cls()
-        b.finish(ix)
-        return ix
+        return cls.of(b.finish())
 
     @classmethod
     def build_stream(cls, papers: Iterable[Paper], repos: dict[str, Repo], records: BinaryIO) -> Index:
         """Build from a stream of papers, writing their records to a file: memory stays near the columns'."""
         b = IndexBuilder(dict(repos), records)
         b.add_all(papers)
-        ix = cls()
-        b.finish(ix)
-        return ix
-
-    # ---------------------------------------------------------------- persistence
-
-    def save(self, path: Path) -> None:
-        """Write atomically: build in a sibling temp dir, then swap it in."""
-        path = Path(path)
-        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir(parents=True)
-        for name in ("keys", "titles", "methods", "authors", "repo_names", "arxiv", "name_display", "name_fz_terms",
-                     "word_fz_terms"):
-            getattr(self, name).save(tmp, name)
-        for name in ("names", "words", "rel", "name_tops", "word_tops", "name_fz_spans", "word_fz_spans"):
-            getattr(self, name).save(tmp, name)
-        self.bloom_names.save(tmp, "names")
-        self.bloom_prefixes.save(tmp, "prefixes")
-        for name in _ARRAYS:
-            np.save(tmp / f"{name}.npy", getattr(self, name))
-        np.save(tmp / "key_order.npy", self.key_order())
-        if isinstance(self.records, bytes):
-            (tmp / "papers.jsonl").write_bytes(self.records)
-        else:
-            shutil.copyfile(self.records, tmp / "papers.jsonl")
-        (tmp / "repos.json").write_text(json.dumps([repo_to_json(r) for r in self.repos.values()]))
-        (tmp / "meta.json").write_text(json.dumps({"version": FORMAT_VERSION, "papers": self.n, "saved": time.time()}))
-        old = path.with_name(path.name + ".old")
-        if old.exists():
-            shutil.rmtree(old)
-        if path.exists():
-            path.rename(old)
-        tmp.rename(path)
-        if old.exists():
-            shutil.rmtree(old, ignore_errors=True)
-
-    @classmethod
-    def load(cls, path: Path) -> Index:
-        """Memory-map a saved index; raises ValueError when it is missing, damaged or of another version."""
-        path = Path(path)
-        try:
-            meta = json.loads((path / "meta.json").read_text())
-            if meta.get("version") != FORMAT_VERSION:
-                raise ValueError(f"{path}: index format {meta.get('version')}, expected {FORMAT_VERSION}")
-            ix = cls()
-            ix.n = int(meta["papers"])
-            for name in ("keys", "titles", "methods", "authors", "repo_names", "arxiv", "name_display", "name_fz_terms",
-                     "word_fz_terms"):
-                setattr(ix, name, StrArray.load(path, name))
-            for name in ("names", "words", "rel", "name_tops", "word_tops", "name_fz_spans", "word_fz_spans"):
-                setattr(ix, name, Postings.load(path, name))
-            ix.bloom_names = Bloom.load(path, "names")
-            ix.bloom_prefixes = Bloom.load(path, "prefixes")
-            for name in _ARRAYS:
-                setattr(ix, name, np.load(path / f"{name}.npy", mmap_mode="r"))
-            if (path / "key_order.npy").is_file():  # ids sorted by key: by_key without decoding every key
-                ix._key_order = np.load(path / "key_order.npy", mmap_mode="r")
-            ix.records = path / "papers.jsonl"
-            ix.repos = {
-                r.full_name.lower(): r for r in map(repo_from_json, json.loads((path / "repos.json").read_text()))
-            }
-        except (OSError, KeyError, json.JSONDecodeError) as e:
-            raise ValueError(f"{path}: cannot load index ({e})") from e
-        if len(ix.keys) != ix.n:
-            raise ValueError(f"{path}: index is damaged (papers {ix.n} != keys {len(ix.keys)})")
-        return ix
+        return cls.of(b.finish())
 
     # ---------------------------------------------------------------- records
 
@@ -246,14 +140,8 @@ class Index:
             self.name_display[j], bool(flags & F_COMMON), bool(flags & F_CODE_ONLY), [int(x) for x in self.names.at(j)]
         )
 
-    def key_order(self) -> IdArray:
-        """Paper ids sorted by key (persisted with the index)."""
-        if self._key_order is None:
-            self._key_order = np.argsort(np.array(self.keys.range(0, self.n), dtype=object)).astype(np.int32)
-        return self._key_order
-
     def by_key(self, key: str) -> int | None:
-        order = self.key_order()
+        order = self.key_order
         lo, hi = 0, len(order)
         while lo < hi:
             mid = (lo + hi) // 2
@@ -307,7 +195,7 @@ class Index:
         else:
             add(_best_ids(self.names, lo, hi), 80.0)
         if toks:
-            add(self._word_matches(toks, cap=CANDIDATE_CAP if len(toks) == 1 else 200000), 60.0)
+            add(self.word_matches(toks, cap=CANDIDATE_CAP if len(toks) == 1 else 200000), 60.0)
         if _distinct(chunks) < limit and len(qn) >= 3:
             for term, sim in self._fuzzy(self.names, "n", qn):
                 add(self.names.get(term), 40.0 + 10.0 * sim / 100.0)
@@ -316,7 +204,7 @@ class Index:
                     add(self.words.get(term), 30.0 + 10.0 * sim / 100.0)
         return _top_chunks(chunks, limit)
 
-    def _word_matches(self, toks: list[str], cap: int = 200000) -> IdArray:
+    def word_matches(self, toks: list[str], cap: int = 200000) -> IdArray:
         """Papers whose words match every token (the last as a prefix), best prior first."""
         sets: list[IdArray] = []
         for k, t in enumerate(toks):
@@ -385,11 +273,11 @@ class Index:
         """The k papers whose content vectors are closest (cosine) to paper i's."""
         a, b = int(self.doc_term_off[i]), int(self.doc_term_off[i + 1])
         terms = [(int(j), float(w)) for j, w in zip(self.doc_term_ids[a:b], self.doc_term_w[a:b], strict=True)]
-        return self._related_terms(terms, k, exclude=i)
+        return self.related_terms(terms, k, exclude=i)
 
     def related_text(self, text: str, k: int = 5) -> list[tuple[int, float]]:
         """The k papers closest to a passage of text."""
-        return self._related_terms(self.text_terms(text), k, exclude=-1)
+        return self.related_terms(self.text_terms(text), k, exclude=-1)
 
     def text_terms(self, text: str, title: str = "", keywords: tuple[str, ...] = ()) -> list[tuple[int, float]]:
         """A passage's key phrases as (term id, weight), weighted as papers' are, L2-normalised."""
@@ -413,7 +301,7 @@ class Index:
         return explain_known({names[j]: query[j] for j in shared}, {names[j]: mine[j] for j in shared},
                              set(names.values()), n)
 
-    def _related_terms(self, terms: list[tuple[int, float]], k: int, exclude: int) -> list[tuple[int, float]]:
+    def related_terms(self, terms: list[tuple[int, float]], k: int, exclude: int) -> list[tuple[int, float]]:
         chunks, weights = [], []
         for j, wq in terms:
             if self.rel.df(j) > REL_DF_CAP:

@@ -53,7 +53,7 @@ class Progress:
 
 async def refresh(ls: PaperLensServer) -> dict[str, Any]:
     """Fetch feeds and repos in the background, with progress; the new index is swapped in when complete."""
-    from paperlens.library.refresh import refresh as run_refresh
+    from paperlens.library.pipeline import refresh as run_refresh
 
     ws = ls.ws
     if ws.refreshing:

@@ -1,0 +1,196 @@
+"""Saving and memory-mapping an index: the columns of `columns.Columns`, field by field, by their type.
+
+A saved index is a directory: one or two `.npy` files per column, `papers.jsonl` (the records), `repos.json` and
+`meta.json` (format version and paper count, written last). Every file is fsynced and the directory is renamed into
+place, so a crash leaves either the old index or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+import typing
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from paperlens.core.model import repo_from_json, repo_to_json
+from paperlens.index.columns import FORMAT_VERSION, Columns
+from paperlens.index.core import Index
+from paperlens.index.store import Bloom, Postings, StrArray
+
+log = logging.getLogger(__name__)
+_KINDS: dict[str, type] = {}
+
+
+def _kind(name: str) -> type:
+    """The storage kind of a column: StrArray, Postings, Bloom, else a numpy array."""
+    if not _KINDS:
+        hints = typing.get_type_hints(Columns)
+        for f in hints:
+            h = hints[f]
+            _KINDS[f] = h if h in (StrArray, Postings, Bloom) else np.ndarray
+    return _KINDS[name]
+
+
+def fsync_file(path: Path) -> None:
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in `path` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_columns(cols: Columns, d: Path) -> None:
+    """Write every column, the records, the repos and then meta.json into the (empty) directory d, durably."""
+    for name in cols.column_names():
+        value = getattr(cols, name)
+        kind = _kind(name)
+        if kind is np.ndarray:
+            np.save(d / f"{name}.npy", value)
+        else:
+            value.save(d, name)
+    if isinstance(cols.records, bytes):
+        (d / "papers.jsonl").write_bytes(cols.records)
+    else:
+        shutil.copyfile(cols.records, d / "papers.jsonl")
+    (d / "repos.json").write_text(json.dumps([repo_to_json(r) for r in cols.repos.values()]))
+    for f in d.iterdir():
+        fsync_file(f)
+    (d / "meta.json").write_text(json.dumps({"version": FORMAT_VERSION, "papers": cols.n, "saved": time.time()}))
+    fsync_file(d / "meta.json")
+    fsync_dir(d)
+
+
+def read_columns(d: Path) -> dict[str, Any]:
+    """The fields of a saved Columns, memory-mapped; raises ValueError when missing, damaged or of another
+    version."""
+    try:
+        meta = json.loads((d / "meta.json").read_text())
+        if meta.get("version") != FORMAT_VERSION:
+            raise ValueError(f"{d}: index format {meta.get('version')}, expected {FORMAT_VERSION}")
+        out: dict[str, Any] = {"n": int(meta["papers"])}
+        for name in Columns.column_names():
+            kind = _kind(name)
+            out[name] = np.load(d / f"{name}.npy", mmap_mode="r") if kind is np.ndarray else \
+                kind.load(d, name)  # type: ignore[attr-defined]
+        out["records"] = d / "papers.jsonl"
+        out["repos"] = {r.full_name.lower(): r for r in map(repo_from_json, json.loads((d / "repos.json").read_text()))}
+    except (OSError, KeyError, json.JSONDecodeError) as e:
+        raise ValueError(f"{d}: cannot load index ({e})") from e
+    if len(out["keys"]) != out["n"]:
+        raise ValueError(f"{d}: index is damaged (papers {out['n']} != keys {len(out['keys'])})")
+    return out
+
+
+def save_index(cols: Columns, path: Path) -> None:
+    """Write atomically: build in a sibling temp dir, then swap it in."""
+    path = Path(path)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    write_columns(cols, tmp)
+    old = path.with_name(path.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if path.exists():
+        path.rename(old)
+    tmp.rename(path)
+    fsync_dir(path.parent)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def load_index(path: Path) -> Index:
+    """Memory-map a saved index; raises ValueError when it is missing, damaged or of another version."""
+    return Index(**read_columns(Path(path)))
+
+
+# ------------------------------------------------------------------ index directories in use
+#
+# Every process that memory-maps an index directory holds a shared lock on its `.in-use` file for as long as
+# the Index lives (the open file is kept on the Index). Pruning deletes a directory only under an exclusive
+# lock, which it gets only when no process holds a shared one: a refresh in one window (or the CLI) never
+# deletes the index another window is serving from.
+
+IN_USE = ".in-use"
+
+
+def flock(f: Any, exclusive: bool) -> bool:
+    """flock the file (non-blocking when exclusive); False when another process holds it. No locks without
+    fcntl (Windows): there nothing is ever pruned."""
+    try:
+        import fcntl
+    except ImportError:
+        return not exclusive
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB if exclusive else fcntl.LOCK_SH)
+        return True
+    except OSError:
+        return False
+
+
+def open_pinned(ipath: Path) -> Index | None:
+    """Load the index in ipath holding its shared lock; None when it is gone or damaged (then rebuild)."""
+    try:
+        pin = open(ipath / IN_USE, "ab")  # kept open for the Index's lifetime
+    except OSError:
+        return None
+    if not flock(pin, exclusive=False) or not (ipath / "meta.json").is_file():  # pruned meanwhile
+        pin.close()
+        return None
+    try:
+        ix = load_index(ipath)
+    except ValueError as e:
+        log.warning("%s; rebuilding", e)
+        pin.close()
+        return None
+    ix.pins.append(pin)
+    return ix
+
+
+def save_unless_in_use(cols: Columns, ipath: Path) -> None:
+    """Persist cols as ipath, unless a process is using an index already there (same sources: same data)."""
+    ipath.parent.mkdir(parents=True, exist_ok=True)
+    if not ipath.exists():
+        save_index(cols, ipath)
+        return
+    with open(ipath / IN_USE, "ab") as f:
+        if flock(f, exclusive=True):
+            save_index(cols, ipath)
+
+
+def prune(cache: Path, keep: str) -> None:
+    """Delete the index directories no process uses (the current one aside)."""
+    for d in cache.glob("index-*"):
+        if d.name == keep or not d.is_dir() or ".tmp" in d.name:
+            continue
+        try:
+            f = open(d / IN_USE, "ab")
+        except OSError:
+            continue
+        with f:
+            if not flock(f, exclusive=True):
+                continue  # another process serves from it
+            trash = d.with_name(f"{d.name}.old{os.getpid()}")
+            try:
+                d.rename(trash)
+            except OSError:
+                continue
+            shutil.rmtree(trash, ignore_errors=True)
