@@ -267,8 +267,9 @@ class IndexBuilder:
         names, kept, _ = self.names.postings(rank, keep)
         common = np.frombuffer(bytes(self.name_common), dtype=np.uint8)
         words_post, _, _ = self.words.postings(rank)
-        name_fz_terms, name_fz_spans = length_buckets(names)
-        word_fz_terms, word_fz_spans = length_buckets(words_post)
+        typo_tables: dict[str, Any] = {}
+        for tag, post in (("name", names), ("word", words_post)):
+            typo_tables[f"{tag}_fz_terms"], typo_tables[f"{tag}_fz_spans"] = length_buckets(post)
         if isinstance(self.rec, io.BytesIO):
             records: bytes | Path = self.rec.getvalue()
         else:
@@ -296,10 +297,7 @@ class IndexBuilder:
             words=words_post,
             name_tops=prefix_tops(names),
             word_tops=prefix_tops(words_post),
-            name_fz_terms=name_fz_terms,
-            word_fz_terms=word_fz_terms,
-            name_fz_spans=name_fz_spans,
-            word_fz_spans=word_fz_spans,
+            **typo_tables,
             **self._related(rank),
             records=records,
             repos=self.repos,
