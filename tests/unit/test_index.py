@@ -113,7 +113,7 @@ def test_exact_mentions(catalog: Catalog) -> None:
 
 
 def test_keys_are_unique_and_human(catalog: Catalog) -> None:
-    keys = [catalog.base.keys[i] for i in range(catalog.base.n)]
+    keys = [catalog.base.entry(i).key for i in range(catalog.base.n)]
     assert len(set(keys)) == len(keys)
     assert catalog.lookup("DRCT") is not None and catalog.lookup("DRCT").key == "drct2024"  # type: ignore[union-attr]
 
@@ -143,7 +143,7 @@ def test_related_text(catalog: Catalog) -> None:
 
 
 def test_persisted_index_round_trip(tmp_path: Path, catalog: Catalog) -> None:
-    save_index(catalog.base, tmp_path / "ix")
+    save_index(catalog.base.segs[0], tmp_path / "ix")
     loaded = Catalog(load_index(tmp_path / "ix"))
     assert loaded.base.n == catalog.base.n
     for q in ("DRCT", "information bottleneck", "glocl"):

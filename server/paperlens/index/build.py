@@ -11,9 +11,10 @@ from __future__ import annotations
 import bisect
 import io
 import json
+import math
 import tempfile
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -113,8 +114,14 @@ class _Pairs:
 class IndexBuilder:
     """Feed papers with `add`, then `finish` into the index's columns and tables."""
 
-    def __init__(self, repos: dict[str, Repo], records: BinaryIO | None = None) -> None:
+    def __init__(self, repos: dict[str, Repo], records: BinaryIO | None = None, *,
+                 taken: Container[str] = frozenset(), ref: Columns | None = None) -> None:
+        """taken, ref: for a segment added to a built index (see segments.py): the keys the index has given
+        already (a new paper never takes one), and the index whose document frequencies weigh this segment's
+        key phrases too (so that 100 new papers are not scored by their own statistics alone)."""
         self.repos = repos
+        self.taken = taken
+        self.ref = ref
         self.rec = records if records is not None else io.BytesIO()
         self.n = 0
         self.rec_start = array("q")
@@ -151,7 +158,8 @@ class IndexBuilder:
         self.names.t.append(j)
         self.names.s.append(seq)
 
-    def add(self, p: Paper) -> None:
+    def add(self, p: Paper, key: str | None = None) -> None:
+        """key: the paper's citation key when it has one already (a paper moved into a merged segment)."""
         seq = self.n
         self.n += 1
         repo = self.repos.get(p.repo.lower()) if p.repo else None
@@ -168,8 +176,8 @@ class IndexBuilder:
         self.authors.add(_authors_short(p))
         self.repo_names.add(repo.full_name if repo else (p.repo or ""))
         self.arxiv.add(p.arxiv_id or "")
-        self.base_keys.add(p.bib_key or base_key(p, method))
-        self.user_key.append(1 if p.bib_key else 0)
+        self.base_keys.add(key or p.bib_key or base_key(p, method))
+        self.user_key.append(1 if key or p.bib_key else 0)
         self.year.append(p.year or 0)
         self.upvotes.append(max(p.upvotes, 0))
         self.date_ord.append(p.date.toordinal() if p.date else _MIN_ORD)
@@ -216,7 +224,11 @@ class IndexBuilder:
         df = np.zeros(v, dtype=np.int64)
         for tids, _, _ in self._bag_chunks():
             df += np.bincount(tids, minlength=v)
-        idf = np.log((n + 1) / (df + 1)) + 1.0
+        n_all = n
+        if self.ref is not None and self.ref.n:
+            df += _ref_df(self.ref, self.content.ids)
+            n_all += self.ref.n
+        idf = np.log((n_all + 1) / (df + 1)) + 1.0
         chunks = [_top_terms(t, c, s, idf, df) for t, c, s in self._bag_chunks()]
         rel = self.content
         rel.t = _cat(chunks, 0, np.uint32, "I")
@@ -252,7 +264,7 @@ class IndexBuilder:
         rank[order] = np.arange(n, dtype=np.int32)
         # Keys: assigned in a stable, identity-based order, so that a refresh does not renumber them.
         stable = sorted(range(n), key=lambda i: (self.date_ord[i], self.arxiv.get(i), self.titles.get(i)))
-        keys_stable = dedupe_keys([(self.base_keys.get(i), bool(self.user_key[i])) for i in stable])
+        keys_stable = dedupe_keys([(self.base_keys.get(i), bool(self.user_key[i])) for i in stable], self.taken)
         keys_by_seq = [""] * n
         for i, k in zip(stable, keys_stable, strict=True):
             keys_by_seq[i] = k
@@ -371,6 +383,17 @@ def _top_terms(tids: npt.NDArray[Any], counts: npt.NDArray[Any], seq: npt.NDArra
     keep = (np.arange(len(seq)) - group_start) < np.where(own == 1, REL_OWN, REL_TERMS)
     tids, w, seq = tids[keep], w[keep], seq[keep]
     return tids, seq, w / np.where(norms[seq] > 0, norms[seq], 1.0)
+
+
+def _ref_df(ref: Columns, vocab: dict[str, int]) -> npt.NDArray[np.int64]:
+    """Each term's document frequency in the reference index, recovered from its stored idf (0 when the term
+    is not among its content terms)."""
+    out = np.zeros(len(vocab), dtype=np.int64)
+    for term, j in vocab.items():
+        k = ref.rel.find(term)
+        if k >= 0:
+            out[j] = max(0, round((ref.n + 1) / math.exp(float(ref.rel_idf[k]) - 1.0) - 1))
+    return out
 
 
 def _authors_short(p: Paper) -> str:

@@ -17,6 +17,7 @@ from paperlens.core.text import norm_name, words
 from paperlens.index.bibindex import CONTENT_MAX, BibIndex, build_content, rec_from_paper
 from paperlens.index.core import Entry, Index
 from paperlens.index.keys import last_name
+from paperlens.index.segments import RelQuery, Segments
 
 
 @dataclass(slots=True)
@@ -67,8 +68,9 @@ class Catalog:
     paper are matched when asked (same arXiv id or DOI, or same title, year and first author), never by a
     rebuild, so a 72,000-entry library costs no index build at all."""
 
-    def __init__(self, base: Index, bib_papers: Iterable[Paper] = (), bib: BibIndex | None = None) -> None:
-        self.base = base
+    def __init__(self, base: Index | Segments, bib_papers: Iterable[Paper] = (), bib: BibIndex | None = None) -> None:
+        self.base = base if isinstance(base, Segments) else Segments([base])
+        self._ov: Segments | None = None
         self.bib = bib if bib is not None else BibIndex(base.repos)
         for p in bib_papers:
             self.bib.add(rec_from_paper(p, p.source.removeprefix("bib:")))
@@ -109,10 +111,10 @@ class Catalog:
         if found is None and nt and toks:
             for x in self.base.word_matches(toks)[:50]:
                 j = int(x)
-                if norm_name(self.base.titles[j]) != nt:
+                if norm_name(self.base.title(j)) != nt:
                     continue
                 # Same title is not enough: a different year or first author is another work with that title.
-                y = int(self.base.year[j])
+                y = self.base.year(j)
                 if r.year and y and y != r.year:
                     continue
                 first = self._base_first_author(j)
@@ -125,7 +127,7 @@ class Catalog:
         return found
 
     def _base_first_author(self, j: int) -> str:
-        first = self.base.authors[j].removesuffix(" et al.")
+        first = self.base.authors_short(j).removesuffix(" et al.")
         return "" if not first or re.fullmatch(r"\d+ authors?", first) else last_name(first)
 
     def _bib_for_base(self, j: int) -> int | None:
@@ -135,8 +137,8 @@ class Catalog:
         self._fresh()
         if j in self._bib_match:
             return self._bib_match[j]
-        i = self.bib.same_work(self.base.titles[j], int(self.base.year[j]) or None, self._base_first_author(j),
-                               self.base.arxiv[j] or None, None)
+        i = self.bib.same_work(self.base.title(j), self.base.year(j), self._base_first_author(j),
+                               self.base.arxiv(j), None)
         if len(self._bib_match) < 200_000:
             self._bib_match[j] = i
         return i
@@ -155,7 +157,7 @@ class Catalog:
         self._merged.base_of[i] = j
         return Entry(i, e.key, e.title, e.method or b.method, e.year or b.year, b.upvotes, b.repo_name,
                      e.arxiv_id or b.arxiv_id, e.authors_short or b.authors_short,
-                     self._merged)  # type: ignore[arg-type]  # serves Entry.paper like an Index
+                     self._merged)
 
     def _base_entry(self, j: int) -> Entry:
         i = self._bib_for_base(j)
@@ -189,11 +191,11 @@ class Catalog:
 
     def maybe_name(self, normed: str) -> bool:
         """Fast prefilter: False means no name has this matching form."""
-        return normed in self.base.bloom_names or self.bib.has_name(normed)
+        return self.base.maybe_name(normed) or self.bib.has_name(normed)
 
     def maybe_prefix(self, normed: str) -> bool:
         """Fast prefilter: True when some multi-part name may start with these parts."""
-        return normed in self.base.bloom_prefixes
+        return self.base.maybe_prefix(normed)
 
     def mention(self, text: str, normed: str | None = None) -> Mention | None:
         """The papers a method name, identifier, key or arXiv id names (exact, in matching form)."""
@@ -252,20 +254,20 @@ class Catalog:
 
     def related_why(self, entry: Entry, k: int = 5) -> list[tuple[Entry, list[str]]]:
         """Papers related to a paper, each with the key phrases they share ("information bottleneck", ...)."""
-        ov = self.bib.content
+        ov = self._bib_content()
         p = entry.paper if (entry.index is not self.base or ov is not None) else None
         if entry.index is self.base:
-            bq = self.base.paper_term_ids(entry.id)
-            base_hits = self.base.related(entry.id, k + 1)
+            bq = self.base.paper_query(entry.id)
+            base_hits = self.base.related_to(bq, k + 1, exclude=entry.id)
         else:
             assert p is not None
-            bq = dict(self.base.text_terms(p.abstract, p.title, p.ai_keywords))
-            base_hits = self.base.related_terms(list(bq.items()), k + 1, -1)
-        oq: dict[int, float] = {}
+            bq = self.base.text_query(p.abstract, p.title, p.ai_keywords)
+            base_hits = self.base.related_to(bq, k + 1)
+        oq: RelQuery | None = None
         ov_hits: list[tuple[int, float]] = []
         if ov is not None and p is not None:
-            oq = dict(ov.text_terms(p.abstract, p.title, p.ai_keywords))
-            ov_hits = ov.related_terms(list(oq.items()), k + 1, -1)
+            oq = ov.text_query(p.abstract, p.title, p.ai_keywords)
+            ov_hits = ov.related_to(oq, k + 1)
         return self._merge_related(bq, oq, base_hits, ov_hits, k, exclude=entry.key)
 
     def related_text(self, text: str, k: int = 5) -> list[Entry]:
@@ -273,17 +275,26 @@ class Catalog:
 
     def related_passage(self, text: str, k: int = 5) -> list[tuple[Entry, list[str]]]:
         """Papers (feed and workspace .bib) related to a passage of text, each with the key phrases they share."""
-        bq = dict(self.base.text_terms(text))
-        base_hits = self.base.related_terms(list(bq.items()), k, -1)
-        ov = self.bib.content
-        oq: dict[int, float] = {}
+        bq = self.base.text_query(text)
+        base_hits = self.base.related_to(bq, k)
+        ov = self._bib_content()
+        oq: RelQuery | None = None
         ov_hits: list[tuple[int, float]] = []
         if ov is not None:
-            oq = dict(ov.text_terms(text))
-            ov_hits = ov.related_terms(list(oq.items()), k, -1)
+            oq = ov.text_query(text)
+            ov_hits = ov.related_to(oq, k)
         return self._merge_related(bq, oq, base_hits, ov_hits, k, exclude=None)
 
-    def _merge_related(self, bq: dict[int, float], oq: dict[int, float], base_hits: list[tuple[int, float]],
+    def _bib_content(self) -> Segments | None:
+        """The workspace's own papers' related-papers index (small libraries: see BibIndex.content)."""
+        ov = self.bib.content
+        if ov is None:
+            return None
+        if self._ov is None or self._ov.segs[0] is not ov:
+            self._ov = Segments([ov])
+        return self._ov
+
+    def _merge_related(self, bq: RelQuery, oq: RelQuery | None, base_hits: list[tuple[int, float]],
                        ov_hits: list[tuple[int, float]], k: int, exclude: str | None
                        ) -> list[tuple[Entry, list[str]]]:
         """Feed and .bib hits by score, each paper once; reasons are worked out only for the papers shown, from
@@ -292,10 +303,11 @@ class Catalog:
         for i, s in base_hits:
             e = self._base_entry(i)
             scored.append((s, -e.upvotes, e, 0, i))
-        ov = self.bib.content
-        for i, s in ov_hits:  # the workspace's own papers (small libraries: see BibIndex.content)
+        ov = self._bib_content()
+        for i, s in ov_hits:
             assert ov is not None
-            e = self.by_key(ov.keys[i]) or ov.entry(i)
+            oe = ov.entry(i)
+            e = self.by_key(oe.key) or oe
             scored.append((s, -e.upvotes, e, 1, i))
         scored.sort(key=lambda x: (-x[0], x[1], x[2].key))
         out: list[tuple[Entry, list[str]]] = []
@@ -304,7 +316,7 @@ class Catalog:
             if e.key in seen:
                 continue
             seen.add(e.key)
-            out.append((e, self.base.why(bq, i) if which == 0 or ov is None else ov.why(oq, i)))
+            out.append((e, self.base.why(bq, i) if which == 0 or ov is None or oq is None else ov.why(oq, i)))
             if len(out) == k:
                 break
         return out

@@ -10,7 +10,7 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -30,6 +30,15 @@ REL_TERM_CAP = 2000  # at most this many papers scored per term: bounds a reques
 
 
 
+class PaperSource(Protocol):
+    """What an Entry reads its full record and repo from: an Index, a Segments view, a merged .bib entry."""
+
+    @property
+    def repos(self) -> dict[str, Repo]: ...
+
+    def paper(self, i: int) -> Paper: ...
+
+
 @dataclass(slots=True)
 class Entry:
     """A paper as the editor features see it."""
@@ -43,7 +52,7 @@ class Entry:
     repo_name: str | None
     arxiv_id: str | None
     authors_short: str
-    index: Index = field(repr=False)
+    index: PaperSource = field(repr=False)
     _paper: Paper | None = field(default=None, repr=False)
 
     @property
@@ -78,7 +87,6 @@ class Index(Columns):
 
     _fuzzy_cache: dict[tuple[str, str, int], list[str]] = field(default_factory=dict, init=False, repr=False)
     _fuzzy_cached: int = field(default=0, init=False, repr=False)
-    pins: list[object] = field(default_factory=list, init=False, repr=False)  # open lock files (persist.IN_USE)
 
     @classmethod
     def of(cls, cols: Columns) -> Index:
@@ -281,7 +289,10 @@ class Index(Columns):
 
     def text_terms(self, text: str, title: str = "", keywords: tuple[str, ...] = ()) -> list[tuple[int, float]]:
         """A passage's key phrases as (term id, weight), weighted as papers' are, L2-normalised."""
-        bag = key_phrases(title, text, keywords)
+        return self.bag_terms(key_phrases(title, text, keywords))
+
+    def bag_terms(self, bag: dict[str, float]) -> list[tuple[int, float]]:
+        """Key phrases (semantic.key_phrases) as (term id, weight) in this index, L2-normalised."""
         found = [(j, w * float(self.rel_idf[j])) for j, w in ((self.rel.find(t), w) for t, w in bag.items()) if j >= 0]
         found = sorted(found, key=lambda x: -x[1])[:REL_TERMS]
         norm = math.sqrt(sum(w * w for _, w in found)) or 1.0

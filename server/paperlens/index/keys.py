@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 from paperlens.core.model import Paper
 from paperlens.core.text import STOP_WORDS, fold, last_name, words
@@ -27,16 +27,16 @@ def base_key(paper: Paper, method: str | None) -> str:
     return f"{first_word}{year}"
 
 
-def assign_keys(papers: Iterable[tuple[Paper, str | None]], taken: set[str] | None = None) -> list[str]:
+def assign_keys(papers: Iterable[tuple[Paper, str | None]], taken: Container[str] = frozenset()) -> list[str]:
     """Unique keys in order; a paper's own .bib key wins, clashes get a/b/c... suffixes."""
     return dedupe_keys([(p.bib_key or base_key(p, m), bool(p.bib_key)) for p, m in papers], taken)
 
 
-def dedupe_keys(bases: list[tuple[str, bool]], taken: set[str] | None = None) -> list[str]:
-    """(key, is the user's own) in order -> unique keys; user keys are kept, generated ones get a/b/c..."""
-    used: set[str] = set(taken or ())
+def dedupe_keys(bases: list[tuple[str, bool]], taken: Container[str] = frozenset()) -> list[str]:
+    """(key, is the user's own) in order -> unique keys; user keys are kept, generated ones get a/b/c...
+    `taken`: keys already given elsewhere (another segment of the index; asked, never listed)."""
     # User keys are claimed first so that a generated key never steals one.
-    used.update(k for k, own in bases if own)
+    used: set[str] = {k for k, own in bases if own}
     out: list[str] = []
     # The next suffix to try per base key: 20k papers sharing a base key cost 20k steps, not 20k² / 2.
     next_suffix: dict[str, int] = {}
@@ -44,9 +44,9 @@ def dedupe_keys(bases: list[tuple[str, bool]], taken: set[str] | None = None) ->
         if own:
             out.append(key)
             continue
-        if key in used:
+        if key in used or key in taken:
             i = next_suffix.get(key, 0)
-            while key + _suffix(i) in used:
+            while key + _suffix(i) in used or key + _suffix(i) in taken:
                 i += 1
             next_suffix[key] = i + 1
             key = key + _suffix(i)

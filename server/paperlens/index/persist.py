@@ -124,10 +124,10 @@ def load_index(path: Path) -> Index:
 
 # ------------------------------------------------------------------ index directories in use
 #
-# Every process that memory-maps an index directory holds a shared lock on its `.in-use` file for as long as
-# the Index lives (the open file is kept on the Index). Pruning deletes a directory only under an exclusive
-# lock, which it gets only when no process holds a shared one: a refresh in one window (or the CLI) never
-# deletes the index another window is serving from.
+# Every process that memory-maps an index directory holds a shared lock on its `.in-use` file (and on each of
+# its segments', see segments.py) for as long as it uses it (the open files are kept on the Segments).
+# Pruning deletes a directory only under an exclusive lock, which it gets only when no process holds a shared
+# one: a refresh in one window (or the CLI) never deletes the index another window is serving from.
 
 IN_USE = ".in-use"
 
@@ -144,36 +144,6 @@ def flock(f: Any, exclusive: bool) -> bool:
         return True
     except OSError:
         return False
-
-
-def open_pinned(ipath: Path) -> Index | None:
-    """Load the index in ipath holding its shared lock; None when it is gone or damaged (then rebuild)."""
-    try:
-        pin = open(ipath / IN_USE, "ab")  # kept open for the Index's lifetime
-    except OSError:
-        return None
-    if not flock(pin, exclusive=False) or not (ipath / "meta.json").is_file():  # pruned meanwhile
-        pin.close()
-        return None
-    try:
-        ix = load_index(ipath)
-    except ValueError as e:
-        log.warning("%s; rebuilding", e)
-        pin.close()
-        return None
-    ix.pins.append(pin)
-    return ix
-
-
-def save_unless_in_use(cols: Columns, ipath: Path) -> None:
-    """Persist cols as ipath, unless a process is using an index already there (same sources: same data)."""
-    ipath.parent.mkdir(parents=True, exist_ok=True)
-    if not ipath.exists():
-        save_index(cols, ipath)
-        return
-    with open(ipath / IN_USE, "ab") as f:
-        if flock(f, exclusive=True):
-            save_index(cols, ipath)
 
 
 def prune(cache: Path, keep: str) -> None:

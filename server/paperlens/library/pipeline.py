@@ -14,6 +14,8 @@ import json
 import logging
 import os
 import tempfile
+import time
+from array import array
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,17 +23,22 @@ from pathlib import Path
 from typing import BinaryIO, cast
 from urllib.parse import urlparse
 
+import numpy as np
+import numpy.typing as npt
+
 from paperlens.core.config import Settings
 from paperlens.core.model import Library, Paper, Repo
 from paperlens.core.text import norm_name
+from paperlens.index import segments
 from paperlens.index.aliases import paper_aliases
 from paperlens.index.columns import FORMAT_VERSION
 from paperlens.index.core import Index
-from paperlens.index.persist import open_pinned, prune, save_unless_in_use
-from paperlens.library.merge import apply_repos, merge_papers, paper_identity, stream_merged
+from paperlens.index.persist import prune
+from paperlens.index.segments import Segments
+from paperlens.library.merge import apply_repos, enrich_from_repo, merge_papers, paper_identity, stream_merged
 from paperlens.library.store import base_path, library_path, read_base_library, write_library
 from paperlens.sources.errors import FeedError
-from paperlens.sources.feedfile import STREAM_BYTES, read_feed_file
+from paperlens.sources.feedfile import STREAM_BYTES, iter_feed_file, read_feed_file
 from paperlens.sources.github import fetch_repo
 from paperlens.sources.hf_api import daily_papers_url, fetch_feed_url
 from paperlens.sources.http import HttpClient
@@ -71,7 +78,7 @@ def _read_feeds(paths: Iterable[Path], warnings: list[str], errors: list[str] | 
 
 @dataclass
 class Loaded:
-    index: Index
+    index: Segments
     library_source: str
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # feeds left out (skip_bad): file and reason
@@ -106,6 +113,21 @@ def _fingerprint(paths: Iterable[Path]) -> str:
     return h.hexdigest()[:16]
 
 
+def sources_fingerprint(settings: Settings, extra_feeds: Iterable[str] = ()) -> str:
+    """What an index answers for: the refreshed library (else the snapshot) and the local feed files."""
+    return _fingerprint([base_path(settings), *local_feeds(settings, extra_feeds)])
+
+
+def find_index(cache: Path, fp: str) -> Path | None:
+    """The index directory that answers for these sources: index-<fp>, or one a refresh grew to them."""
+    cands = [cache / f"index-{fp}", *sorted(cache.glob("index-*"))]
+    for d in cands:
+        m = segments.read_manifest(d) if d.is_dir() and ".tmp" not in d.name and ".old" not in d.name else None
+        if m is not None and m.sources == fp:
+            return d
+    return None
+
+
 def open_index(settings: Settings, extra_feeds: Iterable[str] = (), *, skip_bad: bool = False) -> Loaded:
     """Load the persisted index when its sources are unchanged, else build it (and persist it).
 
@@ -115,24 +137,26 @@ def open_index(settings: Settings, extra_feeds: Iterable[str] = (), *, skip_bad:
     errors: list[str] | None = [] if skip_bad else None
     feeds = local_feeds(settings, extra)
     base = base_path(settings)
-    ipath = settings.cache_path / f"index-{_fingerprint([base, *feeds])}"
-    if ipath.is_dir():
-        ix = open_pinned(ipath)
-        if ix is not None:
+    fp = sources_fingerprint(settings, extra)
+    found = find_index(settings.cache_path, fp)
+    if found is not None:
+        segs = segments.open_segments(found)
+        if segs is not None:
             # Files that failed when this index was built (and have not changed since) are still left out.
-            return Loaded(ix, str(base), errors=_saved_errors(ipath) if skip_bad else [])
+            return Loaded(segs, str(base), errors=_saved_errors(found) if skip_bad else [])
+    ipath = settings.cache_path / f"index-{fp}"
     big = [f for f in feeds if _big(f)]
     if not big:
         lib, source, warnings = load_library(settings, extra, errors)
-        ix = Index.build(lib)
+        cols = Index.build(lib)
         try:
-            save_unless_in_use(ix, ipath)
-            if errors:
-                (ipath / "feed-errors.json").write_text(json.dumps(errors), encoding="utf-8")
-            prune(settings.cache_path, keep=ipath.name)
+            if segments.create(ipath, cols, fp):
+                if errors:
+                    (ipath / "feed-errors.json").write_text(json.dumps(errors), encoding="utf-8")
+                prune(settings.cache_path, keep=ipath.name)
         except OSError as e:  # a read-only cache dir costs speed, not correctness
             warnings.append(f"{ipath}: cannot save the index ({e})")
-        return Loaded(ix, source, warnings, errors or [])
+        return Loaded(segments.open_segments(ipath) or Segments([cols]), source, warnings, errors or [])
     # A large feed is streamed: papers go to a records file as they come, and the saved index is then
     # memory-mapped, so what stays in memory is the index's columns, not the papers.
     small_settings = dataclasses.replace(settings, feeds=tuple(str(f) for f in feeds if f not in big))
@@ -140,9 +164,9 @@ def open_index(settings: Settings, extra_feeds: Iterable[str] = (), *, skip_bad:
     settings.cache_path.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(prefix="records-", dir=settings.cache_path) as rec:
         stream = stream_merged(lib.papers, big, lib.repos, warnings)
-        save_unless_in_use(Index.build_stream(stream, lib.repos, cast(BinaryIO, rec)), ipath)
+        segments.create(ipath, Index.build_stream(stream, lib.repos, cast(BinaryIO, rec)), fp)
     prune(settings.cache_path, keep=ipath.name)
-    opened = open_pinned(ipath)
+    opened = segments.open_segments(ipath)
     if opened is None:
         raise FeedError(f"{ipath}: the index vanished while it was being opened")
     return Loaded(opened, source, warnings, errors or [])
@@ -170,6 +194,9 @@ class Summary:
     feeds_failed: int = 0
     warnings: list[str] = field(default_factory=list)
     saved: bool = False
+    fetch_seconds: float = 0.0  # reading feeds, fetching them and the repos
+    index_seconds: float = 0.0  # then, until the index answers for the new library (a segment added, or a build)
+    incremental: bool = False  # the index grew by a segment (else it was built again)
 
     @property
     def ok(self) -> bool:
@@ -191,7 +218,8 @@ class Summary:
     def to_json(self) -> dict[str, object]:
         return {"papers": self.papers_after, "newPapers": self.new_papers, "reposFetched": self.repos_fetched,
                 "reposFailed": self.repos_failed, "feedsOk": self.feeds_ok, "feedsFailed": self.feeds_failed,
-                "saved": self.saved, "warnings": self.warnings[:50]}
+                "saved": self.saved, "warnings": self.warnings[:50], "fetchSeconds": round(self.fetch_seconds, 3),
+                "indexSeconds": round(self.index_seconds, 3), "incremental": self.incremental}
 
 
 # The hosts a token is bound to: a base URL elsewhere gets no token unless the user explicitly allows it.
@@ -229,23 +257,87 @@ def make_http(settings: Settings) -> HttpClient:
 
 def aliases_for_repo(papers: Iterable[Paper], full_name: str) -> list[str]:
     """Method names of the papers that link a repo: they choose which source files to read for classes."""
-    out: list[str] = []
-    for p in papers:
-        if p.repo and p.repo.lower() == full_name.lower():
-            out.extend(a.display for a in paper_aliases(p, None))
-    return out
+    return _RepoLinks.of(papers).aliases.get(full_name.lower(), [])
 
 
-def _fetch_repos(client: HttpClient, settings: Settings, papers: list[Paper], repos: dict[str, Repo],
+@dataclass
+class _RepoLinks:
+    """The repos some papers link, with those papers' method names (which choose the repo files to read)."""
+
+    names: dict[str, str] = field(default_factory=dict)  # lower-case -> as linked
+    aliases: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, p: Paper) -> None:
+        if p.repo:
+            k = p.repo.lower()
+            self.names.setdefault(k, p.repo)
+            self.aliases.setdefault(k, []).extend(a.display for a in paper_aliases(p, None))
+
+    @classmethod
+    def of(cls, papers: Iterable[Paper]) -> _RepoLinks:
+        links = cls()
+        for p in papers:
+            links.add(p)
+        return links
+
+
+class _Works:
+    """Which works some papers are (64-bit hashes of arXiv id / title identities): a million cost 16 MB."""
+
+    def __init__(self, papers: Iterable[Paper] = ()) -> None:
+        self._buf = array("q")
+        self._sorted: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        for p in papers:
+            self.add(p)
+
+    @staticmethod
+    def _keys(p: Paper) -> tuple[int, int]:
+        def h(s: str) -> int:
+            return int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little", signed=True)
+
+        return h(paper_identity(p)), h("t:" + norm_name(p.title))
+
+    def add(self, p: Paper) -> None:
+        self._buf.extend(self._keys(p))
+
+    def __contains__(self, p: Paper) -> bool:
+        if len(self._sorted) != len(self._buf):
+            self._sorted = np.unique(np.frombuffer(self._buf, dtype=np.int64))
+        keys = np.asarray(self._keys(p), dtype=np.int64)
+        idx = np.minimum(np.searchsorted(self._sorted, keys), max(len(self._sorted) - 1, 0))
+        return bool(len(self._sorted)) and bool(np.any(self._sorted[idx] == keys))
+
+
+def _scan_local(paths: list[Path], summary: Summary, links: _RepoLinks) -> _Works:
+    """The local feed files, one paper at a time (never whole in memory): which works they hold, and the repos
+    their papers link (into `links`)."""
+    works = _Works()
+    for path in paths:
+        n = 0
+        try:
+            for p in iter_feed_file(path, summary.warnings):
+                works.add(p)
+                links.add(p)
+                n += 1
+        except FeedError as e:
+            summary.warnings.append(str(e))
+        if n:
+            summary.feeds_ok += 1
+        else:
+            summary.feeds_failed += 1
+    return works
+
+
+def _fetch_repos(client: HttpClient, settings: Settings, links: _RepoLinks, repos: dict[str, Repo],
                  summary: Summary, progress: Progress | None) -> None:
-    """Every repo the papers link, four at a time, into `repos` (a repo that fails keeps its cached data)."""
-    names = sorted({p.repo for p in papers if p.repo}, key=str.lower)
+    """Every linked repo, four at a time, into `repos` (a repo that fails keeps its cached data)."""
+    names = sorted(links.names.values(), key=str.lower)
     done = 0
     if progress:
         progress(0, len(names), "repos")
 
     def one(name: str) -> tuple[str, Repo | None]:
-        return name, fetch_repo(client, name, settings.github_base_url, aliases_for_repo(papers, name))
+        return name, fetch_repo(client, name, settings.github_base_url, links.aliases.get(name.lower(), []))
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         for name, repo in pool.map(one, names):
@@ -263,21 +355,21 @@ def _fetch_repos(client: HttpClient, settings: Settings, papers: list[Paper], re
 
 def refresh(settings: Settings, progress: Progress | None = None, http: HttpClient | None = None) -> Summary:
     """Fetch the feeds given as URLs, then the repos of every paper; write library.json only after the new
-    data is complete, then build the index for it. The local feed files are read for their papers' repos and
-    counted, but they stay out of library.json: the index merges them (once) when it is built."""
+    data is complete, then bring the index up to date: a new segment with the new papers (and the new upvotes
+    and repo stars in its live table) when that is all that changed, else a new build.
+
+    The local feed files stay out of library.json (the index merges them, once, when it is built); a refresh
+    reads them one paper at a time for the repos their papers link and to tell new papers from known ones."""
     own = http is None
     client = http or make_http(settings)
     summary = Summary()
     summary.warnings.extend(token_table(settings)[1])
+    t0 = time.perf_counter()
     try:
         old, _ = read_base_library(settings)
         summary.warnings.extend(w for w in old.warnings if "using the shipped snapshot" in w)
-        local_warn: list[str] = []
-        local_errors: list[str] = []
-        local = _read_feeds(local_feeds(settings), local_warn, local_errors)
-        summary.warnings.extend([*local_errors, *local_warn])
-        summary.feeds_ok += sum(1 for x in local if x)
-        summary.feeds_failed += len(local_errors) + sum(1 for x in local if not x)
+        links = _RepoLinks()
+        local = _scan_local(local_feeds(settings), summary, links)
         urls = [f for f in settings.feeds if is_url(f)] or [daily_papers_url(settings.hf_base_url)]
         fetched = []
         for url in urls:
@@ -289,24 +381,75 @@ def refresh(settings: Settings, progress: Progress | None = None, http: HttpClie
             else:
                 summary.feeds_failed += 1
         remote = merge_papers(old.papers, *fetched)
-        everything = merge_papers(remote, *local)  # what the index will hold: for the counts and the repos
-        summary.papers_before = len(merge_papers(old.papers, *local))
+        for p in remote:
+            links.add(p)
         # A paper is new when neither its arXiv id nor its title was known (a feed may add the id to an old one).
-        known = {paper_identity(p) for src in (old.papers, *local) for p in src} | \
-            {norm_name(p.title) for src in (old.papers, *local) for p in src}
-        summary.new_papers = sum(1 for p in everything
-                                 if paper_identity(p) not in known and norm_name(p.title) not in known)
+        known = _Works(old.papers)
+        news = [p for p in merge_papers(*fetched) if p not in known and p not in local]
+        summary.new_papers = len(news)
         repos: dict[str, Repo] = dict(old.repos)
-        _fetch_repos(client, settings, everything, repos, summary, progress)
-        summary.papers_after = len(everything)
+        _fetch_repos(client, settings, links, repos, summary, progress)
+        t1 = time.perf_counter()
+        summary.fetch_seconds = t1 - t0
         if fetched or summary.repos_fetched:
+            # The index of the library as it was: grown by what is new when that is all that changed.
+            ipath = find_index(settings.cache_path, sources_fingerprint(settings))
+            ix = segments.open_segments(ipath) if ipath is not None else None
+            delta = _delta(ix, merge_papers(*fetched), local, old.repos, repos) if ix is not None else None
             write_library(Library(papers=apply_repos(remote, repos), repos=repos), library_path(settings))
             summary.saved = True
-            open_index(settings)  # builds and persists the index for the new library
+            if ipath is not None and ix is not None and delta is not None:
+                summary.papers_before = ix.n
+                del ix  # its pins: a merge may drop the segments it used
+                segments.add(ipath, delta, sources_fingerprint(settings))
+                summary.papers_after = summary.papers_before + len(delta.papers)
+                summary.incremental = True
+                segments.merge_later(ipath)
+            else:
+                summary.papers_before = ix.n if ix is not None else 0
+                del ix
+                summary.papers_after = open_index(settings).index.n  # builds and persists the new index
+            summary.index_seconds = time.perf_counter() - t1
         return summary
     finally:
         if own:
             client.close()
+
+
+def _delta(ix: Segments, fetched: list[Paper], local: _Works, old_repos: dict[str, Repo],
+           new_repos: dict[str, Repo]) -> segments.Delta | None:
+    """What the fetched papers and repos change in the index: new papers, new upvotes of papers it has, repos
+    with new stars; None when they change something the index holds in its columns (a title, authors, a repo's
+    code names...) or a paper a local feed file also holds (its fields win there): then it is built again."""
+    delta = segments.Delta()
+    for p in fetched:
+        if p in local:
+            return None
+        i = ix.find_paper(p)
+        if i is None:
+            delta.papers.append(p)
+            continue
+        q = ix.paper(i)
+        merged = merge_papers([q], [p])[0]
+        r = new_repos.get(merged.repo.lower()) if merged.repo else None
+        merged = enrich_from_repo(merged, r, 2) if r else merged
+        if merged == q:
+            continue
+        if dataclasses.replace(q, upvotes=merged.upvotes) != merged:
+            return None
+        delta.upvotes[ix.entry(i).key] = merged.upvotes
+    delta.papers = apply_repos(delta.papers, new_repos)
+    for name, r in new_repos.items():
+        o = old_repos.get(name)
+        if o == r:
+            continue
+        indexed = (r.identifiers, r.readme_arxiv_ids, r.readme_authors, r.readme_title)
+        if (o is None and any(indexed) and ix.by_repo(r.full_name)) or \
+                (o is not None and (r.full_name, *indexed) != (o.full_name, o.identifiers, o.readme_arxiv_ids,
+                                                               o.readme_authors, o.readme_title)):
+            return None  # code names and README BibTeX are in the index's columns
+        delta.repos[name] = r
+    return delta
 
 
 def refresh_with_progress(settings: Settings, show_progress: bool) -> Summary:
