@@ -28,6 +28,7 @@ import numpy.typing as npt
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "server"))
+sys.path.insert(0, str(HERE))
 
 from paperlens.core.model import Library, Paper  # noqa: E402
 from paperlens.index.catalog import Catalog  # noqa: E402
@@ -277,7 +278,16 @@ def index_plus_dense(papers: list[Paper]) -> list[list[int]]:
     return _by_similarity(sim / max(sim.max(), 1e-9) + 0.5 * (v @ v.T))
 
 
+def minilm(papers: list[Paper]) -> list[list[int]]:
+    """all-MiniLM-L6-v2 (bench/minilm_ref.py, numpy) over title and abstract, cosine: the issue's reference."""
+    from minilm_ref import model
+
+    v = model().encode([f"{p.title}. {p.abstract}" for p in papers])
+    return _by_similarity(v @ v.T)
+
+
 METHODS: dict[str, Ranker] = {
+    "minilm": minilm,
     "index+0.5*wordllama-mean": index_plus_dense,
     "keyphrases+0.5*vector": combined(0.5),
     "keyphrases+1*vector": combined(1.0),

@@ -171,3 +171,19 @@ async def test_hover_has_a_related_line(client: LanguageClient, ws: Path):
     links = re.findall(r"\[([^\]]+)\]\((https://[^)]+)\)", line)
     assert len(links) == 3, line
     assert all(u.startswith(("https://github.com/", "https://huggingface.co/papers")) for _, u in links)
+
+
+async def test_passage_never_suggests_the_paper_at_the_cursor_or_one_it_cites(client: LanguageClient, ws: Path):
+    doc = ("\\section{Related work}\n\n"
+           "Glocal-IB imputes missing values of multivariate time series with an information bottleneck,\n"
+           "as forecasting with missing values does~\\cite{crib2025}.\n")
+    p = ws / "cited.tex"
+    p.write_text(doc, encoding="utf-8")
+    open_doc(client, p, "latex")
+    at = find(doc, "Glocal-IB", offset=3)
+    acts = passage(await actions(client, p, t.Range(start=at, end=at), INVOKED), "paragraph")
+    names = [n for _, n, _ in acts]
+    assert len(acts) >= 3, names
+    # Both lead the same passage when it neither names nor cites them (test_latex_paragraph, the CLI test).
+    assert "Glocal-IB" not in names and not any("Revisiting Multivariate" in n or n == "CRIB" for n in names), names
+    assert all("glocalib2025" not in (a.edit and str(a.edit)) for a, _, _ in acts)

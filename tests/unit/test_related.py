@@ -40,6 +40,10 @@ def test_key_phrases_are_units() -> None:
     assert "imputation" in kp and kp["imputation"] > kp.get("series", 0.0)
     # A phrase never spans punctuation.
     assert "bottleneck time" not in key_phrases("", "an information bottleneck. Time series")
+    # A hyphenated word is its parts, so both spellings meet; boilerplate stays out whole.
+    hy = key_phrases("", "Image super-resolution with a key-value cache, a state-of-the-art off-the-shelf model.")
+    assert hy.keys() >= key_phrases("", "Image super resolution with a key value cache.").keys()
+    assert "super resolution" in hy and "shelf" not in hy and "state" not in hy
 
 
 def test_explain_prefers_shared_phrases() -> None:
@@ -157,8 +161,9 @@ def test_cli_related_text(tmp_path: Path) -> None:
     assert bad.returncode == 1 and "--text" in bad.stderr
 
 
-# Measured on 2026-11-29 (bench/related_eval.py): seed 0.600, daily 0.296. The thresholds sit just under them.
-P5_FLOOR = {"seed": 0.58, "daily": 0.28}
+# Measured on 2026-11-29 (bench/related_eval.py, labels as of the relabelling noted in
+# bench/results/related-p5.md): seed 0.608, daily 0.364. The thresholds sit just under them.
+P5_FLOOR = {"seed": 0.59, "daily": 0.34}
 
 
 def test_precision_at_5_does_not_regress() -> None:

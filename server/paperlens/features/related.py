@@ -90,6 +90,12 @@ def _function_text(lines: list[str], first: int, last: int, name: str) -> str:
 def passage_at(doc: DocAnalysis, rng: t.Range, invoked: bool) -> tuple[str, str, Span] | None:
     """(what, text, where citations go) for a selection; with no selection, only when asked for explicitly
     (a lightbulb on every paragraph would be noise): the Python function or the paragraph at the cursor."""
+    found = _passage(doc, rng, invoked)
+    return found[:3] if found is not None else None
+
+
+def _passage(doc: DocAnalysis, rng: t.Range, invoked: bool) -> tuple[str, str, Span, int, int] | None:
+    """passage_at, plus the passage's first and last lines."""
     lines = doc.lines
     if (rng.start.line, rng.start.character) != (rng.end.line, rng.end.character):
         sl, el = rng.start.line, min(rng.end.line, len(lines) - 1)
@@ -100,9 +106,9 @@ def passage_at(doc: DocAnalysis, rng: t.Range, invoked: bool) -> tuple[str, str,
         sel[0] = sel[0][rng.start.character :]
         text = "\n".join(sel)
         if doc.kind == PYTHON:
-            return "selection", text, Span(el, len(lines[el]), len(lines[el]))
+            return "selection", text, Span(el, len(lines[el]), len(lines[el])), sl, el
         end = len(sel[-1].rstrip()) + (rng.start.character if sl == el else 0)
-        return "selection", clean_prose(text, doc.kind), _before_period(lines[el], el, end)
+        return "selection", clean_prose(text, doc.kind), _before_period(lines[el], el, end), sl, el
     if not invoked:
         return None
     line = rng.start.line
@@ -112,7 +118,7 @@ def passage_at(doc: DocAnalysis, rng: t.Range, invoked: bool) -> tuple[str, str,
             return None
         first, last, name = fn
         return "function", _function_text(lines, first, last, name), Span(first, len(lines[first]),
-                                                                          len(lines[first]))
+                                                                          len(lines[first])), first, last
     if doc.kind not in (LATEX, MARKDOWN, RST, TEXT):
         return None
     para = _paragraph(lines, line)
@@ -120,7 +126,21 @@ def passage_at(doc: DocAnalysis, rng: t.Range, invoked: bool) -> tuple[str, str,
         return None
     lo, hi = para
     text = "\n".join(lines[lo : hi + 1])
-    return "paragraph", clean_prose(text, doc.kind), _before_period(lines[hi], hi, len(lines[hi].rstrip()))
+    return "paragraph", clean_prose(text, doc.kind), _before_period(lines[hi], hi, len(lines[hi].rstrip())), lo, hi
+
+
+def _named_or_cited(doc: DocAnalysis, catalog: Catalog, lo: int, hi: int, cursor: t.Position) -> set[str]:
+    """Keys of the papers a passage already cites or names, and of the paper at the cursor (even a name that is
+    also an English word): suggesting them would be noise, the passage is about them."""
+    keys = {c.key for c in doc.cites() if lo <= c.span.line <= hi}
+    at = doc.mention_at(cursor.line, cursor.character, catalog)
+    if at is not None:
+        keys.update(e.key for e in at.mention.entries)
+    for ln in range(lo, hi + 1):
+        for m in doc.line_mentions(ln, catalog):
+            if not m.mention.common:
+                keys.update(e.key for e in m.mention.entries)
+    return keys
 
 
 def _before_period(text: str, line: int, end: int) -> Span:
@@ -134,16 +154,18 @@ def passage_actions(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, rng: t.Range
                     bib_setting: str = "", root: Path | None = None, roots: Sequence[Path] = (),
                     invoked: bool = False) -> list[t.CodeAction]:
     """'Related to this paragraph: cite X (both: …)' actions, best first."""
-    found = passage_at(doc, rng, invoked)
+    found = _passage(doc, rng, invoked)
     if found is None:
         return []
-    what, text, span = found
+    what, text, span, lo, hi = found
     if len(key_phrases("", text)) < MIN_PHRASES:
         return []
     _, bib_path = target_bib(doc, bibs, bib_setting, root)
     writable = can_write_bib(doc, bib_path, root, roots)
     actions: list[t.CodeAction] = []
-    for e, why in catalog.related_passage(text, PASSAGE_K):
+    known = _named_or_cited(doc, catalog, lo, hi, rng.start)
+    hits = [(e, why) for e, why in catalog.related_passage(text, PASSAGE_K + len(known)) if e.key not in known]
+    for e, why in hits[:PASSAGE_K]:
         label = clean(e.method or e.title, 80)
         reason = clean(f" (both: {', '.join(why)})", 80) if why else ""
         actions.append(t.CodeAction(

@@ -127,6 +127,19 @@ def _word(w: str) -> tuple[str, float]:
 # ---------------------------------------------------------------- key phrases
 
 
+def _words(text: str) -> list[str]:
+    """Words and phrase-breaking punctuation; a hyphenated word is its parts ("super-resolution" is the phrase
+    "super resolution", as a paper that writes it with a space has it), unless it is boilerplate as a whole
+    ("state-of-the-art", "off-the-shelf")."""
+    out: list[str] = []
+    for w in _TOKEN.findall(text):
+        if "-" in w and w[0].isalnum() and w not in _BOILERPLATE:
+            out.extend(p for p in w.split("-") if p)
+        else:
+            out.append(w)
+    return out
+
+
 def key_phrases(title: str, abstract: str, keywords: Iterable[str] = ()) -> dict[str, float]:
     """Weighted key phrases: single content words and adjacent pairs of them (never across a function word or a
     punctuation mark), each weighted by its words' rarity and by how often the text uses it (a title or keyword
@@ -141,7 +154,7 @@ def key_phrases(title: str, abstract: str, keywords: Iterable[str] = ()) -> dict
             text = _URL.sub(" ", text)
         prev, prev_r = "", 0.0
         # One pass over words and phrase-breaking punctuation (a punctuation token maps to "", like a stop word).
-        for w in _TOKEN.findall(fold(text)):
+        for w in _words(fold(text)):
             got = memo.get(w)
             s, r = got if got is not None else _word(w)
             if not s:
