@@ -278,16 +278,80 @@ def index_plus_dense(papers: list[Paper]) -> list[list[int]]:
     return _by_similarity(sim / max(sim.max(), 1e-9) + 0.5 * (v @ v.T))
 
 
-def minilm(papers: list[Paper]) -> list[list[int]]:
-    """all-MiniLM-L6-v2 (bench/minilm_ref.py, numpy) over title and abstract, cosine: the issue's reference."""
+_MINILM: dict[str, np.ndarray] = {}
+
+
+def _minilm_vectors(papers: list[Paper]) -> np.ndarray:
     from minilm_ref import model
 
-    v = model().encode([f"{p.title}. {p.abstract}" for p in papers])
+    texts = [f"{p.title}. {p.abstract}" for p in papers]
+    missing = [t for t in texts if t not in _MINILM]
+    if missing:
+        _MINILM.update(zip(missing, model().encode(missing), strict=True))
+    return np.stack([_MINILM[t] for t in texts])
+
+
+def minilm(papers: list[Paper]) -> list[list[int]]:
+    """all-MiniLM-L6-v2 (bench/minilm_ref.py, numpy) over title and abstract, cosine: the issue's reference."""
+    v = _minilm_vectors(papers)
     return _by_similarity(v @ v.T)
+
+
+def minilm_plus_keyphrases(alpha: float) -> Ranker:
+    """Key phrases x idf cosine + alpha x MiniLM cosine: what a contextual encoder would add to the shipped scoring."""
+    def rank(papers: list[Paper]) -> list[list[int]]:
+        from paperlens.index import semantic
+
+        bags = [semantic.key_phrases(p.title, p.abstract, p.ai_keywords) for p in papers]
+        idf = _idf(bags)
+        v = _minilm_vectors(papers)
+        return _by_similarity(_bag_cos([{t: w * idf[t] for t, w in b.items()} for b in bags]) + alpha * (v @ v.T))
+    return rank
+
+
+def keyphrases_prf(beta: float, m: int) -> Ranker:
+    """Key phrases x idf, plus pseudo-relevance feedback: beta x the mean similarity to the query's m nearest."""
+    def rank(papers: list[Paper]) -> list[list[int]]:
+        from paperlens.index import semantic
+
+        bags = [semantic.key_phrases(p.title, p.abstract, p.ai_keywords) for p in papers]
+        idf = _idf(bags)
+        sim = _bag_cos([{t: w * idf[t] for t, w in b.items()} for b in bags])
+        off = sim.copy()
+        np.fill_diagonal(off, 0.0)
+        out = sim.copy()
+        for i in range(len(sim)):
+            nb = np.argsort(-np.where(np.arange(len(sim)) == i, -np.inf, sim[i]), kind="stable")[:m]
+            out[i] = sim[i] + beta * off[nb].mean(axis=0)
+        return _by_similarity(out)
+    return rank
+
+
+def keyphrases_snowball(papers: list[Paper]) -> list[list[int]]:
+    """Key phrases x idf with every word Snowball-stemmed (`pip install snowballstemmer`): "bottlenecking" meets
+    "bottleneck", "pruner" meets "pruning"."""
+    import snowballstemmer
+
+    from paperlens.index import semantic
+
+    st = snowballstemmer.stemmer("english")
+    bags = []
+    for p in papers:
+        b: dict[str, float] = {}
+        for t, w in semantic.key_phrases(p.title, p.abstract, p.ai_keywords).items():
+            key = " ".join(st.stemWords(t.split()))
+            b[key] = max(b.get(key, 0.0), w)
+        bags.append(b)
+    idf = _idf(bags)
+    return _by_similarity(_bag_cos([{t: w * idf[t] for t, w in b.items()} for b in bags]))
 
 
 METHODS: dict[str, Ranker] = {
     "minilm": minilm,
+    "minilm+keyphrases-idf": minilm_plus_keyphrases(1.0),
+    "keyphrases-idf+prf(0.5,2)": keyphrases_prf(0.5, 2),
+    "keyphrases-idf+prf(1,3)": keyphrases_prf(1.0, 3),
+    "keyphrases-idf-snowball": keyphrases_snowball,
     "index+0.5*wordllama-mean": index_plus_dense,
     "keyphrases+0.5*vector": combined(0.5),
     "keyphrases+1*vector": combined(1.0),
