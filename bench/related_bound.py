@@ -1,4 +1,4 @@
-"""The worst case of one related request at a million papers, in-process: Index._related_terms (the scoring the
+"""The worst case of one related request at a million papers, in-process: Index.related_terms (the scoring the
 editor runs) over 36 phrases whose posting lists all run past REL_TERM_CAP, with ids spread over 1M papers.
 
     .venv/bin/python bench/related_bound.py            # shipped REL_BUDGET
@@ -44,7 +44,7 @@ def main() -> int:
     times = []
     for _ in range(args.requests):
         t = time.perf_counter()
-        Index._related_terms(stub, query, 6, -1)  # type: ignore[arg-type]
+        Index.related_terms(stub, query, 6, -1)  # type: ignore[arg-type]
         times.append(time.perf_counter() - t)
     ms = np.asarray(times) * 1000
     print(f"{args.papers:,} papers, {args.terms} phrases x {args.df:,} papers, budget {args.budget:,}: "

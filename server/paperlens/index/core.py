@@ -32,7 +32,6 @@ REL_TERM_CAP = 2000  # at most this many papers scored per term: bounds a reques
 REL_BUDGET = 12000
 
 
-
 class PaperSource(Protocol):
     """What an Entry reads its full record and repo from: an Index, a Segments view, a merged .bib entry."""
 
