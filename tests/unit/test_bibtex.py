@@ -293,6 +293,19 @@ def test_append_entry_position_and_crlf() -> None:
     assert append_entry("@misc{a, title={A}}", "@misc{b, title={B}}") == (0, 19, "\n\n@misc{b, title={B}}\n")
 
 
+def test_append_entry_takes_the_files_line_ending_and_encoding() -> None:
+    old_mac = SCHOLAR.replace("\n", "\r")
+    line, character, new_text = append_entry(old_mac, ENTRY)
+    assert (line, character) == (6, 0) and new_text == "\r" + ENTRY.replace("\n", "\r")
+    mostly_lf = SCHOLAR.replace("\n", "\r\n", 1)  # one stray CRLF in an LF file: the entry is LF
+    assert "\r" not in append_entry(mostly_lf, ENTRY)[2]
+    goedel = format_bibtex(Paper(title="Über Sätze", authors=("Kurt Gödel",)), "goedel1931")
+    assert append_entry(SCHOLAR, goedel, "utf-8")[2] == "\n" + goedel  # UTF-8 keeps the letters
+    for encoding in ("latin-1", "cp1252", "gb18030", "utf-16"):
+        added = append_entry(SCHOLAR, goedel, encoding)[2]
+        assert added.isascii() and '{\\"U}ber' in added and 'G{\\"o}del' in added, encoding
+
+
 def test_append_twice_keeps_order() -> None:
     text = SCHOLAR
     for paper, key in [(PREPRINT, "first"), (ROUND_TRIP[2], "second")]:

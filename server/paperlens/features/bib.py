@@ -18,7 +18,6 @@ from paperlens.index.core import Entry
 from paperlens.sources.bibtex import (
     BibDocument,
     append_entry,
-    ascii_tex,
     decode_bib_bytes,
     existing_keys,
     format_bibtex,
@@ -295,16 +294,12 @@ def append_entry_edit(entry: Entry, uri: str, now: BibText) -> t.WorkspaceEdit |
     if now.text is not None and entry.key in existing_keys(now.text):
         return None
     bib_text = format_bibtex(entry.paper, entry.key)
-    if now.encoding not in ("utf-8", "utf-8-sig"):
-        # ASCII bytes are the same in every encoding a .bib is found in (a UTF-16 file is written as text by the
-        # editor): the new entry cannot be mis-encoded, and the file's own bytes are not re-interpreted.
-        bib_text = ascii_tex(bib_text)
     changes: list[t.TextDocumentEdit | t.CreateFile | t.RenameFile | t.DeleteFile] = []
     text = now.text
     if text is None:
         changes.append(t.CreateFile(uri=uri, options=t.CreateFileOptions(ignore_if_exists=True)))
         text = ""
-    line, char, new_text = append_entry(text, bib_text)
+    line, char, new_text = append_entry(text, bib_text, now.encoding)
     pos = t.Position(line=line, character=char)
     changes.append(t.TextDocumentEdit(
         text_document=t.OptionalVersionedTextDocumentIdentifier(uri=uri, version=now.version),

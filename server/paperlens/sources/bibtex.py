@@ -539,11 +539,16 @@ def format_bibtex(paper: Paper, key: str) -> str:
     return f"@{kind}{{{key},\n{body}\n}}\n"
 
 
-def append_entry(bib_text: str, entry: str) -> tuple[int, int, str]:
-    """(line, character, new_text) appending `entry` after one blank line; existing bytes never change."""
+def append_entry(bib_text: str, entry: str, encoding: str = "utf-8") -> tuple[int, int, str]:
+    """(line, character, new_text) appending `entry` after one blank line; existing bytes never change. The
+    entry takes the file's line ending, and is made ASCII when the file (read as `encoding`) is not UTF-8:
+    ASCII bytes are the same in every encoding a .bib is found in (a UTF-16 file is written as text by the
+    editor), so the new entry cannot be mis-encoded and the file's own bytes are not re-interpreted."""
+    if encoding not in ("utf-8", "utf-8-sig"):
+        entry = ascii_tex(entry)
     starts = _line_starts(bib_text)
     line, character = len(starts) - 1, len(bib_text) - starts[-1]
-    nl = "\r\n" if "\r\n" in bib_text else "\n"
+    nl = detect_newline(bib_text)
     body = nl.join(entry.strip("\r\n").splitlines()) + nl
     content = bib_text.rstrip()
     if not content:
