@@ -17,15 +17,19 @@ from typing import NamedTuple
 _NEW = r"\d{4}\.\d{4,5}"
 _OLD = r"[a-z]+(?:-[a-z]+)*(?:\.[a-z]+(?:-[a-z]+)*)?/\d{7}"
 ARXIV_NEW_RE = re.compile(_NEW)
-# What marks an id as arXiv's in running text: a link to it, an 'arXiv:' prefix, arXiv's DOI, or a BibTeX
-# `eprint = {…}` (README BibTeX). Old-style ids are taken only when marked; new-style ones also bare (a
-# preprint number in prose), when `bare` is asked for.
-_ARXIV_FIND = re.compile(
-    r"(?P<eprint>\beprint\s*=\s*[{\"]\s*)?"
-    r"(?P<mark>(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/|\barxiv\s*[:/]\s*|10\.48550/arxiv\.)?"
-    rf"(?(eprint)|(?(mark)|(?<![\d.])))(?P<id>{_NEW}|{_OLD})(?:v\d+)?(?!\d)",
+# Ids in running text are found from the digits (a plain scan, fast on megabytes of prose), then what is
+# written right before them is checked: a link, an 'arXiv:' prefix, arXiv's DOI, or a BibTeX `eprint = {…}`
+# (README BibTeX). Old-style ids count only when so marked; new-style ones also bare (a preprint number in
+# prose), when `bare` is asked for, and then not inside a longer number (1.2404.00722, 92404.00722).
+_ARXIV_DIGITS = re.compile(rf"{_NEW}(?:v\d+)?(?!\d)|/\d{{7}}(?:v\d+)?(?!\d)")
+_OLD_ARCHIVE = re.compile(r"(?<![a-z.-])[a-z]+(?:-[a-z]+)*(?:\.[a-z]+(?:-[a-z]+)*)?$", re.IGNORECASE)
+_ARXIV_MARK = re.compile(
+    r"(?:(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/|(?<![a-z])arxiv\s*[:/]\s*|10\.48550/arxiv\.)$",
     re.IGNORECASE,
 )
+_EPRINT = re.compile(r"(?<![a-z])eprint\s*=\s*[{\"]\s*$", re.IGNORECASE)
+_VERSION = re.compile(r"v\d+$")
+_LOOK_BACK = 40  # characters before an id that can hold its mark ('https://export.arxiv.org/html/' is 30)
 _ARXIV_VALUE = re.compile(
     r"(?:(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/|arxiv\s*:\s*|10\.48550/arxiv\.)?"
     rf"(?P<id>{_NEW}|{_OLD})(?:v\d+)?(?:\.pdf)?",
@@ -66,11 +70,21 @@ def paper_arxiv_id(value: object) -> str | None:
 def find_arxiv_ids(text: str, bare: bool = True) -> Iterator[Found]:
     """arXiv ids in running text, in order; a span covers the link or 'arXiv:' prefix with the id (not a
     BibTeX `eprint = {`). `bare`: also new-style ids written without any mark."""
-    for m in _ARXIV_FIND.finditer(text):
-        marked = m.group("eprint") is not None or m.group("mark") is not None
-        aid = m.group("id")
-        if marked or (bare and is_new_style(aid)):
-            yield Found(aid, m.start("mark") if m.group("mark") is not None else m.start("id"), m.end())
+    for m in _ARXIV_DIGITS.finditer(text):
+        start, end = m.start(), m.end()
+        if text[start] == "/":  # old style: the archive name is written before the slash
+            archive = _OLD_ARCHIVE.search(text, max(0, start - _LOOK_BACK), start)
+            if archive is None:
+                continue
+            start = archive.start()
+        lo = max(0, start - _LOOK_BACK)
+        aid = _VERSION.sub("", text[start:end])
+        if mark := _ARXIV_MARK.search(text, lo, start):
+            yield Found(aid, mark.start(), end)
+        elif _EPRINT.search(text, lo, start) or (
+            bare and is_new_style(aid) and (start == 0 or text[start - 1] not in "0123456789.")
+        ):
+            yield Found(aid, start, end)
 
 
 def arxiv_abs_url(aid: str | None) -> str | None:
@@ -129,6 +143,8 @@ def find_github_repos(text: str) -> Iterator[Found]:
     """Valid `owner/name`s of github.com links in text, in order. A sentence can end right after a link
     ('…/Tyr-the-Pruner.'), and '.git' is not part of the name; the span covers the link up to the name (with
     its '.git'), not a trailing path."""
+    if "github.com" not in text.lower():  # the regex is slow on long prose; most of it names no repo
+        return
     for m in _GITHUB_RE.finditer(text):
         owner, written = m.group(1), m.group(2).rstrip(".")
         name = written[:-4].rstrip(".") if written.lower().endswith(".git") else written

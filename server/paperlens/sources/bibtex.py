@@ -171,7 +171,9 @@ def _arxiv(fields: dict[str, str]) -> str | None:
     if prefix == "arxiv" and (aid := paper_arxiv_id(fields.get("eprint"))):
         return aid
     for key in ("url", "doi", "journal", "volume", "note", "howpublished", "booktitle"):
-        value = fields.get(key, "")
+        value = fields.get(key)
+        if not value:
+            continue
         if key == "volume" and value.startswith("abs/") and (aid := paper_arxiv_id(value[4:])):
             return aid
         for found in find_arxiv_ids(value, bare="arxiv" in value.lower()):

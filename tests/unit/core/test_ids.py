@@ -80,7 +80,10 @@ def test_parse_arxiv_id(value: object, parsed: str | None, paper: str | None) ->
         ("Manubot: [@arxiv:2404.00722]", True, [("2404.00722", "arxiv:2404.00722")]),
         ("hep-th/9901001 alone is a path; arXiv:hep-th/9901001 is an id", True,
          [("hep-th/9901001", "arXiv:hep-th/9901001")]),
-        ("a 12345.67890 or 1.2404.00722 or 2404.007221 is not", True, []),
+        ("a 12345.67890 or 1.2404.00722 or 92404.00722 or 2404.007221 is not", True, []),
+        ("(http://export.arxiv.org/abs/cond-mat.str-el/0101001v2)", True,
+         [("cond-mat.str-el/0101001", "http://export.arxiv.org/abs/cond-mat.str-el/0101001v2")]),
+        ("2404.00722 starts the line; so does a path: example.org/data/1234567", True, [("2404.00722", "2404.00722")]),
         ("arxiv:2301.123456", True, []),
     ],
 )
