@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from paperlens.analysis.bibload import index_file, read_bib_path
+from paperlens.analysis.bibload import index_file, install_cached, read_bib_path
 from paperlens.index.bibindex import BibIndex
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index
@@ -95,10 +95,14 @@ def test_entries_are_found_without_reading_fields_and_keys_never_lost() -> None:
 
 
 def test_bib_index_search_and_incremental_changes(tmp_path: Path) -> None:
-    f, digest, lights = read_bib_path(REAL_BIB / "akhirsch_main.bib", "file:///main.bib", tmp_path)
-    assert lights is None
+    src = tmp_path / "main.bib"
+    src.write_bytes((REAL_BIB / "akhirsch_main.bib").read_bytes())
+    cache = tmp_path / "cache"
+    r = read_bib_path(src, "file:///main.bib", cache)
+    f, digest = r.file, r.digest
+    assert r.lights is None and not r.installed
     bib = BibIndex()
-    index_file(f, bib, tmp_path, digest)
+    index_file(f, bib, cache, digest, stat_key=r.stat_key)
     assert bib.n == len(f.doc.entries)
     base = Index.build(read_library(snapshot_file()))
     cat = Catalog(base, bib=bib)
@@ -107,11 +111,28 @@ def test_bib_index_search_and_incremental_changes(tmp_path: Path) -> None:
     assert "BatesN24" in [x.key for x in cat.search("choreographic multicast", 10)]
     assert [x.key for x in cat.search("BatesN2", 3)][0] == "BatesN24"
     # A second start finds the records in the cache (by content hash): nothing is parsed again.
-    f2, digest2, lights2 = read_bib_path(REAL_BIB / "akhirsch_main.bib", "file:///main.bib", tmp_path)
-    assert digest2 == digest and lights2 is not None and len(lights2) == len(f2.doc.entries)
+    r2 = read_bib_path(src, "file:///main.bib", cache)
+    assert r2.digest == digest and r2.lights is not None and len(r2.lights) == len(r2.file.doc.entries)
     bib2 = BibIndex()
-    index_file(f2, bib2, tmp_path, digest2, lights2)
+    index_file(r2.file, bib2, cache, r2.digest, r2.lights)
     assert bib2.n == bib.n and Catalog(base, bib=bib2).by_key("BatesN24") is not None
+    # Warm, in bulk: the same size and mtime install the cached records before the file is read at all.
+    bib3 = BibIndex()
+    hit = install_cached(src, "file:///main.bib", bib3, cache)
+    assert hit is not None and hit[0] == digest and bib3.n == bib.n
+    cat3 = Catalog(base, bib=bib3)
+    assert [x.key for x in cat3.search("choreographic multicast", 10)] == \
+        [x.key for x in cat.search("choreographic multicast", 10)]
+    assert [x.key for x in cat3.search("BatesN2", 3)][0] == "BatesN24"
+    assert cat3.by_key("BatesN24").title.startswith("We Know I Know You Know")  # type: ignore[union-attr]
+    r3 = read_bib_path(src, "file:///main.bib", cache, bib3, hit)
+    assert r3.installed and bib3.n == bib.n
+    assert cat3.by_key("BatesN24").paper.authors  # type: ignore[union-attr]  # the card reads the text now
+    # A file changed since: its cached records are dropped when the read finds other content.
+    src.write_bytes(src.read_bytes().replace(b"BatesN24", b"BatesN99"))
+    bib4 = BibIndex()
+    hit4 = install_cached(src, "file:///main.bib", bib4, cache)
+    assert hit4 is None or read_bib_path(src, "file:///main.bib", cache, bib4, hit4).installed is False
     bib.remove("BatesN24")
     assert cat.by_key("BatesN24") is None
     assert "BatesN24" not in [x.key for x in cat.search("choreographic multicast", 10)]

@@ -406,7 +406,7 @@ class Workspace:
         for p in small:
             uri = path_uri(p)
             try:
-                f, _, lights = bibload.read_bib_path(p, uri)
+                f = bibload.read_bib_path(p, uri).file
             except OSError as e:
                 log.warning("%s: %s", p, e)
                 continue
@@ -426,32 +426,45 @@ class Workspace:
         cache = self.cache_dir()
         self._loading(+1)
         try:
-            read: list[tuple[BibFile, str, Any]] = []
+            # Warm: files whose parsed records are cached (same size and mtime) answer at once, before any read.
+            installed = {}
+            for p in self.bib_paths:
+                uri = path_uri(p)
+                if uri not in self.docs and uri not in self.bibs.files:
+                    hit = await loop.run_in_executor(None, bibload.install_cached, p, uri, self.bib_index, cache)
+                    if hit is not None:
+                        installed[uri] = hit
+            if installed:
+                self.documents_changed(publish=False)
+            read: list[bibload.Read] = []
             for p in self.bib_paths:
                 uri = path_uri(p)
                 known = self.bibs.files.get(uri)
                 if uri in self.docs and known is not None:
                     continue  # open in the editor: its text there wins
                 try:
-                    f, digest, lights = await loop.run_in_executor(None, bibload.read_bib_path, p, uri, cache)
+                    r = await loop.run_in_executor(None, bibload.read_bib_path, p, uri, cache, self.bib_index,
+                                                   installed.get(uri))
                 except OSError as e:
                     log.warning("%s: %s", p, e)
                     continue
-                if known is None or known.text == f.text:
-                    self.put_bib(uri, f)
-                    read.append((f, digest, lights))
-            for level, note in self.bib_notes([f for f, _, _ in read]):
+                if known is None or known.text == r.file.text:
+                    self.put_bib(uri, r.file)
+                    read.append(r)
+            for level, note in self.bib_notes([r.file for r in read]):
                 self.show(level, note)
             self.bibs_ready = True  # every key is known now: diagnostics may call a key unknown
             self.republish()
-            for f, digest, lights in read:
-                gen = self.bib_gen.get(f.uri, 0)
+            for r in read:
+                if r.installed:
+                    continue
+                gen = self.bib_gen.get(r.file.uri, 0)
 
-                def wanted(uri: str = f.uri, gen: int = gen) -> bool:
+                def wanted(uri: str = r.file.uri, gen: int = gen) -> bool:
                     return self.bib_gen.get(uri, 0) == gen  # not re-read since (an edit, a change on disk)
 
                 await loop.run_in_executor(None, functools.partial(
-                    bibload.index_file, f, self.bib_index, cache, digest, lights, wanted))
+                    bibload.index_file, r.file, self.bib_index, cache, r.digest, r.lights, wanted, r.stat_key))
         finally:
             self.bibs_ready = True
             self._loading(-1)
