@@ -465,6 +465,51 @@ def peer_session(corpus: Path, ws: Path, wl: Workload, samples: int) -> dict[str
         c.close()
 
 
+def peer_bib_session(bib: Path, ws: Path, keys: list[tuple[str, str]], samples: int) -> dict[str, Any]:
+    """bibli-ls on the .bib scenario's file: time from start to the first completion that lists a key, then
+    completion and hover latency (its completions are not filtered by prefix: every entry, every time)."""
+    py = peer_python()
+    if py is None:
+        return {"error": "bibli-ls could not be installed (see stderr)"}
+    ws.mkdir(parents=True, exist_ok=True)
+    (ws / "library.bib").symlink_to(bib)
+    (ws / ".bibli.toml").write_text('[backends.bench]\nbackend_type = "bibfile"\nbibfiles = ["library.bib"]\n\n'
+                                    '[cite]\ntrigger = "@"\n')
+    rng = random.Random(5)
+    sample = rng.sample(keys, min(samples, len(keys)))
+    doc = "Prior work [@\n" + "\n".join(f"See [@{k}] here." for k, _ in sample) + "\n"
+    r: dict[str, Any] = {}
+    c = Client([str(py.parent / "bibli_ls")], ws, ws / "bibli.log")
+    try:
+        r["initialize"] = initialize(c, ws, None)
+        uri = (ws / "cites.md").as_uri()
+        did_open(c, uri, "markdown", doc)
+        items = 0
+
+        def listed() -> bool:
+            nonlocal items
+            res, _ = c.request("textDocument/completion", {"textDocument": {"uri": uri}, "position": pos(0, 13)})
+            items = len(res["items"]) if isinstance(res, dict) else len(res or [])
+            return items > 0
+
+        _until(listed, timeout=900)
+        r["first_completion"] = time.perf_counter() - c.t_spawn
+        r["first_items"] = items
+        comp, hov, hits = [], [], 0
+        for _ in range(samples):
+            _, d = c.request("textDocument/completion", {"textDocument": {"uri": uri}, "position": pos(0, 13)})
+            comp.append(d)
+        for i in range(len(sample)):
+            res, d = c.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": pos(1 + i, 8)})
+            hov.append(d)
+            hits += res is not None
+        r["completion"], r["hover"], r["hover_hits"] = comp, hov, hits / max(1, len(hov))
+        r["rss_mb"] = c.rss_peak_mb()
+        return r
+    finally:
+        c.close()
+
+
 # ------------------------------------------------------------------ report
 
 
@@ -663,7 +708,7 @@ def bib_session(bib: Path, cache: Path, ws: Path, keys: list[tuple[str, str]], *
             time.sleep(2)
             k0 = keys[len(keys) // 2][0]
             at = text.index("{" + k0 + ",")
-            tline = text.count("\n", 0, at) + 2  # the title line
+            tline = text.count("\n", 0, text.index("\n  title =", at) + 1)  # the title line (authors may span lines)
             old = text.split("\n")[tline]
             new = '  title =        "Zyxwvutsrq secure protocol",'
             t0 = time.perf_counter()
@@ -679,7 +724,7 @@ def bib_session(bib: Path, cache: Path, ws: Path, keys: list[tuple[str, str]], *
     return out
 
 
-def run_bib(n: int) -> str:
+def run_bib(n: int, peer: bool = False, samples: int = 50) -> str:
     from gen_bib import ensure_bib
 
     print(f"[.bib {n:,}] generating ...", file=sys.stderr, flush=True)
@@ -700,9 +745,16 @@ def run_bib(n: int) -> str:
         c.close()
         (ws / "library.bib").symlink_to(bib)
         print(f"[.bib {n:,}] cold ...", file=sys.stderr, flush=True)
+        load = [os.getloadavg()[0]]  # a shared 2-core machine: the figures mean little without it
         cold = bib_session(bib, cache, ws, keys, edit=False)
+        load.append(os.getloadavg()[0])
         print(f"[.bib {n:,}] warm + edit ...", file=sys.stderr, flush=True)
         warm = bib_session(bib, cache, ws, keys, edit=True)
+        load.append(os.getloadavg()[0])
+        other: dict[str, Any] | None = None
+        if peer:
+            print(f"[.bib {n:,}] peer bibli-ls ...", file=sys.stderr, flush=True)
+            other = peer_bib_session(bib, tmp / "peer", keys, samples)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     size = bib.stat().st_size
@@ -728,6 +780,21 @@ def run_bib(n: int) -> str:
     row("edit in the open .bib → next completion shows it", "", ms(warm.get("edit_visible", float("nan"))),
         "≤ 100 ms")
     row("peak RSS", f"{cold['rss_mb']:.0f} MB", f"{warm['rss_mb']:.0f} MB", "≤ 500 MB")
+    row("load average (1 min) before / after", f"{load[0]:.1f} / {load[1]:.1f}", f"{load[1]:.1f} / {load[2]:.1f}",
+        "(2 cores)")
+    if other is not None:
+        lines += ["", "bibli-ls 0.1.7.2 on the same file (`--peer`; it has no cache, so one column):", "",
+                  "| measure | bibli-ls |", "|---|---|"]
+        if "error" in other:
+            lines.append(f"| bibli-ls | {other['error']} |")
+        else:
+            pc, ph = other["completion"], other["hover"]
+            lines += [f"| start → first completion listing the keys | {ms(other['first_completion'])} |",
+                      f"| completion p50 / p99 ({len(pc)} requests, {other['first_items']:,} items each) | "
+                      f"{ms(pct(pc, 50))} / {ms(pct(pc, 99))} |",
+                      f"| hover p50 / p99 ({len(ph)} keys, {other['hover_hits'] * 100:.0f}% with a card) | "
+                      f"{ms(pct(ph, 50))} / {ms(pct(ph, 99))} |",
+                      f"| peak RSS | {other['rss_mb']:.0f} MB |"]
     md = "\n".join(lines) + "\n"
     out = HERE / "results" / f"{dt.date.today().isoformat()}-bib-{n}.md"
     out.parent.mkdir(exist_ok=True)
@@ -745,7 +812,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.bib:
         for s in args.bib.split(","):
-            print(run_bib(int(s)), flush=True)
+            print(run_bib(int(s), args.peer, args.peer_samples), flush=True)
         return
     for s in args.sizes.split(","):
         t0 = time.perf_counter()

@@ -53,10 +53,23 @@ def test_title_name(title: str, name: str | None) -> None:
         ("We investigate the improved generalization ability of our proposed CS-IB and demonstrate", ["CS-IB"]),
         ("The information bottleneck (IB) approach is popular to improve the generalization", []),
         ("we propose a manifold-aware magnitude-phase dual-stream framework", []),
+        # Capitals inside words spell the name in parentheses: the gloss is not a name (a real abstract, typo kept).
+        ("To address this challenge, we introduce ShifTed Rotray position\nembeddING (STRING). STRING shifts",
+         ["STRING"]),
+        ("we introduce Glocal Information Bottleneck (Glocal-IB).", ["Glocal Information Bottleneck", "Glocal-IB"]),
     ],
 )
 def test_abstract_names(abstract: str, names: list[str]) -> None:
     assert abstract_names(abstract) == names
+
+
+def test_gloss_of_a_real_abstract_gives_its_acronym() -> None:
+    import json
+
+    path = Path(__file__).resolve().parents[2].parent / "shared" / "realworld" / "hf" / "daily_papers-2024-10-25.json"
+    items = json.loads(path.read_text(encoding="utf-8"))
+    abstract = next(it["paper"]["summary"] for it in items if "ShifTed" in it["paper"]["summary"])
+    assert abstract_names(abstract) == ["STRING"]
 
 
 @pytest.mark.parametrize(("name", "common"), [("Nexus", True), ("Turbo", True), ("Block Transformer", True),

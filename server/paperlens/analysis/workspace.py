@@ -14,7 +14,8 @@ import functools
 import logging
 import re
 import sys
-from collections.abc import Callable, Coroutine
+import time
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,11 +171,13 @@ class Workspace:
                 return
         self.publish(uri)  # (a .bib whose text is read already: only its own diagnostics are new)
 
-    def change(self, uri: str, text: str, version: int) -> None:
+    def change(self, uri: str, text: str, version: int, changes: Sequence[Any] = ()) -> None:
         """didChange (the text with the change applied): re-split, let the per-line caches keep every unchanged
         line's analysis, and re-read (a .bib) or re-check the document once the typing pauses."""
         d = self.doc(uri)
         if d is None:
+            return
+        if d.kind == BIBTEX and self._bib_edited(d, text, version, changes):
             return
         d.lines = text.split("\n")
         d.version = version
@@ -191,6 +194,26 @@ class Workspace:
                         self.publish(u)
 
         self.schedule("diag:" + uri, 0.2, republish)
+
+    def _bib_edited(self, d: DocAnalysis, text: str, version: int, changes: Sequence[Any]) -> bool:
+        """A large open .bib edited: only the entries the edit touches are read again, now (bibload.apply_edit),
+        so the next completion already has them; False when the file must be read again instead."""
+        f = self.bibs.files.get(d.uri)
+        if f is None or len(text) <= SYNC_BIB_BYTES:
+            return False
+        t0 = time.perf_counter()
+        e = bibload.apply_edit(f, text, self.bib_index, bibload.changed_lines(changes, len(d.lines)))
+        log.info("%s: edit applied in %.1f ms (%s)", d.uri, (time.perf_counter() - t0) * 1000,
+                 "entries " + ", ".join(e.keys) if e else "the file is read again")
+        if e is None:
+            return False
+        e.splice(d.lines)
+        d.version = version
+        d.invalidate()
+        self.bib_gen[d.uri] = self.bib_gen.get(d.uri, 0) + 1  # an older re-read still running is dropped
+        self.put_bib(d.uri, e.file)
+        self.schedule("bib:" + d.uri, 0.3, lambda: self.documents_changed())  # re-match names, republish
+        return True
 
     def saved(self, uri: str, current: Callable[[], str]) -> None:
         """didSave: a .bib saved with other text than was read is read again."""

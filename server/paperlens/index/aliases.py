@@ -40,6 +40,9 @@ _INTRO = re.compile(
     r"put forward|dubbed|called|named)",
     re.IGNORECASE,
 )
+# A phrase's gloss running on to a name in parentheses, within its sentence; a capital inside a word marks a gloss.
+_GLOSS_TAIL = re.compile(r"[^.!?()]{0,80}?\((?P<name>[A-Z][\w^]*(?:-[\w^]+)*)\)")
+_INNER_CAPITAL = re.compile(r"[a-z][A-Z]")
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?](?=\s|$)|$)")
 
 
@@ -112,6 +115,9 @@ def abstract_names(abstract: str) -> list[str]:
         phrase = m.group(1).rstrip("'")
         toks = phrase.split()
         if len(toks) > 1:
+            tail = _GLOSS_TAIL.match(abstract, m.end(1))
+            if tail and any(_INNER_CAPITAL.search(t) for t in toks) and _distinctive(tail.group("name")):
+                continue  # "ShifTed Rotray position embeddING (STRING)": the capitals spell the name that follows
             # "the Dense-residual-connected Transformer (DRCT)": a capitalised phrase is a name as a whole.
             if not any(fold(t) in STOP_WORDS for t in toks):
                 found.append(phrase)

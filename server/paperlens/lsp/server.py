@@ -170,7 +170,8 @@ def on_did_open(ls: PaperLensServer, params: t.DidOpenTextDocumentParams) -> Non
 def on_did_change(ls: PaperLensServer, params: t.DidChangeTextDocumentParams) -> None:
     uri = params.text_document.uri
     if ls.ws.doc(uri) is not None:  # pygls has applied the (incremental) change to its copy
-        ls.ws.change(uri, ls.workspace.get_text_document(uri).source, params.text_document.version)
+        ls.ws.change(uri, ls.workspace.get_text_document(uri).source, params.text_document.version,
+                     params.content_changes)
 
 
 @server.feature(t.TEXT_DOCUMENT_DID_SAVE)

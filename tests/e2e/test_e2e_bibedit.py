@@ -1,0 +1,99 @@
+"""An edit in a large open .bib (over the 1 MB read-at-once budget) reaches completion and hover through the
+wire without the file being read again: the edited entry's new title completes, a renamed key answers under its
+new name only, and the editor's lines stay right for hover inside the .bib."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest_lsp
+from e2e_lsp import CONFIG, find, hover, open_doc, start, unescaped
+from lsprotocol import types as t
+from pytest_lsp import LanguageClient
+
+REAL = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "bib" / "akhirsch_main.bib"
+TEX = "See \\cite{BatesN24}.\nNow \\cite{\n"
+
+
+def big_bib() -> str:
+    """The real library, then copies of it with renamed keys, to about 1.5 MB."""
+    real = REAL.read_text(encoding="utf-8")
+    body = real[real.index("\n@", real.rindex("@string")):]
+    parts = [real]
+    n = 0
+    while sum(map(len, parts)) < 1_500_000:
+        n += 1
+        parts.append(body.replace("{", "{", 1).replace("@inproceedings{", f"@inproceedings{{c{n}")
+                     .replace("@article{", f"@article{{c{n}").replace("@misc{", f"@misc{{c{n}"))
+    return "".join(parts)
+
+
+async def labels(client: LanguageClient, u: str, text: str) -> list[str]:
+    client.text_document_did_change(t.DidChangeTextDocumentParams(
+        text_document=t.VersionedTextDocumentIdentifier(uri=u, version=2),
+        content_changes=[t.TextDocumentContentChangePartial(
+            range=t.Range(start=t.Position(line=1, character=0), end=t.Position(line=1, character=99)),
+            text=text)]))
+    res = await client.text_document_completion_async(t.CompletionParams(
+        text_document=t.TextDocumentIdentifier(uri=u), position=t.Position(line=1, character=len(text))))
+    assert isinstance(res, t.CompletionList)
+    return [it.label for it in res.items]
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def client(lsp_client: LanguageClient, tmp_path: Path):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "paper.tex").write_text(TEX, encoding="utf-8")
+    (ws / "library.bib").write_text(big_bib(), encoding="utf-8")
+    await start(lsp_client, ws, tmp_path / "cache")
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_an_edit_in_a_large_open_bib_is_seen_at_once(client: LanguageClient, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    text = (ws / "library.bib").read_text(encoding="utf-8")
+    assert len(text) > 1_000_000
+    tex = open_doc(client, ws / "paper.tex", "latex")
+    h = None
+    for _ in range(100):
+        h = await hover(client, tex, find(TEX, "BatesN24", offset=2))
+        if h is not None and "We Know I Know" in unescaped(h):
+            break
+        await asyncio.sleep(0.1)
+    assert h is not None and "We Know I Know" in unescaped(h)
+    bu = open_doc(client, ws / "library.bib", "bibtex", text)
+    # The title of BatesN24 changed by one range edit on its title line.
+    at = text.index("{BatesN24,")
+    start = text.index("title", at)
+    line = text.count("\n", 0, start)
+    col = start - text.rfind("\n", 0, start) - 1
+    client.text_document_did_change(t.DidChangeTextDocumentParams(
+        text_document=t.VersionedTextDocumentIdentifier(uri=bu, version=2),
+        content_changes=[t.TextDocumentContentChangePartial(
+            range=t.Range(start=t.Position(line=line, character=col), end=t.Position(line=line, character=col)),
+            text="title = {Zyxwvutsrq Choreographies},\n  old")]))
+    for _ in range(200):  # at once when the file's records are all read; else after it is read again
+        if "BatesN24" in await labels(client, tex, "Now \\cite{zyxwvuts"):
+            break
+        await asyncio.sleep(0.1)
+    assert "BatesN24" in await labels(client, tex, "Now \\cite{zyxwvuts")
+    # A key renamed: the old key is gone, the new one completes.
+    kl = text.count("\n", 0, at)
+    kc = at - text.rfind("\n", 0, at) - 1 + 1
+    client.text_document_did_change(t.DidChangeTextDocumentParams(
+        text_document=t.VersionedTextDocumentIdentifier(uri=bu, version=3),
+        content_changes=[t.TextDocumentContentChangePartial(
+            range=t.Range(start=t.Position(line=kl, character=kc), end=t.Position(line=kl, character=kc + 8)),
+            text="BatesRenamed24")]))
+    for _ in range(200):
+        got = await labels(client, tex, "Now \\cite{Bates")
+        if "BatesRenamed24" in got:
+            break
+        await asyncio.sleep(0.1)
+    assert "BatesRenamed24" in got and "BatesN24" not in got, got
+    # Hover inside the .bib on the renamed key reads the edited entry (the editor's lines were spliced).
+    h = await hover(client, bu, t.Position(line=kl, character=kc + 3))
+    assert h is not None and "Zyxwvutsrq Choreographies" in unescaped(h)
