@@ -550,7 +550,11 @@ def _code_token(line: str, s: int, e: int, ln: int, catalog: Catalog) -> list[Me
         m = catalog.mention(part, np_)
         if m is None or not m.entries:
             continue
-        if m.common and part != m.display and part != m.display.replace("-", "_"):
+        if len(part) == 2 and (part != m.display or line[ps - 1:ps] == "."):
+            continue  # two letters (`gt`, `self.gt`: ground truth) link only as the paper's own name, standing alone
+        camel = m.display.replace(" ", "").replace("-", "")  # `BlockTransformer` is "Block Transformer" in code
+        if m.common and part not in (m.display, m.display.replace("-", "_")) and not (
+                part == camel and any(c.isupper() for c in part[1:])):
             continue
         out.append(MentionSpan(Span(ln, ps, pe), part, m, True))
     return out
