@@ -11,7 +11,7 @@ import pytest
 from paperlens.analysis.document import PYTHON, DocAnalysis
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index
-from paperlens.library.pipeline import read_library, snapshot_file
+from paperlens.library.store import read_library, snapshot_file
 
 REPO = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "github" / "repos"
 
