@@ -44,6 +44,9 @@ _INTRO = re.compile(
 _GLOSS_TAIL = re.compile(r"[^.!?()]{0,80}?\((?P<name>[A-Z][\w^]*(?:-[\w^]+)*)\)")
 _INNER_CAPITAL = re.compile(r"[a-z][A-Z]")
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?](?=\s|$)|$)")
+# Words one of which _CUE needs (it is case-sensitive): an abstract with none of them is not scanned by it.
+_CUE_WORDS = ("dubbed", "called", "named", "termed", "coined", "namely", "propose", "present", "introduce",
+              "develop", "design")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +114,9 @@ def title_name(title: str) -> str | None:
 def abstract_names(abstract: str) -> list[str]:
     """Names the abstract introduces: 'we propose X', 'dubbed X', '(Glocal-IB)' in an introducing sentence."""
     found: list[str] = []
-    for m in _CUE.finditer(abstract):
+    # Cheap substring tests first: the regexes cost ~0.1 ms an abstract, a million times in a cold build.
+    cues = _CUE.finditer(abstract) if any(w in abstract for w in _CUE_WORDS) else ()
+    for m in cues:
         phrase = m.group(1).rstrip("'")
         toks = phrase.split()
         if len(toks) > 1:
@@ -123,8 +128,8 @@ def abstract_names(abstract: str) -> list[str]:
                 found.append(phrase)
         elif _distinctive(phrase) and not _compound_word(phrase):
             found.append(phrase)
-    for sent in _SENTENCE.findall(abstract):
-        if not _INTRO.search(sent):
+    for sent in _SENTENCE.findall(abstract) if "(" in abstract else ():
+        if "(" not in sent or not _INTRO.search(sent):
             continue
         for m in _PAREN.finditer(sent):
             name = m.group("name")

@@ -19,6 +19,7 @@ from paperlens.core.model import Library, Paper, Repo
 from paperlens.core.text import STOP_WORDS, norm_name, words
 from paperlens.index.build import F_CODE_ONLY, F_COMMON, REL_TERMS, IndexBuilder
 from paperlens.index.columns import Columns
+from paperlens.index.parallel import add_all_parallel
 from paperlens.index.semantic import explain_known, key_phrases
 from paperlens.index.store import IdArray, Postings
 
@@ -105,7 +106,7 @@ class Index(Columns):
     def build_stream(cls, papers: Iterable[Paper], repos: dict[str, Repo], records: BinaryIO) -> Index:
         """Build from a stream of papers, writing their records to a file: memory stays near the columns'."""
         b = IndexBuilder(dict(repos), records)
-        b.add_all(papers)
+        add_all_parallel(b, papers)  # on every core: a million papers in minutes, not a quarter of an hour
         return cls.of(b.finish())
 
     # ---------------------------------------------------------------- records

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -131,8 +130,11 @@ def _words(text: str) -> list[str]:
     """Words and phrase-breaking punctuation; a hyphenated word is its parts ("super-resolution" is the phrase
     "super resolution", as a paper that writes it with a space has it), unless it is boilerplate as a whole
     ("state-of-the-art", "off-the-shelf")."""
+    toks = _TOKEN.findall(text)
+    if "-" not in text:  # most texts: nothing to split (this runs a million times in a cold build)
+        return toks
     out: list[str] = []
-    for w in _TOKEN.findall(text):
+    for w in toks:
         if "-" in w and w[0].isalnum() and w not in _BOILERPLATE:
             out.extend(p for p in w.split("-") if p)
         else:
@@ -144,9 +146,10 @@ def key_phrases(title: str, abstract: str, keywords: Iterable[str] = ()) -> dict
     """Weighted key phrases: single content words and adjacent pairs of them (never across a function word or a
     punctuation mark), each weighted by its words' rarity and by how often the text uses it (a title or keyword
     use counts TITLE_WEIGHT times)."""
-    counts: Counter[str] = Counter()
+    # The cold build calls this a million times: plain dicts and locals (not Counter and globals) in the loop.
+    counts: dict[str, int] = {}
     rar: dict[str, float] = {}
-    memo = _WORDS
+    memo, word = _WORDS, _word
     for text, mult in ((title, TITLE_WEIGHT), (abstract, 1), *((k, TITLE_WEIGHT) for k in keywords)):
         if not text:
             continue
@@ -156,23 +159,26 @@ def key_phrases(title: str, abstract: str, keywords: Iterable[str] = ()) -> dict
         # One pass over words and phrase-breaking punctuation (a punctuation token maps to "", like a stop word).
         for w in _words(fold(text)):
             got = memo.get(w)
-            s, r = got if got is not None else _word(w)
+            s, r = got if got is not None else word(w)
             if not s:
                 prev = ""
                 continue
             if r <= 0.0:
                 prev, prev_r = s, 0.0
                 continue
-            counts[s] += mult
+            counts[s] = counts.get(s, 0) + mult
             rar[s] = r
             # Pairs with a word general English lacks (a name, a made-up word) are phrases only in a title or
             # keyword: in an abstract they are mostly one-off pairs that only swell the vocabulary.
             if prev and (mult > 1 or (r < MAX_ZIPF and prev_r < MAX_ZIPF)):
-                ph = f"{prev} {s}"
-                counts[ph] += mult
+                ph = prev + " " + s
+                counts[ph] = counts.get(ph, 0) + mult
                 rar[ph] = prev_r + r + PHRASE_BONUS
             prev, prev_r = s, r
-    return {t: rar[t] * (1.0 + math.log(c)) for t, c in counts.items()}
+    return {t: rar[t] * (_LOG1[c] if c < len(_LOG1) else 1.0 + math.log(c)) for t, c in counts.items()}
+
+
+_LOG1 = [1.0 + math.log(c) if c else 0.0 for c in range(256)]  # 1 + log(count), counts being small integers
 
 
 def telling(term: str) -> bool:

@@ -1,0 +1,262 @@
+"""A cold build on every core: worker processes analyse chunks of papers, this process merges their columns.
+
+What costs a build its time is per paper and independent of the other papers: aliases (regexes over the
+abstract), key phrases, words, the record's JSON. Workers run `IndexBuilder.add` on consecutive chunks of the
+stream, each into a builder of its own, and send back its compact columns (packed strings, integer arrays, the
+chunk's vocabularies). The merge appends them to one builder in stream order and renumbers each chunk's terms
+into the global vocabularies in first-seen order, so the merged builder is the one `add_all` would have made
+paper by paper (tests/unit/test_parallel.py checks that the finished indexes are equal), and `finish` runs on
+it unchanged. At most two chunks per worker are in flight, so memory stays near the serial build's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+from array import array
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import chain, islice
+from pathlib import Path
+from typing import IO, Any, cast
+
+import numpy as np
+
+from paperlens.core.model import Paper, Repo
+from paperlens.index.build import IndexBuilder, _Pairs, _Strings
+
+CHUNK = 2000  # papers a worker analyses at a time (~1 s of work; big enough that the merge is cheap)
+MIN_PARALLEL = 3 * CHUNK  # smaller streams are built here: starting workers costs about a second
+_STRINGS = ("titles", "methods", "authors", "repo_names", "arxiv", "base_keys")
+_ARRAYS = ("user_key", "year", "upvotes", "date_ord")
+
+_repos: dict[str, Repo] = {}
+
+
+def default_workers() -> int:
+    """One worker per core this process may use (this process merges, and parses the feed, meanwhile)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _init(repos: dict[str, Repo]) -> None:
+    global _repos
+    _repos = repos
+
+
+def _analyse(papers: list[Paper]) -> dict[str, Any]:
+    """In a worker: one chunk through `IndexBuilder.add`, returned as plain columns (cheap to pickle)."""
+    b = IndexBuilder(_repos)  # records and bags in memory (BytesIO)
+    for p in papers:
+        b.add(p)
+    rec, bags = cast(io.BytesIO, b.rec), cast(io.BytesIO, b.bags)
+    out: dict[str, Any] = {"n": b.n, "records": rec.getvalue(), "rec_start": b.rec_start, "rec_end": b.rec_end,
+                           "prefixes": b.prefixes, "name_display": b.name_display,
+                           "name_common": bytes(b.name_common), "name_code_only": bytes(b.name_code_only),
+                           "bag_len": b.bag_len, "bags": bags.getvalue()}
+    for name in _STRINGS:
+        s: _Strings = getattr(b, name)
+        out[name] = (bytes(s.blob), s.off)
+    for name in _ARRAYS:
+        out[name] = getattr(b, name)
+    for name in ("names", "words", "content"):
+        pairs: _Pairs = getattr(b, name)
+        out[name] = (list(pairs.ids), pairs.t, pairs.s)
+    return out
+
+
+def _global_ids(pairs: _Pairs, vocab: list[str]) -> np.ndarray[Any, np.dtype[np.uint32]]:
+    """The chunk's terms (in its first-seen order) as global term ids; new terms are numbered in that order,
+    after every term of the earlier chunks: the numbering a serial build gives."""
+    ids = pairs.ids
+    new = [t for t in vocab if t not in ids]
+    ids.update(zip(new, range(len(ids), len(ids) + len(new)), strict=True))
+    return np.fromiter(map(ids.__getitem__, vocab), dtype=np.uint32, count=len(vocab))
+
+
+def _append_pairs(pairs: _Pairs, gid: np.ndarray[Any, Any], t: array, s: array, base: int) -> None:
+    local = np.frombuffer(t, dtype=np.uint32)
+    pairs.t.frombytes(gid[local].astype(np.uint32).tobytes() if len(local) else b"")
+    pairs.s.frombytes((np.frombuffer(s, dtype=np.uint32) + np.uint32(base)).tobytes() if len(s) else b"")
+
+
+def merge_chunk(b: IndexBuilder, part: dict[str, Any]) -> None:
+    """Append a worker's chunk to b, as if its papers had been added to b one by one."""
+    base = b.n
+    b.n += part["n"]
+    rec_base = b.rec.tell()
+    b.rec.write(part["records"])
+    for name in ("rec_start", "rec_end"):
+        getattr(b, name).frombytes((np.frombuffer(part[name], dtype=np.int64) + rec_base).tobytes())
+    for name in _STRINGS:
+        blob, off = part[name]
+        strs: _Strings = getattr(b, name)
+        blob_base = len(strs.blob)
+        strs.blob += blob
+        strs.off.frombytes((np.frombuffer(off, dtype=np.int64)[1:] + blob_base).tobytes())
+    for name in _ARRAYS:
+        getattr(b, name).extend(part[name])
+    # Names: a name's display is the first one met; it is common if any paper calls it so, code-only if all do.
+    vocab, t, s = part["names"]
+    n_before = len(b.names.ids)
+    gid = _global_ids(b.names, vocab)
+    is_new = gid >= n_before
+    disp, common, code_only = part["name_display"], part["name_common"], part["name_code_only"]
+    for j in np.flatnonzero(is_new).tolist():  # new names come in gid order (see _global_ids)
+        b.name_display.append(disp[j])
+        b.name_common.append(common[j])
+        b.name_code_only.append(code_only[j])
+    old = np.flatnonzero(~is_new)
+    if len(old):
+        gold = gid[old]
+        gc = np.frombuffer(b.name_common, dtype=np.uint8).copy()
+        go = np.frombuffer(b.name_code_only, dtype=np.uint8).copy()
+        gc[gold] |= np.frombuffer(common, dtype=np.uint8)[old]
+        go[gold] &= np.frombuffer(code_only, dtype=np.uint8)[old]
+        b.name_common[:] = gc.tobytes()
+        b.name_code_only[:] = go.tobytes()
+    _append_pairs(b.names, gid, t, s, base)
+    b.prefixes.update(part["prefixes"])
+    vocab, t, s = part["words"]
+    _append_pairs(b.words, _global_ids(b.words, vocab), t, s, base)
+    # Key-phrase bags: per paper, its term ids then its weights; the ids are renumbered, the weights kept.
+    vocab, _, _ = part["content"]
+    gid = _global_ids(b.content, vocab)
+    lens = np.frombuffer(part["bag_len"], dtype=np.uint32).astype(np.int64)
+    raw = np.frombuffer(part["bags"], dtype=np.uint32).copy()
+    if len(raw):
+        start = np.repeat(2 * (np.cumsum(lens) - lens), lens)  # each paper's first slot, per term
+        k = np.arange(len(start)) - np.repeat(np.cumsum(lens) - lens, lens)  # the term's place in its paper
+        raw[start + k] = gid[raw[start + k]]
+    b.bags.write(raw.tobytes())
+    b.bag_len.extend(part["bag_len"])
+
+
+def _chunks(papers: Iterable[Paper], size: int) -> Iterator[list[Paper]]:
+    it = iter(papers)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+# ---------------------------------------------------------------- workers: `python -m paperlens.index.parallel`
+#
+# Plain child processes fed pickled chunks over a pipe (8-byte length, then the pickle), not multiprocessing:
+# its spawn re-runs the caller's main script in every worker, and fork would copy the server's threads' locks.
+# A worker answers a chunk only once it has read all of it, and is sent the next one only once its answer is
+# read, so neither side can block the other on a full pipe.
+
+
+def _send(f: IO[bytes], obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    f.write(struct.pack("<Q", len(data)))
+    f.write(data)
+    f.flush()
+
+
+def _recv(f: IO[bytes]) -> Any:
+    head = f.read(8)
+    if len(head) < 8:
+        raise EOFError
+    (size,) = struct.unpack("<Q", head)
+    data = f.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+class _Worker:
+    def __init__(self, repos: dict[str, Repo]) -> None:
+        import paperlens
+
+        env = dict(os.environ)
+        src = str(Path(paperlens.__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join(x for x in (src, env.get("PYTHONPATH")) if x)
+        self.proc = subprocess.Popen([sys.executable, "-m", "paperlens.index.parallel"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, env=env)
+        _send(self.stdin, repos)
+
+    @property
+    def stdin(self) -> IO[bytes]:
+        assert self.proc.stdin is not None
+        return self.proc.stdin
+
+    def run(self, chunk: list[Paper]) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        _send(self.stdin, chunk)
+        try:
+            return cast(dict[str, Any], _recv(self.proc.stdout))
+        except EOFError:
+            raise OSError(f"index build worker {self.proc.pid} exited ({self.proc.poll()})") from None
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.stdin.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def add_all_parallel(b: IndexBuilder, papers: Iterable[Paper], workers: int | None = None,
+                     chunk: int = CHUNK, min_parallel: int = MIN_PARALLEL) -> None:
+    """`b.add_all(papers)` on `workers` processes (default: one per core); serially for a small stream or a
+    single core. b must be fresh (no papers added yet)."""
+    workers = default_workers() if workers is None else workers
+    chunks = _chunks(papers, chunk)
+    head = list(islice(chunks, max(1, min_parallel // chunk)))
+    if workers <= 1 or len(head) * chunk < min_parallel:
+        for c in chain(head, chunks):
+            b.add_all(c)
+        return
+    idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+    procs = [_Worker(b.repos) for _ in range(workers)]
+    for w in procs:
+        idle.put(w)
+
+    def run(c: list[Paper]) -> dict[str, Any]:
+        w = idle.get()
+        try:
+            return w.run(c)
+        finally:
+            idle.put(w)
+
+    # One thread per worker waits on its pipe (the GIL is free meanwhile); this thread reads the feed and merges
+    # the answers in stream order. At most two chunks per worker are in flight.
+    try:
+        with ThreadPoolExecutor(workers) as pool:
+            pending: deque[Future[dict[str, Any]]] = deque()
+            for c in chain(head, chunks):
+                pending.append(pool.submit(run, c))
+                if len(pending) >= 2 * workers:
+                    merge_chunk(b, pending.popleft().result())
+            while pending:
+                merge_chunk(b, pending.popleft().result())
+    finally:
+        for w in procs:
+            w.close()
+
+
+def _serve() -> None:
+    """A worker: repos first, then chunks of papers, each answered with its columns, until the pipe closes."""
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    _init(_recv(inp))
+    while True:
+        try:
+            papers = _recv(inp)
+        except EOFError:
+            return
+        _send(out, _analyse(papers))
+
+
+if __name__ == "__main__":
+    _serve()
