@@ -12,7 +12,7 @@ from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index
 from paperlens.index.parallel import add_all_parallel
 from paperlens.library.pipeline import read_library, snapshot_file
-from paperlens.sources import read_feed_file
+from paperlens.sources.feedfile import read_feed_file
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "realworld"
 
