@@ -60,6 +60,14 @@ class Client:
         self.notes: queue.Queue[tuple[float, dict[str, Any]]] = queue.Queue()
         self._reader = threading.Thread(target=self._read_loop, daemon=True)
         self._reader.start()
+        # The index may be built in worker processes: their memory counts too (summed over the process tree).
+        self.tree_peak_kb = 0
+        threading.Thread(target=self._sample_tree, daemon=True).start()
+
+    def _sample_tree(self) -> None:
+        while self.proc.poll() is None:
+            self.tree_peak_kb = max(self.tree_peak_kb, tree_rss_kb(self.proc.pid))
+            time.sleep(0.25)
 
     def _write(self, msg: dict[str, Any]) -> None:
         body = json.dumps(msg).encode()
@@ -147,6 +155,29 @@ class Client:
             self.proc.kill()
             self.proc.wait()
         self._log.close()
+
+
+def tree_rss_kb(root: int) -> int:
+    """VmRSS summed over a process and its descendants (Linux /proc; 0 elsewhere)."""
+    kids: dict[int, list[int]] = {}
+    for d in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if d.isdigit():
+            try:
+                ppid = int(Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            kids.setdefault(ppid, []).append(int(d))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += kids.get(pid, [])
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
 
 
 def initialize(c: Client, root: Path, options: dict[str, Any] | None) -> float:
@@ -314,6 +345,7 @@ def session(corpus: Path, cache: Path, ws: Path, wl: Workload, *, full: bool, un
         r["first_items"] = len(res["items"]) if res else 0
         if not full:
             r["rss_mb"] = c.rss_peak_mb()
+            r["tree_mb"] = c.tree_peak_kb / 1024
             return r
         muri = (ws / "mentions.md").as_uri()
         did_open(c, muri, "markdown", wl.mentions_text)
@@ -565,6 +597,8 @@ def report(n: int, corpus: Path, cold: dict[str, Any], warm: dict[str, Any], res
     row("peak RSS, warm session (VmHWM)", f"{rss:.0f} MB", f"≤ {g['rss_mb']:g} MB" if "rss_mb" in g else "",
         status(rss, g.get("rss_mb")))
     row("peak RSS, cold build (VmHWM)", f"{cold['rss_mb']:.0f} MB")
+    if "tree_mb" in cold:
+        row("  server + build workers (summed RSS, sampled every 0.25 s)", f"{cold['tree_mb']:.0f} MB")
     row("index build throughput (cold initialize)", f"{n / cold['initialize']:,.0f} papers/s")
     row("feed JSON / .bib on disk", f"{sizes['json'] / 1e6:.0f} MB / {sizes['bib'] / 1e6:.0f} MB")
     row("index on disk / whole cache dir", f"{sizes['index'] / 1e6:.0f} MB / {sizes['cache'] / 1e6:.0f} MB")

@@ -9,9 +9,9 @@ from pathlib import Path
 from paperlens.core.model import Paper, Repo
 from paperlens.index.build import IndexBuilder
 from paperlens.index.catalog import Catalog
-from paperlens.index.core import Index
 from paperlens.index.parallel import add_all_parallel
-from paperlens.library.pipeline import read_library, snapshot_file
+from paperlens.index.persist import load_index, write_columns
+from paperlens.library.store import read_library, snapshot_file
 from paperlens.sources.feedfile import read_feed_file
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "realworld"
@@ -45,10 +45,9 @@ def _build(papers: list[Paper], repos: dict[str, Repo], parallel: bool, tmp: Pat
         add_all_parallel(b, papers, workers=2, chunk=23, min_parallel=0)
     else:
         b.add_all(papers)
-    ix = Index()
-    b.finish(ix)
     out = tmp / ("parallel" if parallel else "serial")
-    ix.save(out)
+    out.mkdir()
+    write_columns(b.finish(), out)
     return out
 
 
@@ -62,7 +61,7 @@ def test_parallel_build_equals_serial_build(tmp_path: Path) -> None:
     assert len(names) > 30
     for name in names:
         assert (serial / name).read_bytes() == (parallel / name).read_bytes(), name
-    cat = Catalog(Index.load(parallel))
+    cat = Catalog(load_index(parallel))
     e = cat.lookup("Gloc3-IB")
     assert e is not None and e.title.startswith("Gloc3-IB:")
     assert cat.related(e, 3)
