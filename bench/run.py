@@ -105,7 +105,7 @@ class Client:
             else:
                 self.notes.put((now, msg))
 
-    def request(self, method: str, params: Any, timeout: float = 1800) -> tuple[Any, float]:
+    def request(self, method: str, params: Any, timeout: float = 7200) -> tuple[Any, float]:
         """Result and round trip in seconds."""
         with self._lock:
             self._id += 1
