@@ -248,7 +248,11 @@ def add_all_parallel(b: IndexBuilder, papers: Iterable[Paper], workers: int | No
 
 def _serve() -> None:
     """A worker: repos first, then chunks of papers, each answered with its columns, until the pipe closes."""
-    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    inp = sys.stdin.buffer
+    # The pipe gets frames only: whatever a library prints goes to stderr (the server's log), not into a frame.
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     _init(_recv(inp))
     while True:
         try:
