@@ -20,16 +20,19 @@ from run import make_workload  # noqa: E402
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
     what = sys.argv[2] if len(sys.argv) > 2 else "all"
-    from lsprotocol import types as t
+    from pygls.workspace.position_codec import PositionCodec
 
     from paperlens.analysis.document import DocAnalysis
     from paperlens.core.config import parse_settings
     from paperlens.features import code_actions as ca
     from paperlens.features import completion as comp
     from paperlens.features.bib import Bibs
+    from paperlens.features.context import FeatureContext
     from paperlens.features.hover import hover
+    from paperlens.features.results import Region
     from paperlens.index.catalog import Catalog
     from paperlens.library.pipeline import open_index
+    from paperlens.lsp.convert import Convert
     from paperlens.lsp.server import server
 
     corpus = ensure_corpus(n)
@@ -52,23 +55,28 @@ def main() -> None:
     bibs = Bibs()
     cites = DocAnalysis.from_text("file:///c.tex", "latex", wl.cites_text)
     ments = DocAnalysis.from_text("file:///m.md", "markdown", wl.mentions_text)
+    cites_ctx = FeatureContext(cites, cat, bibs)
+    ments_ctx = FeatureContext(ments, cat, bibs, language_id="markdown")
+    to_lsp = Convert(PositionCodec(), lambda uri: ments.lines if uri == ments.uri else cites.lines)
+
+    def completion_json(line: int, col: int) -> str:
+        r = comp.completions(cites_ctx, line, col)
+        return json.dumps(conv.unstructure(None if r is None else to_lsp.completions(r, cites.lines)))
 
     def run_completion() -> None:
         for _, line, col in wl.cite_points:
-            r = comp.completions(cites, cat, bibs, line, col)
-            json.dumps(conv.unstructure(r))
+            completion_json(line, col)
 
     def run_hover() -> None:
         for line, s, e in wl.mention_points:
-            ments._mentions.clear()
-            h = hover(ments, cat, line, (s + e) // 2)
-            json.dumps(conv.unstructure(h))
+            ments.invalidate()
+            h = hover(ments_ctx, line, (s + e) // 2)
+            json.dumps(conv.unstructure(None if h is None else to_lsp.hover(h, ments.lines)))
 
     def run_related() -> None:
         for line, s, _ in wl.mention_points:
-            rng = t.Range(start=t.Position(line, s), end=t.Position(line, s))
-            a = ca.code_actions(ments, cat, bibs, rng, language_id="markdown")
-            json.dumps(conv.unstructure(a))
+            a = ca.code_actions(ments_ctx, Region.at(line, s))
+            json.dumps(conv.unstructure(to_lsp.actions(a)))
 
     runs = {"completion": run_completion, "hover": run_hover, "related": run_related}
     for name, fn in runs.items():
@@ -81,7 +89,7 @@ def main() -> None:
         if name == "completion":
             for _, line, col in wl.cite_points:
                 t1 = time.perf_counter()
-                json.dumps(conv.unstructure(comp.completions(cites, cat, bibs, line, col)))
+                completion_json(line, col)
                 lat.append(time.perf_counter() - t1)
             lat.sort()
             print(f"completion p50 {lat[len(lat) // 2] * 1000:.2f} ms p99 {lat[int(len(lat) * .99)] * 1000:.2f} ms "

@@ -8,15 +8,16 @@ from pathlib import Path
 import pytest
 from cases import CASES, ISSUE_CASES, Case
 from fixture import Fixture, Mark, parse
-from lsprotocol import types as t
 
 from paperlens.analysis.document import BIBTEX, DocAnalysis, doc_kind
 from paperlens.core.config import parse_settings
 from paperlens.features.bib import BibFile, Bibs
-from paperlens.features.completion import completions, resolve
+from paperlens.features.completion import card, completions
+from paperlens.features.context import FeatureContext
 from paperlens.features.diagnostics import bib_diagnostics, diagnostics
 from paperlens.features.hover import hover
-from paperlens.features.navigation import definition_link
+from paperlens.features.navigation import definition
+from paperlens.features.results import Diagnostic, Region
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index
 from paperlens.library.store import read_library, snapshot_file
@@ -43,8 +44,8 @@ def world(fx: Fixture, base: Index) -> tuple[dict[str, DocAnalysis], Bibs, Catal
     return docs, bibs, Catalog(base, bibs.papers())
 
 
-def rng(m: Mark) -> t.Range:
-    return t.Range(start=t.Position(line=m.line, character=m.start), end=t.Position(line=m.line, character=m.end))
+def rng(m: Mark) -> Region:
+    return Region.on_line(m.line, m.start, m.end)
 
 
 @pytest.mark.parametrize("case", PURE, ids=[c.id for c in PURE])
@@ -54,45 +55,46 @@ def test_pure(case: Case, base: Index) -> None:
     cur = fx.cursor
     if case.request in ("completion", "resolve"):
         assert cur is not None
-        res = completions(docs[cur.file], catalog, bibs, cur.line, cur.start)
-        items = res.items if res else []
+        res = completions(FeatureContext(docs[cur.file], catalog, bibs), cur.line, cur.start)
+        items = res or []
         if case.nothing and case.request == "completion":
             assert items == []
             return
         labels = [i.label for i in items]
         assert set(case.offered) <= set(labels) and not set(case.not_offered) & set(labels), labels[:10]
         [expected] = fx.ranges_in(cur.file) or [cur]
-        assert all(isinstance(i.text_edit, t.TextEdit) and i.text_edit.range == rng(expected) for i in items)
+        assert all(i.region == rng(expected) for i in items)
         if case.request == "resolve":
-            doc = resolve(next(i for i in items if i.label == case.offered[0]), catalog).documentation
-            text = doc.value if isinstance(doc, t.MarkupContent) else (doc or "")
+            text = card(catalog, next(i for i in items if i.label == case.offered[0]).key) or ""
             assert (not text) if case.nothing else all(w in text for w in case.contains), text
     elif case.request == "hover":
         assert cur is not None
-        h = hover(docs[cur.file], catalog, cur.line, cur.start)
+        h = hover(FeatureContext(docs[cur.file], catalog, bibs), cur.line, cur.start)
         if case.nothing:
             assert h is None
             return
-        assert h is not None and isinstance(h.contents, t.MarkupContent) and h.range == rng(fx.ranges[0])
-        assert all(w in h.contents.value.replace("\\", "") for w in case.contains)
+        assert h is not None and h.markdown and h.region == rng(fx.ranges[0])
+        assert all(w in h.text.replace("\\", "") for w in case.contains)
     elif case.request == "definition":
         assert cur is not None
-        link = definition_link(docs[cur.file], bibs, cur.line, cur.start)
-        assert link is not None and link.target_uri == (ROOT / case.target).as_uri()
+        link = definition(FeatureContext(docs[cur.file], catalog, bibs), cur.line, cur.start)
+        assert link is not None and link.uri == (ROOT / case.target).as_uri()
         selection, whole = fx.ranges_in(case.target)
-        assert (link.target_selection_range, link.target_range) == (rng(selection), rng(whole))
+        assert (link.selection, link.region) == (rng(selection), rng(whole))
     else:
-        cfg = parse_settings(case.settings)[0].diagnostics
+        settings = parse_settings(case.settings)[0]
+        cfg = settings.diagnostics
         cited = {c.key for d in docs.values() for c in d.cites()}
-        got: list[tuple[str, t.Diagnostic]] = []
+        got: list[tuple[str, Diagnostic]] = []
         for name, d in docs.items():
             if d.kind == BIBTEX:
                 got += [(name, x) for x in bib_diagnostics(bibs.files[d.uri], cfg, cited)]
             else:
-                got += [(name, x) for x in diagnostics(d, catalog, bibs, cfg)]
+                got += [(name, x) for x in diagnostics(FeatureContext(d, catalog, bibs, settings))]
         if case.nothing:
             assert got == []
             return
         assert [(f, x.code) for f, x in got] == list(case.diagnostics)
         for (_, x), mark in zip(got, fx.ranges, strict=True):
-            assert x.range.start == rng(mark).start and (mark.start == mark.end or x.range == rng(mark))
+            r = x.region
+            assert (r.start_line, r.start) == (mark.line, mark.start) and (mark.start == mark.end or r == rng(mark))

@@ -10,7 +10,6 @@ import bibtexparser
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lsprotocol import types as t
 
 from paperlens.core.model import Library, Paper
 from paperlens.features.bib import (
@@ -21,6 +20,7 @@ from paperlens.features.bib import (
     read_bib_now,
     write_roots,
 )
+from paperlens.features.results import TextChange
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Entry, Index
 from paperlens.sources.bibtex import existing_keys, format_bibtex
@@ -35,15 +35,12 @@ def entry_for(paper: Paper) -> Entry:
     return e
 
 
-def apply(text: str, edit: t.WorkspaceEdit | None) -> str:
-    """Apply the edit's text edits (code-point positions; LSP line breaks \\r\\n, \\r, \\n) like an editor."""
-    assert edit is not None and edit.document_changes
-    [te] = [e for ch in edit.document_changes if isinstance(ch, t.TextDocumentEdit) for e in ch.edits]
-    assert isinstance(te, t.TextEdit)
+def apply(text: str, edit: TextChange | None) -> str:
+    """Apply the edit (code-point positions; LSP line breaks \\r\\n, \\r, \\n) like an editor."""
+    assert edit is not None
     starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
-    p = te.range.start
-    off = starts[p.line] + p.character
-    return text[:off] + te.new_text + text[off:]
+    off = starts[edit.region.start_line] + edit.region.start
+    return text[:off] + edit.text + text[off:]
 
 
 # ------------------------------------------------------------------ the path policy
@@ -140,9 +137,7 @@ def test_a_key_added_meanwhile_is_not_added_twice(tmp_path: Path) -> None:
 def test_the_open_documents_version_goes_with_the_edit(tmp_path: Path) -> None:
     e = entry_for(DRCT)
     edit = append_entry_edit(e, "file:///x/refs.bib", read_bib_now(tmp_path / "refs.bib", BIB, 7))
-    assert edit is not None and edit.document_changes
-    [ch] = edit.document_changes
-    assert isinstance(ch, t.TextDocumentEdit) and ch.text_document.version == 7
+    assert edit is not None and edit.version == 7 and not edit.create
 
 
 def test_crlf_file_gets_crlf_entry(tmp_path: Path) -> None:

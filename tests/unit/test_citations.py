@@ -160,7 +160,7 @@ def test_bib_diagnostics_unused_off_by_default_and_silenceable() -> None:
     assert bib_diagnostics(_bibfile(text), off, {"cited"}) == []
     on = parse_settings({"diagnostics": {"unusedEntry": "hint"}})[0].diagnostics
     got = bib_diagnostics(_bibfile(text), on, {"cited"})
-    assert [(d.code, d.range.start.line, d.range.start.character, d.range.end.character) for d in got] == [
+    assert [(d.code, d.region.start_line, d.region.start, d.region.end) for d in got] == [
         ("unused-entry", 1, 6, 12)]
     assert bib_diagnostics(_bibfile(text), on, None) == []  # \nocite{*}: everything is used
 
@@ -183,6 +183,7 @@ def test_resources() -> None:
 ])
 def test_every_cite_form_completes_a_title_less_entry(head: str) -> None:
     from paperlens.features.completion import completions
+    from paperlens.features.context import FeatureContext
     from paperlens.index.catalog import Catalog
     from paperlens.index.core import Index
     from paperlens.library.store import read_library, snapshot_file
@@ -193,8 +194,8 @@ def test_every_cite_form_completes_a_title_less_entry(head: str) -> None:
                                                  ranges={"zeta2020": (0, 0, 0, 45)})})
     line = head + "zet"
     doc = DocAnalysis.from_text("file:///ws/main.tex", LATEX, line)
-    res = completions(doc, cat, bibs, 0, len(line))
-    assert res is not None and res.items[0].label == "zeta2020" and res.items[0].detail == "@online"
+    res = completions(FeatureContext(doc, cat, bibs), 0, len(line))
+    assert res is not None and res[0].label == "zeta2020" and res[0].detail == "@online"
 
 
 def test_new_entries_go_to_the_bib_pandoc_lists() -> None:

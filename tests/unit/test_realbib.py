@@ -161,6 +161,7 @@ def test_card_dates_links_and_one_code_line() -> None:
 def test_empty_prefix_ranks_cited_then_own_entries_before_the_feed() -> None:
     from paperlens.analysis.document import DocAnalysis
     from paperlens.features.completion import ranked
+    from paperlens.features.context import FeatureContext
     from paperlens.index.bibindex import rec_from_paper
 
     text = ("@article{smith2017exercise, title={Exercise and mental health}, author={Jane Smith}, year=2017}\n"
@@ -171,12 +172,12 @@ def test_empty_prefix_ranks_cited_then_own_entries_before_the_feed() -> None:
     cat = Catalog(Index.build(read_library(snapshot_file())), bib=bib)
     tex = "As shown \\cite{knuth1984}.\n\nMore \\cite{\n"
     doc = DocAnalysis.from_text("file:///p.tex", "latex", tex)
-    keys = [e.key for e in ranked(doc, cat, 2, 11, "", 10)]
+    keys = [e.key for e in ranked(FeatureContext(doc, cat), 2, 11, "", 10)]
     assert keys[:2] == ["knuth1984", "smith2017exercise"]  # cited here, then the user's own entries
     assert len(keys) == 10  # then the feed's papers
-    assert [e.key for e in ranked(doc, cat, 2, 11, "sm", 10)][0] == "smith2017exercise"
+    assert [e.key for e in ranked(FeatureContext(doc, cat), 2, 11, "sm", 10)][0] == "smith2017exercise"
     # A feed paper mentioned in the same paragraph still comes first.
     tex2 = "As shown \\cite{knuth1984}.\n\nDRCT keeps features \\cite{\n"
     doc2 = DocAnalysis.from_text("file:///p.tex", "latex", tex2)
-    first = ranked(doc2, cat, 2, len("DRCT keeps features \\cite{"), "", 10)[0]
+    first = ranked(FeatureContext(doc2, cat), 2, len("DRCT keeps features \\cite{"), "", 10)[0]
     assert first.title.startswith("DRCT")

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from lsprotocol import types as t
 
 from paperlens.analysis.document import LATEX, MARKDOWN, PYTHON, DocAnalysis
 from paperlens.core.model import Paper
 from paperlens.features.related import clean_prose, passage_at
+from paperlens.features.results import Region
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index
 from paperlens.index.semantic import explain, key_phrases, rarity
@@ -113,8 +113,8 @@ def _doc(kind: str, text: str) -> DocAnalysis:
     return DocAnalysis.from_text("file:///x", kind, text)
 
 
-def _rng(l1: int, c1: int, l2: int, c2: int) -> t.Range:
-    return t.Range(start=t.Position(line=l1, character=c1), end=t.Position(line=l2, character=c2))
+def _rng(l1: int, c1: int, l2: int, c2: int) -> Region:
+    return Region(l1, c1, l2, c2)
 
 
 def test_latex_paragraph_without_markup() -> None:

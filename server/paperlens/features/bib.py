@@ -9,11 +9,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from lsprotocol import types as t
-
 from paperlens.analysis.document import LATEX, MARKDOWN, DocAnalysis
 from paperlens.core.model import Paper
 from paperlens.features.bibcheck import BibScan, scan_bib
+from paperlens.features.results import Place, Region, TextChange
 from paperlens.index.core import Entry
 from paperlens.sources.bibtex import (
     BibDocument,
@@ -100,9 +99,8 @@ class BibFile:
 _TITLE_FIELD = re.compile(r"[\s,{(]title\s*=\s*[{\"\w]", re.I)
 
 
-def _loc(uri: str, a: tuple[int, int], b: tuple[int, int]) -> t.Location:
-    return t.Location(uri=uri, range=t.Range(start=t.Position(line=a[0], character=a[1]),
-                                             end=t.Position(line=b[0], character=b[1])))
+def _loc(uri: str, a: tuple[int, int], b: tuple[int, int]) -> Place:
+    return Place(uri, Region(a[0], a[1], b[0], b[1]))
 
 
 @dataclass
@@ -114,7 +112,7 @@ class Bibs:
     def has_key(self, key: str) -> bool:
         return any(f.has(key) for f in list(self.files.values()))
 
-    def location(self, key: str, prefer: list[str] | None = None) -> t.Location | None:
+    def location(self, key: str, prefer: list[str] | None = None) -> Place | None:
         """The entry's whole range; in the files the document loads (`prefer`) first."""
         for f in self._ordered(prefer):
             r = f.range(key)
@@ -122,7 +120,7 @@ class Bibs:
                 return _loc(f.uri, (r[0], r[1]), (r[2], r[3]))
         return None
 
-    def key_locations(self, key: str, only: list[str] | None = None) -> list[t.Location]:
+    def key_locations(self, key: str, only: list[str] | None = None) -> list[Place]:
         """Where the key is declared (the key itself, in each file; only the files listed when given)."""
         out = []
         for f in list(self.files.values()):
@@ -288,20 +286,11 @@ def read_bib_now(path: Path, open_text: str | None = None, open_version: int | N
     return BibText(text, enc, None)
 
 
-def append_entry_edit(entry: Entry, uri: str, now: BibText) -> t.WorkspaceEdit | None:
+def append_entry_edit(entry: Entry, uri: str, now: BibText) -> TextChange | None:
     """The edit that appends the entry to the .bib as it is now (its line endings; ASCII only when the file is
-    not UTF-8; versioned when open); None when the key is already there."""
+    not UTF-8; versioned when open; creating the file when there is none); None when the key is already there."""
     if now.text is not None and entry.key in existing_keys(now.text):
         return None
     bib_text = format_bibtex(entry.paper, entry.key)
-    changes: list[t.TextDocumentEdit | t.CreateFile | t.RenameFile | t.DeleteFile] = []
-    text = now.text
-    if text is None:
-        changes.append(t.CreateFile(uri=uri, options=t.CreateFileOptions(ignore_if_exists=True)))
-        text = ""
-    line, char, new_text = append_entry(text, bib_text, now.encoding)
-    pos = t.Position(line=line, character=char)
-    changes.append(t.TextDocumentEdit(
-        text_document=t.OptionalVersionedTextDocumentIdentifier(uri=uri, version=now.version),
-        edits=[t.TextEdit(range=t.Range(start=pos, end=pos), new_text=new_text)]))
-    return t.WorkspaceEdit(document_changes=changes)
+    line, char, new_text = append_entry(now.text or "", bib_text, now.encoding)
+    return TextChange(uri, Region.at(line, char), new_text, version=now.version, create=now.text is None)

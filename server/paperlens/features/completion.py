@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from lsprotocol import types as t
-
 from paperlens.analysis.document import MARKDOWN, DocAnalysis, cite_context
 from paperlens.core.text import clean
 from paperlens.features.bib import Bibs, resources
 from paperlens.features.card import card_markdown
+from paperlens.features.context import FeatureContext
+from paperlens.features.results import Command, CompletionEntry, Region
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Entry
 
@@ -41,16 +41,16 @@ def paragraph_entries(doc: DocAnalysis, catalog: Catalog, line: int, col: int) -
 SHORT_PREFIX = 2  # up to this many characters typed, the user's own papers come before the feed's
 
 
-def ranked(doc: DocAnalysis, catalog: Catalog, line: int, col: int, prefix: str, limit: int = LIMIT,
-           extra_cites: tuple[str, ...] = ()) -> list[Entry]:
+def ranked(ctx: FeatureContext, line: int, col: int, prefix: str, limit: int = LIMIT) -> list[Entry]:
     """Nothing or little typed: papers mentioned in this paragraph, then keys this document already cites, then
     the user's own .bib entries, then the feed. More typed: one ranking over everything."""
+    doc, catalog = ctx.doc, ctx.catalog
     if len(prefix) > SHORT_PREFIX:
         return catalog.search(prefix, limit)
     low = prefix.lower()
     near = paragraph_entries(doc, catalog, line, col) if not prefix else []
     cited: list[Entry] = []
-    for key in dict.fromkeys(c.key for c in doc.cites(extra_cites)):
+    for key in dict.fromkeys(c.key for c in ctx.cites()):
         if low and not key.lower().startswith(low):
             continue
         e = catalog.by_key(key)
@@ -67,44 +67,38 @@ def ranked(doc: DocAnalysis, catalog: Catalog, line: int, col: int, prefix: str,
     return out[:limit]
 
 
-def completions(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, line: int, col: int, *,
-                extra_cites: tuple[str, ...] = (), limit: int = LIMIT) -> t.CompletionList | None:
-    """Citation completions, or None when the cursor is not where a key goes."""
+def completions(ctx: FeatureContext, line: int, col: int, limit: int = LIMIT) -> list[CompletionEntry] | None:
+    """Citation completions, or None when the cursor is not where a key goes (more typed: asked again)."""
+    doc, catalog, bibs = ctx.doc, ctx.catalog, ctx.bibs
     if line < 0 or line >= len(doc.lines):
         return None
     text = doc.lines[line]
-    ctx = cite_context(text, min(col, len(text)), doc.kind, extra_cites, doc.lines[max(0, line - 5):line])
-    if ctx is None:
+    cc = cite_context(text, min(col, len(text)), doc.kind, ctx.cite_commands, doc.lines[max(0, line - 5):line])
+    if cc is None:
         return None
-    rng = t.Range(start=t.Position(line=line, character=ctx.start), end=t.Position(line=line, character=ctx.end))
-    if ctx.syntax == MARKDOWN and ctx.prefix.lower().startswith("arxiv:"):
-        return _manubot_arxiv(catalog, ctx.prefix, rng, limit)
-    items = _bare_items(doc, bibs, ctx.prefix, ctx.keys_before, rng, limit)
+    rng = Region.on_line(line, cc.start, cc.end)
+    if cc.syntax == MARKDOWN and cc.prefix.lower().startswith("arxiv:"):
+        return _manubot_arxiv(catalog, cc.prefix, rng, limit)
+    items = _bare_items(ctx, cc.prefix, cc.keys_before, rng, limit)
     limit -= len(items)
     loaded = resources(doc, bibs, every=True)
-    entries = [e for e in ranked(doc, catalog, line, col, ctx.prefix, limit + len(ctx.keys_before), extra_cites)
-               if e.key not in ctx.keys_before and not _elsewhere(bibs, loaded, e.key)][:limit]
+    entries = [e for e in ranked(ctx, line, col, cc.prefix, limit + len(cc.keys_before))
+               if e.key not in cc.keys_before and not _elsewhere(bibs, loaded, e.key)][:limit]
     shown = {it.label for it in items}
     entries = [e for e in entries if e.key not in shown]
     for rank, e in enumerate(entries, start=len(items)):
-        detail = clean(e.title, 200) + (f" ({e.year})" if e.year else "")
-        in_bib = bibs.has_key(e.key)
         # VS Code re-filters on the client with the typed word and reads only 128 characters of filterText;
         # starting it with what was typed keeps every server-ranked item, and sortText keeps the order.
-        filter_text = clean(ctx.prefix + " " + " ".join(x for x in (e.key, e.method or "", e.title[:200]) if x), 128)
-        items.append(t.CompletionItem(
-            label=clean(e.key, 100),
-            kind=t.CompletionItemKind.Reference,
-            detail=detail,
-            label_details=t.CompletionItemLabelDetails(description=clean(e.method, 60) if e.method else None),
-            sort_text=f"{rank:04d}",
-            filter_text=filter_text,
-            text_edit=t.TextEdit(range=rng, new_text=e.key),
-            command=None if in_bib else t.Command(title="Add BibTeX entry", command=ADD_ENTRY_COMMAND,
-                                                  arguments=[e.key, doc.uri]),
-            data={"key": e.key},
-        ))
-    return t.CompletionList(is_incomplete=True, items=items)
+        filter_text = clean(cc.prefix + " " + " ".join(x for x in (e.key, e.method or "", e.title[:200]) if x), 128)
+        items.append(CompletionEntry(
+            label=clean(e.key, 100), region=rng, new_text=e.key, key=e.key, detail=_detail(e),
+            description=clean(e.method, 60) if e.method else None, sort_text=f"{rank:04d}", filter_text=filter_text,
+            command=None if bibs.has_key(e.key) else Command("Add BibTeX entry", ADD_ENTRY_COMMAND, (e.key, doc.uri))))
+    return items
+
+
+def _detail(e: Entry) -> str:
+    return clean(e.title, 200) + (f" ({e.year})" if e.year else "")
 
 
 def _elsewhere(bibs: Bibs, loaded: list[str] | None, key: str) -> bool:
@@ -112,44 +106,38 @@ def _elsewhere(bibs: Bibs, loaded: list[str] | None, key: str) -> bool:
     return loaded is not None and bibs.has_key(key) and not any(key in bibs.files[u].ranges for u in loaded)
 
 
-def _manubot_arxiv(catalog: Catalog, prefix: str, rng: t.Range, limit: int) -> t.CompletionList:
+def _manubot_arxiv(catalog: Catalog, prefix: str, rng: Region, limit: int) -> list[CompletionEntry]:
     """Manubot's `@arxiv:<id>`: the feed's papers, by id or by words, inserted as their arXiv id."""
     query = prefix[len("arxiv:"):]
-    items: list[t.CompletionItem] = []
+    items: list[CompletionEntry] = []
     for e in catalog.search(query, limit):
         if not e.arxiv_id:
             continue
         ident = f"arxiv:{e.arxiv_id}"
-        items.append(t.CompletionItem(
-            label=ident, kind=t.CompletionItemKind.Reference,
-            detail=clean(e.title, 200) + (f" ({e.year})" if e.year else ""),
-            sort_text=f"{len(items):04d}", filter_text=clean(prefix + " " + e.arxiv_id + " " + e.title[:200], 128),
-            text_edit=t.TextEdit(range=rng, new_text=ident), data={"key": e.key}))
-    return t.CompletionList(is_incomplete=True, items=items)
+        items.append(CompletionEntry(
+            label=ident, region=rng, new_text=ident, key=e.key, detail=_detail(e), sort_text=f"{len(items):04d}",
+            filter_text=clean(prefix + " " + e.arxiv_id + " " + e.title[:200], 128)))
+    return items
 
 
-def _bare_items(doc: DocAnalysis, bibs: Bibs, prefix: str, keys_before: tuple[str, ...], rng: t.Range,
-                limit: int) -> list[t.CompletionItem]:
+def _bare_items(ctx: FeatureContext, prefix: str, keys_before: tuple[str, ...], rng: Region,
+                limit: int) -> list[CompletionEntry]:
     """.bib entries that are not papers (no title, only a URL, `@article{foo,}`) are still citable by their key:
     the ones whose key starts with what was typed, from the files the document loads."""
     low = prefix.lower()
-    out: list[t.CompletionItem] = []
-    for key, kind in bibs.bare_keys(resources(doc, bibs)):
+    out: list[CompletionEntry] = []
+    for key, kind in ctx.bibs.bare_keys(resources(ctx.doc, ctx.bibs)):
         if len(out) >= limit // 2:
             break
         if (low and not key.lower().startswith(low)) or key in keys_before:
             continue
-        out.append(t.CompletionItem(
-            label=clean(key, 100), kind=t.CompletionItemKind.Reference, detail=clean(f"@{kind}", 40),
-            sort_text=f"{len(out):04d}", filter_text=(prefix + " " + key)[:128],
-            text_edit=t.TextEdit(range=rng, new_text=key), data={"key": key}))
+        out.append(CompletionEntry(
+            label=clean(key, 100), region=rng, new_text=key, key=key, detail=clean(f"@{kind}", 40),
+            sort_text=f"{len(out):04d}", filter_text=(prefix + " " + key)[:128]))
     return out
 
 
-def resolve(item: t.CompletionItem, catalog: Catalog) -> t.CompletionItem:
-    """Fill in the card lazily: only for the item the user is looking at."""
-    key = item.data.get("key") if isinstance(item.data, dict) else None
+def card(catalog: Catalog, key: object) -> str | None:
+    """completionItem/resolve: the card (Markdown), filled in lazily, only for the item the user is looking at."""
     e = catalog.by_key(key) if isinstance(key, str) else None
-    if e is not None:
-        item.documentation = t.MarkupContent(kind=t.MarkupKind.Markdown, value=card_markdown(e))
-    return item
+    return card_markdown(e) if e is not None else None

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from lsprotocol import types as t
-
 from paperlens.analysis.document import (
     BIBTEX,
     LONG_LINE,
     WINDOW,
-    DocAnalysis,
     Span,
     arxiv_at,
     bib_key_at,
@@ -20,21 +17,23 @@ from paperlens.core.ids import github_url
 from paperlens.core.text import clean
 from paperlens.core.urls import safe_url
 from paperlens.features.card import card_markdown, card_plain, md_escape, paper_url
+from paperlens.features.context import FeatureContext
+from paperlens.features.results import HoverCard, Region
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Entry
 
 
-def target_at(doc: DocAnalysis, catalog: Catalog, line: int, col: int,
-              extra_cites: tuple[str, ...] = ()) -> tuple[list[Entry], Span] | None:
+def target_at(ctx: FeatureContext, line: int, col: int) -> tuple[list[Entry], Span] | None:
     """The papers the text at a position refers to, most specific first, and the span that refers."""
+    doc, catalog = ctx.doc, ctx.catalog
     if line < 0 or line >= len(doc.lines):
         return None
     text = doc.lines[line]
-    for c in doc.cites_on(line, extra_cites):
-        if c.span.start <= col <= c.span.end:
-            ident = manubot_id(c.key)
-            e = catalog.by_arxiv(ident[1]) if ident and ident[0] == "arxiv" else catalog.by_key(c.key)
-            return ([e], Span(line, c.span.start, c.span.end)) if e else None
+    c = ctx.cite_at(line, col)
+    if c is not None:
+        ident = manubot_id(c.key)
+        e = catalog.by_arxiv(ident[1]) if ident and ident[0] == "arxiv" else catalog.by_key(c.key)
+        return ([e], Span(line, c.span.start, c.span.end)) if e else None
     off = 0
     if len(text) > LONG_LINE:  # a megabyte on one line: look around the cursor only
         off = max(0, col - WINDOW)
@@ -53,7 +52,7 @@ def target_at(doc: DocAnalysis, catalog: Catalog, line: int, col: int,
     if gh:
         es = catalog.by_repo(gh[0])
         return (es, Span(line, gh[1] + off, gh[2] + off)) if es else None
-    if cite_context(text, c0, doc.kind, extra_cites, doc.lines[max(0, line - 5):line]) is not None:
+    if cite_context(text, c0, doc.kind, ctx.cite_commands, doc.lines[max(0, line - 5):line]) is not None:
         return None  # a half-typed key is not a mention
     m = doc.mention_at(line, col, catalog)
     if m:
@@ -61,13 +60,13 @@ def target_at(doc: DocAnalysis, catalog: Catalog, line: int, col: int,
     return None
 
 
-def hover(doc: DocAnalysis, catalog: Catalog, line: int, col: int, *, markdown: bool = True,
-          extra_cites: tuple[str, ...] = ()) -> t.Hover | None:
+def hover(ctx: FeatureContext, line: int, col: int) -> HoverCard | None:
     """The card (Markdown, or plain text for clients without it) with the range it covers."""
-    found = target_at(doc, catalog, line, col, extra_cites)
+    found = target_at(ctx, line, col)
     if not found:
         return None
     entries, span = found
+    catalog, markdown = ctx.catalog, ctx.markdown
     render = card_markdown if markdown else card_plain
     sep = "\n\n---\n\n" if markdown else "\n\n"
     cards = [render(e) for e in entries[:3]]
@@ -77,10 +76,7 @@ def hover(doc: DocAnalysis, catalog: Catalog, line: int, col: int, *, markdown: 
     body = sep.join(cards)
     if len(entries) > 3:
         body += f"{sep}… and {len(entries) - 3} more papers"
-    kind = t.MarkupKind.Markdown if markdown else t.MarkupKind.PlainText
-    return t.Hover(contents=t.MarkupContent(kind=kind, value=body),
-                   range=t.Range(start=t.Position(line=span.line, character=span.start),
-                                 end=t.Position(line=span.line, character=span.end)))
+    return HoverCard(body, markdown, Region.on_line(span.line, span.start, span.end))
 
 
 def related_links(catalog: Catalog, entry: Entry, n: int = 3) -> list[tuple[str, str]]:

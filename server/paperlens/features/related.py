@@ -5,16 +5,12 @@ which phrases link it ("both: information bottleneck, time series")."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from pathlib import Path
-
-from lsprotocol import types as t
 
 from paperlens.analysis.document import LATEX, MARKDOWN, PYTHON, RST, TEXT, DocAnalysis, Span
 from paperlens.core.text import clean
-from paperlens.features.bib import Bibs, target_bib
-from paperlens.features.code_actions import RELATED_KIND, add_entry_command, can_write_bib, cite_edit
-from paperlens.index.catalog import Catalog
+from paperlens.features.code_actions import RELATED_KIND, add_entry_command, bib_target, cite_edit
+from paperlens.features.context import FeatureContext
+from paperlens.features.results import Action, Region
 from paperlens.index.semantic import key_phrases
 
 PASSAGE_KIND = RELATED_KIND + ".passage"
@@ -87,31 +83,31 @@ def _function_text(lines: list[str], first: int, last: int, name: str) -> str:
     return "\n".join(parts)
 
 
-def passage_at(doc: DocAnalysis, rng: t.Range, invoked: bool) -> tuple[str, str, Span] | None:
+def passage_at(doc: DocAnalysis, rng: Region, invoked: bool) -> tuple[str, str, Span] | None:
     """(what, text, where citations go) for a selection; with no selection, only when asked for explicitly
     (a lightbulb on every paragraph would be noise): the Python function or the paragraph at the cursor."""
     found = _passage(doc, rng, invoked)
     return found[:3] if found is not None else None
 
 
-def _passage(doc: DocAnalysis, rng: t.Range, invoked: bool) -> tuple[str, str, Span, int, int] | None:
+def _passage(doc: DocAnalysis, rng: Region, invoked: bool) -> tuple[str, str, Span, int, int] | None:
     """passage_at, plus the passage's first and last lines."""
     lines = doc.lines
-    if (rng.start.line, rng.start.character) != (rng.end.line, rng.end.character):
-        sl, el = rng.start.line, min(rng.end.line, len(lines) - 1)
+    if (rng.start_line, rng.start) != (rng.end_line, rng.end):
+        sl, el = rng.start_line, min(rng.end_line, len(lines) - 1)
         if sl > el:
             return None
         sel = lines[sl : el + 1]
-        sel[-1] = sel[-1][: rng.end.character] if el == rng.end.line else sel[-1]
-        sel[0] = sel[0][rng.start.character :]
+        sel[-1] = sel[-1][: rng.end] if el == rng.end_line else sel[-1]
+        sel[0] = sel[0][rng.start :]
         text = "\n".join(sel)
         if doc.kind == PYTHON:
             return "selection", text, Span(el, len(lines[el]), len(lines[el])), sl, el
-        end = len(sel[-1].rstrip()) + (rng.start.character if sl == el else 0)
+        end = len(sel[-1].rstrip()) + (rng.start if sl == el else 0)
         return "selection", clean_prose(text, doc.kind), _before_period(lines[el], el, end), sl, el
     if not invoked:
         return None
-    line = rng.start.line
+    line = rng.start_line
     if doc.kind == PYTHON:
         fn = _function(lines, line)
         if fn is None:
@@ -129,11 +125,12 @@ def _passage(doc: DocAnalysis, rng: t.Range, invoked: bool) -> tuple[str, str, S
     return "paragraph", clean_prose(text, doc.kind), _before_period(lines[hi], hi, len(lines[hi].rstrip())), lo, hi
 
 
-def _named_or_cited(doc: DocAnalysis, catalog: Catalog, lo: int, hi: int, cursor: t.Position) -> set[str]:
+def _named_or_cited(ctx: FeatureContext, lo: int, hi: int, line: int, col: int) -> set[str]:
     """Keys of the papers a passage already cites or names, and of the paper at the cursor (even a name that is
     also an English word): suggesting them would be noise, the passage is about them."""
-    keys = {c.key for c in doc.cites() if lo <= c.span.line <= hi}
-    at = doc.mention_at(cursor.line, cursor.character, catalog)
+    doc, catalog = ctx.doc, ctx.catalog
+    keys = {c.key for c in ctx.cites() if lo <= c.span.line <= hi}
+    at = doc.mention_at(line, col, catalog)
     if at is not None:
         keys.update(e.key for e in at.mention.entries)
     for ln in range(lo, hi + 1):
@@ -150,26 +147,24 @@ def _before_period(text: str, line: int, end: int) -> Span:
     return Span(line, end, end)
 
 
-def passage_actions(doc: DocAnalysis, catalog: Catalog, bibs: Bibs, rng: t.Range, *, language_id: str = "",
-                    bib_setting: str = "", root: Path | None = None, roots: Sequence[Path] = (),
-                    invoked: bool = False) -> list[t.CodeAction]:
+def passage_actions(ctx: FeatureContext, rng: Region, invoked: bool = False) -> list[Action]:
     """'Related to this paragraph: cite X (both: …)' actions, best first."""
+    doc = ctx.doc
     found = _passage(doc, rng, invoked)
     if found is None:
         return []
     what, text, span, lo, hi = found
     if len(key_phrases("", text)) < MIN_PHRASES:
         return []
-    _, bib_path = target_bib(doc, bibs, bib_setting, root)
-    writable = can_write_bib(doc, bib_path, root, roots)
-    actions: list[t.CodeAction] = []
-    known = _named_or_cited(doc, catalog, lo, hi, rng.start)
-    hits = [(e, why) for e, why in catalog.related_passage(text, PASSAGE_K + len(known)) if e.key not in known]
+    _, writable = bib_target(ctx)
+    actions: list[Action] = []
+    known = _named_or_cited(ctx, lo, hi, rng.start_line, rng.start)
+    hits = [(e, why) for e, why in ctx.catalog.related_passage(text, PASSAGE_K + len(known)) if e.key not in known]
     for e, why in hits[:PASSAGE_K]:
         label = clean(e.method or e.title, 80)
         reason = clean(f" (both: {', '.join(why)})", 80) if why else ""
-        actions.append(t.CodeAction(
+        actions.append(Action(
             title=f"Related to this {what}: cite {label}{reason}", kind=PASSAGE_KIND,
-            edit=cite_edit(doc, e, span, language_id),
-            command=add_entry_command(doc, e) if writable and not bibs.has_key(e.key) else None))
+            edit=cite_edit(doc, e, span, ctx.language_id),
+            command=add_entry_command(doc, e) if writable and not ctx.bibs.has_key(e.key) else None))
     return actions

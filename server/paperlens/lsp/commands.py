@@ -87,10 +87,10 @@ async def add_bib_entry(ls: PaperLensServer, key: str, *rest: Any) -> dict[str, 
         now = read_bib_now(real, ls.workspace.get_text_document(uri).source, open_doc.version)
     else:
         now = read_bib_now(real)
-    edit = append_entry_edit(e, uri, now)
-    if edit is None:
+    change = append_entry_edit(e, uri, now)
+    if change is None:
         return {"applied": False, "reason": "already in the .bib"}
-    edit = ls.convert.edit(edit, re.split(r"\r\n|\r|\n", now.text or ""))
+    edit = ls.convert.edit([change], re.split(r"\r\n|\r|\n", now.text or ""))
     assert edit is not None
     res = await ls.workspace_apply_edit_async(t.ApplyWorkspaceEditParams(edit=edit, label=f"Add {e.key}"))
     if res.applied and uri not in ws.docs and real.is_file():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from lsprotocol import types as t
 
@@ -10,6 +11,7 @@ from paperlens.analysis.document import BIBTEX, DocAnalysis
 from paperlens.analysis.workspace import LARGE_OPEN_CHARS, in_loop
 from paperlens.features.bib import BibFile
 from paperlens.features.diagnostics import bib_diagnostics, diagnostics
+from paperlens.features.results import Diagnostic
 from paperlens.index.catalog import Catalog
 from paperlens.lsp.transport import PaperLensServer
 
@@ -39,15 +41,13 @@ def publish(ls: PaperLensServer, uri: str) -> None:
     else:
         if not ws.bibs_ready:
             return  # a key may be defined in a .bib not read yet: publish once every key is known
-        items = diagnostics(d, cat, ws.bibs, ws.settings.diagnostics, ws.settings.cite_commands) if on else []
+        items = diagnostics(ls.context(d)) if on else []
     _send(ls, d, items)
 
 
-def _send(ls: PaperLensServer, d: DocAnalysis, items: list[t.Diagnostic]) -> None:
-    conv = ls.convert
-    for x in items:
-        x.range = conv.range(d.lines, x.range)
-    ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(uri=d.uri, version=d.version, diagnostics=items))
+def _send(ls: PaperLensServer, d: DocAnalysis, items: list[Diagnostic]) -> None:
+    ls.text_document_publish_diagnostics(t.PublishDiagnosticsParams(
+        uri=d.uri, version=d.version, diagnostics=ls.convert.diagnostics(items, d.lines)))
 
 
 def clear(ls: PaperLensServer, uri: str) -> None:
@@ -80,11 +80,11 @@ def _publish_large(ls: PaperLensServer, d: DocAnalysis, cat: Catalog) -> None:
     other documents are answered meanwhile); published only if the document has not changed since."""
     snap = DocAnalysis(d.uri, d.kind, list(d.lines), d.version)  # own caches: the worker shares nothing mutable
     ws = ls.ws
-    bibs, cfg, extra = ws.bibs, ws.settings.diagnostics, ws.settings.cite_commands
+    ctx = dataclasses.replace(ls.context(d), doc=snap, catalog=cat)
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
-        items = await loop.run_in_executor(None, diagnostics, snap, cat, bibs, cfg, extra)
+        items = await loop.run_in_executor(None, diagnostics, ctx)
         now = ws.docs.get(d.uri)
         if now is not d or now.version != snap.version:
             return  # changed or closed meanwhile: a newer publish is scheduled

@@ -15,12 +15,12 @@ from pygls.uris import to_fs_path
 from paperlens.analysis.document import BIBTEX, DocAnalysis
 from paperlens.analysis.workspace import spawn
 from paperlens.core.config import parse_settings
-from paperlens.features import code_actions as ca
-from paperlens.features import completion as comp
-from paperlens.features import related
+from paperlens.features.code_actions import RELATED_KIND, code_actions
+from paperlens.features.completion import card, completions
 from paperlens.features.hover import hover
 from paperlens.features.links import document_links
-from paperlens.features.navigation import definition, definition_link, references_at
+from paperlens.features.navigation import definition, references_at
+from paperlens.features.related import passage_actions
 from paperlens.features.symbols import workspace_symbols
 from paperlens.lsp import commands, progress, protocol, publish
 from paperlens.lsp.documents import use_synced_documents
@@ -192,114 +192,80 @@ def on_did_close(ls: PaperLensServer, params: t.DidCloseTextDocumentParams) -> N
 
 @server.feature(t.TEXT_DOCUMENT_HOVER)
 def on_hover(ls: PaperLensServer, params: t.HoverParams) -> t.Hover | None:
-    ws = ls.ws
-    d = _doc(ls, params.text_document.uri, ws.settings.features.hover)
+    d = _doc(ls, params.text_document.uri, ls.ws.settings.features.hover)
     if d is None:
         return None
-    line, col = ls.convert.position_in(d.lines, params.position)
-    h = hover(d, ws.require_catalog(), line, col, markdown=ws.markdown, extra_cites=ws.settings.cite_commands)
-    if h is not None and h.range is not None:
-        h.range = ls.convert.range(d.lines, h.range)
-    return h
+    h = hover(ls.context(d), *ls.convert.position_in(d.lines, params.position))
+    return None if h is None else ls.convert.hover(h, d.lines)
 
 
 @server.feature(t.TEXT_DOCUMENT_COMPLETION,
                 t.CompletionOptions(trigger_characters=["{", ",", "@", "`", ";"], resolve_provider=True))
 async def on_completion(ls: PaperLensServer, params: t.CompletionParams) -> t.CompletionList | None:
-    ws = ls.ws
-    d = _doc(ls, params.text_document.uri, ws.settings.features.completion)
+    d = _doc(ls, params.text_document.uri, ls.ws.settings.features.completion)
     if d is None:
         return None
     await asyncio.sleep(0)  # a checkpoint: a $/cancelRequest that already arrived cancels us here
-    line, col = ls.convert.position_in(d.lines, params.position)
-    res = comp.completions(d, ws.require_catalog(), ws.bibs, line, col, extra_cites=ws.settings.cite_commands)
-    for it in res.items if res is not None else ():
-        if isinstance(it.text_edit, t.TextEdit):
-            it.text_edit.range = ls.convert.range(d.lines, it.text_edit.range)
-    return res
+    items = completions(ls.context(d), *ls.convert.position_in(d.lines, params.position))
+    return None if items is None else ls.convert.completions(items, d.lines)
 
 
 @server.feature(t.COMPLETION_ITEM_RESOLVE)
 def on_completion_resolve(ls: PaperLensServer, item: t.CompletionItem) -> t.CompletionItem:
-    return comp.resolve(item, ls.ws.require_catalog())
+    text = card(ls.ws.require_catalog(), item.data.get("key") if isinstance(item.data, dict) else None)
+    if text is not None:
+        item.documentation = t.MarkupContent(kind=t.MarkupKind.Markdown, value=text)
+    return item
 
 
 @server.feature(t.TEXT_DOCUMENT_CODE_ACTION,
-                t.CodeActionOptions(code_action_kinds=[t.CodeActionKind.QuickFix, ca.RELATED_KIND]))
+                t.CodeActionOptions(code_action_kinds=[t.CodeActionKind.QuickFix, RELATED_KIND]))
 async def on_code_action(ls: PaperLensServer, params: t.CodeActionParams) -> list[t.CodeAction] | None:
-    ws = ls.ws
-    d = _doc(ls, params.text_document.uri, ws.settings.features.code_actions)
+    d = _doc(ls, params.text_document.uri, ls.ws.settings.features.code_actions)
     if d is None:
         return None
     await asyncio.sleep(0)
-    (sl, sc), (el, ec) = (ls.convert.position_in(d.lines, p) for p in (params.range.start, params.range.end))
-    rng = t.Range(start=t.Position(line=sl, character=sc), end=t.Position(line=el, character=ec))
+    ctx, rng = ls.context(d), ls.convert.region_in(d.lines, params.range)
     invoked = params.context.trigger_kind == t.CodeActionTriggerKind.Invoked
-    actions = _actions(ls, d, rng, invoked)
-    for a in actions:
-        a.edit = ls.convert.edit(a.edit)
+    actions = code_actions(ctx, rng) + passage_actions(ctx, rng, invoked)
     only = params.context.only
-    return [a for a in actions if a.kind and any(a.kind == k or a.kind.startswith(k + ".") for k in only)] \
-        if only else actions
-
-
-def _actions(ls: PaperLensServer, d: DocAnalysis, rng: t.Range, invoked: bool) -> list[t.CodeAction]:
-    ws = ls.ws
-    cat, language_id = ws.require_catalog(), ws.language.get(d.uri, "")
-    actions = ca.code_actions(d, cat, ws.bibs, rng, language_id=language_id, bib_setting=ws.settings.bib_file,
-                              root=ws.root, extra_cites=ws.settings.cite_commands, roots=ls.roots())
-    return actions + related.passage_actions(d, cat, ws.bibs, rng, language_id=language_id,
-                                             bib_setting=ws.settings.bib_file, root=ws.root, roots=ls.roots(),
-                                             invoked=invoked)
+    if only:  # the kinds asked for, and their sub-kinds
+        actions = [a for a in actions if a.kind and any(a.kind == k or a.kind.startswith(k + ".") for k in only)]
+    return ls.convert.actions(actions)
 
 
 @server.feature(t.TEXT_DOCUMENT_DOCUMENT_LINK)
 def on_document_link(ls: PaperLensServer, params: t.DocumentLinkParams) -> list[t.DocumentLink] | None:
     d = _doc(ls, params.text_document.uri, ls.ws.settings.features.links)
-    if d is None:
-        return None
-    links = document_links(d, ls.ws.require_catalog())
-    for link in links:
-        link.range = ls.convert.range(d.lines, link.range)
-    return links
+    return None if d is None else ls.convert.links(document_links(ls.context(d)), d.lines)
 
 
 @server.feature(t.WORKSPACE_SYMBOL)
 def on_workspace_symbol(ls: PaperLensServer, params: t.WorkspaceSymbolParams) -> list[t.WorkspaceSymbol] | None:
     if not ls.ws.settings.features.symbols:
         return None
-    syms = workspace_symbols(ls.ws.require_catalog(), ls.ws.bibs, params.query)
-    for s in syms:
-        if isinstance(s.location, t.Location):
-            s.location = ls.convert.locations([s.location])[0]
-    return syms
+    return ls.convert.symbols(workspace_symbols(ls.ws.require_catalog(), ls.ws.bibs, params.query))
 
 
 @server.feature(t.TEXT_DOCUMENT_DEFINITION)
 def on_definition(ls: PaperLensServer, params: t.DefinitionParams) -> t.Location | list[t.LocationLink] | None:
-    ws = ls.ws
-    d = _doc(ls, params.text_document.uri, ws.settings.features.definition)
+    d = _doc(ls, params.text_document.uri, ls.ws.settings.features.definition)
     if d is None:
         return None
-    line, col = ls.convert.position_in(d.lines, params.position)
+    found = definition(ls.context(d), *ls.convert.position_in(d.lines, params.position))
     td = ls.client_capabilities.text_document
-    if td and td.definition and td.definition.link_support:
-        link = definition_link(d, ws.bibs, line, col, ws.settings.cite_commands)
-        return None if link is None else [ls.convert.link(link, d.lines)]
-    loc = definition(d, ws.bibs, line, col, ws.settings.cite_commands)
-    return None if loc is None else ls.convert.locations([loc])[0]
+    link = bool(td and td.definition and td.definition.link_support)
+    return None if found is None else ls.convert.definition(found, d.lines, link)
 
 
 @server.feature(t.TEXT_DOCUMENT_REFERENCES)
 def on_references(ls: PaperLensServer, params: t.ReferenceParams) -> list[t.Location] | None:
-    ws = ls.ws
-    d = ws.doc(params.text_document.uri)
+    d = ls.ws.doc(params.text_document.uri)
     if d is None:
         return None
     line, col = ls.convert.position_in(d.lines, params.position)
-    locs = references_at(d, ws.bibs, ws.all_documents, line, col, ws.settings.cite_commands,
-                         params.context.include_declaration)
-    return None if locs is None else ls.convert.locations(locs)
+    found = references_at(ls.context(d), ls.ws.all_documents, line, col, params.context.include_declaration)
+    return None if found is None else ls.convert.locations(found)
 
 
 # ------------------------------------------------------------------ running

@@ -20,8 +20,10 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 
 from paperlens import __version__
+from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.workspace import Workspace
 from paperlens.core.text import clean
+from paperlens.features.context import FeatureContext
 from paperlens.lsp.convert import Convert
 from paperlens.lsp.documents import FAST_CHANGES, raw_changes
 from paperlens.lsp.framing import AsyncReader, FrameError, Pushback, parse_body, read_frame
@@ -109,6 +111,12 @@ class PaperLensServer(LanguageServer):
         we = caps.workspace_edit if caps else None
         return Convert(self.workspace.position_codec, self.ws.lines,
                        document_changes=we is None or bool(we.document_changes))
+
+    def context(self, doc: DocAnalysis) -> FeatureContext:
+        """What a feature may look at for a request on this document."""
+        ws = self.ws
+        return FeatureContext(doc, ws.require_catalog(), ws.bibs, ws.settings, ws.language.get(doc.uri, ""),
+                              ws.root, tuple(self.roots()), ws.markdown)
 
     def roots(self) -> list[Path]:
         """The workspace folders (all of them), else the root the client named."""
