@@ -1,7 +1,7 @@
 /** The palette commands: search, open a linked repo, refresh, restart, show the output. */
 import * as vscode from 'vscode';
 import { debounce } from './debounce';
-import { citationInsertion, Commands, parseSearchResults, shortAuthors, type SearchResult } from './protocol';
+import { Commands, parseSearchResults, shortAuthors, type SearchResult } from './protocol';
 import type { ServerManager } from './server';
 
 const SEARCH_LIMIT = 50;
@@ -78,7 +78,10 @@ function pickPaper(
     const mine = ++generation;
     pick.busy = true;
     try {
-      const raw = await server.executeCommand(Commands.search, [query, SEARCH_LIMIT]);
+      // The document and cursor let the server say what picking a paper inserts there (each result's citation).
+      const editor = vscode.window.activeTextEditor;
+      const where = editor ? [editor.document.uri.toString(), editor.selection.start] : [];
+      const raw = await server.executeCommand(Commands.search, [query, SEARCH_LIMIT, ...where]);
       if (mine !== generation) return;
       let papers = parseSearchResults(raw);
       if (options.reposOnly) papers = papers.filter((paper) => paper.repo !== null);
@@ -148,9 +151,8 @@ async function insertCitation(server: ServerManager, log: vscode.LogOutputChanne
     return;
   }
   const document = editor.document;
-  const active = editor.selection.start;
-  const before = document.getText(new vscode.Range(active.with({ character: 0 }), active));
-  const insertion = citationInsertion(document.languageId, paper, before);
+  // The server wrote the citation in this document's syntax for the cursor's position (see pickPaper).
+  const insertion = paper.citation ?? { text: paper.key, keyed: true };
   const inserted = await editor.edit((edit) => {
     for (const selection of editor.selections) edit.replace(selection, insertion.text);
   });

@@ -32,6 +32,16 @@ export function statusText(status: ServerStatus): string {
   return `$(book) PaperLens: ${status.papers} ${status.papers === 1 ? 'paper' : 'papers'}`;
 }
 
+/**
+ * What citing a paper inserts at the position the search was made from, in that document's syntax (the server
+ * knows it: `\\cite{key}`, `[@key]`, the key alone inside a citation, "Method: URL" in code).
+ */
+export interface Citation {
+  text: string;
+  /** The text is a .bib key: the entry belongs in the .bib. */
+  keyed: boolean;
+}
+
 /** One result of `paperlens.search`. */
 export interface SearchResult {
   key: string;
@@ -44,10 +54,16 @@ export interface SearchResult {
   repo: string | null;
   paperUrl: string | null;
   repoUrl: string | null;
-  /** Plain-text citation, for documents without cite keys (optional). */
-  citation: string | null;
+  /** Given when the search named a document and a position. */
+  citation: Citation | null;
   /** Whether the workspace's .bib already has the entry. */
   inBib: boolean;
+}
+
+function citation(value: unknown): Citation | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const c = value as Record<string, unknown>;
+  return typeof c.text === 'string' && c.text !== '' ? { text: c.text, keyed: c.keyed === true } : null;
 }
 
 function str(value: unknown): string | null {
@@ -78,7 +94,7 @@ export function parseSearchResults(value: unknown): SearchResult[] {
       repo: str(r.repo),
       paperUrl: str(r.paperUrl),
       repoUrl: str(r.repoUrl),
-      citation: str(r.citation),
+      citation: citation(r.citation),
       inBib: r.inBib === true,
     });
   }
@@ -89,46 +105,4 @@ export function parseSearchResults(value: unknown): SearchResult[] {
 export function shortAuthors(authors: readonly string[], max = 3): string {
   if (authors.length <= max) return authors.join(', ');
   return `${authors.slice(0, max).join(', ')} et al.`;
-}
-
-/** Languages whose citations are keys into a .bib file. */
-const KEYED: Record<string, (key: string, inside: boolean) => string> = {
-  latex: (key, inside) => (inside ? key : `\\cite{${key}}`),
-  tex: (key, inside) => (inside ? key : `\\cite{${key}}`),
-  markdown: (key, inside) => (inside ? key : `[@${key}]`),
-  quarto: (key, inside) => (inside ? key : `[@${key}]`),
-  restructuredtext: (key, inside) => (inside ? key : `:cite:\`${key}\``),
-};
-
-/** True when the text before the cursor ends inside a LaTeX cite command's braces, e.g. `\citep{a,`. */
-export function insideLatexCite(before: string): boolean {
-  return /\\[A-Za-z]*cite[A-Za-z]*\*?(?:\[[^\]]*\])*\{[^}]*$/.test(before);
-}
-
-/** True when the text before the cursor ends inside a Pandoc citation, e.g. `[@a; @`. */
-export function insidePandocCite(before: string): boolean {
-  return /\[[^\]]*@[^\]]*$/.test(before) && before.endsWith('@');
-}
-
-export interface Insertion {
-  text: string;
-  /** True when the citation is a .bib key, so that the entry should be added to the .bib. */
-  keyed: boolean;
-}
-
-/**
- * What "Search Papers…" inserts at the cursor: a cite command with the paper's key in LaTeX,
- * Markdown, Quarto and reST (just the key when the cursor is already inside one); elsewhere (code,
- * plain text) the server's plain-text citation, else "Method: <paper URL>" as the code actions write it.
- */
-export function citationInsertion(languageId: string, paper: SearchResult, textBeforeCursor: string): Insertion {
-  const keyed = KEYED[languageId];
-  if (keyed !== undefined) {
-    const inside =
-      languageId === 'latex' || languageId === 'tex' ? insideLatexCite(textBeforeCursor) : insidePandocCite(textBeforeCursor);
-    return { text: keyed(paper.key, inside), keyed: true };
-  }
-  const link = paper.paperUrl ?? paper.repoUrl;
-  const fallback = link === null ? `${paper.title} (${paper.key})` : `${paper.method ?? paper.title}: ${link}`;
-  return { text: paper.citation ?? fallback, keyed: false };
 }

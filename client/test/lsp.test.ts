@@ -165,6 +165,23 @@ describe('the PaperLens server over stdio', { timeout: 180_000 }, () => {
     assert.ok(top);
     assert.equal(top.title, DRCT_TITLE);
     assert.equal(top.repo, 'ming053l/DRCT');
+    // Searched from a position in the LaTeX document: the server writes the citation in its syntax.
+    const there = parseSearchResults(
+      await session.request<unknown>(ExecuteCommandRequest.method, {
+        command: Commands.search,
+        arguments: ['DRCT', 5, document.uri, positionOf(document.text, 'DRCT')],
+      }),
+    );
+    assert.deepEqual(there[0]?.citation, { text: `\\cite{${top.key}}`, keyed: true });
+    assert.deepEqual(
+      parseSearchResults(
+        await session.request<unknown>(ExecuteCommandRequest.method, {
+          command: Commands.search,
+          arguments: ['DRCT', 5, document.uri, positionOf(document.text, '\\cite{glo', '\\cite{glo'.length)],
+        }),
+      )[0]?.citation,
+      { text: top.key, keyed: true },
+    );
     const status = await session.request<unknown>(ExecuteCommandRequest.method, { command: Commands.status, arguments: [] });
     assert.ok(isServerStatus(status), `not a status: ${JSON.stringify(status)}`);
     assert.ok(status.papers > 0);

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  citationInsertion,
-  insideLatexCite,
   isServerStatus,
   parseSearchResults,
   shortAuthors,
@@ -20,7 +18,7 @@ const paper: SearchResult = {
   repo: 'ming053l/DRCT',
   paperUrl: 'https://huggingface.co/papers/2404.00722',
   repoUrl: 'https://github.com/ming053l/DRCT',
-  citation: 'Hsu et al. (2024). DRCT: Saving Image Super-resolution away from Information Bottleneck.',
+  citation: { text: '\\cite{hsu2024drct}', keyed: true },
   inBib: false,
 };
 
@@ -57,34 +55,16 @@ describe('search results', () => {
   });
 });
 
-describe('citation insertion', () => {
-  const table: [string, string, string, boolean][] = [
-    ['latex', 'as shown by ', '\\cite{hsu2024drct}', true],
-    ['latex', 'as shown by \\citep[p.~3]{', 'hsu2024drct', true],
-    ['latex', '\\cite{a,', 'hsu2024drct', true],
-    ['latex', '\\cite{a} and ', '\\cite{hsu2024drct}', true],
-    ['markdown', 'see ', '[@hsu2024drct]', true],
-    ['quarto', 'see [@a; @', 'hsu2024drct', true],
-    ['restructuredtext', 'see ', ':cite:`hsu2024drct`', true],
-    ['python', '# ', paper.citation ?? '', false],
-  ];
-  for (const [language, before, text, keyed] of table) {
-    it(`${language} after ${JSON.stringify(before)}`, () => {
-      assert.deepEqual(citationInsertion(language, paper, before), { text, keyed });
+describe('citations', () => {
+  // What a citation says is the server's (tests/unit/features/test_feature_citation.py); the client keeps it as is.
+  it('keeps the server\'s citation and drops a malformed one', () => {
+    assert.deepEqual(parseSearchResults([paper])[0]?.citation, { text: '\\cite{hsu2024drct}', keyed: true });
+    assert.deepEqual(parseSearchResults([{ ...paper, citation: { text: 'DRCT: https://x', keyed: false } }])[0]?.citation, {
+      text: 'DRCT: https://x',
+      keyed: false,
     });
-  }
-
-  it('falls back to "Method: URL" when the server gives no citation text', () => {
-    const bare = { ...paper, citation: null };
-    assert.equal(citationInsertion('python', bare, '# ').text, 'DRCT: https://huggingface.co/papers/2404.00722');
-    const unlinked = { ...bare, method: null, paperUrl: null, repoUrl: null };
-    assert.equal(citationInsertion('plaintext', unlinked, '').text, `${paper.title} (hsu2024drct)`);
-  });
-
-  it('knows when the cursor is inside a cite command', () => {
-    assert.ok(insideLatexCite('\\textcite{'));
-    assert.ok(insideLatexCite('\\autocite*{x, '));
-    assert.ok(!insideLatexCite('\\section{'));
-    assert.ok(!insideLatexCite('\\cite{x} '));
+    for (const bad of [null, 'a string', { text: '' }, { keyed: true }]) {
+      assert.equal(parseSearchResults([{ ...paper, citation: bad }])[0]?.citation, null);
+    }
   });
 });

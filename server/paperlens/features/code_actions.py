@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paperlens.analysis.document import LATEX, MARKDOWN, PYTHON, RST, DocAnalysis, Span, find_cites
+from paperlens.analysis.document import LATEX, MARKDOWN, PYTHON, RST, DocAnalysis, Span, cite_context, find_cites
 from paperlens.core.ids import github_url
 from paperlens.core.text import clean
+from paperlens.core.urls import safe_url
 from paperlens.features.bib import BibWriteRefused, check_write_target, target_bib, write_roots
-from paperlens.features.card import links
+from paperlens.features.card import links, paper_url
 from paperlens.features.context import FeatureContext
 from paperlens.features.hover import target_at
-from paperlens.features.results import QUICK_FIX, REFACTOR_REWRITE, Action, Command, Region, TextChange
+from paperlens.features.results import QUICK_FIX, REFACTOR_REWRITE, Action, Citation, Command, Region, TextChange
 from paperlens.index.core import Entry
 
 OPEN_REPO_COMMAND = "paperlens.openRepo"
@@ -32,6 +33,23 @@ def citation_text(doc: DocAnalysis, entry: Entry, language_id: str) -> str:
     if doc.kind == RST:
         return f" :cite:`{entry.key}`"
     return ""
+
+
+_INSERTED = {LATEX: "\\cite{{{}}}", MARKDOWN: "[@{}]", RST: ":cite:`{}`"}
+
+
+def citation_at(ctx: FeatureContext, line: int, col: int, entry: Entry) -> Citation:
+    """What citing the paper inserts at a position (a search's pick): the cite command in the document's syntax,
+    the key alone when the position is inside a citation already, plain "Method: URL" where there are no keys."""
+    doc = ctx.doc
+    form = _INSERTED.get(doc.kind)
+    if form is None:
+        url = paper_url(entry) or safe_url(github_url(entry.repo_name))
+        return Citation(f"{entry.method or entry.title}: {url}" if url else f"{entry.title} ({entry.key})", False)
+    text = doc.lines[line] if 0 <= line < len(doc.lines) else ""
+    inside = cite_context(text, min(col, len(text)), doc.kind, ctx.cite_commands,
+                          doc.lines[max(0, line - 5):max(0, line)]) is not None
+    return Citation(entry.key if inside else form.format(entry.key), True)
 
 
 def _code_comment(entry: Entry, language_id: str, kind: str) -> str:

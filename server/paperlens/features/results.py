@@ -128,3 +128,12 @@ class Definition:
     selection: Region
     origin: Region | None = None
 
+
+
+@dataclass(frozen=True)
+class Citation:
+    """What citing a paper inserts at a position: `\\cite{key}`, `[@key]`, the key alone inside a citation (`keyed`:
+    the text is a .bib key, so the entry belongs in the .bib), or "Method: URL" where documents have no keys."""
+
+    text: str
+    keyed: bool

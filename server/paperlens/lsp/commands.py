@@ -21,14 +21,20 @@ from paperlens.features.bib import (
     write_roots,
 )
 from paperlens.features.card import paper_url, repo_url
+from paperlens.features.code_actions import citation_at
 from paperlens.lsp import progress, protocol
 from paperlens.lsp.transport import PaperLensServer
 
 
 def search(ls: PaperLensServer, query: str, *rest: Any) -> list[dict[str, Any]]:
-    """Ranked matches for a client's quick pick; (query, limit?)."""
+    """Ranked matches for a client's quick pick; (query, limit?, documentUri?, position?): with a document and a
+    position, each result says what citing it there inserts (in that document's syntax)."""
     limit = max(1, min(int(protocol.int_arg(rest, 20)), 200))
-    return [protocol.search_result(e, ls.ws.bibs.has_key(e.key))
+    d = ls.ws.doc(protocol.str_arg(rest, 1))
+    at = protocol.position_arg(rest[2]) if len(rest) > 2 else None
+    ctx = ls.context(d) if d is not None and at is not None else None
+    pos = ls.convert.position_in(d.lines, t.Position(*at)) if d is not None and at is not None else (0, 0)
+    return [protocol.search_result(e, ls.ws.bibs.has_key(e.key), citation_at(ctx, *pos, e) if ctx else None)
             for e in ls.ws.require_catalog().search(str(query), limit)]
 
 
