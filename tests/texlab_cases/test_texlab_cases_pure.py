@@ -9,7 +9,8 @@ import pytest
 from cases import CASES, ISSUE_CASES, Case
 from fixture import Fixture, Mark, parse
 
-from paperlens.analysis.document import BIBTEX, DocAnalysis, doc_kind
+from paperlens.analysis.document import DocAnalysis
+from paperlens.analysis.kinds import BIBTEX, doc_kind
 from paperlens.core.config import parse_settings
 from paperlens.features.bib import BibFile, Bibs
 from paperlens.features.completion import card, completions

@@ -7,15 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from paperlens.analysis.document import (
-    LATEX,
-    MARKDOWN,
-    DocAnalysis,
-    cite_context,
-    find_cites,
-    manubot_id,
-    silenced_lines,
-)
+from paperlens.analysis.cites import cite_context, find_cites, manubot_id, silenced_lines
+from paperlens.analysis.document import DocAnalysis
+from paperlens.analysis.kinds import LATEX, MARKDOWN
 from paperlens.core.config import parse_settings
 from paperlens.features.bib import BibFile, Bibs, resource_names, resources
 from paperlens.features.bibcheck import scan_bib

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from paperlens.analysis.document import (
-    LATEX,
-    MARKDOWN,
-    PYTHON,
-    RST,
-    DocAnalysis,
-    cite_context,
-    doc_kind,
-    find_cites,
-)
+from paperlens.analysis.cites import cite_context, find_cites
+from paperlens.analysis.document import DocAnalysis
+from paperlens.analysis.kinds import LATEX, MARKDOWN, PYTHON, RST, doc_kind
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index
 from paperlens.library.store import read_library, snapshot_file

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from paperlens.analysis.document import LATEX, MARKDOWN, PYTHON, DocAnalysis
+from paperlens.analysis.document import DocAnalysis
+from paperlens.analysis.kinds import LATEX, MARKDOWN, PYTHON
 from paperlens.core.model import Paper
 from paperlens.features.related import clean_prose, passage_at
 from paperlens.features.results import Region

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from paperlens.analysis import bibload
-from paperlens.analysis.document import BIBTEX, DocAnalysis, doc_kind
+from paperlens.analysis.document import DocAnalysis
+from paperlens.analysis.kinds import BIBTEX, doc_kind
 from paperlens.analysis.uris import path_uri, uri_path
 from paperlens.core.config import Settings
 from paperlens.features.bib import BibFile, Bibs

@@ -9,7 +9,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
-from paperlens.analysis.document import LATEX, MARKDOWN, DocAnalysis
+from paperlens.analysis.document import DocAnalysis
+from paperlens.analysis.kinds import LATEX, MARKDOWN
 from paperlens.core.model import Paper
 from paperlens.features.bibcheck import BibScan, scan_bib
 from paperlens.features.results import Place, Region, TextChange

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paperlens.analysis.document import LATEX, MARKDOWN, PYTHON, RST, DocAnalysis, Span, cite_context, find_cites
+from paperlens.analysis.cites import cite_context, find_cites
+from paperlens.analysis.document import DocAnalysis
+from paperlens.analysis.kinds import LATEX, MARKDOWN, PYTHON, RST, Span
 from paperlens.core.ids import github_url
 from paperlens.core.text import clean
 from paperlens.core.urls import safe_url
 from paperlens.features.bib import BibWriteRefused, check_write_target, target_bib, write_roots
 from paperlens.features.card import links, paper_url
 from paperlens.features.context import FeatureContext
-from paperlens.features.hover import target_at
 from paperlens.features.results import QUICK_FIX, REFACTOR_REWRITE, Action, Citation, Command, Region, TextChange
 from paperlens.index.core import Entry
 
@@ -80,7 +81,7 @@ def add_entry_command(doc: DocAnalysis, entry: Entry) -> Command:
 def _target(ctx: FeatureContext, rng: Region) -> tuple[list[Entry], Span] | None:
     """What the cursor or selection names: a mention, key, id or URL; else the selected words as a search."""
     line, col = rng.start_line, rng.start
-    found = target_at(ctx, line, col)
+    found = ctx.target_at(line, col)
     if found:
         return found
     if rng.start_line == rng.end_line and rng.end > col and line < len(ctx.doc.lines):

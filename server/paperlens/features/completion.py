@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from paperlens.analysis.document import MARKDOWN, DocAnalysis, cite_context
+from paperlens.analysis.cites import cite_context
+from paperlens.analysis.document import DocAnalysis
+from paperlens.analysis.kinds import MARKDOWN
 from paperlens.core.text import clean
 from paperlens.features.bib import Bibs, resources
 from paperlens.features.card import card_markdown

@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from paperlens.analysis.document import CiteKey, DocAnalysis
+from paperlens.analysis.cites import CiteKey
+from paperlens.analysis.document import DocAnalysis
+from paperlens.analysis.kinds import Span
+from paperlens.analysis.targets import cite_at, target_at
 from paperlens.core.config import Settings
 from paperlens.features.bib import Bibs
 from paperlens.index.catalog import Catalog
+from paperlens.index.core import Entry
 
 
 @dataclass(frozen=True)
@@ -38,9 +42,8 @@ class FeatureContext:
 
     def cite_at(self, line: int, col: int) -> CiteKey | None:
         """The citation key under the cursor."""
-        if line < 0 or line >= len(self.doc.lines):
-            return None
-        for c in self.cites_on(line):
-            if c.span.start <= col <= c.span.end:
-                return c
-        return None
+        return cite_at(self.doc, line, col, self.settings.cite_commands)
+
+    def target_at(self, line: int, col: int) -> tuple[list[Entry], Span] | None:
+        """The papers the text at a position refers to, most specific first, and the span that refers."""
+        return target_at(self.doc, self.catalog, line, col, self.settings.cite_commands)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from paperlens.analysis.document import BIBTEX, LATEX, MARKDOWN, DocAnalysis, manubot_id, silenced_lines
+from paperlens.analysis.cites import manubot_id, silenced_lines
+from paperlens.analysis.document import DocAnalysis
+from paperlens.analysis.kinds import BIBTEX, LATEX, MARKDOWN
 from paperlens.core.config import Diagnostics
 from paperlens.core.text import clean
 from paperlens.features.bib import BibFile, resources

@@ -2,17 +2,6 @@
 
 from __future__ import annotations
 
-from paperlens.analysis.document import (
-    BIBTEX,
-    LONG_LINE,
-    WINDOW,
-    Span,
-    arxiv_at,
-    bib_key_at,
-    cite_context,
-    github_at,
-    manubot_id,
-)
 from paperlens.core.ids import github_url
 from paperlens.core.text import clean
 from paperlens.core.urls import safe_url
@@ -23,46 +12,9 @@ from paperlens.index.catalog import Catalog
 from paperlens.index.core import Entry
 
 
-def target_at(ctx: FeatureContext, line: int, col: int) -> tuple[list[Entry], Span] | None:
-    """The papers the text at a position refers to, most specific first, and the span that refers."""
-    doc, catalog = ctx.doc, ctx.catalog
-    if line < 0 or line >= len(doc.lines):
-        return None
-    text = doc.lines[line]
-    c = ctx.cite_at(line, col)
-    if c is not None:
-        ident = manubot_id(c.key)
-        e = catalog.by_arxiv(ident[1]) if ident and ident[0] == "arxiv" else catalog.by_key(c.key)
-        return ([e], Span(line, c.span.start, c.span.end)) if e else None
-    off = 0
-    if len(text) > LONG_LINE:  # a megabyte on one line: look around the cursor only
-        off = max(0, col - WINDOW)
-        text = text[off : col + WINDOW]
-    c0 = col - off
-    if doc.kind == BIBTEX:
-        bk = bib_key_at(text, c0)
-        if bk:
-            e = catalog.by_key(bk[0])
-            return ([e], Span(line, bk[1] + off, bk[2] + off)) if e else None
-    ax = arxiv_at(text, c0)
-    if ax:
-        e = catalog.by_arxiv(ax[0])
-        return ([e], Span(line, ax[1] + off, ax[2] + off)) if e else None
-    gh = github_at(text, c0)
-    if gh:
-        es = catalog.by_repo(gh[0])
-        return (es, Span(line, gh[1] + off, gh[2] + off)) if es else None
-    if cite_context(text, c0, doc.kind, ctx.cite_commands, doc.lines[max(0, line - 5):line]) is not None:
-        return None  # a half-typed key is not a mention
-    m = doc.mention_at(line, col, catalog)
-    if m:
-        return m.mention.entries, m.span
-    return None
-
-
 def hover(ctx: FeatureContext, line: int, col: int) -> HoverCard | None:
     """The card (Markdown, or plain text for clients without it) with the range it covers."""
-    found = target_at(ctx, line, col)
+    found = ctx.target_at(line, col)
     if not found:
         return None
     entries, span = found

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-from paperlens.analysis.document import LATEX, MARKDOWN, PYTHON, RST, TEXT, DocAnalysis, Span
+from paperlens.analysis.document import DocAnalysis
+from paperlens.analysis.kinds import LATEX, MARKDOWN, PYTHON, RST, TEXT, Span
 from paperlens.core.text import clean
 from paperlens.features.code_actions import RELATED_KIND, add_entry_command, bib_target, cite_edit
 from paperlens.features.context import FeatureContext

@@ -7,7 +7,8 @@ import dataclasses
 
 from lsprotocol import types as t
 
-from paperlens.analysis.document import BIBTEX, DocAnalysis
+from paperlens.analysis.document import DocAnalysis
+from paperlens.analysis.kinds import BIBTEX
 from paperlens.analysis.workspace import LARGE_OPEN_CHARS, in_loop
 from paperlens.features.bib import BibFile
 from paperlens.features.diagnostics import bib_diagnostics, diagnostics

@@ -12,7 +12,8 @@ from typing import Any
 from lsprotocol import types as t
 from pygls.uris import to_fs_path
 
-from paperlens.analysis.document import BIBTEX, DocAnalysis
+from paperlens.analysis.document import DocAnalysis
+from paperlens.analysis.kinds import BIBTEX
 from paperlens.analysis.workspace import spawn
 from paperlens.core.config import parse_settings
 from paperlens.features.code_actions import RELATED_KIND, code_actions

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paperlens.analysis.document import DocAnalysis, doc_kind
+from paperlens.analysis.document import DocAnalysis
+from paperlens.analysis.kinds import doc_kind
 from paperlens.core.config import Settings, parse_settings
 from paperlens.features.bib import BibFile, Bibs
 from paperlens.features.context import FeatureContext
