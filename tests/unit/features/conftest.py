@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from paperlens.index.core import Index
-from paperlens.library.pipeline import read_library, snapshot_file
+from paperlens.library.store import read_library, snapshot_file
 
 sys.path.insert(0, str(Path(__file__).parent))
 
