@@ -22,11 +22,11 @@ def main() -> None:
     what = sys.argv[2] if len(sys.argv) > 2 else "all"
     from pygls.workspace.position_codec import PositionCodec
 
+    from paperlens.analysis.bibs import Bibs
     from paperlens.analysis.document import DocAnalysis
     from paperlens.core.config import parse_settings
     from paperlens.features import code_actions as ca
     from paperlens.features import completion as comp
-    from paperlens.features.bib import Bibs
     from paperlens.features.context import FeatureContext
     from paperlens.features.hover import hover
     from paperlens.features.results import Region

@@ -9,10 +9,10 @@ import pytest
 from cases import CASES, ISSUE_CASES, Case
 from fixture import Fixture, Mark, parse
 
+from paperlens.analysis.bibs import BibFile, Bibs
 from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import BIBTEX, doc_kind
 from paperlens.core.config import parse_settings
-from paperlens.features.bib import BibFile, Bibs
 from paperlens.features.completion import card, completions
 from paperlens.features.context import FeatureContext
 from paperlens.features.diagnostics import bib_diagnostics, diagnostics

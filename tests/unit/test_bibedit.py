@@ -10,7 +10,7 @@ from typing import NamedTuple
 import pytest
 
 from paperlens.analysis.bibload import apply_edit, changed_lines, index_file
-from paperlens.features.bib import BibFile
+from paperlens.analysis.bibs import BibFile
 from paperlens.index.bibindex import BibIndex
 from paperlens.sources.bibtex import BibDocument
 

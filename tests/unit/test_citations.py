@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from paperlens.analysis.bibs import BibFile, Bibs, resource_names, resources
 from paperlens.analysis.cites import cite_context, find_cites, manubot_id, silenced_lines
 from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import LATEX, MARKDOWN
 from paperlens.core.config import parse_settings
-from paperlens.features.bib import BibFile, Bibs, resource_names, resources
-from paperlens.features.bibcheck import scan_bib
 from paperlens.features.diagnostics import bib_diagnostics
+from paperlens.sources.bibcheck import scan_bib
 from paperlens.sources.bibtex import existing_keys
 
 REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld"

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from paperlens.analysis.bibs import BibFile
 from paperlens.core.model import Paper
-from paperlens.features.bib import BibFile
 from paperlens.index.aliases import title_name
 from paperlens.index.bibindex import BibIndex, BibRec, Row, Segment, rec_row
 from paperlens.library.store import write_atomic

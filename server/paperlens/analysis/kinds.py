@@ -41,3 +41,29 @@ class Span:
 
     def contains(self, line: int, col: int) -> bool:
         return line == self.line and self.start <= col <= self.end
+
+
+@dataclass(frozen=True)
+class Region:
+    """A stretch of one document from (start_line, start) to (end_line, end), columns in code points."""
+
+    start_line: int
+    start: int
+    end_line: int
+    end: int
+
+    @classmethod
+    def on_line(cls, line: int, start: int, end: int) -> Region:
+        return cls(line, start, line, end)
+
+    @classmethod
+    def at(cls, line: int, col: int) -> Region:
+        return cls(line, col, line, col)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A region of a file (an LSP Location)."""
+
+    uri: str
+    region: Region

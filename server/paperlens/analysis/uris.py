@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from urllib import parse
+from urllib.request import url2pathname
 
 _DRIVE = re.compile(r"^/[a-zA-Z]:")
 
@@ -40,3 +41,11 @@ def path_uri(path: str | Path) -> str:
     else:
         quoted = parse.quote(p)
     return parse.urlunparse(("file", parse.quote(netloc), quoted, "", "", ""))
+
+
+def doc_dir(uri: str) -> Path | None:
+    """The folder of a file:// document (None for other schemes): where its relative .bib names start."""
+    u = parse.urlparse(uri)
+    if u.scheme != "file":
+        return None
+    return Path(url2pathname(u.path)).parent

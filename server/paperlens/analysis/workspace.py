@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from paperlens.analysis import bibload
+from paperlens.analysis.bibs import BibFile, Bibs
 from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import BIBTEX, doc_kind
 from paperlens.analysis.uris import path_uri, uri_path
 from paperlens.core.config import Settings
-from paperlens.features.bib import BibFile, Bibs
 from paperlens.index.bibindex import CONTENT_MAX, BibIndex, build_content
 from paperlens.index.catalog import Catalog
 from paperlens.library.pipeline import open_index

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from paperlens.analysis.bibs import Bibs, resources
 from paperlens.analysis.cites import cite_context
 from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import MARKDOWN
 from paperlens.core.text import clean
-from paperlens.features.bib import Bibs, resources
 from paperlens.features.card import card_markdown
 from paperlens.features.context import FeatureContext
 from paperlens.features.results import Command, CompletionEntry, Region

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from paperlens.analysis.bibs import Bibs
 from paperlens.analysis.cites import CiteKey
 from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import Span
 from paperlens.analysis.targets import cite_at, target_at
 from paperlens.core.config import Settings
-from paperlens.features.bib import Bibs
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Entry
 

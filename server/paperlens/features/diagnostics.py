@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 
+from paperlens.analysis.bibs import BibFile, resources
 from paperlens.analysis.cites import manubot_id, silenced_lines
 from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import BIBTEX, LATEX, MARKDOWN
 from paperlens.core.config import Diagnostics
 from paperlens.core.text import clean
-from paperlens.features.bib import BibFile, resources
-from paperlens.features.bibcheck import DUPLICATE_KEY
 from paperlens.features.context import FeatureContext
 from paperlens.features.results import ERROR, HINT, INFORMATION, WARNING, Diagnostic, Region
+from paperlens.sources.bibcheck import DUPLICATE_KEY
 
 SOURCE = "paperlens"
 MAX_HINTS = 1000

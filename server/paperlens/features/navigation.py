@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from paperlens.analysis.bibs import LATEX_BIB_RE, resources
 from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import BIBTEX
-from paperlens.features.bib import LATEX_BIB_RE, resources
 from paperlens.features.context import FeatureContext
 from paperlens.features.results import Definition, Place, Region
 

@@ -6,38 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from paperlens.analysis.kinds import Place as Place
+from paperlens.analysis.kinds import Region as Region
+
 # Code action kinds, as LSP spells them (plain strings: a kind is a dotted name, clients filter by prefix).
 QUICK_FIX = "quickfix"
 REFACTOR_REWRITE = "refactor.rewrite"
 
 # Diagnostic severities.
 ERROR, WARNING, INFORMATION, HINT = "error", "warning", "information", "hint"
-
-
-@dataclass(frozen=True)
-class Region:
-    """A stretch of one document from (start_line, start) to (end_line, end), columns in code points."""
-
-    start_line: int
-    start: int
-    end_line: int
-    end: int
-
-    @classmethod
-    def on_line(cls, line: int, start: int, end: int) -> Region:
-        return cls(line, start, line, end)
-
-    @classmethod
-    def at(cls, line: int, col: int) -> Region:
-        return cls(line, col, line, col)
-
-
-@dataclass(frozen=True)
-class Place:
-    """A region of a file (an LSP Location)."""
-
-    uri: str
-    region: Region
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from paperlens.analysis.bibs import Bibs
 from paperlens.core.ids import github_url
 from paperlens.core.text import clean
 from paperlens.core.urls import safe_url
-from paperlens.features.bib import Bibs
 from paperlens.features.card import paper_url
 from paperlens.features.results import Symbol
 from paperlens.index.catalog import Catalog

@@ -35,7 +35,7 @@ REL_OWN = 4  # and of its own phrases, which no other paper has
 _MIN_ORD = 693596  # date(1900, 1, 1).toordinal()
 
 
-class _Strings:
+class Strings:
     """Append-only packed strings (UTF-8 blob + offsets)."""
 
     def __init__(self) -> None:
@@ -63,7 +63,7 @@ class _Strings:
         return StrArray(np.frombuffer(bytes(out), dtype=np.uint8), new_off)
 
 
-class _Pairs:
+class Pairs:
     """(term, paper) pairs with a term dictionary."""
 
     def __init__(self) -> None:
@@ -126,20 +126,20 @@ class IndexBuilder:
         self.n = 0
         self.rec_start = array("q")
         self.rec_end = array("q")
-        self.titles, self.methods, self.authors = _Strings(), _Strings(), _Strings()
-        self.repo_names, self.arxiv, self.base_keys = _Strings(), _Strings(), _Strings()
+        self.titles, self.methods, self.authors = Strings(), Strings(), Strings()
+        self.repo_names, self.arxiv, self.base_keys = Strings(), Strings(), Strings()
         self.user_key = array("b")
         self.year = array("h")
         self.upvotes = array("i")
         self.date_ord = array("i")
-        self.names = _Pairs()
+        self.names = Pairs()
         self.name_display: list[str] = []
         self.name_common = bytearray()
         self.name_code_only = bytearray()
         self.prefixes: set[str] = set()
-        self.words = _Pairs()
+        self.words = Pairs()
         # Key-phrase bags, kept on disk as (term id, weight) runs so the second pass needs no re-tokenising.
-        self.content = _Pairs()
+        self.content = Pairs()
         self.bag_len = array("I")
         self.bags = tempfile.TemporaryFile() if records is not None else io.BytesIO()
 

@@ -30,7 +30,7 @@ from typing import IO, Any, cast
 import numpy as np
 
 from paperlens.core.model import Paper, Repo
-from paperlens.index.build import IndexBuilder, _Pairs, _Strings
+from paperlens.index.build import IndexBuilder, Pairs, Strings
 
 CHUNK = 2000  # papers a worker analyses at a time (~1 s of work; big enough that the merge is cheap)
 MIN_PARALLEL = 3 * CHUNK  # smaller streams are built here: starting workers costs about a second
@@ -64,17 +64,17 @@ def _analyse(papers: list[Paper]) -> dict[str, Any]:
                            "name_common": bytes(b.name_common), "name_code_only": bytes(b.name_code_only),
                            "bag_len": b.bag_len, "bags": bags.getvalue()}
     for name in _STRINGS:
-        s: _Strings = getattr(b, name)
+        s: Strings = getattr(b, name)
         out[name] = (bytes(s.blob), s.off)
     for name in _ARRAYS:
         out[name] = getattr(b, name)
     for name in ("names", "words", "content"):
-        pairs: _Pairs = getattr(b, name)
+        pairs: Pairs = getattr(b, name)
         out[name] = (list(pairs.ids), pairs.t, pairs.s)
     return out
 
 
-def _global_ids(pairs: _Pairs, vocab: list[str]) -> np.ndarray[Any, np.dtype[np.uint32]]:
+def _global_ids(pairs: Pairs, vocab: list[str]) -> np.ndarray[Any, np.dtype[np.uint32]]:
     """The chunk's terms (in its first-seen order) as global term ids; new terms are numbered in that order,
     after every term of the earlier chunks: the numbering a serial build gives."""
     ids = pairs.ids
@@ -83,7 +83,7 @@ def _global_ids(pairs: _Pairs, vocab: list[str]) -> np.ndarray[Any, np.dtype[np.
     return np.fromiter(map(ids.__getitem__, vocab), dtype=np.uint32, count=len(vocab))
 
 
-def _append_pairs(pairs: _Pairs, gid: np.ndarray[Any, Any], t: array, s: array, base: int) -> None:
+def _append_pairs(pairs: Pairs, gid: np.ndarray[Any, Any], t: array, s: array, base: int) -> None:
     local = np.frombuffer(t, dtype=np.uint32)
     pairs.t.frombytes(gid[local].astype(np.uint32).tobytes() if len(local) else b"")
     pairs.s.frombytes((np.frombuffer(s, dtype=np.uint32) + np.uint32(base)).tobytes() if len(s) else b"")
@@ -99,7 +99,7 @@ def merge_chunk(b: IndexBuilder, part: dict[str, Any]) -> None:
         getattr(b, name).frombytes((np.frombuffer(part[name], dtype=np.int64) + rec_base).tobytes())
     for name in _STRINGS:
         blob, off = part[name]
-        strs: _Strings = getattr(b, name)
+        strs: Strings = getattr(b, name)
         blob_base = len(strs.blob)
         strs.blob += blob
         strs.off.frombytes((np.frombuffer(off, dtype=np.int64)[1:] + blob_base).tobytes())

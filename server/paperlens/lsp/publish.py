@@ -7,10 +7,10 @@ import dataclasses
 
 from lsprotocol import types as t
 
+from paperlens.analysis.bibs import BibFile
 from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import BIBTEX
 from paperlens.analysis.workspace import LARGE_OPEN_CHARS, in_loop
-from paperlens.features.bib import BibFile
 from paperlens.features.diagnostics import bib_diagnostics, diagnostics
 from paperlens.features.results import Diagnostic
 from paperlens.index.catalog import Catalog

@@ -37,7 +37,7 @@ class RawEntry:
     closer: str  # "}" or ")"
 
 
-def _line_start(text: str, s: int) -> int:
+def line_start(text: str, s: int) -> int:
     nl = text.rfind("\n", 0, s)
     cr = text.rfind("\r", nl + 1, s)  # bounded: a file without any CR must not be searched whole each time
     return max(nl, cr) + 1
@@ -51,7 +51,7 @@ def scan(text: str, start: int = 0, stop: int | None = None) -> list[RawEntry]:
         s = m.start()
         if s > 0 and (text[s - 1].isalnum() or text[s - 1] in "_.@"):
             continue  # an e-mail address or a word
-        before = text[_line_start(text, s):s]
+        before = text[line_start(text, s):s]
         if before.lstrip().startswith("%"):
             continue  # a commented-out entry
         opens.append((m, not before.strip()))

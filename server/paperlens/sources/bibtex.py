@@ -17,7 +17,7 @@ from paperlens.core.ids import arxiv_abs_url, find_arxiv_ids, github_repo_in, gi
 from paperlens.core.model import Paper
 from paperlens.core.text import last_name
 from paperlens.sources.bibraw import NOT_ENTRIES as _NOT_ENTRIES
-from paperlens.sources.bibraw import BadEntry, RawEntry, _line_start, fields, scan, string_macro
+from paperlens.sources.bibraw import BadEntry, RawEntry, fields, line_start, scan, string_macro
 from paperlens.sources.hf_page import parse_month
 from paperlens.sources.latex import latex_to_text
 
@@ -399,7 +399,7 @@ class BibDocument:
                                                  and offset > lo else 0)
         line += text.count("\n", lo, offset) + text.count("\r", lo, offset) - crlf
         self._last = (offset, line)
-        return line, offset - _line_start(text, offset)
+        return line, offset - line_start(text, offset)
 
 def parse_bib(text: str, source: str) -> tuple[list[Paper], list[str]]:
     """Papers (one per readable entry, in file order) and warnings naming the line and key of the rest."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from paperlens.analysis.bibs import BibFile, Bibs
 from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import doc_kind
 from paperlens.core.config import Settings, parse_settings
-from paperlens.features.bib import BibFile, Bibs
 from paperlens.features.context import FeatureContext
 from paperlens.features.results import Region
 from paperlens.index.catalog import Catalog
