@@ -146,21 +146,27 @@ def flock(f: Any, exclusive: bool) -> bool:
         return False
 
 
+def remove_unless_in_use(d: Path) -> bool:
+    """Delete directory d unless a process holds its `.in-use` (then False): renamed away first, so that no one
+    opens it half-deleted."""
+    try:
+        f = open(d / IN_USE, "ab")
+    except OSError:
+        return False
+    with f:
+        if not flock(f, exclusive=True):
+            return False  # another process uses it
+        trash = d.with_name(f"{d.name}.old{os.getpid()}")
+        try:
+            d.rename(trash)
+        except OSError:
+            return False
+    shutil.rmtree(trash, ignore_errors=True)
+    return True
+
+
 def prune(cache: Path, keep: str) -> None:
     """Delete the index directories no process uses (the current one aside)."""
     for d in cache.glob("index-*"):
-        if d.name == keep or not d.is_dir() or ".tmp" in d.name:
-            continue
-        try:
-            f = open(d / IN_USE, "ab")
-        except OSError:
-            continue
-        with f:
-            if not flock(f, exclusive=True):
-                continue  # another process serves from it
-            trash = d.with_name(f"{d.name}.old{os.getpid()}")
-            try:
-                d.rename(trash)
-            except OSError:
-                continue
-            shutil.rmtree(trash, ignore_errors=True)
+        if d.name != keep and d.is_dir() and ".tmp" not in d.name:
+            remove_unless_in_use(d)

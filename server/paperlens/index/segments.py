@@ -25,7 +25,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -38,7 +38,7 @@ from paperlens.core.text import norm_name, words
 from paperlens.index.build import IndexBuilder
 from paperlens.index.columns import Columns
 from paperlens.index.core import Entry, IdArray, Index, NameHit
-from paperlens.index.persist import IN_USE, flock, fsync_dir, load_index, write_columns
+from paperlens.index.persist import IN_USE, flock, fsync_dir, load_index, remove_unless_in_use, write_columns
 from paperlens.index.semantic import key_phrases
 
 log = logging.getLogger(__name__)
@@ -231,19 +231,19 @@ class Segments:
         ids = [i for s, h in hits for i in self._shift(s, h.ids)]
         return NameHit(hits[0][1].display, any(h.common for _, h in hits), all(h.code_only for _, h in hits), ids)
 
-    def by_key(self, key: str) -> int | None:
+    def _first(self, find: Callable[[Index], int | None]) -> int | None:
+        """The global id of the first segment's answer."""
         for s, seg in enumerate(self.segs):
-            j = seg.by_key(key)
+            j = find(seg)
             if j is not None:
                 return self.starts[s] + j
         return None
 
+    def by_key(self, key: str) -> int | None:
+        return self._first(lambda seg: seg.by_key(key))
+
     def by_arxiv(self, arxiv_id: str) -> int | None:
-        for s, seg in enumerate(self.segs):
-            j = seg.by_arxiv(arxiv_id)
-            if j is not None:
-                return self.starts[s] + j
-        return None
+        return self._first(lambda seg: seg.by_arxiv(arxiv_id))
 
     def by_repo(self, full_name: str) -> list[int]:
         return [i for s, seg in enumerate(self.segs) for i in self._shift(s, seg.by_repo(full_name))]
@@ -531,15 +531,8 @@ def collect(ipath: Path) -> None:
             if d.name in keep or d.name in (MANIFEST, IN_USE, WRITE_LOCK):
                 continue
             if d.is_dir():
-                if ".tmp" not in d.name:
-                    try:
-                        f = open(d / IN_USE, "ab")
-                    except OSError:
-                        continue
-                    with f:
-                        if not flock(f, exclusive=True):
-                            continue  # a reader uses it
-                        shutil.rmtree(d, ignore_errors=True)
+                if ".tmp" not in d.name and ".old" not in d.name:
+                    remove_unless_in_use(d)  # kept while a reader uses it
                 elif not _writer_alive(d.name):
                     shutil.rmtree(d, ignore_errors=True)
             elif ".tmp" in d.name:
