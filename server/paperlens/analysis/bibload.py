@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from paperlens.analysis.bibs import BibFile
+from paperlens.core.ids import doi_key
 from paperlens.core.model import Paper
 from paperlens.index.aliases import title_name
 from paperlens.index.bibindex import BibIndex, BibRec, Row, Segment, rec_row
@@ -126,7 +127,7 @@ def light_rec(doc: BibDocument, i: int, origin: str, light: Light | None = None)
         except (BadEntry, ValueError):
             return None
     key, title, short, first, year, arxiv, doi = light
-    return BibRec(key, title, short, first, year, arxiv, (doi or "").lower() or None, title_name(title), origin)
+    return BibRec(key, title, short, first, year, arxiv, doi_key(doi) or None, title_name(title), origin)
 
 
 def _cache_path(cache_dir: Path, digest: str, part: str = "") -> Path:

@@ -118,6 +118,11 @@ def valid_doi(doi: str | None) -> bool:
     return bool(doi) and _DOI_RE.fullmatch(doi or "") is not None
 
 
+def doi_key(doi: str | None) -> str:
+    """A DOI as it is matched ('' for none): DOIs are case-insensitive, so every lookup lower-cases the same way."""
+    return (doi or "").strip().lower()
+
+
 def doi_url(doi: str | None) -> str | None:
     return f"https://doi.org/{doi}" if valid_doi(doi) else None
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from paperlens.core.ids import doi_key
 from paperlens.core.model import Paper, Repo
 from paperlens.core.text import STOP_WORDS, norm_name, words
 from paperlens.index.aliases import is_common, title_name
@@ -90,7 +91,7 @@ class Segment:
 def rec_from_paper(p: Paper, origin: str = "") -> BibRec:
     authors_short = (p.authors[0] + (" et al." if len(p.authors) > 1 else "")) if p.authors else ""
     return BibRec(p.bib_key or "", p.title, authors_short, last_name(p.authors[0]) if p.authors else "", p.year,
-                  p.arxiv_id, (p.doi or "").lower() or None, title_name(p.title), origin, paper=p)
+                  p.arxiv_id, doi_key(p.doi) or None, title_name(p.title), origin, paper=p)
 
 
 class BibIndex:
@@ -376,7 +377,7 @@ class BibIndex:
                    doi: str | None) -> int | None:
         for i in self._by_arxiv.get(arxiv_id or "", ()):
             return i
-        for i in self._by_doi.get((doi or "").lower(), ()):
+        for i in self._by_doi.get(doi_key(doi), ()):
             return i
         for i in self._by_title.get(norm_name(title), ()):
             r = self.rec(i)

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from paperlens.core.ids import doi_key
 from paperlens.core.model import Paper, Repo
 from paperlens.core.text import last_name, norm_name
 from paperlens.sources.feedfile import iter_feed_file
@@ -22,7 +23,7 @@ def _first_author(p: Paper) -> str:
 
 
 def _doi(p: Paper) -> str:
-    return (p.doi or "").strip().lower()
+    return doi_key(p.doi)
 
 
 def same_paper(a: Paper, b: Paper) -> bool:
