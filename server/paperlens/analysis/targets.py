@@ -7,7 +7,7 @@ from paperlens.analysis.cites import CiteKey, bib_key_at, cite_context, manubot_
 from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import BIBTEX, Span
 from paperlens.analysis.mentions import LONG_LINE, WINDOW
-from paperlens.core.ids import find_arxiv_ids, find_github_repos
+from paperlens.core.ids import find_arxiv_ids, find_github_repos, paper_arxiv_id
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Entry
 
@@ -45,7 +45,11 @@ def target_at(doc: DocAnalysis, catalog: Catalog, line: int, col: int,
     c = cite_at(doc, line, col, cite_commands)
     if c is not None:
         ident = manubot_id(c.key)
-        e = catalog.by_arxiv(ident[1]) if ident and ident[0] == "arxiv" else catalog.by_key(c.key)
+        if ident and ident[0] == "arxiv":  # Manubot writes versions too: @arxiv:2404.00722v2
+            aid = paper_arxiv_id(ident[1])
+            e = catalog.by_arxiv(aid) if aid else None
+        else:
+            e = catalog.by_key(c.key)
         return ([e], Span(line, c.span.start, c.span.end)) if e else None
     off = 0
     if len(text) > LONG_LINE:  # a megabyte on one line: look around the cursor only

@@ -64,3 +64,18 @@ def test_nothing_where_nothing_is_known(base: Index, text: str) -> None:
 def test_a_position_past_the_document_is_nothing(base: Index) -> None:
     ctx, _, _ = context("DRCT$0\n", base)
     assert hover(ctx, 99, 0) is None and hover(ctx, -1, 0) is None
+
+
+@pytest.mark.parametrize("ident", ["2404.00722", "2404.00722v2"])
+def test_a_manubot_arxiv_id_shows_its_paper_with_or_without_a_version(base: Index, refs: dict[str, str],
+                                                                      ident: str) -> None:
+    ctx, line, col = context(f"Dense residuals [@arxiv:{ident[:3]}$0{ident[3:]}].\n", base, name="paper.md",
+                             bib=refs)  # refs.bib has DRCT's arXiv id
+    h = hover(ctx, line, col)
+    assert h is not None and DRCT in h.text
+    assert h.region == region(ctx, f"arxiv:{ident}")
+
+
+def test_a_manubot_arxiv_id_the_feed_lacks_shows_nothing(base: Index, refs: dict[str, str]) -> None:
+    ctx, line, col = context("Unknown [@arxiv:2$0999.99999v1].\n", base, name="paper.md", bib=refs)
+    assert hover(ctx, line, col) is None
