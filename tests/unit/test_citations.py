@@ -126,6 +126,19 @@ def test_bib_problems(text: str, at: tuple[int, int], code: str) -> None:
     assert p.message
 
 
+@pytest.mark.parametrize(("text", "problems"), [
+    ("@article{o'brien2020, title = {x}}\n", []),  # the key bibraw reads is the key the check reads
+    ("@article{a, note = {mail me @home or @misc}}\n", []),  # '@word' inside a value is text
+    ("@article{a, title = {x}} @misc\n", [((0, 30), "expecting-lbrace")]),  # ... outside an entry it is not
+    ("@article{a, title = {x}}, note = {y}}\n", []),  # after the closing brace: comment text, as in BibTeX
+    ('@article{a, title = "x } y"}\n', [((0, 20), "unbalanced-braces")]),  # BibTeX: unbalanced braces
+    ("@preamble{ \"\\newcommand{\\x}{y}\" \n@misc{b,}\n", [((0, 10), "expecting-rbrace")]),
+    ("@string{acm = {ACM}\n@misc{b, publisher = acm}\n", [((0, 19), "expecting-rbrace")]),
+])
+def test_bib_check_reads_as_bibraw_does(text: str, problems: list[tuple[tuple[int, int], str]]) -> None:
+    assert [(p.start, p.code) for p in scan_bib(text).problems] == problems
+
+
 def test_bib_scan_keeps_going_after_an_error() -> None:
     s = scan_bib("@article{a, title = {x}\n@article{b, title = {y}}\n@misc{c,}\n")
     assert [e.key for e in s.entries] == ["a", "b", "c"]

@@ -1,26 +1,40 @@
-""".bib text to raw entries: where each entry is, its type and key, and (on demand) its fields as written,
-with @string macros and '#' concatenations expanded. No LaTeX decoding here (see latex.py).
+"""The one BibTeX tokenizer: .bib text to raw entries (where each entry is, its type and key), and the reading of
+an entry's body, which gives its fields as written (@string macros and '#' concatenations expanded) or, for the
+syntax check (bibcheck), each problem with its offsets. No LaTeX decoding here (see latex.py).
 
 Finding the entries is one regular-expression pass over the text (a 100 MB, 72k-entry file takes well under a
 second); an entry's fields are read only when asked for, so a large library costs little until it is used.
+Every block's reading is local to it: from its '@' to where the next block starts (`limit`), which is what lets
+an edit re-read only the entries it touches.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-# '@type{key,' or '@type(key,'; the '@' starts the pattern, so the scan runs at C speed.
-_OPEN_RE = re.compile(r"@[ \t]*([A-Za-z]+)[ \t]*([{(])[ \t\r\n]*([^\s,{}()\"#%=]*)")  # o'brien2020 is a key
+# '@type{key,' or '@type(key,'; the '@' starts the pattern, so the scan runs at C speed. Without a '{' or '(' it
+# is an opening the syntax check reports (`scan(bare=True)`), else nothing.
+_OPEN_RE = re.compile(r"@[ \t]*([A-Za-z]+)[ \t]*(?:([{(])[ \t\r\n]*([^\s,{}()\"#%=]*))?")  # o'brien2020 is a key
 NOT_ENTRIES = frozenset({"comment", "string", "preamble"})
 _BRACES = re.compile(r"[{}]")
 _QUOTE_BRACES = re.compile(r'[{}"]')
-_FIELD_NAME = re.compile(r"\s*([^\s=,{}()\"#%']+)\s*=\s*")
-_NUMBER = re.compile(r"-?\d+")
-_MACRO = re.compile(r"[^\s=,{}()\"#%']+")
+_SKIP = re.compile(r"[{})]")
+_NAME = re.compile(r"[^\s=,{}()\"#%']+")  # a field name
+_WORD = re.compile(r"[^\s=,{}()\"#%'@]+")  # in a value: a macro name or a number
 _SPACE = re.compile(r"\s*")
 MONTHS = {m[:3].lower(): m for m in ("January", "February", "March", "April", "May", "June", "July", "August",
                                       "September", "October", "November", "December")}
+
+# What a problem is (the diagnostic codes, as texlab names them).
+EXPECTING_LBRACE, EXPECTING_KEY, EXPECTING_RBRACE = "expecting-lbrace", "expecting-key", "expecting-rbrace"
+EXPECTING_EQ, EXPECTING_VALUE, EXPECTING_COMMA = "expecting-eq", "expecting-value", "expecting-comma"
+UNBALANCED = "unbalanced-braces"
+
+# Where a problem is told: (start offset, end offset, message, code). It may raise (reading fields: the first
+# problem makes the entry unreadable) or note it and return (the syntax check: reading goes on past it).
+Report = Callable[[int, int, str, str], None]
 
 
 class BadEntry(Exception):
@@ -32,9 +46,9 @@ class RawEntry:
     kind: str  # lower-cased: "article", "string", ...
     key: str  # as written; "" for @string/@preamble/@comment
     start: int  # offset of the '@'
-    body: int  # offset just after the key (fields follow)
+    body: int  # offset just after the key (fields follow); after the type when there is no delimiter
     end: int  # offset just past the closing delimiter, or the end of its text when unterminated
-    closer: str  # "}" or ")"
+    closer: str  # "}" or ")"; "" for an '@type' without '{' or '(' (only from scan(bare=True))
 
 
 def line_start(text: str, s: int) -> int:
@@ -43,18 +57,28 @@ def line_start(text: str, s: int) -> int:
     return max(nl, cr) + 1
 
 
-def scan(text: str, start: int = 0, stop: int | None = None) -> list[RawEntry]:
-    """Every block (entries, @string, @preamble, @comment) in text[start:stop], in order."""
+def scan(text: str, start: int = 0, stop: int | None = None, *, bare: bool = False) -> list[RawEntry]:
+    """Every block (entries, @string, @preamble, @comment) in text[start:stop], in order. With `bare`, also each
+    '@type' that has no '{' or '(' after it (closer ""): BibTeX rejects those outside an entry."""
     stop = len(text) if stop is None else stop
     opens: list[tuple[re.Match[str], bool]] = []  # (match, at the start of its line)
+    strays: list[re.Match[str]] = []
     for m in _OPEN_RE.finditer(text, start, stop):
         s = m.start()
         if s > 0 and (text[s - 1].isalnum() or text[s - 1] in "_.@"):
             continue  # an e-mail address or a word
+        delimited = m.group(2) is not None
+        if not delimited and not (bare and m.end(1) == s + 1 + len(m.group(1))
+                                  and not (text[m.end(1):m.end(1) + 1] or " ").isalnum()
+                                  and text[m.end(1):m.end(1) + 1] not in ("_", "-")):
+            continue  # '@ word', '@type_name{': not an opening
         before = text[line_start(text, s):s]
         if before.lstrip().startswith("%"):
             continue  # a commented-out entry
-        opens.append((m, not before.strip()))
+        if delimited:
+            opens.append((m, not before.strip()))
+        else:
+            strays.append(m)
     out: list[RawEntry] = []
     n = len(opens)
     k = 0
@@ -83,11 +107,25 @@ def scan(text: str, start: int = 0, stop: int | None = None) -> list[RawEntry]:
         key = "" if kind in NOT_ENTRIES else m.group(3)
         out.append(RawEntry(kind, key, a, m.end(3) if key else m.end(2), end, closer))
         k = j
+    if strays:  # in order among the blocks (the check tells those inside an entry's text from the rest)
+        out.extend(RawEntry(m.group(1).lower(), "", m.start(), m.end(1), m.end(1), "") for m in strays)
+        out.sort(key=lambda b: b.start)
+    return out
+
+
+def limits(blocks: list[RawEntry], stop: int) -> list[int]:
+    """Where each block's text ends: where the next block with a delimiter starts, else `stop`."""
+    out = [stop] * len(blocks)
+    nxt = stop
+    for i in range(len(blocks) - 1, -1, -1):
+        out[i] = nxt
+        if blocks[i].closer:
+            nxt = blocks[i].start
     return out
 
 
 def _close_brace(text: str, pos: int, end: int) -> int:
-    """Offset of the '}' matching the '{' at pos."""
+    """Offset of the '}' matching the '{' at pos; -1 when it is not closed before end."""
     depth = 0
     for m in _BRACES.finditer(text, pos, end):
         if m.group() == "{":
@@ -96,10 +134,11 @@ def _close_brace(text: str, pos: int, end: int) -> int:
             depth -= 1
             if depth == 0:
                 return m.start()
-    raise BadEntry("a '{' is never closed")
+    return -1
 
 
 def _close_quote(text: str, pos: int, end: int) -> int:
+    """Offset of the '"' closing the one at pos (braces inside are skipped); -1 when there is none before end."""
     depth = 0
     for m in _QUOTE_BRACES.finditer(text, pos + 1, end):
         c = m.group()
@@ -109,70 +148,164 @@ def _close_quote(text: str, pos: int, end: int) -> int:
             depth -= 1
         elif depth == 0:
             return m.start()
-    raise BadEntry("a '\"' is never closed")
+    return -1
 
 
-def _value(text: str, pos: int, end: int, macros: dict[str, str]) -> tuple[str, int]:
-    parts: list[str] = []
-    while True:
-        pos = _SPACE.match(text, pos, end).end()  # type: ignore[union-attr]
-        if pos >= end:
-            raise BadEntry("a field has no value")
-        c = text[pos]
+def _skip(text: str, pos: int, end: int, closer: str) -> int:
+    """Recovery after a problem: past the entry's closing delimiter (at brace depth 0), else to end."""
+    depth = 0
+    for m in _SKIP.finditer(text, pos, end):
+        c = m.group()
         if c == "{":
-            close = _close_brace(text, pos, end)
-            parts.append(text[pos + 1:close])
-            pos = close + 1
+            depth += 1
+        elif depth == 0 and (c == "}" or closer == ")"):
+            return m.end()
+        elif c == "}":
+            depth -= 1
+    return end
+
+
+def _value(text: str, pos: int, end: int, macros: dict[str, str] | None, report: Report, name: str,
+           what: str) -> tuple[str, int]:
+    """A field's value (its parts joined by '#') from pos: (the value, offset past it). The offset is pos when
+    there is no value, -1 after braces or a quote that do not close (reported). The value is built only when
+    `macros` is given."""
+    parts: list[str] = []
+    after = pos
+    while True:
+        j = _SPACE.match(text, after, end).end()  # type: ignore[union-attr]
+        if j >= end:
+            break
+        c = text[j]
+        if c == "{":
+            k = _close_brace(text, j, end)
+            if k < 0:
+                report(j, j + 1, f"unbalanced braces in field `{name}` of entry `{what}`", UNBALANCED)
+                return "", -1
         elif c == '"':
-            close = _close_quote(text, pos, end)
-            parts.append(text[pos + 1:close])
-            pos = close + 1
-        elif c.isdigit() or c == "-":
-            mn = _NUMBER.match(text, pos, end)
-            if mn is None:
-                raise BadEntry(f"unexpected {c!r}")
-            parts.append(mn.group())
-            pos = mn.end()
+            k = _close_quote(text, j, end)
+            if k < 0:
+                report(j, j + 1, f"unterminated quote in field `{name}` of entry `{what}`", UNBALANCED)
+                return "", -1
         else:
-            mm = _MACRO.match(text, pos, end)
-            if mm is None:
-                raise BadEntry(f"unexpected {c!r}")
-            name = mm.group().lower()
-            parts.append(macros.get(name, MONTHS.get(name, "")))
-            pos = mm.end()
-        pos = _SPACE.match(text, pos, end).end()  # type: ignore[union-attr]
-        if pos < end and text[pos] == "#":
-            pos += 1
+            m = _WORD.match(text, j, end)
+            if m is None:
+                break
+            if macros is not None:
+                word = m.group()
+                if word.isdigit() or (word[0] == "-" and word[1:].isdigit()):
+                    parts.append(word)
+                else:
+                    low = word.lower()
+                    parts.append(macros.get(low, MONTHS.get(low, "")))
+            after = m.end()
+            k = -1
+        if k >= 0:
+            if macros is not None:
+                parts.append(text[j + 1:k])
+            after = k + 1
+        j = _SPACE.match(text, after, end).end()  # type: ignore[union-attr]
+        if j < end and text[j] == "#":
+            after = j + 1
             continue
-        return "".join(parts), pos
+        break
+    return "".join(parts), after
+
+
+def read_fields(text: str, pos: int, end: int, closer: str, what: str, report: Report,
+                macros: dict[str, str] | None = None, after_key: bool = False) -> tuple[dict[str, str], int]:
+    """The fields of a block's body, from pos (just after the key when `after_key`, else just after the opening
+    delimiter) to its closing delimiter, not beyond `end`: (fields, names lower-cased, first occurrence wins,
+    values with macros expanded when `macros` is given; the offset where the block ends). Each problem goes
+    to `report`; `what` names the entry in its messages."""
+    space = _SPACE.match
+    out: dict[str, str] = {}
+    if after_key:
+        j = space(text, pos, end).end()  # type: ignore[union-attr]
+        if j < end and text[j] == closer:
+            return out, j + 1
+        if j >= end:
+            report(pos, pos, f"entry `{what}` is not closed: expected '{closer}'", EXPECTING_RBRACE)
+            return out, pos
+        if text[j] != ",":
+            report(pos, pos, f"expected ',' after the key `{what}`", EXPECTING_COMMA)
+            return out, _skip(text, j, end, closer)
+        pos = j + 1
+    last = pos  # the end of the last thing read: where a missing delimiter is reported
+    while True:
+        i = space(text, pos, end).end()  # type: ignore[union-attr]
+        if i >= end:
+            report(last, last, f"entry `{what}` is not closed: expected '{closer}'", EXPECTING_RBRACE)
+            return out, last
+        c = text[i]
+        if c == closer:
+            return out, i + 1
+        if c == ",":
+            last = pos = i + 1
+            continue
+        fm = _NAME.match(text, i, end)
+        if fm is None:
+            report(i, i + 1, f"unexpected '{c}' in entry `{what}`", EXPECTING_COMMA)
+            return out, _skip(text, i + 1, end, closer)
+        name = fm.group()
+        last = fm.end()
+        j = space(text, last, end).end()  # type: ignore[union-attr]
+        if j >= end or text[j] != "=":
+            report(last, last, f"expected '=' after field `{name}` in entry `{what}`", EXPECTING_EQ)
+            if j < end and text[j] == closer:
+                return out, j + 1
+            if j >= end or text[j] not in '{"':
+                pos = j
+                continue
+            eq_end = j  # a value follows: read it as if the '=' were there (one error, not two)
+        else:
+            eq_end = j + 1
+        value, after = _value(text, eq_end, end, macros, report, name, what)
+        if after < 0:
+            return out, _skip(text, eq_end, end, closer)
+        if after == eq_end:
+            report(eq_end, eq_end, f"expected a value for field `{name}` in entry `{what}`", EXPECTING_VALUE)
+        elif macros is not None:
+            out.setdefault(name.lower(), value)
+        last = after
+        i = space(text, after, end).end()  # type: ignore[union-attr]
+        if i < end and text[i] != "," and text[i] != closer:
+            report(last, last, f"expected ',' or '{closer}' after field `{name}` in entry `{what}`",
+                   EXPECTING_COMMA)
+            return out, _skip(text, i, end, closer)
+        pos = i
+
+
+def check_block(text: str, b: RawEntry, limit: int, report: Report) -> int:
+    """Read a block the way BibTeX does, up to `limit` (where the next block starts), reporting every problem;
+    returns the offset where the block ends."""
+    if not b.closer:
+        if b.kind != "comment":
+            report(b.body, b.body, f"expected '{{' after {text[b.start:b.body]}", EXPECTING_LBRACE)
+        return b.body
+    if b.kind == "comment":
+        return b.end
+    if b.kind == "preamble":
+        k = _close_brace(text, b.body - 1, limit) if b.closer == "}" else text.find(")", b.body, limit)
+        if k < 0:
+            report(b.body, b.body, f"@preamble is not closed: expected '{b.closer}'", EXPECTING_RBRACE)
+            return b.body
+        return k + 1
+    if b.kind != "string" and not b.key:
+        report(b.body, b.body, f"expected a citation key after '{text[b.start:b.body].rstrip()}'",
+               EXPECTING_KEY)
+        return _skip(text, b.body, limit, b.closer)
+    return read_fields(text, b.body, limit, b.closer, b.key or "@string", report, None, bool(b.key))[1]
+
+
+def _raise(a: int, b: int, message: str, code: str) -> None:
+    raise BadEntry(message)
 
 
 def fields(text: str, e: RawEntry, macros: dict[str, str]) -> dict[str, str]:
     """The entry's fields (names lower-cased, first occurrence wins), values as written with macros expanded.
-    BadEntry when they cannot be read."""
-    end = e.end - 1 if text[e.end - 1:e.end] == e.closer else e.end
-    pos = e.body
-    out: dict[str, str] = {}
-    while True:
-        pos = _SPACE.match(text, pos, end).end()  # type: ignore[union-attr]
-        if pos < end and text[pos] == ",":
-            pos += 1
-            pos = _SPACE.match(text, pos, end).end()  # type: ignore[union-attr]
-        if pos >= end:
-            break
-        m = _FIELD_NAME.match(text, pos, end)
-        if m is None:
-            snippet = " ".join(text[pos:pos + 20].split())
-            raise BadEntry(f"expected 'name = value' at {snippet!r}")
-        value, pos = _value(text, m.end(), end, macros)
-        out.setdefault(m.group(1).lower(), value)
-        pos = _SPACE.match(text, pos, end).end()  # type: ignore[union-attr]
-        if pos < end and text[pos] not in ",":
-            snippet = " ".join(text[pos:pos + 20].split())
-            raise BadEntry(f"expected ',' or the end of the entry at {snippet!r}")
-    if e.end == end and e.kind not in NOT_ENTRIES:
-        raise BadEntry(f"the entry is never closed (no '{e.closer}')")
-    return out
+    BadEntry (the first problem) when they cannot be read."""
+    return read_fields(text, e.body, e.end, e.closer, e.key or "@" + e.kind, _raise, macros, bool(e.key))[0]
 
 
 def string_macro(text: str, e: RawEntry, macros: dict[str, str]) -> tuple[str, str] | None:
