@@ -14,7 +14,7 @@ import json
 import math
 import tempfile
 from array import array
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -28,6 +28,7 @@ from paperlens.index.columns import Columns
 from paperlens.index.keys import base_key, dedupe_keys
 from paperlens.index.semantic import key_phrases, telling
 from paperlens.index.store import Bloom, Postings, StrArray
+from paperlens.index.terms import HashedTerms
 
 F_COMMON, F_CODE_ONLY = 1, 2
 REL_TERMS = 32  # key phrases kept per paper for related-paper search (among those other papers share)
@@ -86,29 +87,55 @@ class Pairs:
     ) -> tuple[Postings, npt.NDArray[np.int64], npt.NDArray[np.float32] | None]:
         """CSR posting lists over paper ids (`rank[seq]`), terms sorted; also each kept term's old id."""
         vocab = list(self.ids)
-        tarr = np.frombuffer(self.t, dtype=np.uint32).astype(np.int64)
-        ids = rank[np.frombuffer(self.s, dtype=np.uint32)].astype(np.int64)
-        w = np.frombuffer(weights, dtype=np.float32) if weights is not None else None
-        order_terms = sorted(range(len(vocab)), key=vocab.__getitem__)
-        if keep is not None:
-            order_terms = [j for j in order_terms if keep[j]]
-        new_of_old = np.full(len(vocab), -1, dtype=np.int64)
-        new_of_old[order_terms] = np.arange(len(order_terms))
-        nt = new_of_old[tarr]
-        mask = nt >= 0
-        nt, ids = nt[mask], ids[mask]
+        return postings(lambda ids: [vocab[j] for j in ids.tolist()], len(vocab), np.frombuffer(self.t, np.uint32),
+                        np.frombuffer(self.s, np.uint32), rank, keep,
+                        np.frombuffer(weights, dtype=np.float32) if weights is not None else None)
+
+
+def postings(strings: Callable[[npt.NDArray[np.int64]], list[str]], n_terms: int, t: npt.NDArray[np.uint32],
+             s: npt.NDArray[np.uint32], rank: npt.NDArray[np.int32], keep: npt.NDArray[np.bool_] | None = None,
+             w: npt.NDArray[np.float32] | None = None
+             ) -> tuple[Postings, npt.NDArray[np.int64], npt.NDArray[np.float32] | None]:
+    """CSR posting lists from (term id, paper seq) pairs: terms sorted by their string (only the kept ones;
+    `strings` gives the strings of ascending ids), paper ids `rank[seq]` sorted and distinct per term (the
+    first pair's weight wins); also each kept term's old id. One uint64 key a pair, sorted in place: a million
+    papers' 36M related-paper pairs cost ~0.6 GB here, not the ~3 GB of int64 copies it took before."""
+    cand = np.flatnonzero(keep) if keep is not None else np.arange(n_terms, dtype=np.int64)
+    strs = strings(cand)
+    by_str = sorted(range(len(cand)), key=strs.__getitem__)
+    order_terms = cand[np.asarray(by_str, dtype=np.int64)] if by_str else np.zeros(0, dtype=np.int64)
+    terms = StrArray.build(strs[i] for i in by_str)
+    del strs, by_str
+    new_of_old = np.full(n_terms, -1, dtype=np.int64)
+    new_of_old[order_terms] = np.arange(len(order_terms))
+    key = new_of_old[t]
+    del new_of_old
+    if keep is not None:
+        mask = key >= 0
+        key, s = key[mask], s[mask]
         if w is not None:
             w = w[mask]
-        key = nt * (1 << 32) + ids
-        key, first = np.unique(key, return_index=True)
+        del mask
+    key = key.astype(np.uint64)
+    key <<= np.uint64(32)
+    key |= rank[s].astype(np.uint64)
+    if w is not None:
+        o = np.argsort(key, kind="stable")  # stable: of equal pairs, the first one's weight is kept
+        key, w = key[o], w[o]
+        del o
+    else:
+        key.sort()
+    if len(key):
+        first = np.empty(len(key), dtype=bool)
+        first[0] = True
+        np.not_equal(key[1:], key[:-1], out=first[1:])
+        key = key[first]
         if w is not None:
             w = w[first]
-        nt = key >> 32
-        pid = (key & 0xFFFFFFFF).astype(np.int32)
-        offsets = np.zeros(len(order_terms) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(nt, minlength=len(order_terms)), out=offsets[1:])
-        terms = StrArray.build(vocab[j] for j in order_terms)
-        return Postings(terms, offsets, pid), np.asarray(order_terms, dtype=np.int64), w
+        del first
+    offsets = np.searchsorted(key, np.arange(len(order_terms) + 1, dtype=np.uint64) << np.uint64(32)).astype(np.int64)
+    pid = (key & np.uint64(0xFFFFFFFF)).astype(np.int32)
+    return Postings(terms, offsets, pid), order_terms, w
 
 
 class IndexBuilder:
@@ -142,6 +169,7 @@ class IndexBuilder:
         self.content = Pairs()
         self.bag_len = array("I")
         self.bags = tempfile.TemporaryFile() if records is not None else io.BytesIO()
+        self.hashed: HashedTerms | None = None  # set by a parallel build (parallel.py), which numbers by hash
 
     def _name(self, norm: str, seq: int, display: str, common: bool, code: bool) -> None:
         if not norm:
@@ -220,23 +248,35 @@ class IndexBuilder:
         """Content vectors from the saved bags (one pass for document frequencies, one for the weights, a chunk
         of papers at a time), their posting lists, and per paper its terms: the `rel*` and `doc_term*` columns."""
         n = self.n
-        v = len(self.content.ids)
-        df = np.zeros(v, dtype=np.int64)
-        for tids, _, _ in self._bag_chunks():
-            df += np.bincount(tids, minlength=v)
+        hashed = self.hashed
+        if hashed is not None:  # a parallel build: terms numbered by hash, counted while merging (terms.py)
+            assert self.ref is None
+            v, df = hashed.n_terms, hashed.df
+            bag_chunks, strings = hashed.bag_chunks, hashed.strings
+        else:
+            vocab = list(self.content.ids)
+            v = len(vocab)
+            df = np.zeros(v, dtype=np.int64)
+            for tids, _, _ in self._bag_chunks():
+                df += np.bincount(tids, minlength=v)
+            bag_chunks = self._bag_chunks
+
+            def strings(ids: npt.NDArray[np.int64]) -> list[str]:
+                return [vocab[j] for j in ids.tolist()]
         n_all = n
         if self.ref is not None and self.ref.n:
             df += _ref_df(self.ref, self.content.ids)
             n_all += self.ref.n
         idf = np.log((n_all + 1) / (df + 1)) + 1.0
-        chunks = [_top_terms(t, c, s, idf, df) for t, c, s in self._bag_chunks()]
-        rel = self.content
-        rel.t = _cat(chunks, 0, np.uint32, "I")
-        rel.s = _cat(chunks, 1, np.uint32, "I")
-        rel_w32 = _cat(chunks, 2, np.float32, "f")
+        chunks = [_top_terms(t, c, s, idf, df) for t, c, s in bag_chunks()]
+        rel_t = np.concatenate([c[0] for c in chunks]).astype(np.uint32) if chunks else np.zeros(0, np.uint32)
+        rel_s = np.concatenate([c[1] for c in chunks]).astype(np.uint32) if chunks else np.zeros(0, np.uint32)
+        rel_w32 = np.concatenate([c[2] for c in chunks]).astype(np.float32) if chunks else np.zeros(0, np.float32)
+        del chunks
         used = np.zeros(v, dtype=bool)
-        used[np.frombuffer(rel.t, dtype=np.uint32)] = True
-        post, kept, w_sorted = rel.postings(rank, keep=used, weights=rel_w32)
+        used[rel_t] = True
+        post, kept, w_sorted = postings(strings, v, rel_t, rel_s, rank, used, rel_w32)
+        del rel_t, rel_s, rel_w32, used
         rel_w = (w_sorted if w_sorted is not None else np.zeros(0, dtype=np.float32)).astype(np.float16)
         # Per paper, its terms (CSR by id): the transpose of the postings.
         term_of = np.repeat(np.arange(len(post.terms), dtype=np.int32), np.diff(post.offsets))
@@ -359,13 +399,6 @@ def length_buckets(post: Postings) -> tuple[StrArray, Postings]:
     return StrArray.build(terms[i] for i in order), Postings.build(spans)
 
 
-def _cat(chunks: list[tuple[npt.NDArray[Any], ...]], k: int, dtype: type, code: str) -> array:
-    """Column k of the chunks, concatenated into a compact array."""
-    if not chunks:
-        return array(code)
-    return array(code, np.concatenate([c[k] for c in chunks]).astype(dtype).tobytes())
-
-
 def _top_terms(tids: npt.NDArray[Any], counts: npt.NDArray[Any], seq: npt.NDArray[Any],
                idf: npt.NDArray[np.float64], df: npt.NDArray[np.int64]) -> tuple[npt.NDArray[Any], ...]:
     """Per paper, its REL_TERMS heaviest key phrases that other papers share and its REL_OWN heaviest phrases of
@@ -373,7 +406,8 @@ def _top_terms(tids: npt.NDArray[Any], counts: npt.NDArray[Any], seq: npt.NDArra
     is a cosine (vectorised over many papers). A phrase's weight: its rarity in general English and its use in
     the paper (semantic.key_phrases), times its rarity in the feed (idf)."""
     w = (counts.astype(np.float32) * idf[tids]).astype(np.float32)
-    norms = np.sqrt(np.bincount(seq, weights=w * w, minlength=int(seq.max()) + 1 if len(seq) else 0))
+    base = int(seq.min()) if len(seq) else 0  # norms indexed from the chunk's first paper
+    norms = np.sqrt(np.bincount(seq - base, weights=w * w))
     own = (df[tids] <= 1).astype(np.int8)
     order = np.lexsort((tids, -w, own, seq))
     tids, w, seq, own = tids[order], w[order], seq[order], own[order]
@@ -382,7 +416,8 @@ def _top_terms(tids: npt.NDArray[Any], counts: npt.NDArray[Any], seq: npt.NDArra
     group_start = np.repeat(starts, np.diff(np.r_[starts, len(seq)]))
     keep = (np.arange(len(seq)) - group_start) < np.where(own == 1, REL_OWN, REL_TERMS)
     tids, w, seq = tids[keep], w[keep], seq[keep]
-    return tids, seq, w / np.where(norms[seq] > 0, norms[seq], 1.0)
+    nrm = norms[seq - base]
+    return tids, seq, w / np.where(nrm > 0, nrm, 1.0)
 
 
 def _ref_df(ref: Columns, vocab: dict[str, int]) -> npt.NDArray[np.int64]:

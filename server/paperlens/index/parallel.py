@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import pickle
 import queue
 import struct
 import subprocess
 import sys
+import tempfile
 from array import array
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -31,6 +33,9 @@ import numpy as np
 
 from paperlens.core.model import Paper, Repo
 from paperlens.index.build import IndexBuilder, Pairs, Strings
+from paperlens.index.terms import HashedTerms, term_hashes
+
+log = logging.getLogger(__name__)
 
 CHUNK = 2000  # papers a worker analyses at a time (~1 s of work; big enough that the merge is cheap)
 MIN_PARALLEL = 3 * CHUNK  # smaller streams are built here: starting workers costs about a second
@@ -61,16 +66,29 @@ def _analyse(papers: list[Paper]) -> dict[str, Any]:
     rec, bags = cast(io.BytesIO, b.rec), cast(io.BytesIO, b.bags)
     out: dict[str, Any] = {"n": b.n, "records": rec.getvalue(), "rec_start": b.rec_start, "rec_end": b.rec_end,
                            "prefixes": b.prefixes, "name_display": b.name_display,
-                           "name_common": bytes(b.name_common), "name_code_only": bytes(b.name_code_only),
-                           "bag_len": b.bag_len, "bags": bags.getvalue()}
+                           "name_common": bytes(b.name_common), "name_code_only": bytes(b.name_code_only)}
     for name in _STRINGS:
         s: Strings = getattr(b, name)
         out[name] = (bytes(s.blob), s.off)
     for name in _ARRAYS:
         out[name] = getattr(b, name)
-    for name in ("names", "words", "content"):
+    for name in ("names", "words"):
         pairs: Pairs = getattr(b, name)
         out[name] = (list(pairs.ids), pairs.t, pairs.s)
+    # Key phrases: the chunk's vocabulary packed and hashed, its bags split into term ids and weights.
+    vocab = Strings()
+    for t in b.content.ids:
+        vocab.add(t)
+    off = np.frombuffer(vocab.off, dtype=np.int64)
+    hashes = term_hashes(bytes(vocab.blob), off)
+    if len(np.unique(hashes)) < len(hashes):
+        log.warning("index build: two key phrases of a chunk share a 64-bit hash; their counts are merged")
+    lens = np.frombuffer(b.bag_len, dtype=np.uint32)
+    raw = np.frombuffer(bags.getvalue(), dtype=np.uint32)
+    starts = np.repeat(2 * (np.cumsum(lens, dtype=np.int64) - lens), lens)  # each paper's first slot, per term
+    k = np.arange(len(starts)) - np.repeat(np.cumsum(lens, dtype=np.int64) - lens, lens)  # place in its paper
+    out["content"] = (hashes, bytes(vocab.blob), off, raw[starts + k].copy(), raw[starts + k + lens.repeat(lens)]
+                      .view(np.float32).copy(), lens.copy())
     return out
 
 
@@ -128,17 +146,9 @@ def merge_chunk(b: IndexBuilder, part: dict[str, Any]) -> None:
     b.prefixes.update(part["prefixes"])
     vocab, t, s = part["words"]
     _append_pairs(b.words, _global_ids(b.words, vocab), t, s, base)
-    # Key-phrase bags: per paper, its term ids then its weights; the ids are renumbered, the weights kept.
-    vocab, _, _ = part["content"]
-    gid = _global_ids(b.content, vocab)
-    lens = np.frombuffer(part["bag_len"], dtype=np.uint32).astype(np.int64)
-    raw = np.frombuffer(part["bags"], dtype=np.uint32).copy()
-    if len(raw):
-        start = np.repeat(2 * (np.cumsum(lens) - lens), lens)  # each paper's first slot, per term
-        k = np.arange(len(start)) - np.repeat(np.cumsum(lens) - lens, lens)  # the term's place in its paper
-        raw[start + k] = gid[raw[start + k]]
-    b.bags.write(raw.tobytes())
-    b.bag_len.extend(part["bag_len"])
+    # Key phrases: counted by hash, their bags to the scratch file (terms.py).
+    assert b.hashed is not None
+    b.hashed.add_chunk(*part["content"])
 
 
 def _chunks(papers: Iterable[Paper], size: int) -> Iterator[list[Paper]]:
@@ -218,6 +228,7 @@ def add_all_parallel(b: IndexBuilder, papers: Iterable[Paper], workers: int | No
         for c in chain(head, chunks):
             b.add_all(c)
         return
+    b.hashed = HashedTerms(tempfile.TemporaryFile())  # noqa: SIM115 (lives as long as the builder)
     idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
     procs = [_Worker(b.repos) for _ in range(workers)]
     for w in procs:
@@ -241,6 +252,7 @@ def add_all_parallel(b: IndexBuilder, papers: Iterable[Paper], workers: int | No
                     merge_chunk(b, pending.popleft().result())
             while pending:
                 merge_chunk(b, pending.popleft().result())
+        b.hashed.close()
     finally:
         for w in procs:
             w.close()
