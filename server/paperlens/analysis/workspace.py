@@ -28,6 +28,7 @@ from paperlens.analysis.uris import path_uri, uri_path
 from paperlens.core.config import Settings
 from paperlens.index.bibindex import CONTENT_MAX, BibIndex, build_content
 from paperlens.index.catalog import Catalog
+from paperlens.index.semantic import rarity
 from paperlens.library.pipeline import open_index
 from paperlens.sources.bibtex import decode_bib_bytes, encoding_note, is_encoding_note
 
@@ -403,6 +404,11 @@ class Workspace:
             if uri.endswith(".bib") and uri not in self.docs:
                 spawn(self.reload_from_disk(uri))
 
+    async def warm_up(self) -> None:
+        """Load, in a worker thread, what the first hover would otherwise wait for (the word frequencies of its
+        related-papers line: ~0.4 s)."""
+        await asyncio.get_running_loop().run_in_executor(None, rarity, "paperlens")
+
     def _loading(self, step: int) -> None:
         """While a worker reads .bib files, hand the GIL over often, so requests do not wait behind it."""
         if self.loading == 0 and step > 0:
@@ -460,6 +466,7 @@ class Workspace:
                         installed[uri] = hit
             if installed:
                 self.documents_changed(publish=False)
+            spawn(self.warm_up())  # cached keys answer now: the first hover should not wait for it
             read: list[bibload.Read] = []
             for p in self.bib_paths:
                 uri = path_uri(p)
