@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 
 import pytest_lsp
-from e2e_lsp import CONFIG, find, hover, open_doc, start, unescaped
+from e2e_lsp import CONFIG, find, hover, open_doc, start, unescaped, wait_until
 from lsprotocol import types as t
 from pytest_lsp import LanguageClient
 
@@ -97,3 +97,50 @@ async def test_an_edit_in_a_large_open_bib_is_seen_at_once(client: LanguageClien
     # Hover inside the .bib on the renamed key reads the edited entry (the editor's lines were spliced).
     h = await hover(client, bu, t.Position(line=kl, character=kc + 3))
     assert h is not None and "Zyxwvutsrq Choreographies" in unescaped(h)
+
+
+def _insert(client: LanguageClient, u: str, version: int, line: int, character: int, text: str) -> None:
+    client.text_document_did_change(t.DidChangeTextDocumentParams(
+        text_document=t.VersionedTextDocumentIdentifier(uri=u, version=version),
+        content_changes=[t.TextDocumentContentChangePartial(
+            range=t.Range(start=t.Position(line=line, character=character),
+                          end=t.Position(line=line, character=character)), text=text)]))
+
+
+async def test_a_new_entry_completes_and_a_typed_brace_is_reported_then_cleared(client: LanguageClient,
+                                                                                 tmp_path: Path) -> None:
+    # A large library without duplicate keys: each edit re-reads and re-checks only the entries it touches.
+    words = "information bottleneck, super-resolution, imputation, " * 3
+    text = "".join(f"@article{{own{i},\n  title = {{Own paper {i}}},\n  author = {{Ann Author}},\n"
+                   f"  year = {{2020}},\n  keywords = {{{words}}}\n}}\n\n" for i in range(4500))
+    assert len(text) > 1_000_000
+    ws = tmp_path / "ws"
+    (ws / "own.bib").write_text(text, encoding="utf-8")
+    tex = open_doc(client, ws / "paper.tex", "latex")
+    bu = open_doc(client, ws / "own.bib", "bibtex", text)
+
+    def syntax() -> list[tuple[str, int]]:
+        return [(str(d.code), d.range.start.line) for d in client.diagnostics.get(bu, [])]
+
+    await wait_until(lambda: bu in client.diagnostics, timeout=60, what="the .bib checked")
+    assert syntax() == []
+    # A new entry typed before own2000: its key completes.
+    line = text.count("\n", 0, text.index("@article{own2000,"))
+    _insert(client, bu, 2, line, 0, "@misc{Brandnew2026,\n  title = {Qwertzuiop Things},\n}\n\n")
+    got: list[str] = []
+    for _ in range(200):
+        got = await labels(client, tex, "Now \\cite{Brandnew")
+        if "Brandnew2026" in got:
+            break
+        await asyncio.sleep(0.1)
+    assert "Brandnew2026" in got
+    # An opening brace typed in its title: the brace takes the entry's closing brace, so the entry is not
+    # closed, reported at its last line ...
+    _insert(client, bu, 3, line + 1, len("  title = {Qwertzuiop"), " {open")
+    await wait_until(lambda: syntax(), timeout=30, what="the unclosed entry")
+    assert syntax() == [("expecting-rbrace", line + 2)]
+    # ... and nothing once it is closed again.
+    _insert(client, bu, 4, line + 1, len("  title = {Qwertzuiop {open"), "}")
+    await wait_until(lambda: syntax() == [], timeout=30, what="the error cleared")
+    h = await hover(client, bu, t.Position(line=line, character=10))
+    assert h is not None and "Qwertzuiop" in unescaped(h) and "Things" in unescaped(h)

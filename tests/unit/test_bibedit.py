@@ -9,9 +9,10 @@ from typing import NamedTuple
 
 import pytest
 
-from paperlens.analysis.bibload import apply_edit, changed_lines, index_file
+from paperlens.analysis.bibload import apply_edit, changed_lines, check_bounds, index_file
 from paperlens.analysis.bibs import BibFile
 from paperlens.index.bibindex import BibIndex
+from paperlens.sources.bibcheck import BibCheck, check_region, scan_bib
 from paperlens.sources.bibtex import BibDocument
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "realworld" / "bib" / "akhirsch_main.bib"
@@ -21,12 +22,24 @@ def _read(text: str) -> tuple[BibFile, BibIndex]:
     f = BibFile("file:///main.bib", None, text)
     bib = BibIndex()
     index_file(f, bib)
+    assert f.scan is not None  # checked once: edits carry the check on (BibFile.follow)
     return f, bib
+
+
+def _same_check(f: BibFile, text: str) -> None:
+    """The syntax check carried through the edits says what a check of the whole new text says."""
+    full = scan_bib(text)
+    got = f.scan
+    assert [(p.start, p.end, p.message, p.code) for p in got.problems] == \
+        [(p.start, p.end, p.message, p.code) for p in full.problems]
+    if got.entries:  # (a large file's entries are not kept through edits, only its problems)
+        assert got.entries == full.entries
 
 
 def _same(f: BibFile, bib: BibIndex, text: str) -> None:
     g, fresh = _read(text)
     assert f.text == text
+    _same_check(f, text)
     assert [(b.kind, b.key, b.start, b.body, b.end) for b in f.doc.blocks] == \
         [(b.kind, b.key, b.start, b.body, b.end) for b in g.doc.blocks]
     assert f.doc.by_key == g.doc.by_key
@@ -153,3 +166,87 @@ def test_a_macro_or_a_duplicate_key_reads_the_file_again() -> None:
     assert apply_edit(f, text.replace("{b,", "{a,"), bib) is None
     e = apply_edit(f, text.replace("title={B}", "title={Bee}"), bib)
     assert e is not None and bib.rec(bib.by_key["b"]).title == "Bee"
+
+
+ENTRY = "@article{{k{i},\n  title = {{Paper {i} on {{Nested}} things}},\n  author = {{Ann Author and Bo Bar}},\n" \
+    "  journal = jnl,\n  year = {year}\n}}\n\n"
+
+
+def _library(n: int = 300) -> str:
+    return "@string{jnl = {Journal of Things}}\n\n" + "".join(ENTRY.format(i=i, year=1990 + i % 30) for i in range(n))
+
+
+def _span_edit(f: BibFile, bib: BibIndex, a: int, b: int, new: str) -> BibFile | None:
+    """text[a:b] = new, as the server applies it (the editor's span), then checked against a whole re-read."""
+    text = f.text[:a] + new + f.text[b:]
+    e = apply_edit(f, text, bib, span=(a, b))
+    if e is None:
+        return None
+    _same(e.file, bib, text)
+    return e.file
+
+
+def test_the_check_and_the_index_follow_each_kind_of_edit() -> None:
+    f, bib = _read(_library())
+    assert f.scan.problems == ()
+    # Inside one entry: its title.
+    at = f.text.index("Paper 150 on")
+    f2 = _span_edit(f, bib, at, at + len("Paper 150"), "Zyxwvutsrq")
+    assert f2 is not None and [bib.rec(i).key for i, _ in bib.search("zyxwvutsrq", 5)] == ["k150"]
+    # A new entry between two.
+    at = f2.text.index("@article{k200,")
+    f3 = _span_edit(f2, bib, at, at, "@misc{added1, title = {Qwertzuiop Added}, year = 2020}\n\n")
+    assert f3 is not None and "added1" in bib.by_key
+    # An entry deleted.
+    a = f3.text.index("@article{k10,")
+    b = f3.text.index("@article{k11,")
+    f4 = _span_edit(f3, bib, a, b, "")
+    assert f4 is not None and "k10" not in bib.by_key
+    # One edit across two entries: the end of one and the start of the next, replaced by one merged entry.
+    a = f4.text.index("  year = 2010\n}", f4.text.index("@article{k20,"))
+    b = f4.text.index("  title", f4.text.index("@article{k21,"))
+    f5 = _span_edit(f4, bib, a, b, "  note = {merged},\n")
+    assert f5 is not None and "k21" not in bib.by_key and "k20" in bib.by_key
+    # An unbalanced brace typed in the middle of an entry: the brace takes the entry's closing brace for its
+    # own, so the entry is reported unclosed, at its end, before the next entry ...
+    at = f5.text.index("Paper 250 on") + len("Paper 250")
+    f6 = _span_edit(f5, bib, at, at, " {unclosed")
+    assert f6 is not None
+    [p] = f6.scan.problems
+    assert p.code == "expecting-rbrace" and p.start[0] == f6.text.count("\n", 0, f6.text.index("@article{k251,")) - 2
+    # ... and gone once closed again.
+    f7 = _span_edit(f6, bib, at + len(" {unclosed"), at + len(" {unclosed"), "}")
+    assert f7 is not None and f7.scan.problems == ()
+    # A duplicate key typed (case only differs: BibTeX's view): the check says so; the index keeps one.
+    a = f7.text.index("{k30,") + 1
+    f8 = _span_edit(f7, bib, a, a + 3, "K31")
+    assert f8 is not None and [p.code for p in f8.scan.problems] == ["duplicate-key"]
+    # An @string changed: every entry may read differently, so the file is read again (None).
+    at = f8.text.index("Journal of Things")
+    assert apply_edit(f8, f8.text[:at] + "J." + f8.text[at + 7:], bib, span=(at, at + 7)) is None
+
+
+def test_a_large_file_keeps_only_its_problems_through_edits() -> None:
+    f, bib = _read(_library(2500))  # more entries than the check keeps through edits
+    at = f.text.index("@article{k1200,") + len("@article{k1200,")
+    f2 = _span_edit(f, bib, at, at, "\n  title = {x")  # never closed
+    assert f2 is not None and f2.scan.entries == () and [p.code for p in f2.scan.problems] == ["expecting-rbrace"]
+
+
+def test_a_check_in_slices_is_the_check_of_the_whole_file(real: str) -> None:
+    """The server checks a large .bib a few blocks at a time between requests: the same problems, broken files
+    included."""
+    for text in (real, real.replace("title", "title {", 3), real.replace("},\n", "}\n", 5) + "\n@misc{x,\n"):
+        doc = BibDocument(text, "x")
+        bounds = check_bounds(doc, 7)
+        assert len(bounds) > 20
+        parts, a = [], 0
+        for b in bounds:
+            parts.append(check_region(text, a, b))
+            a = b
+
+        def where(o: int, text: str = text) -> tuple[int, int]:
+            return text.count("\n", 0, o), o - (text.rfind("\n", 0, o) + 1)
+
+        got = BibCheck.of_parts(parts).scan(where)
+        assert got == scan_bib(text) and (text == real or got.problems)

@@ -3,12 +3,13 @@ position encoding, with \\n, \\r\\n and \\r line breaks and changes that join or
 
 from __future__ import annotations
 
+import random
 import re
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from paperlens.analysis.textsync import LineText, split_lines, to_code_points
+from paperlens.analysis.textsync import LineText, OffsetText, Span, covering, split_lines, to_code_points
 
 ENCODINGS = ("utf-16", "utf-8", "utf-32")
 
@@ -69,3 +70,45 @@ def test_replace_all_of_ten_thousand_changes_touches_only_their_lines() -> None:
         col = lines[i].index("foo")
         doc.apply(i, col, i, col + 3, "bar", "utf-16")
     assert doc.text.count("bar") == 10000 and doc.text.count("foo") == 10000
+
+
+def test_offset_text_edits_as_line_text_does() -> None:
+    """A large .bib is kept as one string (OffsetText): random range edits in every encoding give the text the
+    list of lines gives, with the sparse line index kept through the edits (a small chunk makes it work)."""
+    rng = random.Random(3)
+    for trial in range(150):
+        lines = ["".join(rng.choice("ab é\U0001F600") for _ in range(rng.randint(0, 12)))
+                 for _ in range(rng.randint(1, 300))]
+        text = ("\r\n" if trial % 5 == 0 else "\n").join(lines) + rng.choice(["", "\n"])
+        one, ref = OffsetText(text, 37 if trial % 2 else 1 << 16), LineText(text)
+        for _ in range(20):
+            n = len(ref.lines)
+            sl = rng.randint(0, n + 1)
+            el = rng.randint(sl, n + 1)
+            sc = rng.randint(0, 15)
+            ec = rng.randint(0, 15) if el > sl else rng.randint(sc, 16)
+            new = rng.choice(["", "x", "ab\nc", "\n", "é\n\n\U0001F600", "zz" * 50])
+            enc = rng.choice(["utf-16", "utf-8", "utf-32"])
+            before = one.text
+            a, b = one.apply(sl, sc, el, ec, new, enc)
+            ref.apply(sl, sc, el, ec, new, enc)
+            assert one.text == ref.text
+            assert one.text == before[:a] + new + before[b:]
+
+
+def test_covering_span_of_several_changes() -> None:
+    rng = random.Random(1)
+    for _ in range(500):
+        first = "".join(rng.choice("abc") for _ in range(rng.randint(0, 30)))
+        now, spans = first, []
+        for i in range(rng.randint(1, 4)):
+            a = rng.randint(0, len(now))
+            b = rng.randint(a, len(now))
+            new = "X" * rng.randint(0, 5)
+            spans.append(Span(now if i == 0 else None, a, b, len(new)))
+            now = now[:a] + new + now[b:]
+        got = covering(spans)
+        assert got is not None
+        before, lo, hi = got
+        assert before is first
+        assert first[:lo] == now[:lo] and first[hi:] == now[hi + len(now) - len(first):]

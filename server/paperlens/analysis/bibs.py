@@ -3,7 +3,9 @@ document loads. (Where new entries go is features/bib.py's write policy.)"""
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,7 +13,8 @@ from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import LATEX, MARKDOWN, Place, Region
 from paperlens.analysis.uris import doc_dir
 from paperlens.core.model import Paper
-from paperlens.sources.bibcheck import BibScan, scan_bib
+from paperlens.sources.bibcheck import BibCheck, BibScan, line_starts
+from paperlens.sources.bibraw import NOT_ENTRIES, RawEntry
 from paperlens.sources.bibtex import BibDocument
 
 
@@ -31,6 +34,8 @@ class BibFile:
         self._papers = papers
         self._ranges = ranges
         self._scan: BibScan | None = None
+        self.check: BibCheck | None = None  # the syntax check in offsets; an edit moves it to the next version
+        self.where: Callable[[int], tuple[int, int]] | None = None  # offset -> (line, column), when known cheaply
         self._bare: list[tuple[str, str]] | None = None
 
     @property
@@ -80,12 +85,39 @@ class BibFile:
     def scanned(self) -> bool:
         return self._scan is not None
 
+    def follow(self, old: BibFile, start: int, old_stop: int, new_stop: int, gone_keys: list[str],
+               fresh: list[RawEntry]) -> None:
+        """This file is `old` after an edit that replaced old.text[start:old_stop] by text[start:new_stop], whose
+        blocks are `fresh` (the entries `gone_keys` were there): keep what is known of `old` (the syntax check,
+        the entries without a title), updated for that region only."""
+        if old.check is not None:
+            self.check, old.check = old.check, None
+            self.check.edited(self.text, start, old_stop, new_stop, gone_keys)
+        if old._bare is not None and old._papers is None:
+            gone = set(gone_keys)
+            self._bare = [x for x in old._bare if x[0] not in gone] + [
+                (e.key, e.kind) for e in fresh
+                if e.kind not in NOT_ENTRIES and not _TITLE_FIELD.search(self.text, e.body, e.end)]
+
     @property
     def scan(self) -> BibScan:
-        """Every entry with its key's range, and what BibTeX would reject; read on first use."""
+        """Every entry with its key's range, and what BibTeX would reject; checked on first use (after an edit,
+        only the entries it touched are: `check` comes from the version before)."""
         if self._scan is None:
-            self._scan = scan_bib(self.text)
+            if self.check is None:
+                self.check = BibCheck.of(self.text)
+            where = self.where
+            if where is None:
+                starts = line_starts(self.text)
+
+                def where(offset: int) -> tuple[int, int]:
+                    line = bisect.bisect_right(starts, offset) - 1
+                    return line, offset - starts[line]
+            self._scan = self.check.scan(where, self._keyed)
         return self._scan
+
+    def _keyed(self) -> Iterator[tuple[str, int, int]]:
+        return ((b.key, b.body - len(b.key), b.body) for b in self.doc.blocks if b.key and b.kind not in NOT_ENTRIES)
 
 
 _TITLE_FIELD = re.compile(r"[\s,{(]title\s*=\s*[{\"\w]", re.I)

@@ -30,6 +30,7 @@ from paperlens.index.bibindex import CONTENT_MAX, BibIndex, build_content
 from paperlens.index.catalog import Catalog
 from paperlens.index.semantic import rarity
 from paperlens.library.pipeline import open_index
+from paperlens.sources.bibcheck import BibCheck, check_region
 from paperlens.sources.bibtex import decode_bib_bytes, encoding_note, is_encoding_note
 
 log = logging.getLogger(__name__)
@@ -173,13 +174,15 @@ class Workspace:
                 return
         self.publish(uri)  # (a .bib whose text is read already: only its own diagnostics are new)
 
-    def change(self, uri: str, text: str, version: int, changes: Sequence[Any] = ()) -> None:
+    def change(self, uri: str, text: str, version: int, changes: Sequence[Any] = (),
+               span: tuple[str, int, int] | None = None) -> None:
         """didChange (the text with the change applied): re-split, let the per-line caches keep every unchanged
-        line's analysis, and re-read (a .bib) or re-check the document once the typing pauses."""
+        line's analysis, and re-read (a .bib) or re-check the document once the typing pauses. `span`: (the
+        text before, start, end) of what the change replaced, when the editor's copy knows it."""
         d = self.doc(uri)
         if d is None:
             return
-        if d.kind == BIBTEX and self._bib_edited(d, text, version, changes):
+        if d.kind == BIBTEX and self._bib_edited(d, text, version, changes, span):
             return
         d.lines = text.split("\n")
         d.version = version
@@ -197,14 +200,17 @@ class Workspace:
 
         self.schedule("diag:" + uri, 0.2, republish)
 
-    def _bib_edited(self, d: DocAnalysis, text: str, version: int, changes: Sequence[Any]) -> bool:
-        """A large open .bib edited: only the entries the edit touches are read again, now (bibload.apply_edit),
-        so the next completion already has them; False when the file must be read again instead."""
+    def _bib_edited(self, d: DocAnalysis, text: str, version: int, changes: Sequence[Any],
+                    span: tuple[str, int, int] | None) -> bool:
+        """A large open .bib edited: only the entries the edit touches are read and checked again, now
+        (bibload.apply_edit), so the next completion already has them; False when the file must be read again
+        instead."""
         f = self.bibs.files.get(d.uri)
         if f is None or len(text) <= SYNC_BIB_BYTES:
             return False
         t0 = time.perf_counter()
-        e = bibload.apply_edit(f, text, self.bib_index, bibload.changed_lines(changes, len(d.lines)))
+        e = bibload.apply_edit(f, text, self.bib_index, bibload.changed_lines(changes, len(d.lines)),
+                               span[1:] if span is not None and span[0] is f.text else None)
         log.info("%s: edit applied in %.1f ms (%s)", d.uri, (time.perf_counter() - t0) * 1000,
                  "entries " + ", ".join(e.keys) if e else "the file is read again")
         if e is None:
@@ -383,6 +389,24 @@ class Workspace:
             self._loading(-1)
         self.documents_changed()
         await self._build_content()
+
+    async def check_bib(self, f: BibFile) -> bool:
+        """Syntax-check a large .bib on the event loop, a few blocks at a time (~5 ms), so that a request waits
+        for one slice at most (a worker thread would share the GIL with requests for the whole check); given up
+        as soon as a newer version replaces it. True when done and still current."""
+        if f.check is None:
+            parts = []
+            a = 0
+            for b in bibload.check_bounds(f.doc):
+                parts.append(check_region(f.text, a, b))
+                a = b
+                await asyncio.sleep(0)
+                if self.bibs.files.get(f.uri) is not f:
+                    return False
+            f.check = BibCheck.of_parts(parts)
+            f.where = functools.partial(bibload.position, f.doc)  # (no list of a million line starts)
+        _ = f.scan  # with positions
+        return self.bibs.files.get(f.uri) is f
 
     async def reload_from_disk(self, uri: str) -> None:
         """A .bib changed on disk (or was deleted): read it again, in its own encoding."""

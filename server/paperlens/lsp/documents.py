@@ -1,5 +1,5 @@
-"""pygls' text documents with fast incremental sync: changes go to a list of lines (analysis/textsync), and a large
-didChange is taken from the JSON as is."""
+"""pygls' text documents with fast incremental sync: changes go to a list of lines (analysis/textsync), a large
+.bib's to one string spliced in place (no lines, no join), and a large didChange is taken from the JSON as is."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from pygls.lsp.server import LanguageServer
 from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import PositionCodec
 
-from paperlens.analysis.textsync import LineText
+from paperlens.analysis.kinds import BIBTEX, doc_kind
+from paperlens.analysis.textsync import LineText, OffsetText, Span
 
 FAST_CHANGES = 32  # a didChange with more changes than this skips the typed decoding of each change
+SPLICED_CHARS = 1_000_000  # a .bib larger than this is kept as one string (OffsetText), not as lines
 
 
 class RawChange(NamedTuple):
@@ -54,29 +56,65 @@ class SyncedDocument(TextDocument):
         super().__init__(uri, source=source, version=version, language_id=language_id, sync_kind=sync_kind,
                          position_codec=position_codec)
         self._buf: LineText | None = None  # split into lines at the first change, not at open
+        self._one: OffsetText | None = None  # or, a large .bib: kept as one string
         self._encoding = encoding
+        self.spans: list[Span] = []  # the changes applied to `_one` since the workspace took them
 
     @property
     def source(self) -> str:
+        if self._one is not None:
+            return self._one.text
         return self._buf.text if self._buf is not None else super().source
 
     @property
     def lines(self) -> Sequence[str]:
+        if self._one is not None:
+            return LineText(self._one.text).lines  # not kept: for pygls' own helpers, which we do not use
+        return self._line_buffer().lines
+
+    def _line_buffer(self) -> LineText:
         if self._buf is None:
-            self._buf = LineText(super().source)
-        return self._buf.lines
+            self._buf = LineText(self.source)
+            self._one = None
+            self._source = ""  # pygls' copy: ours is the text now
+        return self._buf
+
+    def take_spans(self) -> list[Span]:
+        out, self.spans = self.spans, []
+        return out
 
     def apply_change(self, change: t.TextDocumentContentChangeEvent | RawChange) -> None:  # type: ignore[override]
-        if self._buf is None:
-            self._buf = LineText(super().source)
+        if self._buf is None and self._one is None:
+            src = super().source
+            if len(src) > SPLICED_CHARS and doc_kind(self.language_id, self.uri) == BIBTEX and _plain_breaks(src):
+                self._one = OffsetText(src)
+                self._source = ""
+        if (self._one is not None and isinstance(change, t.TextDocumentContentChangePartial)
+                and "\r" not in change.text):
+            r = change.range
+            before = None if self.spans else self._one.text
+            a, b = self._one.apply(r.start.line, r.start.character, r.end.line, r.end.character, change.text,
+                                   self._encoding)
+            self.spans.append(Span(before, a, b, len(change.text)))
+            return
+        if self._one is not None and not isinstance(change, (RawChange, t.TextDocumentContentChangePartial)):
+            self._one.replace(change.text)
+            self.spans.clear()  # a whole new text: the workspace compares it
+            return
+        self.spans.clear()
+        buf = self._line_buffer()  # many changes at once (Replace All), or a CR typed: lines from here on
         if isinstance(change, RawChange):
-            self._buf.apply(change.sl, change.sc, change.el, change.ec, change.text, self._encoding)
+            buf.apply(change.sl, change.sc, change.el, change.ec, change.text, self._encoding)
         elif isinstance(change, t.TextDocumentContentChangePartial):
             r = change.range
-            self._buf.apply(r.start.line, r.start.character, r.end.line, r.end.character, change.text,
-                            self._encoding)
+            buf.apply(r.start.line, r.start.character, r.end.line, r.end.character, change.text, self._encoding)
         else:
-            self._buf.replace(change.text)
+            buf.replace(change.text)
+
+
+def _plain_breaks(text: str) -> bool:
+    """Lines end at '\n' only (a CR is part of a CRLF): what OffsetText counts."""
+    return "\r" not in text or text.count("\r") == text.count("\r\n")
 
 
 def use_synced_documents(ls: LanguageServer) -> None:

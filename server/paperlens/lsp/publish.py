@@ -57,14 +57,11 @@ def clear(ls: PaperLensServer, uri: str) -> None:
 
 def _check_in_background(ls: PaperLensServer, uri: str, f: BibFile) -> bool:
     """Check a large .bib's syntax in a worker thread (requests are answered meanwhile), then publish."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
+    if not in_loop():
         return False
 
     async def check() -> None:
-        await loop.run_in_executor(None, lambda: f.scan)
-        if ls.ws.bibs.files.get(uri) is f:  # not replaced by a newer version meanwhile
+        if await ls.ws.check_bib(f):  # (not replaced by a newer version meanwhile)
             publish(ls, uri)
 
     asyncio.ensure_future(check())

@@ -14,6 +14,7 @@ from pygls.uris import to_fs_path
 
 from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import BIBTEX
+from paperlens.analysis.textsync import covering
 from paperlens.analysis.workspace import spawn
 from paperlens.core.config import parse_settings
 from paperlens.features.code_actions import RELATED_KIND, code_actions
@@ -24,7 +25,7 @@ from paperlens.features.navigation import definition, references_at
 from paperlens.features.related import passage_actions
 from paperlens.features.symbols import workspace_symbols
 from paperlens.lsp import commands, progress, protocol, publish
-from paperlens.lsp.documents import use_synced_documents
+from paperlens.lsp.documents import SyncedDocument, use_synced_documents
 from paperlens.lsp.transport import PaperLensProtocol, PaperLensServer, is_loopback, parse_tcp, start_io, start_tcp
 
 log = logging.getLogger(__name__)
@@ -172,9 +173,10 @@ def on_did_open(ls: PaperLensServer, params: t.DidOpenTextDocumentParams) -> Non
 @server.feature(t.TEXT_DOCUMENT_DID_CHANGE)
 def on_did_change(ls: PaperLensServer, params: t.DidChangeTextDocumentParams) -> None:
     uri = params.text_document.uri
+    doc = ls.workspace.get_text_document(uri)
+    span = covering(doc.take_spans()) if isinstance(doc, SyncedDocument) else None
     if ls.ws.doc(uri) is not None:  # pygls has applied the (incremental) change to its copy
-        ls.ws.change(uri, ls.workspace.get_text_document(uri).source, params.text_document.version,
-                     params.content_changes)
+        ls.ws.change(uri, doc.source, params.text_document.version, params.content_changes, span)
 
 
 @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
