@@ -32,7 +32,7 @@ from paperlens.sources.bibtex import BibDocument, decode_bib_bytes, encoding_not
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: the records as columns (Segment.columns)
 CACHE_FILES = 16  # parsed .bib files kept in the cache dir
 BATCH = 256  # records added per lock hold: a request never waits long for the index
 
@@ -51,9 +51,11 @@ class Read:
     installed: bool = False
 
 
-def install_cached(path: Path, uri: str, bib: BibIndex, cache_dir: Path | None) -> tuple[str, Segment] | None:
+def install_cached(path: Path, uri: str, bib: BibIndex, cache_dir: Path | None,
+                   tables_later: bool = False) -> tuple[str, Segment] | None:
     """Warm start: when the file's size, mtime and inode are those saved with its parsed records, put them in
-    the index at once (one pickle, no reading of the .bib); read_bib_path then checks the content hash."""
+    the index at once (one pickle of columns, no reading of the .bib); read_bib_path then checks the content
+    hash. `tables_later`: the keys answer at once, title words once the caller runs bib.finish_install."""
     digest = cached_digest(cache_dir, path)
     seg = load_segment(cache_dir, digest) if digest else None
     if digest is None or seg is None:
@@ -66,6 +68,8 @@ def install_cached(path: Path, uri: str, bib: BibIndex, cache_dir: Path | None) 
     finally:
         if enabled:
             gc.enable()
+    if not tables_later:
+        bib.finish_install()
     gc.freeze()  # the records live as long as the file: later collections need not walk them again
     return digest, seg
 
@@ -163,9 +167,9 @@ def load_segment(cache_dir: Path | None, digest: str) -> Segment | None:
     if cache_dir is None:
         return None
     got = _load(_cache_path(cache_dir, digest))
-    if not isinstance(got, tuple) or len(got) != 2 or got[0] != CACHE_VERSION or not isinstance(got[1], Segment):
+    if not isinstance(got, tuple) or len(got) != 2 or got[0] != CACHE_VERSION or not isinstance(got[1], dict):
         return None
-    return got[1]
+    return Segment.from_columns(got[1])
 
 
 def load_blocks(cache_dir: Path | None, digest: str) -> list[RawEntry] | None:
@@ -201,7 +205,7 @@ def save_cache(cache_dir: Path | None, digest: str, doc: BibDocument, lights: li
     try:
         write_atomic(_cache_path(cache_dir, digest, ".scan"),
                      pickle.dumps((CACHE_VERSION, entries), protocol=pickle.HIGHEST_PROTOCOL))
-        write_atomic(target, pickle.dumps((CACHE_VERSION, seg), protocol=pickle.HIGHEST_PROTOCOL))
+        write_atomic(target, pickle.dumps((CACHE_VERSION, seg.columns()), protocol=pickle.HIGHEST_PROTOCOL))
         if path is not None and stat_key is not None:
             write_atomic(_stat_path(cache_dir, path), f"{stat_key} {digest}".encode())
         old = sorted(target.parent.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)

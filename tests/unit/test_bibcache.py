@@ -1,0 +1,129 @@
+"""The parsed-.bib cache (columns, keyed by content hash): a warm start gives the same entries, search results and
+lookups as a fresh parse, keys answer before the search tables are in, and a damaged cache is refused."""
+
+from __future__ import annotations
+
+import pickle
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from paperlens.analysis import bibload
+from paperlens.analysis.bibload import index_file, install_cached, read_bib_path
+from paperlens.core.ids import doi_key
+from paperlens.index.bibindex import BibIndex, BibRec, Segment, rec_row
+from paperlens.sources.bibraw import BadEntry
+
+REAL_BIB = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "bib"
+URI = "file:///lib.bib"
+
+
+def _fresh(tmp_path: Path, name: str) -> tuple[Path, Path, BibIndex]:
+    """A real .bib read and indexed as on a first start (the cache written)."""
+    src = tmp_path / name
+    shutil.copy(REAL_BIB / name, src)
+    cache = tmp_path / "cache"
+    r = read_bib_path(src, URI, cache)
+    assert r.lights is None  # nothing cached yet: parsed
+    bib = BibIndex()
+    index_file(r.file, bib, cache, r.digest, stat_key=r.stat_key)
+    return src, cache, bib
+
+
+def _records(bib: BibIndex) -> dict[str, tuple[object, ...]]:
+    return {k: rec_row(bib.rec(i)) for k, i in bib.by_key.items()}
+
+
+def _probes(bib: BibIndex) -> list[str]:
+    """Queries a user would type: key prefixes, title words, a title-word prefix, author names, years."""
+    rng = random.Random(3)
+    recs = [bib.rec(i) for i in bib.ids()]
+    out = ["", "a", "the"]
+    for r in rng.sample(recs, min(25, len(recs))):
+        out.append(r.key[: max(2, len(r.key) // 2)])
+        ws = [w for w in r.title.split() if len(w) > 3]
+        if ws:
+            out += [ws[0], ws[-1][:3], " ".join(ws[:2])]
+        if r.authors_short:
+            out.append(r.authors_short.split()[-1])
+        if r.year:
+            out.append(str(r.year))
+    return out
+
+
+@pytest.mark.parametrize("name", ["akhirsch_main.bib", "biblatex-examples.bib", "xampl.bib"])
+def test_warm_start_gives_what_a_fresh_parse_gives(tmp_path: Path, name: str) -> None:
+    src, cache, bib = _fresh(tmp_path, name)
+    assert bib.n > 0
+    warm = BibIndex()
+    hit = install_cached(src, URI, warm, cache)
+    assert hit is not None
+    assert _records(warm) == _records(bib)  # every key, every field
+    for q in _probes(bib):
+        assert warm.search(q, 20) == bib.search(q, 20), q
+    for i in bib.ids():
+        r = bib.rec(i)
+        assert warm.same_work(r.title, r.year, r.first_author, r.arxiv_id, r.doi) == \
+            bib.same_work(r.title, r.year, r.first_author, r.arxiv_id, r.doi)
+        if r.arxiv_id:
+            assert warm.arxiv_ids(r.arxiv_id) == bib.arxiv_ids(r.arxiv_id)
+    # The cached records the loader reads back are the parse's light records, row for row.
+    r2 = read_bib_path(src, URI, cache)
+    assert r2.lights is not None and len(r2.lights) == len(r2.file.doc.entries)
+    for i, light in enumerate(r2.lights):
+        try:
+            fresh = r2.file.doc.light(i)
+        except (BadEntry, ValueError):
+            fresh = None
+        assert light == (fresh[:6] + (doi_key(fresh[6]) or None,) if fresh else None)
+
+
+def test_keys_answer_first_then_title_words(tmp_path: Path) -> None:
+    src, cache, bib = _fresh(tmp_path, "akhirsch_main.bib")
+    warm = BibIndex()
+    assert install_cached(src, URI, warm, cache, tables_later=True) is not None
+    key = "BatesN24"
+    word = "choreographic"
+    assert warm.key_id(key) is not None and [warm.rec(i).key for i, _ in warm.search("BatesN2", 3)][0] == key
+    assert warm.rec(warm.key_id(key)).title.startswith("We Know I Know")  # type: ignore[arg-type]
+    assert warm.search(word, 10) == []  # the title words come with finish_install
+    warm.finish_install()
+    assert warm.search(word, 10) == bib.search(word, 10) != []
+
+
+def test_an_edit_before_the_tables_are_in_is_kept(tmp_path: Path) -> None:
+    src, cache, bib = _fresh(tmp_path, "akhirsch_main.bib")
+    warm = BibIndex()
+    assert install_cached(src, URI, warm, cache, tables_later=True) is not None
+    old = warm.rec(warm.key_id("BatesN24"))  # type: ignore[arg-type]
+    warm.replace(BibRec("BatesN24", "Zyxwvut protocols", old.authors_short, old.first_author, old.year,
+                        old.arxiv_id, old.doi, None, URI))
+    warm.finish_install()
+    assert [warm.rec(i).key for i, _ in warm.search("zyxwvut", 5)] == ["BatesN24"]
+    assert "BatesN24" not in [warm.rec(i).key for i, _ in warm.search("choreographic", 10)]
+    other = next(r for r in (bib.rec(i) for i in bib.ids()) if r.key != "BatesN24" and len(r.title) > 20)
+    w = max(other.title.split(), key=len).strip(".,:;()").lower()
+    assert other.key in [warm.rec(i).key for i, _ in warm.search(w, 50)]
+
+
+def test_a_damaged_cache_is_refused(tmp_path: Path) -> None:
+    src, cache, bib = _fresh(tmp_path, "xampl.bib")
+    digest = bibload.cached_digest(cache, src)
+    assert digest is not None
+    path = cache / "bib" / f"{digest}.pickle"
+    version, cols = pickle.loads(path.read_bytes())
+    assert Segment.from_columns(cols) is not None
+    bad = dict(cols, order=cols["order"][:-1])
+    assert Segment.from_columns(bad) is None
+    bad = dict(cols, key=cols["key"] + "\x00extra")
+    assert Segment.from_columns(bad) is None
+    ids = cols["ids"][:]
+    ids[0] = 10 ** 6
+    seg = Segment.from_columns(dict(cols, ids=ids))
+    assert seg is not None and not seg.build_tables()
+    path.write_bytes(pickle.dumps((version, dict(cols, year=cols["year"][:1]))))
+    assert install_cached(src, URI, BibIndex(), cache) is None  # read again instead
+    path.write_bytes(b"not a pickle")
+    assert bibload.load_segment(cache, digest) is None
