@@ -127,3 +127,54 @@ def test_a_damaged_cache_is_refused(tmp_path: Path) -> None:
     assert install_cached(src, URI, BibIndex(), cache) is None  # read again instead
     path.write_bytes(b"not a pickle")
     assert bibload.load_segment(cache, digest) is None
+
+
+def test_a_worker_process_reads_the_same_records(tmp_path: Path) -> None:
+    src, cache, bib = _fresh(tmp_path, "akhirsch_main.bib")
+    r = read_bib_path(src, URI, None)  # no cache: the worker reads it all
+    cols = bibload.read_columns(str(src), r.digest, None, None)
+    assert cols is not None
+    assert bibload.read_columns(str(src), "0" * 32, None, None) is None  # the file is not what was read
+    other = BibIndex()
+    version = bibload.add_keys(r.file, other)
+    assert other.n == len(r.file.doc.by_key)  # every key answers before the records are in
+    assert bibload.take_columns(r.file, other, cols, version)
+    assert _records(other) == _records(bib)
+    for q in _probes(bib):
+        assert other.search(q, 20) == bib.search(q, 20), q
+    # The index changed meanwhile (an entry edited): the records are put in one by one, the edit's entry too.
+    third = BibIndex()
+    version = bibload.add_keys(r.file, third)
+    third.replace(BibRec("BatesN24", "Zyxwvut", "", "", None, None, None, None, URI))
+    assert not third.take(URI, Segment.from_columns(cols), version)  # type: ignore[arg-type]
+    assert bibload.take_columns(r.file, third, cols, version)
+    assert _records(third) == _records(bib)
+
+
+def test_a_large_workspace_bib_is_read_in_a_worker_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from paperlens.analysis.workspace import Workspace
+    from paperlens.core.config import parse_settings
+
+    _, _, bib = _fresh(tmp_path, "akhirsch_main.bib")
+    root = tmp_path / "ws"
+    root.mkdir()
+    shutil.copy(REAL_BIB / "akhirsch_main.bib", root / "main.bib")
+    monkeypatch.setattr(bibload, "WORKER_ENTRIES", 10)
+    monkeypatch.setattr("paperlens.analysis.workspace.SYNC_BIB_BYTES", 1000)  # a "large" file: background
+    taken: list[bool] = []
+    take = bibload.take_columns
+    monkeypatch.setattr(bibload, "take_columns", lambda *a: taken.append(take(*a)) or taken[-1])
+    for _run in range(2):  # cold (the worker writes the cache), then warm (installed from it)
+        ws = Workspace()
+        ws.root = root
+        ws.settings, _ = parse_settings({"cacheDir": str(tmp_path / "wscache"), "offline": True})
+        ws.start()
+        assert ws.bib_paths and not ws.bibs_ready
+        asyncio.run(ws.read_large_bibs())
+        assert ws.bibs_ready
+        got = {k: rec_row(ws.bib_index.rec(i)) for k, i in ws.bib_index.by_key.items()}
+        assert got == _records(bib)
+        assert ws.bib_index.search("choreographic multicast", 5) == bib.search("choreographic multicast", 5)
+        assert taken == [True]  # the second start took them from the cache, not from a worker

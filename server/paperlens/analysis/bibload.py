@@ -17,6 +17,7 @@ import pickle
 import time
 import weakref
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 CACHE_VERSION = 3  # 3: the records as columns (Segment.columns)
 CACHE_FILES = 16  # parsed .bib files kept in the cache dir
 BATCH = 256  # records added per lock hold: a request never waits long for the index
+KEY_BATCH = 4096  # key-only records added per lock hold
 
 Light = tuple[str, str, str, str, int | None, str | None, str | None]
 
@@ -100,6 +102,7 @@ def read_bib_path(path: Path, uri: str, cache_dir: Path | None = None, bib: BibI
     if same and bib is not None:
         use_doc(bib, uri, doc)
         _lines_of_blocks(doc)  # here, in the worker: the first edit then costs the edit only
+    gc.freeze()  # the text and its scan live as long as the file: out of the collector's way
     return Read(f, digest, seg.lights() if seg else None, stat_key, same)
 
 
@@ -190,22 +193,31 @@ def load_cache(cache_dir: Path | None, digest: str) -> tuple[list[RawEntry], lis
 
 
 def save_cache(cache_dir: Path | None, digest: str, doc: BibDocument, lights: list[Light | None],
-               path: Path | None = None, stat_key: str | None = None) -> None:
+               path: Path | None = None, stat_key: str | None = None, rows: list[Row | None] | None = None) -> None:
     """Save a file's scan and records under its content hash (and, for a file on disk, its size and mtime,
-    so that the next start finds them without reading the file)."""
+    so that the next start finds them without reading the file). `rows`: the records, when made already."""
     if cache_dir is None:
         return
     target = _cache_path(cache_dir, digest)
     entries = [(e.kind, e.key, e.start, e.body, e.end, e.closer) for e in doc.blocks]
-    rows: list[Row | None] = []
-    for n, light in enumerate(lights):
-        r = light_rec(doc, n, "", light) if light else None
-        rows.append(rec_row(r) if r else None)
-    seg = Segment(rows)
+    if rows is None:
+        rows = []
+        for n, light in enumerate(lights):
+            r = light_rec(doc, n, "", light) if light else None
+            rows.append(rec_row(r) if r else None)
+    enabled = gc.isenabled()
+    gc.disable()  # a million new objects (the tables): no full collections over the heap meanwhile
+    try:
+        seg = Segment(rows)
+        columns = seg.columns()
+        del seg
+    finally:
+        if enabled:
+            gc.enable()
     try:
         write_atomic(_cache_path(cache_dir, digest, ".scan"),
                      pickle.dumps((CACHE_VERSION, entries), protocol=pickle.HIGHEST_PROTOCOL))
-        write_atomic(target, pickle.dumps((CACHE_VERSION, seg.columns()), protocol=pickle.HIGHEST_PROTOCOL))
+        write_atomic(target, pickle.dumps((CACHE_VERSION, columns), protocol=pickle.HIGHEST_PROTOCOL))
         if path is not None and stat_key is not None:
             write_atomic(_stat_path(cache_dir, path), f"{stat_key} {digest}".encode())
         old = sorted(target.parent.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
@@ -230,6 +242,111 @@ def _own(bib: BibIndex, key: str, origin: str) -> bool:
     """The index holds this key from this file (not from another file that defines it too)."""
     i = bib.key_id(key)
     return i is not None and bib.rec(i).origin == origin
+
+
+def add_keys(f: BibFile, bib: BibIndex) -> int:
+    """Key-only records for every entry (a lock hold per KEY_BATCH keys); the index's version after."""
+    use_doc(bib, f.uri, f.doc)
+    gone = bib.origin_keys(f.uri) - set(f.doc.by_key)
+    with bib.lock:
+        for k in gone:
+            bib.remove(k)
+    keys = [e.key for e in f.doc.entries]
+    for a in range(0, len(keys), KEY_BATCH):  # a lock hold each: requests answer between them
+        bib.add_keys(f.uri, keys[a:a + KEY_BATCH])
+    gc.freeze()
+    return bib.version
+
+
+def read_columns(path: str, digest: str, cache_dir: str | None, stat_key: str | None) -> dict[str, Any] | None:
+    """In a worker process: a .bib's records as Segment columns, read from the file (None when its content is
+    no longer `digest`), and saved to the cache. The server's own process meanwhile only answers requests."""
+    data = Path(path).read_bytes()
+    if hashlib.blake2b(data, digest_size=16).hexdigest() != digest:
+        return None
+    text, _ = decode_bib_bytes(data)
+    del data
+    gc.disable()  # a short-lived process making millions of objects: no collections
+    doc = BibDocument(text, path)
+    lights: list[Light | None] = []
+    rows: list[Row | None] = []
+    for i in range(len(doc.entries)):
+        try:
+            light: Light | None = doc.light(i)
+        except (BadEntry, ValueError):
+            light = None
+        r = light_rec(doc, i, "", light) if light is not None else None
+        lights.append(light)
+        rows.append(rec_row(r) if r is not None else None)
+    seg = Segment(rows)
+    if cache_dir is not None:
+        save_cache(Path(cache_dir), digest, doc, lights, Path(path), stat_key, rows)
+    return seg.columns()
+
+
+WORKER_ENTRIES = 20_000  # a .bib with this many entries is read in a worker process (p99 while it loads)
+
+
+def index_file_in(pool: Executor | None, f: BibFile, bib: BibIndex, cache_dir: Path | None = None,
+                  digest: str | None = None, lights: list[Light | None] | None = None,
+                  still_wanted: Callable[[], bool] = lambda: True, stat_key: str | None = None) -> None:
+    """index_file, with a large file's records read in `pool` (a process pool): here, in a worker thread, only
+    its keys are put in and then the worker's records taken, so requests keep the GIL nearly to themselves.
+    Whatever goes wrong there (the worker dies, the file changed), the records are read here instead."""
+    if pool is None or lights is not None or digest is None or f.path is None or len(f.doc.entries) < WORKER_ENTRIES:
+        index_file(f, bib, cache_dir, digest, lights, still_wanted, stat_key)
+        return
+    t0 = time.perf_counter()
+    _busy.add(f.uri)
+    try:
+        version = add_keys(f, bib)
+        try:
+            columns = pool.submit(read_columns, str(f.path), digest, str(cache_dir) if cache_dir else None,
+                                  stat_key).result()
+        except Exception as e:  # a worker that died (memory), a pool shut down: read here instead
+            log.warning("%s: the worker process failed (%s); reading the file here", f.uri, e)
+            columns = None
+        if not still_wanted():
+            return
+        if columns is not None and take_columns(f, bib, columns, version):
+            log.info("%s: %d entries read in a worker process in %.2fs", f.uri, len(f.doc.entries),
+                     time.perf_counter() - t0)
+            return
+    finally:
+        _busy.discard(f.uri)
+    index_file(f, bib, cache_dir, digest, None, still_wanted, stat_key)
+
+
+def take_columns(f: BibFile, bib: BibIndex, columns: dict[str, Any], version: int) -> bool:
+    """Put a worker's records of a file in place of its key-only ones (False: not done, read them here)."""
+    enabled = gc.isenabled()
+    gc.disable()  # ~a million new objects at once: no full collections over the heap meanwhile (~0.1 s each)
+    try:
+        return _take_columns(f, bib, columns, version)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _take_columns(f: BibFile, bib: BibIndex, columns: dict[str, Any], version: int) -> bool:
+    seg = Segment.from_columns(columns)
+    if seg is None or len(seg.rows) != len(f.doc.entries):
+        return False
+    if not bib.take(f.uri, seg, version):
+        lights = seg.lights()
+        for a in range(0, len(lights), BATCH):
+            recs = [light_rec(f.doc, i, f.uri, lights[i]) if lights[i] else None
+                    for i in range(a, min(len(lights), a + BATCH))]
+            with bib.lock:
+                for i, r in enumerate(recs, a):
+                    if r is not None:
+                        bib.replace(r)
+                    elif _own(bib, f.doc.entries[i].key, f.uri):
+                        bib.remove(f.doc.entries[i].key)
+                bib.settle()
+    _lines_of_blocks(f.doc)  # here, in the worker thread: the first edit then costs the edit only
+    gc.freeze()
+    return True
 
 
 def add_stubs(f: BibFile, bib: BibIndex) -> None:
@@ -276,27 +393,37 @@ def _index_file(f: BibFile, bib: BibIndex, cache_dir: Path | None, digest: str |
         _lines_of_blocks(doc)
         log.info("%s: %d entries from the cache in %.2fs", f.uri, n, time.perf_counter() - t0)
         return
-    bib.add_keys(f.uri, [e.key for e in doc.entries])
+    keys = [e.key for e in doc.entries]
+    for a in range(0, n, KEY_BATCH):  # a lock hold each: requests answer between them
+        bib.add_keys(f.uri, keys[a:a + KEY_BATCH])
+    gc.freeze()
     out: list[Light | None] = []
+    rows: list[Row | None] = []
     for a in range(0, n, BATCH):
         if not still_wanted():
             return
+        if a % (16 * BATCH) == 0:
+            # What was read so far stays: out of the collector's way (a full collection over the growing heap
+            # holds the GIL for ~0.1 s, a stall for every request).
+            gc.freeze()
         batch: list[tuple[int, Light | None]] = []
         for i in range(a, min(n, a + BATCH)):
             try:
                 batch.append((i, doc.light(i)))
             except (BadEntry, ValueError):
                 batch.append((i, None))
+        recs = [light_rec(doc, i, f.uri, light) if light is not None else None for i, light in batch]
         with bib.lock:
-            for i, light in batch:
-                if light is not None and (r := light_rec(doc, i, f.uri, light)) is not None:
+            for (i, _), r in zip(batch, recs, strict=True):
+                if r is not None:
                     bib.replace(r)
                 elif _own(bib, doc.entries[i].key, f.uri):
                     bib.remove(doc.entries[i].key)  # not a paper: Bibs.bare_keys offers it where it is loaded
             bib.settle()
         out.extend(x for _, x in batch)
+        rows.extend(rec_row(r) if r is not None else None for r in recs)
     if digest is not None:
-        save_cache(cache_dir, digest, doc, out, f.path, stat_key)
+        save_cache(cache_dir, digest, doc, out, f.path, stat_key, rows)
     _lines_of_blocks(doc)  # here, in the worker: the first edit then costs the edit only
     gc.freeze()  # a large file's records stay: later collections need not walk them again (request latency)
     log.info("%s: %d entries read in %.2fs", f.uri, n, time.perf_counter() - t0)

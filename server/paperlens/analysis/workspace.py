@@ -12,10 +12,12 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import multiprocessing
 import re
 import sys
 import time
 from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from paperlens.analysis.uris import path_uri, uri_path
 from paperlens.core.config import Settings
 from paperlens.index.bibindex import CONTENT_MAX, BibIndex, build_content
 from paperlens.index.catalog import Catalog
-from paperlens.index.semantic import rarity
+from paperlens.index.semantic import rarity, use_cache_dir
 from paperlens.library.pipeline import open_index
 from paperlens.sources.bibcheck import BibCheck, check_region
 from paperlens.sources.bibtex import decode_bib_bytes, encoding_note, is_encoding_note
@@ -75,6 +77,16 @@ def read_bib(uri: str, text: str, encoding: str = "utf-8") -> BibFile:
     path = uri_path(uri)
     note = encoding_note(path or uri, encoding)
     return BibFile(uri, Path(path) if path else None, text, warnings=[note] if note else [], encoding=encoding)
+
+
+def worker_pool() -> Executor | None:
+    """One worker process for reading large .bib files (spawned: a fork of a threaded server is unsafe); None
+    where processes cannot be made (the file is then read in a thread)."""
+    try:
+        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    except (OSError, NotImplementedError, ValueError) as e:
+        log.info("no worker process for .bib files: %s", e)
+        return None
 
 
 def _nothing(*_: Any) -> None:
@@ -337,6 +349,7 @@ class Workspace:
     def start(self) -> None:
         """At initialize: read the workspace's small .bib files now; the rest are read by `read_large_bibs`."""
         self.pending.clear()
+        use_cache_dir(self.cache_dir())  # (the first hover's word table, read from there on the next start)
         self.bib_paths = self._scan_workspace_bibs()
         self.bibs_ready = not self.bib_paths
         if not self.bib_paths and self.bib_index.n:
@@ -482,6 +495,7 @@ class Workspace:
         """The workspace's larger .bib files: scanned (keys known), then indexed, in worker threads."""
         loop = asyncio.get_running_loop()
         cache = self.cache_dir()
+        pool: Executor | None = None
         self._loading(+1)
         try:
             # Warm: files whose parsed records are cached (same size and mtime) answer at once, before any read.
@@ -516,6 +530,8 @@ class Workspace:
                     read.append(r)
             for level, note in self.bib_notes([r.file for r in read]):
                 self.show(level, note)
+            pool = worker_pool() if any(r.lights is None and not r.installed and len(r.file.doc.entries)
+                                        >= bibload.WORKER_ENTRIES for r in read) else None
             self.bibs_ready = True  # every key is known now: diagnostics may call a key unknown
             self.republish()
             for r in read:
@@ -527,10 +543,13 @@ class Workspace:
                     return self.bib_gen.get(uri, 0) == gen  # not re-read since (an edit, a change on disk)
 
                 await loop.run_in_executor(None, functools.partial(
-                    bibload.index_file, r.file, self.bib_index, cache, r.digest, r.lights, wanted, r.stat_key))
+                    bibload.index_file_in, pool, r.file, self.bib_index, cache, r.digest, r.lights, wanted,
+                    r.stat_key))
         finally:
             self.bibs_ready = True
             self._loading(-1)
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)  # the worker exits: its memory goes back
         self.documents_changed()
         self.status_changed()
         await self._build_content()

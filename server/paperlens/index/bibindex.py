@@ -371,6 +371,25 @@ class BibIndex:
             self.version += 1
             self.settle()
 
+    def take(self, origin: str, seg: Segment, version: int) -> bool:
+        """The one file in the index, read elsewhere (a worker process): its records and tables replace its
+        key-only ones in one step, when the index has changed since `version` (an edit, another file) it
+        is left as it is (False; the caller then replaces records one by one). The new state is built
+        outside the lock."""
+        fresh = BibIndex(self.repos)
+        if not fresh.install(origin, seg):
+            return False
+        fresh.finish_install()
+        with self.lock:
+            if self.version != version or set(self._by_origin) - {origin}:
+                return False
+            for name in ("recs", "by_key", "_words", "_sorted_words", "_side_words", "_sorted_keys",
+                         "_side_keys", "_stale", "_by_arxiv", "_by_doi", "_by_title", "_names", "n",
+                         "_by_origin"):
+                setattr(self, name, getattr(fresh, name))
+            self.version += 1
+            return True
+
     def replace(self, rec: BibRec) -> int | None:
         """Put a record in place of the one with its key from the same file (a key-only one, or an edit)."""
         with self.lock:
