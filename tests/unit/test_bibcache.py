@@ -15,6 +15,7 @@ from paperlens.analysis.bibload import index_file, install_cached, read_bib_path
 from paperlens.core.ids import doi_key
 from paperlens.index.bibindex import BibIndex, BibRec, Segment, rec_row
 from paperlens.sources.bibraw import BadEntry
+from paperlens.sources.bibtex import BibDocument
 
 REAL_BIB = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "bib"
 URI = "file:///lib.bib"
@@ -69,6 +70,11 @@ def test_warm_start_gives_what_a_fresh_parse_gives(tmp_path: Path, name: str) ->
             bib.same_work(r.title, r.year, r.first_author, r.arxiv_id, r.doi)
         if r.arxiv_id:
             assert warm.arxiv_ids(r.arxiv_id) == bib.arxiv_ids(r.arxiv_id)
+    # The cached scan is the scan: every block (entries, @string, comments) where it was.
+    digest = bibload.cached_digest(cache, src)
+    assert digest is not None
+    text = src.read_bytes().decode("utf-8", errors="replace")
+    assert bibload.load_blocks(cache, digest) == BibDocument(text, name).blocks
     # The cached records the loader reads back are the parse's light records, row for row.
     r2 = read_bib_path(src, URI, cache)
     assert r2.lights is not None and len(r2.lights) == len(r2.file.doc.entries)

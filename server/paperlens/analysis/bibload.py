@@ -14,8 +14,10 @@ import hashlib
 import logging
 import os
 import pickle
+import sys
 import time
 import weakref
+from array import array
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -33,7 +35,7 @@ from paperlens.sources.bibtex import BibDocument, decode_bib_bytes, encoding_not
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 3  # 3: the records as columns (Segment.columns)
+CACHE_VERSION = 4  # 4: the records (Segment.columns) and the scan as columns
 CACHE_FILES = 16  # parsed .bib files kept in the cache dir
 BATCH = 256  # records added per lock hold: a request never waits long for the index
 KEY_BATCH = 4096  # key-only records added per lock hold
@@ -180,9 +182,19 @@ def load_blocks(cache_dir: Path | None, digest: str) -> list[RawEntry] | None:
     if cache_dir is None:
         return None
     got = _load(_cache_path(cache_dir, digest, ".scan"))
-    if not isinstance(got, tuple) or len(got) != 2 or got[0] != CACHE_VERSION:
+    if not isinstance(got, tuple) or len(got) != 2 or got[0] != CACHE_VERSION or not isinstance(got[1], dict):
         return None
-    return [RawEntry(*e) for e in got[1]]
+    c = got[1]
+    try:
+        n = len(c["start"])
+        strs = [c[k].split("\x00") if n else [] for k in ("kind", "key", "closer")]
+        if any(len(x) != n for x in strs) or len(c["body"]) != n or len(c["end"]) != n:
+            return None
+        kinds, keys, closers = strs
+        # A Python-level constructor per block: the GIL changes hands between them (no 0.1 s stall).
+        return list(map(RawEntry, kinds, keys, c["start"], c["body"], c["end"], closers))
+    except (KeyError, TypeError, AttributeError):
+        return None
 
 
 def load_cache(cache_dir: Path | None, digest: str) -> tuple[list[RawEntry], list[Light | None]] | None:
@@ -199,7 +211,12 @@ def save_cache(cache_dir: Path | None, digest: str, doc: BibDocument, lights: li
     if cache_dir is None:
         return
     target = _cache_path(cache_dir, digest)
-    entries = [(e.kind, e.key, e.start, e.body, e.end, e.closer) for e in doc.blocks]
+    blocks = doc.blocks
+    if any("\x00" in e.key for e in blocks):
+        return  # (a NUL in a key: not worth a cache format of its own)
+    entries = {"kind": "\x00".join(e.kind for e in blocks), "key": "\x00".join(e.key for e in blocks),
+               "closer": "\x00".join(e.closer for e in blocks), "start": array("q", (e.start for e in blocks)),
+               "body": array("q", (e.body for e in blocks)), "end": array("q", (e.end for e in blocks))}
     if rows is None:
         rows = []
         for n, light in enumerate(lights):
@@ -261,6 +278,7 @@ def add_keys(f: BibFile, bib: BibIndex) -> int:
 def read_columns(path: str, digest: str, cache_dir: str | None, stat_key: str | None) -> dict[str, Any] | None:
     """In a worker process: a .bib's records as Segment columns, read from the file (None when its content is
     no longer `digest`), and saved to the cache. The server's own process meanwhile only answers requests."""
+    sys.stdout = sys.stderr  # (the server's stdout is the LSP stream, inherited: nothing may be printed there)
     data = Path(path).read_bytes()
     if hashlib.blake2b(data, digest_size=16).hexdigest() != digest:
         return None
@@ -284,6 +302,14 @@ def read_columns(path: str, digest: str, cache_dir: str | None, stat_key: str | 
     return seg.columns()
 
 
+_stopping = False  # the server is exiting: reads in progress stop (its exit would wait for them)
+
+
+def stop() -> None:
+    global _stopping
+    _stopping = True
+
+
 WORKER_ENTRIES = 20_000  # a .bib with this many entries is read in a worker process (p99 while it loads)
 
 
@@ -304,9 +330,11 @@ def index_file_in(pool: Executor | None, f: BibFile, bib: BibIndex, cache_dir: P
             columns = pool.submit(read_columns, str(f.path), digest, str(cache_dir) if cache_dir else None,
                                   stat_key).result()
         except Exception as e:  # a worker that died (memory), a pool shut down: read here instead
+            if _stopping:
+                return
             log.warning("%s: the worker process failed (%s); reading the file here", f.uri, e)
             columns = None
-        if not still_wanted():
+        if not still_wanted() or _stopping:
             return
         if columns is not None and take_columns(f, bib, columns, version):
             log.info("%s: %d entries read in a worker process in %.2fs", f.uri, len(f.doc.entries),
@@ -400,7 +428,7 @@ def _index_file(f: BibFile, bib: BibIndex, cache_dir: Path | None, digest: str |
     out: list[Light | None] = []
     rows: list[Row | None] = []
     for a in range(0, n, BATCH):
-        if not still_wanted():
+        if not still_wanted() or _stopping:
             return
         if a % (16 * BATCH) == 0:
             # What was read so far stays: out of the collector's way (a full collection over the growing heap

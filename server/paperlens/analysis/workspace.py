@@ -79,14 +79,30 @@ def read_bib(uri: str, text: str, encoding: str = "utf-8") -> BibFile:
     return BibFile(uri, Path(path) if path else None, text, warnings=[note] if note else [], encoding=encoding)
 
 
+_pools: set[ProcessPoolExecutor] = set()
+
+
 def worker_pool() -> Executor | None:
     """One worker process for reading large .bib files (spawned: a fork of a threaded server is unsafe); None
     where processes cannot be made (the file is then read in a thread)."""
     try:
-        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     except (OSError, NotImplementedError, ValueError) as e:
         log.info("no worker process for .bib files: %s", e)
         return None
+    _pools.add(pool)
+    return pool
+
+
+def stop_workers() -> None:
+    """At exit: end the worker processes and the reads in threads now (an interpreter's exit would otherwise
+    wait for them)."""
+    bibload.stop()
+    for pool in list(_pools):
+        for proc in list(pool._processes.values()):
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+    _pools.clear()
 
 
 def _nothing(*_: Any) -> None:
@@ -550,6 +566,7 @@ class Workspace:
             self._loading(-1)
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)  # the worker exits: its memory goes back
+                _pools.discard(pool)  # type: ignore[arg-type]
         self.documents_changed()
         self.status_changed()
         await self._build_content()

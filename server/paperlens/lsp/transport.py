@@ -21,7 +21,7 @@ from pygls.uris import to_fs_path
 
 from paperlens import __version__
 from paperlens.analysis.document import DocAnalysis
-from paperlens.analysis.workspace import Workspace
+from paperlens.analysis.workspace import Workspace, stop_workers
 from paperlens.core.text import clean
 from paperlens.features.context import FeatureContext
 from paperlens.lsp.convert import Convert
@@ -72,6 +72,7 @@ class PaperLensProtocol(LanguageServerProtocol):
         is_request = method is not None and getattr(message, "id", None) is not None
         if method == t.EXIT:
             self.exit_code = 0 if self._shutdown else 1
+            stop_workers()
         elif self._shutdown:
             if is_request:
                 self._error(message.id, -32600, f"the server is shutting down; {method} not handled")
