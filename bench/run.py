@@ -718,6 +718,13 @@ def bib_session(bib: Path, cache: Path, ws: Path, keys: list[tuple[str, str]], *
         out["process_start"] = c.wait_idle()  # imports: before any request, so initialize is timed alone
         out["initialize"] = initialize(c, ws, {"cacheDir": str(cache), "offline": True})
         t_init = time.perf_counter()
+
+        def wait_saved() -> None:  # every record read: they are in the cache (a worker process saves them)
+            _until(lambda: any((cache / "bib").glob("stat-*.txt")), timeout=600)
+            out["loaded"] = time.perf_counter() - t_init
+
+        saved = threading.Thread(target=wait_saved, daemon=True)
+        saved.start()
         u = (ws / "paper.tex").as_uri()
         did_open(c, u, "latex", tex)
 
@@ -749,6 +756,7 @@ def bib_session(bib: Path, cache: Path, ws: Path, keys: list[tuple[str, str]], *
             during.append(complete(k[: rng.randint(2, len(k))] if i % 2 else w[:4])[1])
             i += 1
         out["during"] = during
+        saved.join(600)  # "after loading" is after it
         time.sleep(1)
         after: list[float] = []
         for k, w in sample:
@@ -835,6 +843,8 @@ def run_bib(n: int, peer: bool = False, samples: int = 50, tag: str = "") -> str
     row("hover on the last key works after", ms(cold["hover_ready"]), ms(warm["hover_ready"]), "≤ 3 s / ≤ 0.3 s")
     row("completion of a key works after", ms(cold["completion_ready"]), ms(warm["completion_ready"]),
         "≤ 3 s / ≤ 0.3 s")
+    row("every record read (title words search; in the cache) after", ms(cold.get("loaded", float("nan"))),
+        ms(warm.get("loaded", float("nan"))), "")
     row("completion p50 / p99 while loading", f"{ms(pct(cold['during'], 50))} / {ms(pct(cold['during'], 99))}",
         f"{ms(pct(warm['during'], 50))} / {ms(pct(warm['during'], 99))}", "p99 ≤ 10 ms")
     row("completion p50 / p99 after loading", f"{ms(pct(cold['after'], 50))} / {ms(pct(cold['after'], 99))}",

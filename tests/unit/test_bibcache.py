@@ -137,14 +137,16 @@ def test_a_damaged_cache_is_refused(tmp_path: Path) -> None:
 
 def test_a_worker_process_reads_the_same_records(tmp_path: Path) -> None:
     src, cache, bib = _fresh(tmp_path, "akhirsch_main.bib")
-    r = read_bib_path(src, URI, None)  # no cache: the worker reads it all
-    cols = bibload.read_columns(str(src), r.digest, None, None)
-    assert cols is not None
-    assert bibload.read_columns(str(src), "0" * 32, None, None) is None  # the file is not what was read
+    r = read_bib_path(src, URI, None)
+    cache2 = tmp_path / "cache2"
+    cols = bibload.read_columns(str(src), r.digest, str(cache2), None)
+    assert cols is not None and bibload.load_segment(cache2, r.digest) is not None  # saved for the next start
+    assert bibload.read_columns(str(src), "0" * 32, str(cache2), None) is None  # the file is not what was read
     other = BibIndex()
     version = bibload.add_keys(r.file, other)
     assert other.n == len(r.file.doc.by_key)  # every key answers before the records are in
-    assert bibload.take_columns(r.file, other, cols, version)
+    seg = Segment.from_columns(cols)
+    assert seg is not None and bibload.take_segment(r.file, other, seg, version)
     assert _records(other) == _records(bib)
     for q in _probes(bib):
         assert other.search(q, 20) == bib.search(q, 20), q
@@ -153,8 +155,25 @@ def test_a_worker_process_reads_the_same_records(tmp_path: Path) -> None:
     version = bibload.add_keys(r.file, third)
     third.replace(BibRec("BatesN24", "Zyxwvut", "", "", None, None, None, None, URI))
     assert not third.take(URI, Segment.from_columns(cols), version)  # type: ignore[arg-type]
-    assert bibload.take_columns(r.file, third, cols, version)
+    assert bibload.take_segment(r.file, third, Segment.from_columns(cols), version)  # type: ignore[arg-type]
     assert _records(third) == _records(bib)
+
+
+def test_the_worker_writes_the_cache_even_when_the_server_exits(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    src = tmp_path / "main.bib"
+    shutil.copy(REAL_BIB / "akhirsch_main.bib", src)
+    r = read_bib_path(src, URI, None)
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(bibload, "_stopping", True)  # the server is exiting: it does not wait for the worker
+    assert bibload.run_worker(src, r.digest, cache, r.stat_key) is None
+    t0 = time.monotonic()
+    while bibload.cached_digest(cache, src) is None and time.monotonic() - t0 < 120:
+        time.sleep(0.1)
+    assert bibload.cached_digest(cache, src) == r.digest  # the next start is warm
+    assert bibload.load_segment(cache, r.digest) is not None
 
 
 def test_a_large_workspace_bib_is_read_in_a_worker_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -170,8 +189,8 @@ def test_a_large_workspace_bib_is_read_in_a_worker_process(tmp_path: Path, monke
     monkeypatch.setattr(bibload, "WORKER_ENTRIES", 10)
     monkeypatch.setattr("paperlens.analysis.workspace.SYNC_BIB_BYTES", 1000)  # a "large" file: background
     taken: list[bool] = []
-    take = bibload.take_columns
-    monkeypatch.setattr(bibload, "take_columns", lambda *a: taken.append(take(*a)) or taken[-1])
+    take = bibload.take_segment
+    monkeypatch.setattr(bibload, "take_segment", lambda *a: taken.append(take(*a)) or taken[-1])
     for _run in range(2):  # cold (the worker writes the cache), then warm (installed from it)
         ws = Workspace()
         ws.root = root

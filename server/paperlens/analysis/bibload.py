@@ -14,12 +14,12 @@ import hashlib
 import logging
 import os
 import pickle
+import subprocess
 import sys
 import time
 import weakref
 from array import array
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -275,10 +275,9 @@ def add_keys(f: BibFile, bib: BibIndex) -> int:
     return bib.version
 
 
-def read_columns(path: str, digest: str, cache_dir: str | None, stat_key: str | None) -> dict[str, Any] | None:
+def read_columns(path: str, digest: str, cache_dir: str, stat_key: str | None) -> dict[str, Any] | None:
     """In a worker process: a .bib's records as Segment columns, read from the file (None when its content is
     no longer `digest`), and saved to the cache. The server's own process meanwhile only answers requests."""
-    sys.stdout = sys.stderr  # (the server's stdout is the LSP stream, inherited: nothing may be printed there)
     data = Path(path).read_bytes()
     if hashlib.blake2b(data, digest_size=16).hexdigest() != digest:
         return None
@@ -296,10 +295,16 @@ def read_columns(path: str, digest: str, cache_dir: str | None, stat_key: str | 
         r = light_rec(doc, i, "", light) if light is not None else None
         lights.append(light)
         rows.append(rec_row(r) if r is not None else None)
-    seg = Segment(rows)
-    if cache_dir is not None:
-        save_cache(Path(cache_dir), digest, doc, lights, Path(path), stat_key, rows)
-    return seg.columns()
+    save_cache(Path(cache_dir), digest, doc, lights, Path(path), stat_key, rows)
+    return Segment(rows).columns()
+
+
+def worker_main() -> None:
+    """`python -c 'from paperlens.analysis.bibload import worker_main; worker_main()' PATH DIGEST CACHE [STAT]`:
+    read_columns in a process of its own. It is not ended when the server exits: the cache it writes makes the
+    next start warm even when the editor was closed before the file was read."""
+    path, digest, cache_dir, stat_key = (sys.argv[1:] + [""])[:4]
+    sys.exit(0 if read_columns(path, digest, cache_dir, stat_key or None) is not None else 3)
 
 
 _stopping = False  # the server is exiting: reads in progress stop (its exit would wait for them)
@@ -313,30 +318,46 @@ def stop() -> None:
 WORKER_ENTRIES = 20_000  # a .bib with this many entries is read in a worker process (p99 while it loads)
 
 
-def index_file_in(pool: Executor | None, f: BibFile, bib: BibIndex, cache_dir: Path | None = None,
-                  digest: str | None = None, lights: list[Light | None] | None = None,
-                  still_wanted: Callable[[], bool] = lambda: True, stat_key: str | None = None) -> None:
-    """index_file, with a large file's records read in `pool` (a process pool): here, in a worker thread, only
-    its keys are put in and then the worker's records taken, so requests keep the GIL nearly to themselves.
-    Whatever goes wrong there (the worker dies, the file changed), the records are read here instead."""
-    if pool is None or lights is not None or digest is None or f.path is None or len(f.doc.entries) < WORKER_ENTRIES:
+def run_worker(path: Path, digest: str, cache_dir: Path, stat_key: str | None) -> bool | None:
+    """Run the worker process and wait for it (polling: a server that exits does not wait); True when it wrote
+    the cache, None when the server is exiting."""
+    cmd = [sys.executable, "-c", "from paperlens.analysis.bibload import worker_main; worker_main()",
+           str(path), digest, str(cache_dir), stat_key or ""]
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                start_new_session=True)  # stdout is the LSP stream: never the worker's
+    except OSError as e:
+        log.warning("%s: no worker process (%s); reading the file here", path, e)
+        return False
+    while proc.poll() is None:
+        if _stopping:
+            return None  # (it goes on, and writes the cache for the next start)
+        time.sleep(0.05)
+    if proc.returncode != 0:
+        log.warning("%s: the worker process failed (exit status %s); reading the file here", path,
+                    proc.returncode)
+    return proc.returncode == 0
+
+
+def index_file_in(f: BibFile, bib: BibIndex, cache_dir: Path | None = None, digest: str | None = None,
+                  lights: list[Light | None] | None = None, still_wanted: Callable[[], bool] = lambda: True,
+                  stat_key: str | None = None) -> None:
+    """index_file, with a large file's records read in a worker process that saves them to the cache: here,
+    in a worker thread, only its keys are put in and then the saved records taken, so requests keep the GIL
+    nearly to themselves. Whatever goes wrong there (the worker dies, the file changed), they are read here."""
+    if (cache_dir is None or lights is not None or digest is None or f.path is None
+            or len(f.doc.entries) < WORKER_ENTRIES):
         index_file(f, bib, cache_dir, digest, lights, still_wanted, stat_key)
         return
     t0 = time.perf_counter()
     _busy.add(f.uri)
     try:
         version = add_keys(f, bib)
-        try:
-            columns = pool.submit(read_columns, str(f.path), digest, str(cache_dir) if cache_dir else None,
-                                  stat_key).result()
-        except Exception as e:  # a worker that died (memory), a pool shut down: read here instead
-            if _stopping:
-                return
-            log.warning("%s: the worker process failed (%s); reading the file here", f.uri, e)
-            columns = None
-        if not still_wanted() or _stopping:
+        done = run_worker(f.path, digest, cache_dir, stat_key)
+        if done is None or not still_wanted() or _stopping:
             return
-        if columns is not None and take_columns(f, bib, columns, version):
+        seg = load_segment(cache_dir, digest) if done else None
+        if seg is not None and take_segment(f, bib, seg, version):
             log.info("%s: %d entries read in a worker process in %.2fs", f.uri, len(f.doc.entries),
                      time.perf_counter() - t0)
             return
@@ -345,20 +366,19 @@ def index_file_in(pool: Executor | None, f: BibFile, bib: BibIndex, cache_dir: P
     index_file(f, bib, cache_dir, digest, None, still_wanted, stat_key)
 
 
-def take_columns(f: BibFile, bib: BibIndex, columns: dict[str, Any], version: int) -> bool:
+def take_segment(f: BibFile, bib: BibIndex, seg: Segment, version: int) -> bool:
     """Put a worker's records of a file in place of its key-only ones (False: not done, read them here)."""
     enabled = gc.isenabled()
     gc.disable()  # ~a million new objects at once: no full collections over the heap meanwhile (~0.1 s each)
     try:
-        return _take_columns(f, bib, columns, version)
+        return _take_segment(f, bib, seg, version)
     finally:
         if enabled:
             gc.enable()
 
 
-def _take_columns(f: BibFile, bib: BibIndex, columns: dict[str, Any], version: int) -> bool:
-    seg = Segment.from_columns(columns)
-    if seg is None or len(seg.rows) != len(f.doc.entries):
+def _take_segment(f: BibFile, bib: BibIndex, seg: Segment, version: int) -> bool:
+    if len(seg.rows) != len(f.doc.entries):
         return False
     if not bib.take(f.uri, seg, version):
         lights = seg.lights()

@@ -12,12 +12,10 @@ import asyncio
 import dataclasses
 import functools
 import logging
-import multiprocessing
 import re
 import sys
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,30 +77,9 @@ def read_bib(uri: str, text: str, encoding: str = "utf-8") -> BibFile:
     return BibFile(uri, Path(path) if path else None, text, warnings=[note] if note else [], encoding=encoding)
 
 
-_pools: set[ProcessPoolExecutor] = set()
-
-
-def worker_pool() -> Executor | None:
-    """One worker process for reading large .bib files (spawned: a fork of a threaded server is unsafe); None
-    where processes cannot be made (the file is then read in a thread)."""
-    try:
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    except (OSError, NotImplementedError, ValueError) as e:
-        log.info("no worker process for .bib files: %s", e)
-        return None
-    _pools.add(pool)
-    return pool
-
-
 def stop_workers() -> None:
-    """At exit: end the worker processes and the reads in threads now (an interpreter's exit would otherwise
-    wait for them)."""
+    """At exit: reads in worker threads stop now (an interpreter's exit would otherwise wait for them)."""
     bibload.stop()
-    for pool in list(_pools):
-        for proc in list(pool._processes.values()):
-            proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-    _pools.clear()
 
 
 def _nothing(*_: Any) -> None:
@@ -511,7 +488,6 @@ class Workspace:
         """The workspace's larger .bib files: scanned (keys known), then indexed, in worker threads."""
         loop = asyncio.get_running_loop()
         cache = self.cache_dir()
-        pool: Executor | None = None
         self._loading(+1)
         try:
             # Warm: files whose parsed records are cached (same size and mtime) answer at once, before any read.
@@ -546,8 +522,6 @@ class Workspace:
                     read.append(r)
             for level, note in self.bib_notes([r.file for r in read]):
                 self.show(level, note)
-            pool = worker_pool() if any(r.lights is None and not r.installed and len(r.file.doc.entries)
-                                        >= bibload.WORKER_ENTRIES for r in read) else None
             self.bibs_ready = True  # every key is known now: diagnostics may call a key unknown
             self.republish()
             for r in read:
@@ -559,14 +533,11 @@ class Workspace:
                     return self.bib_gen.get(uri, 0) == gen  # not re-read since (an edit, a change on disk)
 
                 await loop.run_in_executor(None, functools.partial(
-                    bibload.index_file_in, pool, r.file, self.bib_index, cache, r.digest, r.lights, wanted,
+                    bibload.index_file_in, r.file, self.bib_index, cache, r.digest, r.lights, wanted,
                     r.stat_key))
         finally:
             self.bibs_ready = True
             self._loading(-1)
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)  # the worker exits: its memory goes back
-                _pools.discard(pool)  # type: ignore[arg-type]
         self.documents_changed()
         self.status_changed()
         await self._build_content()

@@ -256,6 +256,7 @@ class BibDocument:
         self.nameless: list[RawEntry] = []
         self._macros: dict[str, str] | None = None
         self._starts: list[int] | None = None
+        self._parents: tuple[str, list[RawEntry], dict[int, dict[str, str]]] | None = None  # _parent_fields
         for b in self.blocks:
             if b.kind in _NOT_ENTRIES:
                 continue
@@ -313,10 +314,20 @@ class BibDocument:
         return out
 
     def _parent_fields(self, j: int, depth: int) -> dict[str, str]:
+        """A crossref/xdata parent's fields; those read for a child (not deeper) are kept for its siblings (a
+        cryptobib paper's proceedings entry is the parent of hundreds), as long as the text is this one."""
+        memo = self._parents
+        if memo is None or memo[0] is not self.text or memo[1] is not self.entries:
+            memo = self._parents = (self.text, self.entries, {})
+        if depth == 0 and j in memo[2]:
+            return memo[2][j]
         try:
-            return self.fields(j, depth + 1)
+            got = self.fields(j, depth + 1)
         except BadEntry:
-            return {}
+            got = {}
+        if depth == 0:
+            memo[2][j] = got
+        return got
 
     def _find(self, key: str) -> int | None:
         """Entry index of a key; BibTeX matches crossref keys case-insensitively."""
