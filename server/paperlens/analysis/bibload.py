@@ -315,7 +315,7 @@ def stop() -> None:
     _stopping = True
 
 
-WORKER_ENTRIES = 20_000  # a .bib with this many entries is read in a worker process (p99 while it loads)
+WORKER_ENTRIES = 5_000  # a .bib with this many entries is read in a worker process (p99 while it loads)
 
 
 def run_worker(path: Path, digest: str, cache_dir: Path, stat_key: str | None) -> bool | None:

@@ -499,7 +499,7 @@ class Workspace:
                                                      True)
                     if hit is not None:
                         installed[uri] = hit
-                        spawn(self.warm_up())  # cached keys answer now: the first hover should not wait for it
+                        await self.warm_up()  # cached keys answer now: what their first hover needs comes next
                         await loop.run_in_executor(None, self.bib_index.finish_install)  # then title words
             if installed:
                 self.documents_changed(publish=False)
