@@ -6,7 +6,7 @@ import tempfile
 
 import numpy as np
 
-from paperlens.index.build import Strings
+from paperlens.index.build import Strings, by_doc_order, postings
 from paperlens.index.terms import HashedTerms, term_hashes
 
 
@@ -62,3 +62,31 @@ def test_numbering_counts_and_strings_match_a_dictionary() -> None:
         got_s = np.concatenate([s for _, _, s in ht.bag_chunks()]).tolist()
         assert got_t == [j for bag in bags for j in bag]
         assert got_s == [i for i, bag in enumerate(bags) for _ in bag]
+
+
+def test_packed_sorts_match_the_plain_ones() -> None:
+    """postings() with float16 weights sorts one packed key; by_doc_order() likewise: both must give what an
+    argsort and np.lexsort give, ties included."""
+    rng = np.random.default_rng(3)
+    n_terms, n = 50, 400
+    pairs = {(int(a), int(b)) for a, b in zip(rng.integers(0, n_terms, 3000), rng.integers(0, n, 3000), strict=True)}
+    t = np.array([a for a, _ in pairs], dtype=np.uint32)
+    s = np.array([b for _, b in pairs], dtype=np.uint32)
+    w32 = rng.choice(np.array([0.0, 0.125, 0.5, 0.7, 1.0], dtype=np.float32), size=len(t))  # many ties
+    rank = rng.permutation(n).astype(np.int32)
+    keep = np.ones(n_terms, dtype=bool)
+    keep[::7] = False
+    vocab = [f"t{j:03d}"[::-1] for j in range(n_terms)]  # string order is not id order
+
+    def strings(ids: np.ndarray) -> list[str]:
+        return [vocab[j] for j in ids.tolist()]
+
+    packed, kept_a, wa = postings(strings, n_terms, t, s, rank, keep, w32.astype(np.float16))
+    plain, kept_b, wb = postings(strings, n_terms, t, s, rank, keep, w32)
+    assert wa is not None and wb is not None and wa.dtype == np.float16
+    assert list(packed.terms) == list(plain.terms) == sorted(vocab[j] for j in range(n_terms) if keep[j])
+    assert kept_a.tolist() == kept_b.tolist()
+    assert np.array_equal(packed.offsets, plain.offsets) and np.array_equal(packed.ids, plain.ids)
+    assert np.array_equal(wa, wb.astype(np.float16))
+    ids = np.asarray(packed.ids)
+    assert np.array_equal(by_doc_order(ids, wa), np.lexsort((-wa.astype(np.float32), ids)))

@@ -94,20 +94,23 @@ class Pairs:
 
 def postings(strings: Callable[[npt.NDArray[np.int64]], list[str]], n_terms: int, t: npt.NDArray[np.uint32],
              s: npt.NDArray[np.uint32], rank: npt.NDArray[np.int32], keep: npt.NDArray[np.bool_] | None = None,
-             w: npt.NDArray[np.float32] | None = None
-             ) -> tuple[Postings, npt.NDArray[np.int64], npt.NDArray[np.float32] | None]:
+             w: npt.NDArray[Any] | None = None) -> tuple[Postings, npt.NDArray[np.int64], npt.NDArray[Any] | None]:
     """CSR posting lists from (term id, paper seq) pairs: terms sorted by their string (only the kept ones;
     `strings` gives the strings of ascending ids), paper ids `rank[seq]` sorted and distinct per term (the
-    first pair's weight wins); also each kept term's old id. One uint64 key a pair, sorted in place: a million
-    papers' 36M related-paper pairs cost ~0.6 GB here, not the ~3 GB of int64 copies it took before."""
+    first pair's weight wins); also each kept term's old id and the weights in posting order.
+
+    Memory: one uint64 key a pair, sorted in place (the int64 copies this took before cost a million papers'
+    build ~3 GB). Float16 weights of distinct pairs ride in the key's low bits when they fit, so that no
+    argsort (8 bytes a pair more) is needed."""
     cand = np.flatnonzero(keep) if keep is not None else np.arange(n_terms, dtype=np.int64)
     strs = strings(cand)
     by_str = sorted(range(len(cand)), key=strs.__getitem__)
     order_terms = cand[np.asarray(by_str, dtype=np.int64)] if by_str else np.zeros(0, dtype=np.int64)
     terms = StrArray.build(strs[i] for i in by_str)
     del strs, by_str
+    nt = len(order_terms)
     new_of_old = np.full(n_terms, -1, dtype=np.int64)
-    new_of_old[order_terms] = np.arange(len(order_terms))
+    new_of_old[order_terms] = np.arange(nt)
     key = new_of_old[t]
     del new_of_old
     if keep is not None:
@@ -116,26 +119,57 @@ def postings(strings: Callable[[npt.NDArray[np.int64]], list[str]], n_terms: int
         if w is not None:
             w = w[mask]
         del mask
-    key = key.astype(np.uint64)
-    key <<= np.uint64(32)
-    key |= rank[s].astype(np.uint64)
-    if w is not None:
+    key = key.view(np.uint64)  # no negative ids left
+    pid_bits = max(1, (len(rank) - 1).bit_length())
+    packed = w is not None and w.dtype == np.float16 and max(1, (nt - 1).bit_length()) + pid_bits + 16 <= 64
+    shift = np.uint64(pid_bits + 16 if packed else 32)
+    key <<= shift
+    if packed:
+        assert w is not None
+        key |= rank[s].astype(np.uint64) << np.uint64(16)
+        key |= w.view(np.uint16).astype(np.uint64)
+    else:
+        key |= rank[s].astype(np.uint64)
+    if w is not None and not packed:
         o = np.argsort(key, kind="stable")  # stable: of equal pairs, the first one's weight is kept
         key, w = key[o], w[o]
         del o
     else:
         key.sort()
     if len(key):
+        pair = key >> np.uint64(16) if packed else key
         first = np.empty(len(key), dtype=bool)
         first[0] = True
-        np.not_equal(key[1:], key[:-1], out=first[1:])
-        key = key[first]
-        if w is not None:
-            w = w[first]
+        np.not_equal(pair[1:], pair[:-1], out=first[1:])  # (packed: equal pairs differ by weight only; one kept)
+        del pair
+        if not first.all():
+            key = key[first]
+            if w is not None and not packed:
+                w = w[first]
         del first
-    offsets = np.searchsorted(key, np.arange(len(order_terms) + 1, dtype=np.uint64) << np.uint64(32)).astype(np.int64)
-    pid = (key & np.uint64(0xFFFFFFFF)).astype(np.int32)
+    offsets = np.searchsorted(key, np.arange(nt + 1, dtype=np.uint64) << shift).astype(np.int64)
+    if packed:
+        w = (key & np.uint64(0xFFFF)).astype(np.uint16).view(np.float16)
+        key >>= np.uint64(16)
+    pid = (key & np.uint64((1 << (int(shift) - (16 if packed else 0))) - 1)).astype(np.int32)
     return Postings(terms, offsets, pid), order_terms, w
+
+
+def by_doc_order(ids: npt.NDArray[np.int32], w: npt.NDArray[np.float16]) -> npt.NDArray[np.int64]:
+    """The postings' order by paper id, heaviest weight first, then by term (their order in the postings):
+    `np.lexsort((-w, ids))`, as one uint64 key sorted in place when it fits (non-negative float16 weights
+    order as their bits do)."""
+    n = len(ids)
+    pos_bits = max(1, (n - 1).bit_length())
+    id_bits = max(1, int(ids.max()).bit_length()) if n else 1
+    if n and pos_bits + id_bits + 16 <= 64 and not (w.view(np.uint16) & np.uint16(0x8000)).any():
+        key = ids.astype(np.uint64) << np.uint64(16 + pos_bits)
+        key |= (np.uint16(0xFFFF) - w.view(np.uint16)).astype(np.uint64) << np.uint64(pos_bits)
+        key |= np.arange(n, dtype=np.uint64)
+        key.sort()
+        key &= np.uint64((1 << pos_bits) - 1)
+        return key.view(np.int64)
+    return np.lexsort((-w.astype(np.float32), ids))
 
 
 class IndexBuilder:
@@ -268,19 +302,24 @@ class IndexBuilder:
             df += _ref_df(self.ref, self.content.ids)
             n_all += self.ref.n
         idf = np.log((n_all + 1) / (df + 1)) + 1.0
-        chunks = [_top_terms(t, c, s, idf, df) for t, c, s in bag_chunks()]
-        rel_t = np.concatenate([c[0] for c in chunks]).astype(np.uint32) if chunks else np.zeros(0, np.uint32)
-        rel_s = np.concatenate([c[1] for c in chunks]).astype(np.uint32) if chunks else np.zeros(0, np.uint32)
-        rel_w32 = np.concatenate([c[2] for c in chunks]).astype(np.float32) if chunks else np.zeros(0, np.float32)
-        del chunks
+        # Each paper's top terms, appended chunk by chunk (no list of chunks and concatenated copy side by side);
+        # the weights are stored as float16, so they are rounded to it here (the same values either way).
+        at, as_, aw = array("I"), array("I"), array("H")
+        for bt, bc, bs in bag_chunks():
+            t_, s_, w_ = _top_terms(bt, bc, bs, idf, df)
+            at.frombytes(t_.astype(np.uint32).tobytes())
+            as_.frombytes(s_.astype(np.uint32).tobytes())
+            aw.frombytes(w_.astype(np.float32).astype(np.float16).tobytes())
+        rel_t, rel_s = np.frombuffer(at, dtype=np.uint32), np.frombuffer(as_, dtype=np.uint32)
+        rel_w16 = np.frombuffer(aw, dtype=np.float16)
         used = np.zeros(v, dtype=bool)
         used[rel_t] = True
-        post, kept, w_sorted = postings(strings, v, rel_t, rel_s, rank, used, rel_w32)
-        del rel_t, rel_s, rel_w32, used
-        rel_w = (w_sorted if w_sorted is not None else np.zeros(0, dtype=np.float32)).astype(np.float16)
+        post, kept, w_sorted = postings(strings, v, rel_t, rel_s, rank, used, rel_w16)
+        del rel_t, rel_s, rel_w16, used
+        rel_w = w_sorted if w_sorted is not None else np.zeros(0, dtype=np.float16)
         # Per paper, its terms (CSR by id): the transpose of the postings.
         term_of = np.repeat(np.arange(len(post.terms), dtype=np.int32), np.diff(post.offsets))
-        by_doc = np.lexsort((-rel_w.astype(np.float32), np.asarray(post.ids)))
+        by_doc = by_doc_order(np.asarray(post.ids), rel_w)
         doc_term_off = np.zeros(n + 1, dtype=np.int64)
         if n:
             np.cumsum(np.bincount(np.asarray(post.ids), minlength=n), out=doc_term_off[1:])
