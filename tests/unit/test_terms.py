@@ -6,7 +6,7 @@ import tempfile
 
 import numpy as np
 
-from paperlens.index.build import Strings, by_doc_order, postings
+from paperlens.index.build import Strings, by_doc_order, paper_weight_order, postings
 from paperlens.index.terms import HashedTerms, term_hashes
 
 
@@ -90,3 +90,19 @@ def test_packed_sorts_match_the_plain_ones() -> None:
     assert np.array_equal(wa, wb.astype(np.float16))
     ids = np.asarray(packed.ids)
     assert np.array_equal(by_doc_order(ids, wa), np.lexsort((-wa.astype(np.float32), ids)))
+
+
+def test_paper_weight_order_is_lexsorts() -> None:
+    rng = np.random.default_rng(5)
+    m = 5000
+    seq = np.sort(rng.integers(100, 400, m)).astype(np.int32)
+    tids = rng.integers(0, 3_000_000, m).astype(np.uint32)
+    w = rng.choice(np.array([0.0, 0.25, 0.5, 3.0], dtype=np.float32), size=m)  # ties, broken by term id
+    own = rng.integers(0, 2, m).astype(np.int8)
+    o = np.lexsort((tids, -w, own, seq))
+    for a, b in zip(paper_weight_order(tids, w, seq, own, 100), (tids[o], w[o], seq[o], own[o]), strict=True):
+        assert np.array_equal(a, b) and a.dtype == b.dtype
+    neg = -w - 1.0  # negative weights do not order as their bits: the plain lexsort then
+    o2 = np.lexsort((tids, -neg, own, seq))
+    for a, b in zip(paper_weight_order(tids, neg, seq, own, 100), (tids[o2], neg[o2], seq[o2], own[o2]), strict=True):
+        assert np.array_equal(a, b)
