@@ -12,9 +12,12 @@ import bisect
 import io
 import json
 import math
+import os
 import tempfile
 from array import array
+from collections import deque
 from collections.abc import Callable, Container, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -258,11 +261,12 @@ class IndexBuilder:
             toks.add(p.arxiv_id)
         if p.organization:
             toks.update(words(p.organization))
-        for t in toks:
-            self.words.add(t, seq)
+        ids = self.words.ids  # Pairs.add inlined: ~200 terms a paper, a million papers
+        self.words.t.extend([ids.setdefault(t, len(ids)) for t in toks])
+        self.words.s.extend([seq] * len(toks))
         bag = key_phrases(p.title, p.abstract, p.ai_keywords)
-        term = self.content.term
-        self.bags.write(array("I", [term(t) for t in bag]).tobytes())
+        ids = self.content.ids
+        self.bags.write(array("I", [ids.setdefault(t, len(ids)) for t in bag]).tobytes())
         self.bags.write(array("f", bag.values()).tobytes())
         self.bag_len.append(len(bag))
 
@@ -305,8 +309,7 @@ class IndexBuilder:
         # Each paper's top terms, appended chunk by chunk (no list of chunks and concatenated copy side by side);
         # the weights are stored as float16, so they are rounded to it here (the same values either way).
         at, as_, aw = array("I"), array("I"), array("H")
-        for bt, bc, bs in bag_chunks():
-            t_, s_, w_ = _top_terms(bt, bc, bs, idf, df)
+        for t_, s_, w_ in _threaded(lambda c: _top_terms(c[0], c[1], c[2], idf, df), bag_chunks()):
             at.frombytes(t_.astype(np.uint32).tobytes())
             as_.frombytes(s_.astype(np.uint32).tobytes())
             aw.frombytes(w_.astype(np.float32).astype(np.float16).tobytes())
@@ -456,6 +459,26 @@ def _top_terms(tids: npt.NDArray[Any], counts: npt.NDArray[Any], seq: npt.NDArra
     tids, w, seq = tids[keep], w[keep], seq[keep]
     nrm = norms[seq - base]
     return tids, seq, w / np.where(nrm > 0, nrm, 1.0)
+
+
+def _threaded(fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+    """fn over items on a thread per core, results in order, at most two items per thread in flight: numpy's
+    sorts release the GIL, so a big build's last pass over the bags uses every core, in bounded memory."""
+    try:
+        threads = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        threads = os.cpu_count() or 1
+    if threads <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        pending: deque[Future[Any]] = deque()
+        for x in items:
+            pending.append(pool.submit(fn, x))
+            if len(pending) >= 2 * threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def paper_weight_order(tids: npt.NDArray[Any], w: npt.NDArray[np.float32], seq: npt.NDArray[Any],
