@@ -100,9 +100,11 @@ def test_paper_weight_order_is_lexsorts() -> None:
     w = rng.choice(np.array([0.0, 0.25, 0.5, 3.0], dtype=np.float32), size=m)  # ties, broken by term id
     own = rng.integers(0, 2, m).astype(np.int8)
     o = np.lexsort((tids, -w, own, seq))
-    for a, b in zip(paper_weight_order(tids, w, seq, own, 100), (tids[o], w[o], seq[o], own[o]), strict=True):
+    want: tuple[np.ndarray, ...] = (tids[o], w[o], seq[o], own[o])
+    for a, b in zip(paper_weight_order(tids, w, seq, own, 100), want, strict=True):
         assert np.array_equal(a, b) and a.dtype == b.dtype
-    neg = -w - 1.0  # negative weights do not order as their bits: the plain lexsort then
+    neg = (-w - 1.0).astype(np.float32)  # negative weights do not order as their bits: the plain lexsort then
     o2 = np.lexsort((tids, -neg, own, seq))
-    for a, b in zip(paper_weight_order(tids, neg, seq, own, 100), (tids[o2], neg[o2], seq[o2], own[o2]), strict=True):
-        assert np.array_equal(a, b)
+    want = (tids[o2], neg[o2], seq[o2], own[o2])
+    for x, y in zip(paper_weight_order(tids, neg, seq, own, 100), want, strict=True):
+        assert np.array_equal(x, y)

@@ -31,7 +31,7 @@ from paperlens.index.columns import Columns
 from paperlens.index.keys import base_key, dedupe_keys
 from paperlens.index.semantic import key_phrases, telling
 from paperlens.index.store import Bloom, Postings, StrArray
-from paperlens.index.terms import HashedTerms
+from paperlens.index.terms import HashedTerms, Vocab, pack, term_hashes
 
 F_COMMON, F_CODE_ONLY = 1, 2
 REL_TERMS = 32  # key phrases kept per paper for related-paper search (among those other papers share)
@@ -206,7 +206,10 @@ class IndexBuilder:
         self.content = Pairs()
         self.bag_len = array("I")
         self.bags = tempfile.TemporaryFile() if records is not None else io.BytesIO()
-        self.hashed: HashedTerms | None = None  # set by a parallel build (parallel.py), which numbers by hash
+        # A parallel build (parallel.py) numbers key phrases, names and words by hash instead (terms.py).
+        self.hashed: HashedTerms | None = None
+        self.hnames: Vocab | None = None
+        self.hwords: Vocab | None = None
 
     def _name(self, norm: str, seq: int, display: str, common: bool, code: bool) -> None:
         if not norm:
@@ -290,7 +293,8 @@ class IndexBuilder:
         if hashed is not None:  # a parallel build: terms numbered by hash, counted while merging (terms.py)
             assert self.ref is None
             v, df = hashed.n_terms, hashed.df
-            bag_chunks, strings = hashed.bag_chunks, hashed.strings
+            bag_chunks = hashed.bag_chunks
+            strings: Callable[[npt.NDArray[np.int64]], list[str]] = hashed.strings
         else:
             vocab = list(self.content.ids)
             v = len(vocab)
@@ -299,8 +303,9 @@ class IndexBuilder:
                 df += np.bincount(tids, minlength=v)
             bag_chunks = self._bag_chunks
 
-            def strings(ids: npt.NDArray[np.int64]) -> list[str]:
+            def vocab_strings(ids: npt.NDArray[np.int64]) -> list[str]:
                 return [vocab[j] for j in ids.tolist()]
+            strings = vocab_strings
         n_all = n
         if self.ref is not None and self.ref.n:
             df += _ref_df(self.ref, self.content.ids)
@@ -331,6 +336,44 @@ class IndexBuilder:
                 "rel_w": rel_w, "doc_term_off": doc_term_off, "doc_term_ids": term_of[by_doc],
                 "doc_term_w": rel_w[by_doc]}
 
+    def _hashed_names(self, keys_by_seq: list[str], rank: npt.NDArray[np.int32]
+                      ) -> tuple[Postings, StrArray, npt.NDArray[np.uint8]]:
+        """The names of a parallel build (terms.py): the keys are named last, as one more chunk, as `_name` does
+        in a build paper by paper; then the tables `finish` makes from `names`, `name_display` and the flags."""
+        hn = self.hnames
+        assert hn is not None
+        local: dict[str, int] = {}
+        t, s, disp = array("I"), array("I"), list[str]()
+        for i, k in enumerate(keys_by_seq):
+            norm = norm_name(k)
+            if norm:
+                j = local.setdefault(norm, len(local))
+                if j == len(disp):
+                    disp.append(k)
+                t.append(j)
+                s.append(i)
+        blob, off = pack(local)
+        dblob, doff = pack(disp)
+        del local, disp
+        zero = np.zeros(len(off) - 1, dtype=np.uint8)
+        hn.add_chunk(term_hashes(blob, off), blob, off, {"common": zero, "code": zero},
+                     {"t": np.frombuffer(t, dtype=np.uint32), "s": np.frombuffer(s, dtype=np.uint32),
+                      "dblob": np.frombuffer(dblob, dtype=np.uint8), "doff": doff})
+        hn.close()
+        tarr, sarr = hn.pairs()
+        # A code identifier that several repos share (a class `Transformer`) points to no paper.
+        df_names = np.bincount(tarr, minlength=hn.n_terms)
+        code_only = hn.cols["code"].astype(bool)
+        keep = ~(code_only & (df_names > 3))
+        post, kept, _ = postings(hn.strings, hn.n_terms, tarr, sarr, rank, keep)
+        del tarr, sarr
+        asc = np.sort(kept)
+        disp_asc = hn.strings(asc, "dblob", "doff")
+        display = StrArray.build(disp_asc[j] for j in np.searchsorted(asc, kept).tolist())
+        common = hn.cols["common"].astype(np.uint8)
+        flags = ((common[kept] * F_COMMON) | (code_only[kept].astype(np.uint8) * F_CODE_ONLY)).astype(np.uint8)
+        return post, display, flags
+
     def add_all(self, papers: Iterable[Paper]) -> None:
         for p in papers:
             self.add(p)
@@ -350,17 +393,25 @@ class IndexBuilder:
         keys_by_seq = [""] * n
         for i, k in zip(stable, keys_stable, strict=True):
             keys_by_seq[i] = k
-        for i, k in enumerate(keys_by_seq):
-            self._name(norm_name(k), i, k, False, False)
         keys = [keys_by_seq[i] for i in order.tolist()]
-        # Names: a code identifier that several repos share (a class `Transformer`) points to no paper.
-        tarr = np.frombuffer(self.names.t, dtype=np.uint32)
-        df_names = np.bincount(tarr, minlength=len(self.name_display)) if len(tarr) else np.zeros(0, dtype=np.int64)
-        code_only = np.frombuffer(bytes(self.name_code_only), dtype=np.uint8).astype(bool)
-        keep = ~(code_only & (df_names > 3))
-        names, kept, _ = self.names.postings(rank, keep)
-        common = np.frombuffer(bytes(self.name_common), dtype=np.uint8)
-        words_post, _, _ = self.words.postings(rank)
+        if self.hnames is not None and self.hwords is not None:
+            names, name_display, name_flags = self._hashed_names(keys_by_seq, rank)
+            del keys_by_seq
+            words_post = postings(self.hwords.strings, self.hwords.n_terms, *self.hwords.pairs(), rank)[0]
+        else:
+            for i, k in enumerate(keys_by_seq):
+                self._name(norm_name(k), i, k, False, False)
+            del keys_by_seq
+            # Names: a code identifier that several repos share (a class `Transformer`) points to no paper.
+            tarr = np.frombuffer(self.names.t, dtype=np.uint32)
+            df_names = np.bincount(tarr, minlength=len(self.name_display)) if len(tarr) else np.zeros(0, np.int64)
+            code_only = np.frombuffer(bytes(self.name_code_only), dtype=np.uint8).astype(bool)
+            keep = ~(code_only & (df_names > 3))
+            names, kept, _ = self.names.postings(rank, keep)
+            common = np.frombuffer(bytes(self.name_common), dtype=np.uint8)
+            name_display = StrArray.build(self.name_display[j] for j in kept.tolist())
+            name_flags = ((common[kept] * F_COMMON) | (code_only[kept].astype(np.uint8) * F_CODE_ONLY)).astype(np.uint8)
+            words_post, _, _ = self.words.postings(rank)
         typo_tables: dict[str, Any] = {}
         for tag, post in (("name", names), ("word", words_post)):
             typo_tables[f"{tag}_fz_terms"], typo_tables[f"{tag}_fz_spans"] = length_buckets(post)
@@ -384,8 +435,8 @@ class IndexBuilder:
             np.zeros((0, 2), dtype=np.int64),
             key_order=np.argsort(np.array(keys, dtype=object)).astype(np.int32) if n else np.zeros(0, np.int32),
             names=names,
-            name_display=StrArray.build(self.name_display[j] for j in kept.tolist()),
-            name_flags=((common[kept] * F_COMMON) | (code_only[kept].astype(np.uint8) * F_CODE_ONLY)).astype(np.uint8),
+            name_display=name_display,
+            name_flags=name_flags,
             bloom_names=Bloom.build(names.terms, len(names.terms)),
             bloom_prefixes=Bloom.build(self.prefixes, len(self.prefixes)),
             words=words_post,

@@ -21,7 +21,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-from array import array
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,8 +31,8 @@ from typing import IO, Any, cast
 import numpy as np
 
 from paperlens.core.model import Paper, Repo
-from paperlens.index.build import IndexBuilder, Pairs, Strings
-from paperlens.index.terms import HashedTerms, term_hashes
+from paperlens.index.build import IndexBuilder, Strings
+from paperlens.index.terms import HashedTerms, Vocab, pack, term_hashes
 
 log = logging.getLogger(__name__)
 
@@ -65,46 +64,39 @@ def _analyse(papers: list[Paper]) -> dict[str, Any]:
         b.add(p)
     rec, bags = cast(io.BytesIO, b.rec), cast(io.BytesIO, b.bags)
     out: dict[str, Any] = {"n": b.n, "records": rec.getvalue(), "rec_start": b.rec_start, "rec_end": b.rec_end,
-                           "prefixes": b.prefixes, "name_display": b.name_display,
-                           "name_common": bytes(b.name_common), "name_code_only": bytes(b.name_code_only)}
+                           "prefixes": b.prefixes}
     for name in _STRINGS:
         s: Strings = getattr(b, name)
         out[name] = (bytes(s.blob), s.off)
     for name in _ARRAYS:
         out[name] = getattr(b, name)
-    for name in ("names", "words"):
-        pairs: Pairs = getattr(b, name)
-        out[name] = (list(pairs.ids), pairs.t, pairs.s)
-    # Key phrases: the chunk's vocabulary packed and hashed, its bags split into term ids and weights.
-    vocab = Strings()
-    for t in b.content.ids:
-        vocab.add(t)
-    off = np.frombuffer(vocab.off, dtype=np.int64)
-    hashes = term_hashes(bytes(vocab.blob), off)
-    if len(np.unique(hashes)) < len(hashes):
-        log.warning("index build: two key phrases of a chunk share a 64-bit hash; their counts are merged")
+    # Names, words, key phrases: each vocabulary packed and hashed (terms.py), with what the merge aggregates.
+    blob, off, hashes = _hashed(b.names.ids)
+    dblob, doff = pack(b.name_display)
+    out["names"] = (hashes, blob, off, {"common": np.frombuffer(bytes(b.name_common), dtype=np.uint8),
+                                         "code": np.frombuffer(bytes(b.name_code_only), dtype=np.uint8)},
+                    {"t": np.frombuffer(b.names.t, dtype=np.uint32), "s": np.frombuffer(b.names.s, dtype=np.uint32),
+                     "dblob": np.frombuffer(dblob, dtype=np.uint8), "doff": doff})
+    blob, off, hashes = _hashed(b.words.ids)
+    out["words"] = (hashes, blob, off, {}, {"t": np.frombuffer(b.words.t, dtype=np.uint32),
+                                            "s": np.frombuffer(b.words.s, dtype=np.uint32)})
+    blob, off, hashes = _hashed(b.content.ids)
     lens = np.frombuffer(b.bag_len, dtype=np.uint32)
     raw = np.frombuffer(bags.getvalue(), dtype=np.uint32)
     starts = np.repeat(2 * (np.cumsum(lens, dtype=np.int64) - lens), lens)  # each paper's first slot, per term
     k = np.arange(len(starts)) - np.repeat(np.cumsum(lens, dtype=np.int64) - lens, lens)  # place in its paper
-    out["content"] = (hashes, bytes(vocab.blob), off, raw[starts + k].copy(), raw[starts + k + lens.repeat(lens)]
+    out["content"] = (hashes, blob, off, raw[starts + k].copy(), raw[starts + k + lens.repeat(lens)]
                       .view(np.float32).copy(), lens.copy())
     return out
 
 
-def _global_ids(pairs: Pairs, vocab: list[str]) -> np.ndarray[Any, np.dtype[np.uint32]]:
-    """The chunk's terms (in its first-seen order) as global term ids; new terms are numbered in that order,
-    after every term of the earlier chunks: the numbering a serial build gives."""
-    ids = pairs.ids
-    new = [t for t in vocab if t not in ids]
-    ids.update(zip(new, range(len(ids), len(ids) + len(new)), strict=True))
-    return np.fromiter(map(ids.__getitem__, vocab), dtype=np.uint32, count=len(vocab))
-
-
-def _append_pairs(pairs: Pairs, gid: np.ndarray[Any, Any], t: array, s: array, base: int) -> None:
-    local = np.frombuffer(t, dtype=np.uint32)
-    pairs.t.frombytes(gid[local].astype(np.uint32).tobytes() if len(local) else b"")
-    pairs.s.frombytes((np.frombuffer(s, dtype=np.uint32) + np.uint32(base)).tobytes() if len(s) else b"")
+def _hashed(terms: Iterable[str]) -> tuple[bytes, np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """A chunk's vocabulary (first-seen order) packed, and its terms' hashes."""
+    blob, off = pack(terms)
+    hashes = term_hashes(blob, off)
+    if len(np.unique(hashes)) < len(hashes):
+        log.warning("index build: two terms of a chunk share a 64-bit hash; they are counted as one")
+    return blob, off, hashes
 
 
 def merge_chunk(b: IndexBuilder, part: dict[str, Any]) -> None:
@@ -124,30 +116,11 @@ def merge_chunk(b: IndexBuilder, part: dict[str, Any]) -> None:
     for name in _ARRAYS:
         getattr(b, name).extend(part[name])
     # Names: a name's display is the first one met; it is common if any paper calls it so, code-only if all do.
-    vocab, t, s = part["names"]
-    n_before = len(b.names.ids)
-    gid = _global_ids(b.names, vocab)
-    is_new = gid >= n_before
-    disp, common, code_only = part["name_display"], part["name_common"], part["name_code_only"]
-    for j in np.flatnonzero(is_new).tolist():  # new names come in gid order (see _global_ids)
-        b.name_display.append(disp[j])
-        b.name_common.append(common[j])
-        b.name_code_only.append(code_only[j])
-    old = np.flatnonzero(~is_new)
-    if len(old):
-        gold = gid[old]
-        gc = np.frombuffer(b.name_common, dtype=np.uint8).copy()
-        go = np.frombuffer(b.name_code_only, dtype=np.uint8).copy()
-        gc[gold] |= np.frombuffer(common, dtype=np.uint8)[old]
-        go[gold] &= np.frombuffer(code_only, dtype=np.uint8)[old]
-        b.name_common[:] = gc.tobytes()
-        b.name_code_only[:] = go.tobytes()
-    _append_pairs(b.names, gid, t, s, base)
+    assert b.hashed is not None and b.hnames is not None and b.hwords is not None
+    for vocab, (hashes, blob, off, cols, stored) in ((b.hnames, part["names"]), (b.hwords, part["words"])):
+        vocab.add_chunk(hashes, blob, off, cols, {**stored, "s": stored["s"] + np.uint32(base)})
     b.prefixes.update(part["prefixes"])
-    vocab, t, s = part["words"]
-    _append_pairs(b.words, _global_ids(b.words, vocab), t, s, base)
     # Key phrases: counted by hash, their bags to the scratch file (terms.py).
-    assert b.hashed is not None
     b.hashed.add_chunk(*part["content"])
 
 
@@ -228,7 +201,10 @@ def add_all_parallel(b: IndexBuilder, papers: Iterable[Paper], workers: int | No
         for c in chain(head, chunks):
             b.add_all(c)
         return
-    b.hashed = HashedTerms(tempfile.TemporaryFile())  # noqa: SIM115 (lives as long as the builder)
+    scratch = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the builder)
+    b.hashed = HashedTerms(scratch)
+    b.hnames = Vocab(scratch, {"common": np.maximum, "code": np.minimum})
+    b.hwords = Vocab(scratch)
     idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
     procs = [_Worker(b.repos) for _ in range(workers)]
     for w in procs:
@@ -253,6 +229,7 @@ def add_all_parallel(b: IndexBuilder, papers: Iterable[Paper], workers: int | No
             while pending:
                 merge_chunk(b, pending.popleft().result())
         b.hashed.close()
+        b.hwords.close()  # (names get the keys first: IndexBuilder.finish)
     finally:
         for w in procs:
             w.close()

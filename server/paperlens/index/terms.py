@@ -1,15 +1,17 @@
-"""Key-phrase terms numbered by a 64-bit hash: what keeps a parallel build's memory off the vocabulary.
+"""Terms numbered by a 64-bit hash: what keeps a parallel build's memory off its vocabularies.
 
-A million papers bring ~9M distinct key phrases; numbering them in a dict of strings in the merging process
-cost ~1 GB (a string, a dict slot and an int per term) and grew with the vocabulary. Here each worker hashes its
-chunk's phrases (`term_hashes`, vectorised), and the merging process keeps per distinct term only its hash, its
-document frequency and where it was first seen (20 bytes, in sorted numpy arrays), while every chunk's bags and
-vocabulary go to a scratch file. A term's id is its rank in first-seen order (chunk, then place in the chunk):
-the very numbering a paper-by-paper build gives, so the related-paper tables come out identical. Strings are
-read back at the end only for the terms the index keeps, from the chunk where each was first seen.
+A million papers bring ~9M distinct key phrases, ~3M names and ~1M words. Numbering them in dicts of strings
+in the merging process cost gigabytes (a string, a dict slot and an int per term, and the arenas that each
+chunk's unpickled strings left pinned), and grew with the vocabulary. Here each worker hashes its chunk's terms
+(`term_hashes`, vectorised), and the merging process keeps per distinct term only its hash, where it was first
+seen and what is aggregated over the chunks (a count, flags): 20-odd bytes in sorted numpy arrays. Every chunk's
+vocabulary (packed strings) and postings go to a scratch file. A term's id is its rank in first-seen order
+(chunk, then place in the chunk): the very numbering a paper-by-paper build gives, so the tables come out
+identical (tests/unit/test_parallel.py). Strings are read back at the end only for the terms the index keeps,
+from the chunk where each was first seen.
 
-A collision (two phrases, one hash) would merge their counts; at 9M terms its odds are ~2e-6 per build, and one
-within a chunk is logged.
+A collision (two terms, one hash) would merge them; at 9M terms its odds are ~2e-6 per build, and one within a
+chunk is logged by the worker.
 """
 
 from __future__ import annotations
@@ -53,98 +55,144 @@ def term_hashes(blob: bytes, off: npt.NDArray[np.int64]) -> U64:
     return h
 
 
-def _arr(f: IO[bytes], dtype: Any, count: int) -> npt.NDArray[Any]:
-    return np.frombuffer(f.read(np.dtype(dtype).itemsize * count), dtype=dtype)
+def pack(strings: Any) -> tuple[bytes, npt.NDArray[np.int64]]:
+    """Strings as one UTF-8 blob and offsets."""
+    enc = [s.encode("utf-8") for s in strings]
+    off = np.zeros(len(enc) + 1, dtype=np.int64)
+    if enc:
+        np.cumsum([len(e) for e in enc], out=off[1:])
+    return b"".join(enc), off
 
 
-class HashedTerms:
-    """The key-phrase bags of a parallel build, chunk by chunk, with their terms counted by hash."""
+class Vocab:
+    """One vocabulary of a parallel build, chunk by chunk: per distinct term its hash, first sighting and the
+    columns `reduce` names (each aggregated over the chunks by its ufunc: np.add, np.maximum, ...); per chunk,
+    on the scratch file, its terms' strings and whatever arrays the caller stores with them."""
 
-    def __init__(self, scratch: IO[bytes], merge_at: int = 1 << 20) -> None:
+    def __init__(self, scratch: IO[bytes], reduce: dict[str, np.ufunc] | None = None, merge_at: int = 1 << 20) -> None:
         """merge_at: terms of new chunks held apart before they are merged into the table (at least)."""
         self.f = scratch
+        self.reduce = reduce or {}
         self.merge_at = merge_at
-        self.chunks: list[tuple[int, int, int, int, int]] = []  # file offset, terms, blob bytes, papers, entries
-        # Distinct terms so far, sorted by hash: document frequency and first sighting (chunk << 32 | place).
+        self.chunks: list[dict[str, tuple[int, np.dtype[Any], int]]] = []  # name -> (file offset, dtype, count)
+        # Distinct terms so far, sorted by hash: first sighting (chunk << 32 | place) and the reduced columns.
         self.h = np.zeros(0, dtype=np.uint64)
-        self.df = np.zeros(0, dtype=np.int64)
         self.first = np.zeros(0, dtype=np.uint64)
-        self._pending: list[tuple[U64, npt.NDArray[np.int64], U64]] = []
+        self.cols: dict[str, npt.NDArray[Any]] = {}
+        self._pending: list[dict[str, npt.NDArray[Any]]] = []
         self._pending_n = 0
         self.n_terms = 0
         self._by_id: npt.NDArray[np.int64] | None = None  # position in `h` -> id (first-seen rank)
 
-    def add_chunk(self, hashes: U64, blob: bytes, off: npt.NDArray[np.int64], tids: npt.NDArray[np.uint32],
-                  weights: npt.NDArray[np.float32], lens: npt.NDArray[np.uint32]) -> None:
-        """One chunk: its vocabulary (first-seen order) as hashes and packed strings, and its papers' bags as
-        local term ids, weights and per-paper lengths."""
+    def add_chunk(self, hashes: U64, blob: bytes, off: npt.NDArray[np.int64], cols: dict[str, npt.NDArray[Any]],
+                  stored: dict[str, npt.NDArray[Any]]) -> int:
+        """One chunk's vocabulary in first-seen order (hashes, packed strings, a value per term for each reduced
+        column) and the arrays to keep with it (read back by `read`). Returns the chunk's number."""
         c = len(self.chunks)
+        rec: dict[str, tuple[int, np.dtype[Any], int]] = {}
         pos = self.f.seek(0, 2)
-        for a in (hashes, off, lens, tids, weights):
-            self.f.write(np.ascontiguousarray(a).tobytes())
-        self.f.write(blob)
-        self.chunks.append((pos, len(hashes), len(blob), len(lens), len(tids)))
-        # A bag holds a term once, so a term's count of papers in the chunk is its count of bag entries.
-        df = np.bincount(tids, minlength=len(hashes)).astype(np.int64)
+        for name, a in {"hashes": hashes, "off": off, "blob": np.frombuffer(blob, dtype=np.uint8), **stored}.items():
+            a = np.ascontiguousarray(a)
+            rec[name] = (pos, a.dtype, len(a))
+            self.f.write(a.tobytes())
+            pos += a.nbytes
+        self.chunks.append(rec)
         first = (np.uint64(c) << np.uint64(32)) | np.arange(len(hashes), dtype=np.uint64)
-        self._pending.append((hashes, df, first))
+        self._pending.append({"h": hashes, "first": first, **cols})
         self._pending_n += len(hashes)
-        if self._pending_n >= max(len(self.h), self.merge_at):  # merged when as large as the table: amortised n log n
+        if self._pending_n >= max(len(self.h), self.merge_at):  # merged when as large as the table: amortised
             self._consolidate()
+        return c
+
+    def read(self, c: int, name: str) -> npt.NDArray[Any]:
+        pos, dtype, count = self.chunks[c][name]
+        self.f.seek(pos)
+        return np.frombuffer(self.f.read(dtype.itemsize * count), dtype=dtype)
 
     def _consolidate(self) -> None:
         if not self._pending:
             return
-        h = np.concatenate([self.h, *(p[0] for p in self._pending)])
+        h = np.concatenate([self.h, *(p["h"] for p in self._pending)])
         o = np.argsort(h, kind="stable")
         h = h[o]
         starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]]) if len(h) else np.zeros(0, dtype=np.int64)
-        df = np.concatenate([self.df, *(p[1] for p in self._pending)])[o]
-        first = np.concatenate([self.first, *(p[2] for p in self._pending)])[o]
-        del o
         self.h = h[starts]
-        self.df = np.add.reduceat(df, starts) if len(starts) else df
+        del h
+        first = np.concatenate([self.first, *(p["first"] for p in self._pending)])[o]
         self.first = np.minimum.reduceat(first, starts) if len(starts) else first
+        for name, fn in self.reduce.items():
+            col = np.concatenate([self.cols[name], *(p[name] for p in self._pending)] if name in self.cols
+                                 else [p[name] for p in self._pending])[o]
+            self.cols[name] = fn.reduceat(col, starts) if len(starts) else col
         self._pending, self._pending_n = [], 0
 
     def close(self) -> None:
-        """After the last chunk: number the terms in first-seen order."""
+        """After the last chunk: number the terms in first-seen order (the columns are by id from here on)."""
         self._consolidate()
         self.n_terms = len(self.h)
         order = np.argsort(self.first)
         self._by_id = np.empty(self.n_terms, dtype=np.int64)
         self._by_id[order] = np.arange(self.n_terms)
-        self.df = self.df[order]  # by id from here on
         self.first = self.first[order]
+        for name in self.reduce:
+            self.cols[name] = self.cols[name][order] if name in self.cols else np.zeros(0, dtype=np.int64)
 
-    def bag_chunks(self) -> Iterator[tuple[npt.NDArray[Any], ...]]:
-        """The bags again as (term ids, weights, paper seq), a chunk at a time, ids as `close` numbered them."""
+    def ids(self, c: int) -> npt.NDArray[np.uint32]:
+        """Chunk c's terms (its first-seen order) as ids."""
         assert self._by_id is not None
-        seq0 = 0
-        for pos, nv, _, npap, ne in self.chunks:
-            self.f.seek(pos)
-            hashes = _arr(self.f, np.uint64, nv)
-            _arr(self.f, np.int64, nv + 1)
-            lens = _arr(self.f, np.uint32, npap)
-            tids = _arr(self.f, np.uint32, ne)
-            w = _arr(self.f, np.float32, ne)
-            gid = self._by_id[np.searchsorted(self.h, hashes)].astype(np.uint32)
-            yield gid[tids], w, np.repeat(np.arange(seq0, seq0 + npap, dtype=np.int32), lens)
-            seq0 += npap
+        return self._by_id[np.searchsorted(self.h, self.read(c, "hashes"))].astype(np.uint32)
 
-    def strings(self, ids: npt.NDArray[np.int64]) -> list[str]:
-        """The terms with these ids (ascending), read from the chunks where each was first seen."""
+    def strings(self, ids: npt.NDArray[np.int64], blob: str = "blob", off: str = "off") -> list[str]:
+        """The terms with these ids (ascending), read from the chunks where each was first seen (`blob`, `off`:
+        another packed string per term stored with the chunks, e.g. a display form)."""
         out: list[str] = []
+        if not len(ids):
+            return out
         first = self.first[ids]
         chunk_of = (first >> np.uint64(32)).astype(np.int64)
         place = (first & np.uint64(0xFFFFFFFF)).astype(np.int64)
-        bounds = np.flatnonzero(np.r_[True, chunk_of[1:] != chunk_of[:-1], True]) if len(ids) else [0]
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-            pos, nv, nblob, npap, ne = self.chunks[int(chunk_of[a])]
-            self.f.seek(pos + 8 * nv)
-            off = _arr(self.f, np.int64, nv + 1)
-            self.f.seek(pos + 8 * nv + 8 * (nv + 1) + 4 * npap + 8 * ne)
-            blob = self.f.read(nblob)
-            for k in place[a:b].tolist():
-                out.append(blob[off[k] : off[k + 1]].decode("utf-8"))
+        bounds = np.flatnonzero(np.r_[True, chunk_of[1:] != chunk_of[:-1], True])
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            c = int(chunk_of[a])
+            o = self.read(c, off)
+            data = self.read(c, blob).tobytes()
+            out.extend(data[o[k] : o[k + 1]].decode("utf-8") for k in place[a:b].tolist())
         return out
+
+    def pairs(self, t: str = "t", s: str = "s") -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+        """The (term id, paper seq) pairs stored with the chunks (local term ids renumbered), in chunk order."""
+        ts, ss = [np.zeros(0, dtype=np.uint32)], [np.zeros(0, dtype=np.uint32)]
+        for c in range(len(self.chunks)):
+            ts.append(self.ids(c)[self.read(c, t)])
+            ss.append(self.read(c, s).astype(np.uint32))
+        return np.concatenate(ts), np.concatenate(ss)
+
+
+class HashedTerms(Vocab):
+    """The key-phrase bags of a parallel build, chunk by chunk, with their terms' document frequencies."""
+
+    def __init__(self, scratch: IO[bytes], merge_at: int = 1 << 20) -> None:
+        super().__init__(scratch, {"df": np.add}, merge_at)
+        self._seq0: list[int] = [0]
+
+    def add_chunk(self, hashes: U64, blob: bytes, off: npt.NDArray[np.int64],  # type: ignore[override]
+                  tids: npt.NDArray[np.uint32], weights: npt.NDArray[np.float32],
+                  lens: npt.NDArray[np.uint32]) -> int:
+        """One chunk: its vocabulary (first-seen order) as hashes and packed strings, and its papers' bags as
+        local term ids, weights and per-paper lengths."""
+        # A bag holds a term once, so a term's count of papers in the chunk is its count of bag entries.
+        df = np.bincount(tids, minlength=len(hashes)).astype(np.int64)
+        self._seq0.append(self._seq0[-1] + len(lens))
+        return super().add_chunk(hashes, blob, off, {"df": df}, {"tids": tids, "w": weights, "lens": lens})
+
+    @property
+    def df(self) -> npt.NDArray[np.int64]:
+        return self.cols["df"]
+
+    def bag_chunks(self) -> Iterator[tuple[npt.NDArray[Any], ...]]:
+        """The bags again as (term ids, weights, paper seq), a chunk at a time, ids as `close` numbered them."""
+        for c in range(len(self.chunks)):
+            lens = self.read(c, "lens")
+            seq0 = self._seq0[c]
+            yield (self.ids(c)[self.read(c, "tids")], self.read(c, "w"),
+                   np.repeat(np.arange(seq0, seq0 + len(lens), dtype=np.int32), lens))
