@@ -106,5 +106,5 @@ def test_paper_weight_order_is_lexsorts() -> None:
     neg = (-w - 1.0).astype(np.float32)  # negative weights do not order as their bits: the plain lexsort then
     o2 = np.lexsort((tids, -neg, own, seq))
     want = (tids[o2], neg[o2], seq[o2], own[o2])
-    for x, y in zip(paper_weight_order(tids, neg, seq, own, 100), want, strict=True):
-        assert np.array_equal(x, y)
+    got = paper_weight_order(tids, neg, seq, own, 100)
+    assert all(np.array_equal(got[k], want[k]) for k in range(4))
