@@ -203,3 +203,21 @@ def test_a_large_workspace_bib_is_read_in_a_worker_process(tmp_path: Path, monke
         assert got == _records(bib)
         assert ws.bib_index.search("choreographic multicast", 5) == bib.search("choreographic multicast", 5)
         assert taken == [True]  # the second start took them from the cache, not from a worker
+
+
+def test_the_word_table_is_kept_in_the_cache_dir(tmp_path: Path) -> None:
+    from paperlens.index import semantic
+
+    words = ["bottleneck", "the", "imputation", "transformer", "zyxwvut", "super-resolution", "café"]
+    semantic._zipf_table.cache_clear()
+    try:
+        semantic.use_cache_dir(tmp_path)
+        built = [semantic.rarity(w) for w in words]  # from wordfreq; saved for the next start
+        assert list(tmp_path.glob("wordfreq-*.pickle"))
+        first = dict(semantic._zipf_table())
+        semantic._zipf_table.cache_clear()
+        assert [semantic.rarity(w) for w in words] == built
+        assert semantic._zipf_table() == first  # every word, every value, read back
+    finally:
+        semantic.use_cache_dir(None)
+        semantic._zipf_table.cache_clear()

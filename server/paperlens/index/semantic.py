@@ -89,11 +89,13 @@ def use_cache_dir(path: Path | None) -> None:
 @lru_cache(maxsize=1)
 def _zipf_table() -> dict[str, float]:
     """General-English word frequencies (wordfreq's large English list, 321k words) as Zipf values."""
-    saved = _cache_dir[0] / "wordfreq-en-large-1.pickle" if _cache_dir else None
+    saved = _cache_dir[0] / "wordfreq-en-large-2.pickle" if _cache_dir else None
     if saved is not None:
         try:
-            words, values = pickle.loads(saved.read_bytes())  # our own file in the user's cache dir
-            table = dict(zip(words.split("\n"), values, strict=True))
+            table: dict[str, float] = {}
+            # In slices: each C call short, so that requests get the GIL in between (it loads while they run).
+            for words, values in pickle.loads(saved.read_bytes()):  # our own file in the user's cache dir
+                table.update(zip(words.split("\n"), values, strict=True))
             if table:
                 return table
         except (OSError, ValueError, EOFError, TypeError, pickle.UnpicklingError):
@@ -107,7 +109,10 @@ def _zipf_table() -> dict[str, float]:
         try:
             saved.parent.mkdir(parents=True, exist_ok=True)
             tmp = saved.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(pickle.dumps(("\n".join(table), array("d", table.values())), protocol=5))
+            items = list(table.items())
+            slices = [("\n".join(w for w, _ in items[a:a + 16384]), array("d", (z for _, z in items[a:a + 16384])))
+                      for a in range(0, len(items), 16384)]
+            tmp.write_bytes(pickle.dumps(slices, protocol=5))
             os.replace(tmp, saved)
         except OSError:  # a read-only cache costs the next start time, nothing else
             pass
