@@ -250,3 +250,27 @@ def test_a_check_in_slices_is_the_check_of_the_whole_file(real: str) -> None:
 
         got = BibCheck.of_parts(parts).scan(where)
         assert got == scan_bib(text) and (text == real or got.problems)
+
+
+def test_the_workspace_keeps_one_copy_and_takes_the_editors_span() -> None:
+    """didOpen of a .bib read already: the workspace hands back its own equal string (the editor's copy is then
+    dropped); an edit given as a span of that string is applied from the span (no compare of the texts)."""
+    from paperlens.analysis.workspace import Workspace, read_bib
+
+    text = _library(8000)
+    assert len(text) > 1_000_000
+    uri = "file:///ws/own.bib"
+    ws = Workspace()
+    f = read_bib(uri, text)
+    ws.put_bib(uri, f)
+    index_file(f, ws.bib_index)
+    opened = "".join(list(text))  # an equal string, another object (as decoded from the didOpen)
+    kept = ws.open(uri, "bibtex", opened, 1, lambda: (opened, 1))
+    assert kept is f.text
+    at = text.index("@article{k4000,")
+    new = "@misc{spanned1, title = {Spanned Entry}}\n\n"
+    text2 = text[:at] + new + text[at:]
+    ws.change(uri, text2, 2, (), span=(kept, at, at))
+    g = ws.bibs.files[uri]
+    assert g is not f and g.text is text2 and "spanned1" in ws.bib_index.by_key
+    _same(g, ws.bib_index, text2)

@@ -153,9 +153,10 @@ class Workspace:
             self.republish()
 
     def open(self, uri: str, language_id: str, text: str, version: int,
-             current: Callable[[], tuple[str, int | None] | None]) -> None:
+             current: Callable[[], tuple[str, int | None] | None]) -> str | None:
         """didOpen. A very large document is analysed just after (requests already sent are answered first),
-        from `current()`: the editor's copy then, with every change made meanwhile."""
+        from `current()`: the editor's copy then, with every change made meanwhile. Returns the .bib's text as
+        read before, when it is the same text: the caller keeps that one instead of a second copy."""
         kind = doc_kind(language_id, uri)
         self.language[uri] = language_id
         if len(text) > LARGE_OPEN_CHARS and kind != BIBTEX and in_loop():
@@ -171,14 +172,17 @@ class Workspace:
 
             self.pending_open[uri] = analyse
             self.schedule("open:" + uri, 0.1, analyse)
-            return
+            return None
         self.docs[uri] = DocAnalysis.from_text(uri, kind, text, version)
         if kind == BIBTEX:
             known = self.bibs.files.get(uri)
             if known is None or known.text != text:
                 spawn(self.reindex(uri, text, known.encoding if known else "utf-8"))
-                return
-        self.publish(uri)  # (a .bib whose text is read already: only its own diagnostics are new)
+                return None
+            self.publish(uri)  # (a .bib whose text is read already: only its own diagnostics are new)
+            return known.text
+        self.publish(uri)
+        return None
 
     def change(self, uri: str, text: str, version: int, changes: Sequence[Any] = (),
                span: tuple[str, int, int] | None = None) -> None:

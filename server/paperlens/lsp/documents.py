@@ -79,6 +79,12 @@ class SyncedDocument(TextDocument):
             self._source = ""  # pygls' copy: ours is the text now
         return self._buf
 
+    def share(self, text: str) -> None:
+        """Hold this string (the workspace found it equal to the text opened) instead of the one decoded from
+        the didOpen."""
+        if self._buf is None and self._one is None and len(self._source or "") == len(text):
+            self._source = text
+
     def take_spans(self) -> list[Span]:
         out, self.spans = self.spans, []
         return out

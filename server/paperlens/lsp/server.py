@@ -167,7 +167,10 @@ def on_did_open(ls: PaperLensServer, params: t.DidOpenTextDocumentParams) -> Non
             return None
         return doc.source, doc.version
 
-    ls.ws.open(td.uri, td.language_id, td.text, td.version, current)
+    same = ls.ws.open(td.uri, td.language_id, td.text, td.version, current)
+    doc = ls.workspace.get_text_document(td.uri)
+    if same is not None and isinstance(doc, SyncedDocument):
+        doc.share(same)  # one copy of a large .bib, not the editor's and the one read from disk
 
 
 @server.feature(t.TEXT_DOCUMENT_DID_CHANGE)
