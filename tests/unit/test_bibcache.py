@@ -119,7 +119,9 @@ def test_a_damaged_cache_is_refused(tmp_path: Path) -> None:
     digest = bibload.cached_digest(cache, src)
     assert digest is not None
     path = cache / "bib" / f"{digest}.pickle"
-    version, cols = pickle.loads(path.read_bytes())
+    with path.open("rb") as f:  # a pickle of the column names, then one per column
+        version, names = pickle.load(f)
+        cols = {name: pickle.load(f) for name in names}
     assert Segment.from_columns(cols) is not None
     bad = dict(cols, order=cols["order"][:-1])
     assert Segment.from_columns(bad) is None

@@ -313,15 +313,15 @@ class BibIndex:
         merged. Into an empty index, a segment read from columns brings its records and keys now (a 72,000-entry
         file in ~0.1 s) and its search tables with `finish_install`. False (nothing done) when the index already
         has one of its keys; the caller then adds its records one by one."""
+        keys = seg.live_keys()
+        new = seg.recs(origin)  # (outside the lock: requests keep answering while 72,000 records are made)
         with self.lock:
-            keys = seg.live_keys()
             if origin in self._by_origin or not self.by_key.keys().isdisjoint(keys):
                 return False
             base = len(self.recs)
             first = base == 0 and not self._words  # the first file: its tables are the index's
             if not first:
                 seg.build_tables()
-            new = seg.recs(origin)
             self.recs.extend(new)
             if base == 0 and len(keys) == len(new):  # every row a paper: numbered in order, at C speed
                 self.by_key.update(zip(keys, range(len(keys)), strict=True))
