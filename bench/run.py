@@ -747,6 +747,7 @@ def bib_session(bib: Path, cache: Path, ws: Path, keys: list[tuple[str, str]], *
         out["hover_ready"] = time.perf_counter() - t_init  # from initialize's answer
         _until(lambda: last_key in complete(last_key[:-1])[0])
         out["completion_ready"] = time.perf_counter() - t_init
+        c.drain()  # (the status sent at initialized: the next one says the .bib files are read)
         during: list[float] = []
         hovers: list[float] = []
         t_phase = time.perf_counter()
@@ -756,7 +757,8 @@ def bib_session(bib: Path, cache: Path, ws: Path, keys: list[tuple[str, str]], *
             during.append(complete(k[: rng.randint(2, len(k))] if i % 2 else w[:4])[1])
             i += 1
         out["during"] = during
-        saved.join(600)  # "after loading" is after it
+        saved.join(600)  # "after loading" is after it, and after the server has taken the records in
+        c.wait_note(lambda m: m.get("method") == "paperlens/status", timeout=600)
         time.sleep(1)
         after: list[float] = []
         for k, w in sample:

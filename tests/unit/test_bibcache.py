@@ -211,15 +211,15 @@ def test_the_word_table_is_kept_in_the_cache_dir(tmp_path: Path) -> None:
     from paperlens.index import semantic
 
     words = ["bottleneck", "the", "imputation", "transformer", "zyxwvut", "super-resolution", "café"]
-    semantic._zipf_table.cache_clear()
+    semantic._TABLE = None
     try:
         semantic.use_cache_dir(tmp_path)
         built = [semantic.rarity(w) for w in words]  # from wordfreq; saved for the next start
         assert list(tmp_path.glob("wordfreq-*.pickle"))
         first = dict(semantic._zipf_table())
-        semantic._zipf_table.cache_clear()
+        semantic._TABLE = None
         assert [semantic.rarity(w) for w in words] == built
         assert semantic._zipf_table() == first  # every word, every value, read back
     finally:
         semantic.use_cache_dir(None)
-        semantic._zipf_table.cache_clear()
+        semantic._TABLE = None

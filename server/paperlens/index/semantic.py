@@ -14,9 +14,9 @@ import math
 import os
 import pickle
 import re
+import threading
 from array import array
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 
 from paperlens.core.text import fold
@@ -86,9 +86,24 @@ def use_cache_dir(path: Path | None) -> None:
     _cache_dir[:] = [path] if path is not None else []
 
 
-@lru_cache(maxsize=1)
+_table_lock = threading.Lock()
+_TABLE: dict[str, float] | None = None
+
+
 def _zipf_table() -> dict[str, float]:
-    """General-English word frequencies (wordfreq's large English list, 321k words) as Zipf values."""
+    """General-English word frequencies (wordfreq's large English list, 321k words) as Zipf values. Made once:
+    a request that needs it while a background thread makes it waits for that one (not a second copy)."""
+    global _TABLE
+    table = _TABLE
+    if table is None:
+        with _table_lock:
+            if _TABLE is None:
+                _TABLE = _make_zipf_table()
+            table = _TABLE
+    return table
+
+
+def _make_zipf_table() -> dict[str, float]:
     saved = _cache_dir[0] / "wordfreq-en-large-2.pickle" if _cache_dir else None
     if saved is not None:
         try:
