@@ -1,0 +1,88 @@
+"""A large workspace .bib through the wire, as a first start reads it: its keys complete before its records are
+read (in a worker process), no cite of one of its keys is ever called unknown meanwhile, then its title words
+complete and the hover shows the entry; the records are cached for the next start."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest_lsp
+from e2e_lsp import CONFIG, find, hover, open_doc, start, unescaped
+from lsprotocol import types as t
+from pytest_lsp import LanguageClient
+
+REAL = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "bib" / "akhirsch_main.bib"
+KEY = "c10BatesN24"  # the last copy's BatesN24
+TEX = f"See \\cite{{{KEY}}}.\nNow \\cite{{\n"
+
+
+def big_bib() -> str:
+    """The real library, then ten copies of its entries with their keys prefixed: over 5,000 entries."""
+    real = REAL.read_text(encoding="utf-8")
+    body = real[real.index("\n@", real.rindex("@string")):]
+    parts = [real]
+    for n in range(1, 11):
+        parts.append(body.replace("@inproceedings{", f"@inproceedings{{c{n}").replace("@article{", f"@article{{c{n}")
+                     .replace("@misc{", f"@misc{{c{n}"))
+    return "".join(parts)
+
+
+async def labels(client: LanguageClient, u: str, text: str, version: int) -> list[str]:
+    client.text_document_did_change(t.DidChangeTextDocumentParams(
+        text_document=t.VersionedTextDocumentIdentifier(uri=u, version=version),
+        content_changes=[t.TextDocumentContentChangePartial(
+            range=t.Range(start=t.Position(line=1, character=0), end=t.Position(line=1, character=99)),
+            text=text)]))
+    res = await client.text_document_completion_async(t.CompletionParams(
+        text_document=t.TextDocumentIdentifier(uri=u), position=t.Position(line=1, character=len(text))))
+    assert isinstance(res, t.CompletionList)
+    return [it.label for it in res.items]
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def client(lsp_client: LanguageClient, tmp_path: Path):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "paper.tex").write_text(TEX, encoding="utf-8")
+    (ws / "library.bib").write_text(big_bib(), encoding="utf-8")
+    await start(lsp_client, ws, tmp_path / "cache")
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_a_large_bib_answers_by_key_first_then_by_title(client: LanguageClient, tmp_path: Path) -> None:
+    from paperlens.sources.bibtex import BibDocument
+
+    text = (tmp_path / "ws" / "library.bib").read_text(encoding="utf-8")
+    assert len(BibDocument(text, "x").entries) >= 5000  # read in a worker process
+    tex = open_doc(client, tmp_path / "ws" / "paper.tex", "latex")
+    version = 1
+    seen: list[t.Diagnostic] = []  # the document's diagnostics as published along the way
+    got: list[str] = []
+    for _ in range(300):
+        version += 1
+        got = await labels(client, tex, "Now \\cite{c10BatesN2", version)
+        seen += client.diagnostics.get(tex, [])
+        if KEY in got:
+            break
+        await asyncio.sleep(0.05)
+    assert KEY in got
+    by_title: list[str] = []
+    for _ in range(1200):  # the records: once the worker has read them all
+        version += 1
+        by_title = await labels(client, tex, "Now \\cite{choreographic multicast", version)
+        seen += client.diagnostics.get(tex, [])
+        if KEY in by_title:
+            break
+        await asyncio.sleep(0.1)
+    assert KEY in by_title and "BatesN24" in by_title  # the original and every copy
+    h = await hover(client, tex, find(TEX, KEY, offset=2))
+    assert h is not None and "We Know I Know" in unescaped(h)
+    # Never an unknown-key warning for a key the .bib defines, not even while it was being read.
+    await asyncio.sleep(0.5)
+    seen += client.diagnostics.get(tex, [])
+    assert not any(KEY in d.message for d in seen), seen
+    # The next start finds the records in the cache (a stat line naming the file's content hash).
+    cache = tmp_path / "cache" / "bib"
+    assert list(cache.glob("stat-*.txt")) and list(cache.glob("*.scan.pickle"))
