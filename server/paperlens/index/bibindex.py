@@ -168,7 +168,7 @@ class Segment:
                      [v or None for v in dois], [v or None for v in methods])
         lower = c["key"].lower().split(_SEP) if n else []
         seg.sorted_keys = list(zip(map(lower.__getitem__, order), order, strict=True))
-        seg._saved = c
+        seg._saved = {k: c[k] for k in ("n", "words", "counts", "ids", "norm_title")}  # (the rest is split now)
         seg.postings, seg.sorted_words, seg.by_arxiv, seg.by_doi, seg.by_title, seg.names = {}, [], {}, {}, {}, {}
         return seg
 
