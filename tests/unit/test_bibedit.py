@@ -11,6 +11,7 @@ import pytest
 
 from paperlens.analysis.bibload import apply_edit, changed_lines, check_bounds, index_file
 from paperlens.analysis.bibs import BibFile
+from paperlens.core.rope import Rope
 from paperlens.index.bibindex import BibIndex
 from paperlens.sources.bibcheck import BibCheck, check_region, scan_bib
 from paperlens.sources.bibtex import BibDocument
@@ -157,6 +158,40 @@ def test_random_small_edits_match_a_fresh_read(real: str) -> None:
             f = e.file
             _same(f, bib, text2)
         text = text2
+
+
+def test_random_small_edits_on_a_rope_match_a_fresh_read(real: str) -> None:
+    """The open large .bib's way: the text is a rope (small chunks here, so that entries and edits cross chunk
+    boundaries), each edit a new rope sharing the untouched chunks, applied from its span: the same blocks,
+    check, index and cards as a whole read of the new text."""
+    rng = random.Random(11)
+    text = real[:80_000]
+    text = text[: text.rfind("\n@")]
+    f, bib = _read(text)
+    rope = Rope(text, 1000)
+    f = BibFile(f.uri, None, rope, doc=f.doc)
+    f.doc.text = rope
+    lines = text.split("\n")
+    for _ in range(40):
+        at = rng.randrange(len(text))
+        n = rng.choice([0, 1, 3, 20])
+        new = rng.choice(["", "x", "}", "{", "\n", "@", ",", " title = {A}, ", f"\n@misc{{r{at}, title={{R}}}}\n"])
+        text2 = text[:at] + new + text[at + n:]
+        rope2 = rope.edit(at, at + n, new)
+        assert rope2 == text2 and rope == text  # (the text before is still whole: the workspace reads it)
+        e = apply_edit(f, rope2, bib, span=(at, at + n))
+        if e is None:  # a case the whole-file read handles (a key twice, an unnamed entry): read it so
+            f, bib = _read(text2)
+            f = BibFile(f.uri, None, rope2, doc=f.doc)
+            f.doc.text = rope2
+            lines = text2.split("\n")
+        else:
+            e.splice(lines)
+            assert lines == text2.split("\n")
+            f = e.file
+            assert f.text is rope2 and f.doc.text is rope2
+            _same(f, bib, text2)
+        text, rope = text2, rope2
 
 
 def test_a_macro_or_a_duplicate_key_reads_the_file_again() -> None:

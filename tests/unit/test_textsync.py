@@ -9,7 +9,7 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from paperlens.analysis.textsync import LineText, OffsetText, Span, covering, split_lines, to_code_points
+from paperlens.analysis.textsync import LineText, RopeText, Span, covering, split_lines, to_code_points
 
 ENCODINGS = ("utf-16", "utf-8", "utf-32")
 
@@ -73,14 +73,14 @@ def test_replace_all_of_ten_thousand_changes_touches_only_their_lines() -> None:
 
 
 def test_offset_text_edits_as_line_text_does() -> None:
-    """A large .bib is kept as one string (OffsetText): random range edits in every encoding give the text the
+    """A large .bib is kept as a rope (RopeText): random range edits in every encoding give the text the
     list of lines gives, with the sparse line index kept through the edits (a small chunk makes it work)."""
     rng = random.Random(3)
     for trial in range(150):
         lines = ["".join(rng.choice("ab é\U0001F600") for _ in range(rng.randint(0, 12)))
                  for _ in range(rng.randint(1, 300))]
         text = ("\r\n" if trial % 5 == 0 else "\n").join(lines) + rng.choice(["", "\n"])
-        one, ref = OffsetText(text, 37 if trial % 2 else 1 << 16), LineText(text)
+        one, ref = RopeText(text, 37 if trial % 2 else 1 << 16), LineText(text)
         for _ in range(20):
             n = len(ref.lines)
             sl = rng.randint(0, n + 1)

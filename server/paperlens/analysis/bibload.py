@@ -27,6 +27,7 @@ from typing import Any
 from paperlens.analysis.bibs import BibFile
 from paperlens.core.ids import doi_key
 from paperlens.core.model import Paper
+from paperlens.core.rope import Text
 from paperlens.index.aliases import title_name
 from paperlens.index.bibindex import BibIndex, BibRec, Row, Segment, rec_row
 from paperlens.library.store import write_atomic
@@ -512,7 +513,7 @@ _busy: set[str] = set()  # URIs whose records a worker is reading (an edit then 
 _block_lines: weakref.WeakKeyDictionary[BibDocument, list[int]] = weakref.WeakKeyDictionary()
 
 
-def _common_prefix(a: str, b: str, i: int = 0) -> int:
+def _common_prefix(a: Text, b: Text, i: int = 0) -> int:
     """Length of the common prefix, known to be at least i; compared a megabyte at a time (C speed)."""
     n = min(len(a), len(b))
     while i < n:
@@ -531,7 +532,7 @@ def _common_prefix(a: str, b: str, i: int = 0) -> int:
     return n
 
 
-def _common_suffix(a: str, b: str, floor: int, k: int = 0) -> int:
+def _common_suffix(a: Text, b: Text, floor: int, k: int = 0) -> int:
     """Length of the common suffix (known to be at least k) that leaves both texts at least `floor` long."""
     la, lb = len(a), len(b)
     n = min(la, lb) - floor
@@ -600,7 +601,7 @@ def _lines_of_blocks(doc: BibDocument) -> list[int]:
     return got
 
 
-def _at_line_start(text: str, s: int) -> bool:
+def _at_line_start(text: Text, s: int) -> bool:
     return not text[text.rfind("\n", 0, s) + 1:s].strip()
 
 
@@ -648,7 +649,7 @@ def check_bounds(doc: BibDocument, step: int = CHECK_BLOCKS) -> list[int]:
     return out
 
 
-def apply_edit(f: BibFile, text: str, bib: BibIndex, lines_hint: tuple[int, int, int] | None = None,
+def apply_edit(f: BibFile, text: Text, bib: BibIndex, lines_hint: tuple[int, int, int] | None = None,
                span: tuple[int, int] | None = None) -> Edit | None:
     """An edit in an open .bib, applied in place of a re-read: only the entries it touches are scanned, read
     and syntax-checked again (in a 72,000-entry file the edit costs about the edit, not the file). None when it

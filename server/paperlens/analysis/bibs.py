@@ -13,6 +13,7 @@ from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import LATEX, MARKDOWN, Place, Region
 from paperlens.analysis.uris import doc_dir
 from paperlens.core.model import Paper
+from paperlens.core.rope import Text, as_str, window
 from paperlens.sources.bibcheck import BibCheck, BibScan, line_starts
 from paperlens.sources.bibraw import NOT_ENTRIES, RawEntry
 from paperlens.sources.bibtex import BibDocument
@@ -22,7 +23,7 @@ class BibFile:
     """One .bib as the server holds it: the text as written (and its encoding), read lazily (BibDocument): the
     scan finds every key at once; fields, papers and ranges come when asked for."""
 
-    def __init__(self, uri: str, path: Path | None, text: str, papers: list[Paper] | None = None,
+    def __init__(self, uri: str, path: Path | None, text: Text, papers: list[Paper] | None = None,
                  ranges: dict[str, tuple[int, int, int, int]] | None = None, warnings: list[str] | None = None,
                  encoding: str = "utf-8", doc: BibDocument | None = None) -> None:
         self.uri = uri
@@ -77,8 +78,7 @@ class BibFile:
                 have = {p.bib_key for p in self._papers}
                 self._bare = [(e.key, e.kind) for e in self.doc.entries if e.key not in have]
             else:
-                self._bare = [(e.key, e.kind) for e in self.doc.entries
-                              if not _TITLE_FIELD.search(self.text, e.body, e.end)]
+                self._bare = [(e.key, e.kind) for e in self.doc.entries if not _has_title(self.text, e)]
         return self._bare
 
     @property
@@ -97,7 +97,7 @@ class BibFile:
             gone = set(gone_keys)
             self._bare = [x for x in old._bare if x[0] not in gone] + [
                 (e.key, e.kind) for e in fresh
-                if e.kind not in NOT_ENTRIES and not _TITLE_FIELD.search(self.text, e.body, e.end)]
+                if e.kind not in NOT_ENTRIES and not _has_title(self.text, e)]
 
     @property
     def scan(self) -> BibScan:
@@ -105,10 +105,10 @@ class BibFile:
         only the entries it touched are: `check` comes from the version before)."""
         if self._scan is None:
             if self.check is None:
-                self.check = BibCheck.of(self.text)
+                self.check = BibCheck.of(as_str(self.text))
             where = self.where
             if where is None:
-                starts = line_starts(self.text)
+                starts = line_starts(as_str(self.text))
 
                 def where(offset: int) -> tuple[int, int]:
                     line = bisect.bisect_right(starts, offset) - 1
@@ -121,6 +121,11 @@ class BibFile:
 
 
 _TITLE_FIELD = re.compile(r"[\s,{(]title\s*=\s*[{\"\w]", re.I)
+
+
+def _has_title(text: Text, e: RawEntry) -> bool:
+    s, base = window(text, e.body, e.end)
+    return _TITLE_FIELD.search(s, e.body - base, e.end - base) is not None
 
 
 def _loc(uri: str, a: tuple[int, int], b: tuple[int, int]) -> Place:

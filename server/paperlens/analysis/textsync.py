@@ -2,15 +2,16 @@
 
 A Replace All sends thousands of small changes in one didChange; applying each to one big string copies the
 document each time (10k changes x 719 kB = 17 s). Here each change splices only the lines it covers (LineText).
-A large .bib is kept as one string instead (OffsetText): its edits are few, its consumers read it by offsets,
-and a list of its lines would cost a second copy of it and a join after each change."""
+A large .bib is kept as a rope instead (RopeText): its edits are few, its consumers read it by offsets, and a
+list of its lines would cost a second copy of it and a join after each change."""
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Sequence
 from typing import NamedTuple
+
+from paperlens.core.rope import CHUNK, Rope, Text
 
 _BREAK = re.compile(r"\r\n|\r|\n")  # the LSP's line breaks (not Python's splitlines, which knows a dozen more)
 
@@ -59,6 +60,11 @@ def to_code_points(line: str, units: int, encoding: str) -> int:
         else:
             seen += 2 if o > 0xFFFF else 1
     return len(line)
+
+
+def plain_breaks(text: str) -> bool:
+    """Lines end at '\n' only (a CR is part of a CRLF): what RopeText counts."""
+    return "\r" not in text or text.count("\r") == text.count("\r\n")
 
 
 class LineText:
@@ -115,101 +121,57 @@ class LineText:
         self._text = None
 
 
-class OffsetText:
-    """A large document as one string, changed by splicing it: no list of lines (a 100 MB .bib is a million line
-    objects, ~200 MB more) and no join after each change. A line's offset is found from a sparse index of line
-    starts, kept through edits, and from there at C speed (str.count, str.find)."""
+class RopeText:
+    """A large document as a rope (core/rope: chunks of ~64k characters): an edit rebuilds the chunks it touches
+    and shares the others, so it costs about the edit, not the document (one string was copied whole by each
+    splice: ~0.3 s for a 98 MB .bib). No list of lines either (a 100 MB .bib is a million line objects): a line's
+    offset is a bisect over the chunks' line-break counts and a count inside one chunk."""
 
-    __slots__ = ("text", "_lines", "_offsets", "chunk")
+    __slots__ = ("text",)
 
-    def __init__(self, text: str, chunk: int = 1 << 16) -> None:
-        self.text = text
-        self.chunk = chunk  # characters whose line breaks are counted at once when looking for a line
-        self._lines = [0]  # sparse: line numbers, ascending, with the offset where each starts
-        self._offsets = [0]
-
-    def _note(self, line: int, offset: int) -> None:
-        i = bisect.bisect_left(self._lines, line)
-        if i == len(self._lines) or self._lines[i] != line:
-            self._lines.insert(i, line)
-            self._offsets.insert(i, offset)
+    def __init__(self, text: str | Rope, chunk: int = CHUNK) -> None:
+        self.text = text if isinstance(text, Rope) else Rope(text, chunk)
 
     def line_start(self, line: int) -> int | None:
         """Offset where a line (lines end at '\\n') starts; None past the last line."""
-        j = bisect.bisect_right(self._lines, line) - 1
-        at, o = self._lines[j], self._offsets[j]
-        text, n = self.text, len(self.text)
-        while at < line:
-            end = min(o + self.chunk, n)
-            c = text.count("\n", o, end)
-            if c < line - at and end < n:  # the line starts past this chunk: skip it
-                if c:
-                    o = text.rfind("\n", o, end) + 1
-                    at += c
-                else:  # inside a long line: to its end
-                    p = text.find("\n", end)
-                    if p < 0:
-                        return None
-                    o, at = p + 1, at + 1
-                self._note(at, o)
-                continue
-            while at < line:
-                p = text.find("\n", o)
-                if p < 0:
-                    return None
-                o, at = p + 1, at + 1
-            self._note(at, o)
-        return o
+        return self.text.line_start(line)
 
     def offset(self, line: int, units: int, encoding: str) -> int:
         """The code-point offset of an LSP position, clamped to its line and to the end of the text."""
-        s = self.line_start(line)
+        text = self.text
+        s = text.line_start(line)
         if s is None:
-            return len(self.text)
-        e = self.text.find("\n", s)
-        body = self.text[s:len(self.text) if e < 0 else e]
+            return len(text)
+        e = text.find("\n", s)
+        body = text.slice(s, len(text) if e < 0 else e)
         return s + to_code_points(content(body + "\n"), units, encoding)
 
     def apply(self, sl: int, sc: int, el: int, ec: int, new: str, encoding: str = "utf-16") -> tuple[int, int]:
         """Replace the range with `new` (no '\\r' in it: the caller keeps CR text in a LineText); returns the
-        code-point offsets (start, end) it replaced in the text before."""
+        code-point offsets (start, end) it replaced in the text before (which stays as it was: a new rope)."""
         if sl < 0 or el < 0 or (sl, sc) > (el, ec):
             raise ValueError(f"invalid range {sl}:{sc}-{el}:{ec}")
         a = self.offset(sl, sc, encoding)
         b = max(a, self.offset(el, ec, encoding))
-        old = self.text
-        gone_lines = old.count("\n", a, b)
-        self.text = "".join((old[:a], new, old[b:]))
-        # The index: starts inside the range go, those after it move.
-        first = sl + 1
-        dl, delta = new.count("\n") - gone_lines, len(new) - (b - a)
-        keep = bisect.bisect_left(self._lines, first)
-        last_old = sl + gone_lines
-        lines, offsets = self._lines[:keep], self._offsets[:keep]
-        for ln, off in zip(self._lines[keep:], self._offsets[keep:], strict=True):
-            if ln > last_old:
-                lines.append(ln + dl)
-                offsets.append(off + delta)
-        self._lines, self._offsets = lines, offsets
+        self.text = self.text.edit(a, b, new)
         return a, b
 
     def replace(self, text: str) -> None:
-        self.text = text
-        self._lines, self._offsets = [0], [0]
+        self.text = Rope(text, self.text.chunk)
 
 
 class Span(NamedTuple):
-    """One change as applied to a document kept as one string: text[start:end] was replaced by `length`
+    """One change as applied to a document kept as a rope: text[start:end] was replaced by `length`
     characters. The workspace re-reads only what it touched (when its copy is `before`, the text before the
     first change of a didChange; None in the others: one old copy is kept, not one per change)."""
 
-    before: str | None
+    before: Text | None
     start: int
     end: int
     length: int
 
 
-def covering(spans: Sequence[Span]) -> tuple[str, int, int] | None:
+def covering(spans: Sequence[Span]) -> tuple[Text, int, int] | None:
     """One span covering changes applied in order: (the text before the first, start, end in it)."""
     if not spans or spans[0].before is None:
         return None

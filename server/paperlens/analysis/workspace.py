@@ -24,8 +24,10 @@ from paperlens.analysis import bibload
 from paperlens.analysis.bibs import BibFile, Bibs
 from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import BIBTEX, doc_kind
+from paperlens.analysis.textsync import plain_breaks
 from paperlens.analysis.uris import path_uri, uri_path
 from paperlens.core.config import Settings
+from paperlens.core.rope import Rope, Text, as_str
 from paperlens.index.bibindex import CONTENT_MAX, BibIndex, build_content
 from paperlens.index.catalog import Catalog
 from paperlens.index.semantic import rarity, use_cache_dir
@@ -40,6 +42,7 @@ SYNC_BIB_BYTES = 1_000_000  # .bib bytes read before answering initialize; more 
 SYNC_LIGHT_ENTRIES = 400  # entries fully indexed before answering; more are indexed in the background
 LOADING_SWITCH_INTERVAL = 0.001  # GIL hand-over while a worker reads .bib files: requests wait <= ~1 ms
 LARGE_OPEN_CHARS = 1_000_000  # a larger document is split and analysed just after didOpen, not inside it
+ROPE_CHARS = 1_000_000  # a .bib read already and opened in the editor, larger than this, is held as a rope
 NOCITE_ALL = re.compile(r"\\nocite\s*\{[^}]*\*")
 
 # A message for the user: (level, text); level is "error", "warning" or "info".
@@ -153,7 +156,7 @@ class Workspace:
             self.republish()
 
     def open(self, uri: str, language_id: str, text: str, version: int,
-             current: Callable[[], tuple[str, int | None] | None]) -> str | None:
+             current: Callable[[], tuple[str, int | None] | None]) -> Text | None:
         """didOpen. A very large document is analysed just after (requests already sent are answered first),
         from `current()`: the editor's copy then, with every change made meanwhile. Returns the .bib's text as
         read before, when it is the same text: the caller keeps that one instead of a second copy."""
@@ -179,13 +182,18 @@ class Workspace:
             if known is None or known.text != text:
                 spawn(self.reindex(uri, text, known.encoding if known else "utf-8"))
                 return None
+            if isinstance(known.text, str) and len(known.text) > ROPE_CHARS and plain_breaks(known.text):
+                # Edits are coming: the file and the editor hold one rope from now on (an edit then copies the
+                # chunks it touches, not the file; the string goes, and with it the 2 bytes a character that a
+                # few wide characters cost all of it).
+                known.text = known.doc.text = Rope(known.text)
             self.publish(uri)  # (a .bib whose text is read already: only its own diagnostics are new)
             return known.text
         self.publish(uri)
         return None
 
-    def change(self, uri: str, text: str, version: int, changes: Sequence[Any] = (),
-               span: tuple[str, int, int] | None = None) -> None:
+    def change(self, uri: str, text: Text, version: int, changes: Sequence[Any] = (),
+               span: tuple[Text, int, int] | None = None) -> None:
         """didChange (the text with the change applied): re-split, let the per-line caches keep every unchanged
         line's analysis, and re-read (a .bib) or re-check the document once the typing pauses. `span`: (the
         text before, start, end) of what the change replaced, when the editor's copy knows it."""
@@ -194,6 +202,7 @@ class Workspace:
             return
         if d.kind == BIBTEX and self._bib_edited(d, text, version, changes, span):
             return
+        text = as_str(text)  # (a large .bib's rope, read again whole)
         d.lines = text.split("\n")
         d.version = version
         d.invalidate()
@@ -210,8 +219,8 @@ class Workspace:
 
         self.schedule("diag:" + uri, 0.2, republish)
 
-    def _bib_edited(self, d: DocAnalysis, text: str, version: int, changes: Sequence[Any],
-                    span: tuple[str, int, int] | None) -> bool:
+    def _bib_edited(self, d: DocAnalysis, text: Text, version: int, changes: Sequence[Any],
+                    span: tuple[Text, int, int] | None) -> bool:
         """A large open .bib edited: only the entries the edit touches are read and checked again, now
         (bibload.apply_edit), so the next completion already has them; False when the file must be read again
         instead."""
@@ -233,14 +242,14 @@ class Workspace:
         self.schedule("bib:" + d.uri, 0.3, lambda: self.documents_changed())  # re-match names, republish
         return True
 
-    def saved(self, uri: str, current: Callable[[], str]) -> None:
+    def saved(self, uri: str, current: Callable[[], Text]) -> None:
         """didSave: a .bib saved with other text than was read is read again."""
         d = self.doc(uri)
         if d is not None and d.kind == BIBTEX:
             text = current()
             known = self.bibs.files.get(uri)
             if known is None or known.text != text:
-                spawn(self.reindex(uri, text, self.encoding(uri)))
+                spawn(self.reindex(uri, as_str(text), self.encoding(uri)))
 
     def close(self, uri: str) -> DocAnalysis | None:
         self.language.pop(uri, None)
@@ -408,12 +417,16 @@ class Workspace:
         if f.check is None:
             parts = []
             a = 0
-            for b in bibload.check_bounds(f.doc):
-                parts.append(check_region(f.text, a, b))
-                a = b
-                await asyncio.sleep(0)
-                if self.bibs.files.get(f.uri) is not f:
-                    return False
+            self._loading(+1)  # the GIL handed over often: a message is read between two slices, not 5 ms later
+            try:
+                for b in bibload.check_bounds(f.doc):
+                    parts.append(check_region(f.text, a, b))
+                    a = b
+                    await asyncio.sleep(0)
+                    if self.bibs.files.get(f.uri) is not f:
+                        return False
+            finally:
+                self._loading(-1)
             f.check = BibCheck.of_parts(parts)
             f.where = functools.partial(bibload.position, f.doc)  # (no list of a million line starts)
         _ = f.scan  # with positions
@@ -448,7 +461,8 @@ class Workspace:
         await asyncio.get_running_loop().run_in_executor(None, rarity, "paperlens")
 
     def _loading(self, step: int) -> None:
-        """While a worker reads .bib files, hand the GIL over often, so requests do not wait behind it."""
+        """While a worker reads .bib files (or a check runs in slices), hand the GIL over often, so requests do
+        not wait behind it."""
         if self.loading == 0 and step > 0:
             self._switch = sys.getswitchinterval()
             sys.setswitchinterval(LOADING_SWITCH_INTERVAL)

@@ -1,5 +1,6 @@
 """pygls' text documents with fast incremental sync: changes go to a list of lines (analysis/textsync), a large
-.bib's to one string spliced in place (no lines, no join), and a large didChange is taken from the JSON as is."""
+.bib's to a rope (chunks: an edit copies the chunks it touches; no lines, no join), and a large didChange is taken
+from the JSON as is."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import PositionCodec
 
 from paperlens.analysis.kinds import BIBTEX, doc_kind
-from paperlens.analysis.textsync import LineText, OffsetText, Span
+from paperlens.analysis.textsync import LineText, RopeText, Span, plain_breaks
+from paperlens.core.rope import Rope, Text
 
 FAST_CHANGES = 32  # a didChange with more changes than this skips the typed decoding of each change
-SPLICED_CHARS = 1_000_000  # a .bib larger than this is kept as one string (OffsetText), not as lines
+SPLICED_CHARS = 1_000_000  # a .bib larger than this is kept as a rope (RopeText), not as lines
 
 
 class RawChange(NamedTuple):
@@ -56,34 +58,44 @@ class SyncedDocument(TextDocument):
         super().__init__(uri, source=source, version=version, language_id=language_id, sync_kind=sync_kind,
                          position_codec=position_codec)
         self._buf: LineText | None = None  # split into lines at the first change, not at open
-        self._one: OffsetText | None = None  # or, a large .bib: kept as one string
+        self._one: RopeText | None = None  # or, a large .bib: kept as a rope
+        self._was: str | None = None  # the string the rope was made from (the workspace may hold it: Span.before)
         self._encoding = encoding
         self.spans: list[Span] = []  # the changes applied to `_one` since the workspace took them
 
     @property
     def source(self) -> str:
         if self._one is not None:
-            return self._one.text
+            return str(self._one.text)  # (a join: the workspace reads `body`)
         return self._buf.text if self._buf is not None else super().source
+
+    @property
+    def body(self) -> Text:
+        """The text: a large .bib's rope as it is (no join), else the string."""
+        return self._one.text if self._one is not None else self.source
 
     @property
     def lines(self) -> Sequence[str]:
         if self._one is not None:
-            return LineText(self._one.text).lines  # not kept: for pygls' own helpers, which we do not use
+            return LineText(str(self._one.text)).lines  # not kept: for pygls' own helpers, which we do not use
         return self._line_buffer().lines
 
     def _line_buffer(self) -> LineText:
         if self._buf is None:
             self._buf = LineText(self.source)
-            self._one = None
+            self._one, self._was = None, None
             self._source = ""  # pygls' copy: ours is the text now
         return self._buf
 
-    def share(self, text: str) -> None:
-        """Hold this string (the workspace found it equal to the text opened) instead of the one decoded from
+    def share(self, text: Text) -> None:
+        """Hold this text (the workspace found it equal to the text opened) instead of the one decoded from
         the didOpen."""
         if self._buf is None and self._one is None and len(self._source or "") == len(text):
-            self._source = text
+            if isinstance(text, Rope):
+                self._one = RopeText(text)
+                self._source = ""
+            else:
+                self._source = text
 
     def take_spans(self) -> list[Span]:
         out, self.spans = self.spans, []
@@ -92,19 +104,21 @@ class SyncedDocument(TextDocument):
     def apply_change(self, change: t.TextDocumentContentChangeEvent | RawChange) -> None:  # type: ignore[override]
         if self._buf is None and self._one is None:
             src = super().source
-            if len(src) > SPLICED_CHARS and doc_kind(self.language_id, self.uri) == BIBTEX and _plain_breaks(src):
-                self._one = OffsetText(src)
-                self._source = ""
+            if len(src) > SPLICED_CHARS and doc_kind(self.language_id, self.uri) == BIBTEX and plain_breaks(src):
+                self._one = RopeText(src)
+                self._was, self._source = src, ""
         if (self._one is not None and isinstance(change, t.TextDocumentContentChangePartial)
                 and "\r" not in change.text):
             r = change.range
-            before = None if self.spans else self._one.text
+            before = None if self.spans else self._was if self._was is not None else self._one.text
+            self._was = None
             a, b = self._one.apply(r.start.line, r.start.character, r.end.line, r.end.character, change.text,
                                    self._encoding)
             self.spans.append(Span(before, a, b, len(change.text)))
             return
         if self._one is not None and not isinstance(change, (RawChange, t.TextDocumentContentChangePartial)):
             self._one.replace(change.text)
+            self._was = None
             self.spans.clear()  # a whole new text: the workspace compares it
             return
         self.spans.clear()
@@ -116,11 +130,6 @@ class SyncedDocument(TextDocument):
             buf.apply(r.start.line, r.start.character, r.end.line, r.end.character, change.text, self._encoding)
         else:
             buf.replace(change.text)
-
-
-def _plain_breaks(text: str) -> bool:
-    """Lines end at '\n' only (a CR is part of a CRLF): what OffsetText counts."""
-    return "\r" not in text or text.count("\r") == text.count("\r\n")
 
 
 def use_synced_documents(ls: LanguageServer) -> None:

@@ -11,12 +11,14 @@ from typing import Any
 
 from lsprotocol import types as t
 from pygls.uris import to_fs_path
+from pygls.workspace import TextDocument
 
 from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import BIBTEX
 from paperlens.analysis.textsync import covering
 from paperlens.analysis.workspace import spawn
 from paperlens.core.config import parse_settings
+from paperlens.core.rope import Text
 from paperlens.features.code_actions import RELATED_KIND, code_actions
 from paperlens.features.completion import card, completions
 from paperlens.features.hover import hover
@@ -178,14 +180,18 @@ def on_did_change(ls: PaperLensServer, params: t.DidChangeTextDocumentParams) ->
     uri = params.text_document.uri
     doc = ls.workspace.get_text_document(uri)
     span = covering(doc.take_spans()) if isinstance(doc, SyncedDocument) else None
-    if ls.ws.doc(uri) is not None:  # pygls has applied the (incremental) change to its copy
-        ls.ws.change(uri, doc.source, params.text_document.version, params.content_changes, span)
+    if ls.ws.doc(uri) is not None:  # pygls has applied the change to its copy (a large .bib's rope: not joined)
+        ls.ws.change(uri, _body(doc), params.text_document.version, params.content_changes, span)
+
+
+def _body(doc: TextDocument) -> Text:
+    return doc.body if isinstance(doc, SyncedDocument) else doc.source
 
 
 @server.feature(t.TEXT_DOCUMENT_DID_SAVE)
 def on_did_save(ls: PaperLensServer, params: t.DidSaveTextDocumentParams) -> None:
     uri = params.text_document.uri
-    ls.ws.saved(uri, lambda: ls.workspace.get_text_document(uri).source)
+    ls.ws.saved(uri, lambda: _body(ls.workspace.get_text_document(uri)))
 
 
 @server.feature(t.TEXT_DOCUMENT_DID_CLOSE)

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from paperlens.core.rope import Text
 from paperlens.sources.bibraw import (
     EXPECTING_COMMA,
     EXPECTING_EQ,
@@ -91,9 +92,13 @@ def check_blocks(text: str, blocks: Sequence[RawEntry], ends: Sequence[int]) -> 
     return Checked(entries, problems)
 
 
-def check_region(text: str, start: int, stop: int) -> Checked:
+def check_region(text: Text, start: int, stop: int) -> Checked:
     """Check the blocks of text[start:stop], which starts and ends where a block starts at the start of its line
     (or at the text's ends): the check of a file is the check of its regions, one after the other."""
+    if not isinstance(text, str):  # a rope: the region's own text (it starts a line), offsets moved back
+        c = check_region(text.slice(start, stop), 0, stop - start)
+        return Checked([(k, kind, ks + start, ke + start, a + start, z + start) for k, kind, ks, ke, a, z in c.entries],
+                       [(a + start, b + start, m, code) for a, b, m, code in c.problems])
     blocks = scan(text, start, stop, bare=True)
     return check_blocks(text, blocks, limits(blocks, stop))
 
@@ -155,7 +160,7 @@ class BibCheck:
         blocks = scan(text, bare=True)
         return cls.of_checked(check_blocks(text, blocks, limits(blocks, len(text))))
 
-    def edited(self, text: str, start: int, old_stop: int, new_stop: int, gone_keys: Iterable[str]) -> None:
+    def edited(self, text: Text, start: int, old_stop: int, new_stop: int, gone_keys: Iterable[str]) -> None:
         """text[start:new_stop] replaced what was [start:old_stop] (both ending where a block starts at the
         start of its line, or at the end), and the entries with `gone_keys` were there: check it again."""
         c = check_region(text, start, new_stop)

@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from paperlens.core.rope import Text
+
 # '@type{key,' or '@type(key,'; the '@' starts the pattern, so the scan runs at C speed. Without a '{' or '(' it
 # is an opening the syntax check reports (`scan(bare=True)`), else nothing.
 _OPEN_RE = re.compile(r"@[ \t]*([A-Za-z]+)[ \t]*(?:([{(])[ \t\r\n]*([^\s,{}()\"#%=]*))?")  # o'brien2020 is a key
@@ -51,16 +53,22 @@ class RawEntry:
     closer: str  # "}" or ")"; "" for an '@type' without '{' or '(' (only from scan(bare=True))
 
 
-def line_start(text: str, s: int) -> int:
+def line_start(text: Text, s: int) -> int:
     nl = text.rfind("\n", 0, s)
     cr = text.rfind("\r", nl + 1, s)  # bounded: a file without any CR must not be searched whole each time
     return max(nl, cr) + 1
 
 
-def scan(text: str, start: int = 0, stop: int | None = None, *, bare: bool = False) -> list[RawEntry]:
+def scan(text: Text, start: int = 0, stop: int | None = None, *, bare: bool = False) -> list[RawEntry]:
     """Every block (entries, @string, @preamble, @comment) in text[start:stop], in order. With `bare`, also each
     '@type' that has no '{' or '(' after it (closer ""): BibTeX rejects those outside an entry."""
     stop = len(text) if stop is None else stop
+    if not isinstance(text, str):  # a rope: its slice from the start's line (what the scan looks back at)
+        base = line_start(text, start)
+        got = scan(text.slice(base, stop), start - base, stop - base, bare=bare)
+        for e in got:
+            e.start, e.body, e.end = e.start + base, e.body + base, e.end + base
+        return got
     opens: list[tuple[re.Match[str], bool]] = []  # (match, at the start of its line)
     strays: list[re.Match[str]] = []
     for m in _OPEN_RE.finditer(text, start, stop):
@@ -302,13 +310,16 @@ def _raise(a: int, b: int, message: str, code: str) -> None:
     raise BadEntry(message)
 
 
-def fields(text: str, e: RawEntry, macros: dict[str, str]) -> dict[str, str]:
+def fields(text: Text, e: RawEntry, macros: dict[str, str]) -> dict[str, str]:
     """The entry's fields (names lower-cased, first occurrence wins), values as written with macros expanded.
     BadEntry (the first problem) when they cannot be read."""
+    if not isinstance(text, str):  # a rope: the entry's own text
+        return read_fields(text.slice(e.body, e.end), 0, e.end - e.body, e.closer, e.key or "@" + e.kind, _raise,
+                           macros, bool(e.key))[0]
     return read_fields(text, e.body, e.end, e.closer, e.key or "@" + e.kind, _raise, macros, bool(e.key))[0]
 
 
-def string_macro(text: str, e: RawEntry, macros: dict[str, str]) -> tuple[str, str] | None:
+def string_macro(text: Text, e: RawEntry, macros: dict[str, str]) -> tuple[str, str] | None:
     """(name, value) of an @string block, its value expanded with the macros defined before it."""
     try:
         fs = fields(text, e, macros)

@@ -15,6 +15,7 @@ from bibtexparser.middlewares.names import (
 
 from paperlens.core.ids import arxiv_abs_url, find_arxiv_ids, github_repo_in, github_url, paper_arxiv_id, parse_doi
 from paperlens.core.model import Paper
+from paperlens.core.rope import Text, as_str
 from paperlens.core.text import last_name
 from paperlens.sources.bibraw import NOT_ENTRIES as _NOT_ENTRIES
 from paperlens.sources.bibraw import BadEntry, RawEntry, fields, line_start, scan, string_macro
@@ -241,7 +242,7 @@ class BibDocument:
     """A .bib text read lazily: the scan finds every entry and key at once; fields, macros, crossref/xdata
     inheritance and Papers come when asked for. The text is kept as the user wrote it."""
 
-    def __init__(self, text: str, source: str, blocks: list[RawEntry] | None = None) -> None:
+    def __init__(self, text: Text, source: str, blocks: list[RawEntry] | None = None) -> None:
         self.text = text
         self.source = source
         self.use_scan(scan(text) if blocks is None else blocks)
@@ -256,7 +257,7 @@ class BibDocument:
         self.nameless: list[RawEntry] = []
         self._macros: dict[str, str] | None = None
         self._starts: list[int] | None = None
-        self._parents: tuple[str, list[RawEntry], dict[int, dict[str, str]]] | None = None  # _parent_fields
+        self._parents: tuple[Text, list[RawEntry], dict[int, dict[str, str]]] | None = None  # _parent_fields
         for b in self.blocks:
             if b.kind in _NOT_ENTRIES:
                 continue
@@ -283,7 +284,7 @@ class BibDocument:
     def line_of(self, offset: int) -> int:
         """0-based line of an offset."""
         if self._starts is None:
-            self._starts = _line_starts(self.text)
+            self._starts = _line_starts(as_str(self.text))
         return bisect.bisect_right(self._starts, offset) - 1
 
     def own_fields(self, i: int) -> dict[str, str]:
