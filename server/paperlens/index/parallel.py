@@ -31,7 +31,7 @@ from typing import IO, Any, cast
 import numpy as np
 
 from paperlens.core.model import Paper, Repo
-from paperlens.index.build import IndexBuilder, Strings
+from paperlens.index.build import IndexBuilder, Strings, big_blocks_mapped, return_freed_memory
 from paperlens.index.terms import HashedTerms, Vocab, pack, term_hashes
 
 log = logging.getLogger(__name__)
@@ -201,6 +201,7 @@ def add_all_parallel(b: IndexBuilder, papers: Iterable[Paper], workers: int | No
         for c in chain(head, chunks):
             b.add_all(c)
         return
+    big_blocks_mapped()
     scratch = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the builder)
     b.hashed = HashedTerms(scratch)
     b.hnames = Vocab(scratch, {"common": np.maximum, "code": np.minimum})
@@ -222,14 +223,19 @@ def add_all_parallel(b: IndexBuilder, papers: Iterable[Paper], workers: int | No
     try:
         with ThreadPoolExecutor(workers) as pool:
             pending: deque[Future[dict[str, Any]]] = deque()
+            merged = 0
             for c in chain(head, chunks):
                 pending.append(pool.submit(run, c))
                 if len(pending) >= 2 * workers:
                     merge_chunk(b, pending.popleft().result())
+                    merged += 1
+                    if merged % 16 == 0:
+                        return_freed_memory()
             while pending:
                 merge_chunk(b, pending.popleft().result())
         b.hashed.close()
         b.hwords.close()  # (names get the keys first: IndexBuilder.finish)
+        return_freed_memory()
     finally:
         for w in procs:
             w.close()

@@ -69,7 +69,7 @@ class Vocab:
     columns `reduce` names (each aggregated over the chunks by its ufunc: np.add, np.maximum, ...); per chunk,
     on the scratch file, its terms' strings and whatever arrays the caller stores with them."""
 
-    def __init__(self, scratch: IO[bytes], reduce: dict[str, np.ufunc] | None = None, merge_at: int = 1 << 20) -> None:
+    def __init__(self, scratch: IO[bytes], reduce: dict[str, np.ufunc] | None = None, merge_at: int = 1 << 21) -> None:
         """merge_at: terms of new chunks held apart before they are merged into the table (at least)."""
         self.f = scratch
         self.reduce = reduce or {}
@@ -100,7 +100,7 @@ class Vocab:
         first = (np.uint64(c) << np.uint64(32)) | np.arange(len(hashes), dtype=np.uint64)
         self._pending.append({"h": hashes, "first": first, **cols})
         self._pending_n += len(hashes)
-        if self._pending_n >= max(len(self.h), self.merge_at):  # merged when as large as the table: amortised
+        if self._pending_n >= self.merge_at:
             self._consolidate()
         return c
 
@@ -110,21 +110,36 @@ class Vocab:
         return np.frombuffer(self.f.read(dtype.itemsize * count), dtype=dtype)
 
     def _consolidate(self) -> None:
+        """The pending chunks' terms sorted and reduced into one run, then merged into the table: found terms
+        updated in place, new ones inserted in order. Memory: the table twice at most, never the pending terms'
+        whole concatenation with the table and its argsort."""
         if not self._pending:
             return
-        h = np.concatenate([self.h, *(p["h"] for p in self._pending)])
+        h = np.concatenate([p["h"] for p in self._pending])
         o = np.argsort(h, kind="stable")
         h = h[o]
-        starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]]) if len(h) else np.zeros(0, dtype=np.int64)
-        self.h = h[starts]
-        del h
-        first = np.concatenate([self.first, *(p["first"] for p in self._pending)])[o]
-        self.first = np.minimum.reduceat(first, starts) if len(starts) else first
+        starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
+        run = {"first": np.minimum.reduceat(np.concatenate([p["first"] for p in self._pending])[o], starts)}
         for name, fn in self.reduce.items():
-            col = np.concatenate([self.cols[name], *(p[name] for p in self._pending)] if name in self.cols
-                                 else [p[name] for p in self._pending])[o]
-            self.cols[name] = fn.reduceat(col, starts) if len(starts) else col
+            run[name] = fn.reduceat(np.concatenate([p[name] for p in self._pending])[o], starts)
+        h = h[starts]
         self._pending, self._pending_n = [], 0
+        if not len(self.h):
+            self.h, self.first = h, run["first"]
+            self.cols = {name: run[name] for name in self.reduce}
+            return
+        pos = np.searchsorted(self.h, h)
+        hit = self.h[np.minimum(pos, len(self.h) - 1)] == h
+        at = pos[hit]
+        self.first[at] = np.minimum(self.first[at], run["first"][hit])
+        for name, fn in self.reduce.items():
+            self.cols[name][at] = fn(self.cols[name][at], run[name][hit])
+        miss = ~hit
+        where = pos[miss]
+        self.h = np.insert(self.h, where, h[miss])
+        self.first = np.insert(self.first, where, run["first"][miss])
+        for name in self.reduce:
+            self.cols[name] = np.insert(self.cols[name], where, run[name][miss])
 
     def close(self) -> None:
         """After the last chunk: number the terms in first-seen order (the columns are by id from here on)."""
@@ -171,7 +186,7 @@ class Vocab:
 class HashedTerms(Vocab):
     """The key-phrase bags of a parallel build, chunk by chunk, with their terms' document frequencies."""
 
-    def __init__(self, scratch: IO[bytes], merge_at: int = 1 << 20) -> None:
+    def __init__(self, scratch: IO[bytes], merge_at: int = 1 << 21) -> None:
         super().__init__(scratch, {"df": np.add}, merge_at)
         self._seq0: list[int] = [0]
 
