@@ -349,7 +349,8 @@ class IndexBuilder:
         used = np.zeros(v, dtype=bool)
         used[rel_t] = True
         post, kept, w_sorted = postings(strings, v, rel_t, rel_s, rank, used, rel_w16)
-        del rel_t, rel_s, rel_w16, used
+        del rel_t, rel_s, rel_w16, used, at, as_, aw
+        return_freed_memory()
         rel_w = w_sorted if w_sorted is not None else np.zeros(0, dtype=np.float16)
         # Per paper, its terms (CSR by id): the transpose of the postings.
         term_of = np.repeat(np.arange(len(post.terms), dtype=np.int32), np.diff(post.offsets))
@@ -419,10 +420,12 @@ class IndexBuilder:
         keys_by_seq = [""] * n
         for i, k in zip(stable, keys_stable, strict=True):
             keys_by_seq[i] = k
+        del stable, keys_stable
         keys = [keys_by_seq[i] for i in order.tolist()]
         if self.hnames is not None and self.hwords is not None:
             names, name_display, name_flags = self._hashed_names(keys_by_seq, rank)
             del keys_by_seq
+            return_freed_memory()
             words_post = postings(self.hwords.strings, self.hwords.n_terms, *self.hwords.pairs(), rank)[0]
             return_freed_memory()
         else:
