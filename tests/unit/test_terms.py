@@ -78,8 +78,8 @@ def test_packed_sorts_match_the_plain_ones() -> None:
     keep[::7] = False
     vocab = [f"t{j:03d}"[::-1] for j in range(n_terms)]  # string order is not id order
 
-    def strings(ids: np.ndarray) -> list[str]:
-        return [vocab[j] for j in ids.tolist()]
+    def strings(ids: np.ndarray) -> list[bytes]:
+        return [vocab[j].encode("utf-8") for j in ids.tolist()]
 
     packed, kept_a, wa = postings(strings, n_terms, t, s, rank, keep, w32.astype(np.float16))
     plain, kept_b, wb = postings(strings, n_terms, t, s, rank, keep, w32)

@@ -14,6 +14,7 @@ import io
 import json
 import math
 import os
+import sys
 import tempfile
 from array import array
 from collections import deque
@@ -116,27 +117,32 @@ class Pairs:
     ) -> tuple[Postings, npt.NDArray[np.int64], npt.NDArray[np.float32] | None]:
         """CSR posting lists over paper ids (`rank[seq]`), terms sorted; also each kept term's old id."""
         vocab = list(self.ids)
-        return postings(lambda ids: [vocab[j] for j in ids.tolist()], len(vocab), np.frombuffer(self.t, np.uint32),
-                        np.frombuffer(self.s, np.uint32), rank, keep,
+        return postings(lambda ids: [vocab[j].encode("utf-8") for j in ids.tolist()], len(vocab),
+                        np.frombuffer(self.t, np.uint32), np.frombuffer(self.s, np.uint32), rank, keep,
                         np.frombuffer(weights, dtype=np.float32) if weights is not None else None)
 
 
-def postings(strings: Callable[[npt.NDArray[np.int64]], list[str]], n_terms: int, t: npt.NDArray[np.uint32],
+def postings(strings: Callable[[npt.NDArray[np.int64]], list[bytes]], n_terms: int, t: npt.NDArray[np.uint32],
              s: npt.NDArray[np.uint32], rank: npt.NDArray[np.int32], keep: npt.NDArray[np.bool_] | None = None,
              w: npt.NDArray[Any] | None = None) -> tuple[Postings, npt.NDArray[np.int64], npt.NDArray[Any] | None]:
     """CSR posting lists from (term id, paper seq) pairs: terms sorted by their string (only the kept ones;
-    `strings` gives the strings of ascending ids), paper ids `rank[seq]` sorted and distinct per term (the
+    `strings` gives the UTF-8 strings of ascending ids), paper ids `rank[seq]` sorted and distinct per term (the
     first pair's weight wins); also each kept term's old id and the weights in posting order.
 
     Memory: one uint64 key a pair, sorted in place (the int64 copies this took before cost a million papers'
     build ~3 GB). Float16 weights of distinct pairs ride in the key's low bits when they fit, so that no
     argsort (8 bytes a pair more) is needed."""
     cand = np.flatnonzero(keep) if keep is not None else np.arange(n_terms, dtype=np.int64)
-    strs = strings(cand)
+    strs = strings(cand)  # UTF-8, whose byte order is the strings' code point order: no decoding to sort
     by_str = sorted(range(len(cand)), key=strs.__getitem__)
     order_terms = cand[np.asarray(by_str, dtype=np.int64)] if by_str else np.zeros(0, dtype=np.int64)
-    terms = StrArray.build(strs[i] for i in by_str)
+    sorted_strs = [strs[i] for i in by_str]
     del strs, by_str
+    t_off = np.zeros(len(sorted_strs) + 1, dtype=np.int64)
+    if sorted_strs:
+        np.cumsum([len(x) for x in sorted_strs], out=t_off[1:])
+    terms = StrArray(np.frombuffer(b"".join(sorted_strs), dtype=np.uint8), t_off)
+    del sorted_strs
     nt = len(order_terms)
     new_of_old = np.full(n_terms, -1, dtype=np.int64)
     new_of_old[order_terms] = np.arange(nt)
@@ -144,9 +150,10 @@ def postings(strings: Callable[[npt.NDArray[np.int64]], list[str]], n_terms: int
     del new_of_old
     if keep is not None:
         mask = key >= 0
-        key, s = key[mask], s[mask]
-        if w is not None:
-            w = w[mask]
+        if not mask.all():  # (the related terms kept are exactly those of the pairs: nothing to drop)
+            key, s = key[mask], s[mask]
+            if w is not None:
+                w = w[mask]
         del mask
     key = key.view(np.uint64)  # no negative ids left
     pid_bits = max(1, (len(rank) - 1).bit_length())
@@ -178,9 +185,12 @@ def postings(strings: Callable[[npt.NDArray[np.int64]], list[str]], n_terms: int
         del first
     offsets = np.searchsorted(key, np.arange(nt + 1, dtype=np.uint64) << shift).astype(np.int64)
     if packed:
-        w = (key & np.uint64(0xFFFF)).astype(np.uint16).view(np.float16)
+        low = key.view(np.uint16)[::4] if sys.byteorder == "little" else (key & np.uint64(0xFFFF)).astype(np.uint16)
+        w = low.copy().view(np.float16)  # the low 16 bits (on a little-endian machine: a view, no uint64 temporary)
+        del low
         key >>= np.uint64(16)
-    pid = (key & np.uint64((1 << (int(shift) - (16 if packed else 0))) - 1)).astype(np.int32)
+    key &= np.uint64((1 << (int(shift) - (16 if packed else 0))) - 1)
+    pid = key.astype(np.int32)
     return Postings(terms, offsets, pid), order_terms, w
 
 
@@ -320,7 +330,7 @@ class IndexBuilder:
             assert self.ref is None
             v, df = hashed.n_terms, hashed.df
             bag_chunks = hashed.bag_chunks
-            strings: Callable[[npt.NDArray[np.int64]], list[str]] = hashed.strings
+            strings: Callable[[npt.NDArray[np.int64]], list[bytes]] = hashed.utf8
         else:
             vocab = list(self.content.ids)
             v = len(vocab)
@@ -329,8 +339,8 @@ class IndexBuilder:
                 df += np.bincount(tids, minlength=v)
             bag_chunks = self._bag_chunks
 
-            def vocab_strings(ids: npt.NDArray[np.int64]) -> list[str]:
-                return [vocab[j] for j in ids.tolist()]
+            def vocab_strings(ids: npt.NDArray[np.int64]) -> list[bytes]:
+                return [vocab[j].encode("utf-8") for j in ids.tolist()]
             strings = vocab_strings
         n_all = n
         if self.ref is not None and self.ref.n:
@@ -392,7 +402,7 @@ class IndexBuilder:
         df_names = np.bincount(tarr, minlength=hn.n_terms)
         code_only = hn.cols["code"].astype(bool)
         keep = ~(code_only & (df_names > 3))
-        post, kept, _ = postings(hn.strings, hn.n_terms, tarr, sarr, rank, keep)
+        post, kept, _ = postings(hn.utf8, hn.n_terms, tarr, sarr, rank, keep)
         del tarr, sarr
         asc = np.sort(kept)
         disp_asc = hn.strings(asc, "dblob", "doff")
@@ -426,7 +436,7 @@ class IndexBuilder:
             names, name_display, name_flags = self._hashed_names(keys_by_seq, rank)
             del keys_by_seq
             return_freed_memory()
-            words_post = postings(self.hwords.strings, self.hwords.n_terms, *self.hwords.pairs(), rank)[0]
+            words_post = postings(self.hwords.utf8, self.hwords.n_terms, *self.hwords.pairs(), rank)[0]
             return_freed_memory()
         else:
             for i, k in enumerate(keys_by_seq):

@@ -157,10 +157,10 @@ class Vocab:
         assert self._by_id is not None
         return self._by_id[np.searchsorted(self.h, self.read(c, "hashes"))].astype(np.uint32)
 
-    def strings(self, ids: npt.NDArray[np.int64], blob: str = "blob", off: str = "off") -> list[str]:
-        """The terms with these ids (ascending), read from the chunks where each was first seen (`blob`, `off`:
-        another packed string per term stored with the chunks, e.g. a display form)."""
-        out: list[str] = []
+    def utf8(self, ids: npt.NDArray[np.int64], blob: str = "blob", off: str = "off") -> list[bytes]:
+        """The terms with these ids (ascending), UTF-8, read from the chunks where each was first seen (`blob`,
+        `off`: another packed string per term stored with the chunks, e.g. a display form)."""
+        out: list[bytes] = []
         if not len(ids):
             return out
         first = self.first[ids]
@@ -169,10 +169,14 @@ class Vocab:
         bounds = np.flatnonzero(np.r_[True, chunk_of[1:] != chunk_of[:-1], True])
         for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
             c = int(chunk_of[a])
-            o = self.read(c, off)
+            o = self.read(c, off).tolist()
             data = self.read(c, blob).tobytes()
-            out.extend(data[o[k] : o[k + 1]].decode("utf-8") for k in place[a:b].tolist())
+            out.extend(data[o[k] : o[k + 1]] for k in place[a:b].tolist())
         return out
+
+    def strings(self, ids: npt.NDArray[np.int64], blob: str = "blob", off: str = "off") -> list[str]:
+        """`utf8`, decoded."""
+        return [x.decode("utf-8") for x in self.utf8(ids, blob, off)]
 
     def pairs(self, t: str = "t", s: str = "s") -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
         """The (term id, paper seq) pairs stored with the chunks (local term ids renumbered), in chunk order."""
