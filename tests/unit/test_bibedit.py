@@ -309,3 +309,42 @@ def test_the_workspace_keeps_one_copy_and_takes_the_editors_span() -> None:
     g = ws.bibs.files[uri]
     assert g is not f and g.text is text2 and "spanned1" in ws.bib_index.by_key
     _same(g, ws.bib_index, text2)
+    assert list(ws.docs[uri].lines) == text2.split("\n")
+
+
+def test_an_open_large_bib_is_one_rope_for_the_file_its_lines_and_the_editor() -> None:
+    """didOpen of a large .bib read already: the file's text becomes a rope (the string goes), the document's lines
+    are read from it (no list of lines), and the editor's edits, new ropes given with their spans, keep the file,
+    the lines, the index and the check equal to a whole read of the new text."""
+    from paperlens.analysis.textsync import RopeLines
+    from paperlens.analysis.workspace import Workspace, read_bib
+
+    text = _library(8000)
+    uri = "file:///ws/own.bib"
+    ws = Workspace()
+    f = read_bib(uri, text)
+    ws.put_bib(uri, f)
+    index_file(f, ws.bib_index)
+    kept = ws.open(uri, "bibtex", "".join(list(text)), 1, lambda: None)
+    assert isinstance(kept, Rope) and f.text is kept and f.doc.text is kept and kept == text
+    assert isinstance(ws.docs[uri].lines, RopeLines) and list(ws.docs[uri].lines) == text.split("\n")
+    rng = random.Random(4)
+    rope, added = kept, []
+    for i in range(12):
+        at = text.index(f"@article{{k{rng.randrange(8000)},")
+        a, b, new = rng.choice([(at, at, f"@misc{{r{i}, title = {{Roped Entry {i}}}}}\n\n"),
+                                (at + 10, at + 10, "x"), (at, text.index("\n\n", at) + 2, ""),
+                                (at + 1, at + 1, "\n  \n")])
+        before = rope
+        rope, text = rope.edit(a, b, new), text[:a] + new + text[b:]
+        added += [f"r{i}"] if "@misc" in new else []
+        ws.change(uri, rope, 2 + i, (), span=(before, a, b))
+        g = ws.bibs.files[uri]
+        assert g.text is rope and g.doc.text is rope
+        lines = ws.docs[uri].lines
+        assert isinstance(lines, RopeLines) and list(lines) == text.split("\n") and len(lines) == text.count("\n") + 1
+        n = rng.randrange(len(lines))
+        assert lines[n] == text.split("\n")[n] and lines[n:n + 3] == text.split("\n")[n:n + 3]
+    _same(ws.bibs.files[uri], ws.bib_index, text)
+    assert added and all(k in ws.bib_index.by_key for k in added)
+

@@ -9,7 +9,7 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from paperlens.analysis.textsync import LineText, RopeText, Span, covering, split_lines, to_code_points
+from paperlens.analysis.textsync import LineText, RopeLines, RopeText, Span, covering, split_lines, to_code_points
 
 ENCODINGS = ("utf-16", "utf-8", "utf-32")
 
@@ -112,3 +112,23 @@ def test_covering_span_of_several_changes() -> None:
         before, lo, hi = got
         assert before is first
         assert first[:lo] == now[:lo] and first[hi:] == now[hi + len(now) - len(first):]
+
+
+def test_rope_lines_are_the_texts_split_lines() -> None:
+    """An open large .bib's lines are read from its rope: each, any slice, and in order, as text.split("\\n")."""
+    from paperlens.core.rope import Rope
+
+    rng = random.Random(8)
+    for _ in range(200):
+        text = "".join(rng.choice("ab\n\r é") for _ in range(rng.randint(0, 400)))
+        rope = Rope(text, rng.choice([3, 8, 50, 1 << 16]))
+        for _ in range(3):
+            a = rng.randint(0, len(text))
+            b = rng.randint(a, len(text))
+            new = rng.choice(["", "\n", "x\ny", "\n\n"])
+            rope, text = rope.edit(a, b, new), text[:a] + new + text[b:]
+        want, got = text.split("\n"), RopeLines(rope)
+        assert len(got) == len(want) and list(got) == want
+        assert [got[i] for i in range(len(want))] == want and got[-1] == want[-1]
+        i, j = rng.randint(-3, len(want) + 2), rng.randint(-3, len(want) + 2)
+        assert got[i:j] == want[i:j] and got[i:] == want[i:] and got[:j] == want[:j]

@@ -375,6 +375,6 @@ def silenced_lines(lines: Sequence[str], kind: str) -> set[int]:
     return out
 
 
-def find_cites(lines: list[str], kind: str, extra: tuple[str, ...] = ()) -> list[CiteKey]:
+def find_cites(lines: Sequence[str], kind: str, extra: tuple[str, ...] = ()) -> list[CiteKey]:
     """Every citation key in a document, with its range."""
     return scan_cites(lines, kind, extra)

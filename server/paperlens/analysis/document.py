@@ -4,6 +4,7 @@ unchanged since the last scan costs a dictionary lookup)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from paperlens.analysis.cites import CiteKey, Pending, cites_in_line, scan_cites
@@ -26,7 +27,7 @@ class DocAnalysis:
 
     uri: str
     kind: str
-    lines: list[str]
+    lines: Sequence[str]  # a list, or an open large .bib's RopeLines
     version: int = 0
     _mentions: dict[int, list[MentionSpan]] = field(default_factory=dict)
     _line_cache: dict[tuple[str, bool], list[MentionSpan]] = field(default_factory=dict)

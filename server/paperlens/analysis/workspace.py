@@ -24,7 +24,7 @@ from paperlens.analysis import bibload
 from paperlens.analysis.bibs import BibFile, Bibs
 from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import BIBTEX, doc_kind
-from paperlens.analysis.textsync import plain_breaks
+from paperlens.analysis.textsync import RopeLines, plain_breaks
 from paperlens.analysis.uris import path_uri, uri_path
 from paperlens.core.config import Settings
 from paperlens.core.rope import Rope, Text, as_str
@@ -130,7 +130,7 @@ class Workspace:
         assert self.catalog is not None, "index not loaded"
         return self.catalog
 
-    def lines(self, uri: str) -> list[str]:
+    def lines(self, uri: str) -> Sequence[str]:
         """A file's lines as the server sees it: the open document, a .bib read, else the file on disk."""
         d = self.docs.get(uri)
         if d is not None:
@@ -176,19 +176,23 @@ class Workspace:
             self.pending_open[uri] = analyse
             self.schedule("open:" + uri, 0.1, analyse)
             return None
-        self.docs[uri] = DocAnalysis.from_text(uri, kind, text, version)
         if kind == BIBTEX:
             known = self.bibs.files.get(uri)
             if known is None or known.text != text:
+                self.docs[uri] = DocAnalysis.from_text(uri, kind, text, version)
                 spawn(self.reindex(uri, text, known.encoding if known else "utf-8"))
                 return None
             if isinstance(known.text, str) and len(known.text) > ROPE_CHARS and plain_breaks(known.text):
-                # Edits are coming: the file and the editor hold one rope from now on (an edit then copies the
-                # chunks it touches, not the file; the string goes, and with it the 2 bytes a character that a
-                # few wide characters cost all of it).
-                known.text = known.doc.text = Rope(known.text)
+                # Edits are coming: the file, its lines and the editor hold one rope from now on (an edit then
+                # copies the chunks it touches, not the file; the string goes, and with it the 2 bytes a character
+                # that a few wide characters cost all of it; no list of its lines either).
+                known.doc.use_text(Rope(known.text))
+                known.text = known.doc.text
+            kt = known.text
+            self.docs[uri] = DocAnalysis(uri, kind, RopeLines(kt) if isinstance(kt, Rope) else kt.split("\n"), version)
             self.publish(uri)  # (a .bib whose text is read already: only its own diagnostics are new)
             return known.text
+        self.docs[uri] = DocAnalysis.from_text(uri, kind, text, version)
         self.publish(uri)
         return None
 
@@ -234,7 +238,12 @@ class Workspace:
                  "entries " + ", ".join(e.keys) if e else "the file is read again")
         if e is None:
             return False
-        e.splice(d.lines)
+        if isinstance(text, Rope) and not isinstance(d.lines, list):
+            d.lines = RopeLines(text)  # (read from the rope: nothing to splice)
+        elif isinstance(d.lines, list):
+            e.splice(d.lines)
+        else:
+            d.lines = as_str(text).split("\n")
         d.version = version
         d.invalidate()
         self.bib_gen[d.uri] = self.bib_gen.get(d.uri, 0) + 1  # an older re-read still running is dropped

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import bisect
 import builtins
+import re
 from collections.abc import Iterator
 from itertools import accumulate
 
 CHUNK = 1 << 16  # characters a chunk holds (at most twice this after an edit, at least a quarter before merging)
+_NL = re.compile("\n")
 
 
 class Rope:
     """An immutable text in chunks, with each chunk's start offset and the line breaks ('\\n') before it."""
 
-    __slots__ = ("chunks", "starts", "breaks", "chunk")
+    __slots__ = ("chunks", "starts", "breaks", "chunk", "_nl")
 
     def __init__(self, text: str = "", chunk: int = CHUNK) -> None:
         self.chunk = chunk
@@ -29,6 +31,7 @@ class Rope:
         self._set(pieces)
 
     def _set(self, pieces: list[str]) -> None:
+        self._nl: dict[int, list[int]] = {}  # chunk -> where its lines start (after each '\n'), when asked for
         self.chunks = pieces
         self.starts = [0, *accumulate(map(len, pieces))]  # starts[i]: offset of chunk i; starts[-1]: the length
         self.breaks = [0, *accumulate(c.count("\n") for c in pieces)]  # '\n' before chunk i
@@ -36,7 +39,7 @@ class Rope:
     @classmethod
     def _of(cls, pieces: list[str], starts: list[int], breaks: list[int], chunk: int) -> Rope:
         r = cls.__new__(cls)
-        r.chunks, r.starts, r.breaks, r.chunk = pieces, starts, breaks, chunk
+        r.chunks, r.starts, r.breaks, r.chunk, r._nl = pieces, starts, breaks, chunk, {}
         return r
 
     # ------------------------------------------------------------------ reading
@@ -182,11 +185,10 @@ class Rope:
         if line > br[-1]:
             return None
         i = bisect.bisect_left(br, line) - 1  # chunk i holds the line-th '\n'
-        c = self.chunks[i]
-        p = -1
-        for _ in range(line - br[i]):
-            p = c.find("\n", p + 1)
-        return self.starts[i] + p + 1
+        nl = self._nl.get(i)
+        if nl is None:
+            nl = self._nl[i] = [m.end() for m in _NL.finditer(self.chunks[i])]
+        return self.starts[i] + nl[line - br[i] - 1]
 
     # ------------------------------------------------------------------ editing
 

@@ -5,6 +5,7 @@ which phrases link it ("both: information bottleneck, time series")."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import LATEX, MARKDOWN, PYTHON, RST, TEXT, Span
@@ -44,7 +45,7 @@ def clean_prose(text: str, kind: str) -> str:
     return _URL.sub(" ", text)
 
 
-def _paragraph(lines: list[str], line: int) -> tuple[int, int] | None:
+def _paragraph(lines: Sequence[str], line: int) -> tuple[int, int] | None:
     """[first, last] lines of the blank-line-delimited paragraph at `line`."""
     if line >= len(lines) or not lines[line].strip():
         return None
@@ -57,7 +58,7 @@ def _paragraph(lines: list[str], line: int) -> tuple[int, int] | None:
     return lo, hi
 
 
-def _function(lines: list[str], line: int) -> tuple[int, int, str] | None:
+def _function(lines: Sequence[str], line: int) -> tuple[int, int, str] | None:
     """(def line, last line, name) of the innermost Python function or class around `line`."""
     for d in range(line, max(-1, line - 4 * MAX_LINES), -1):
         m = _DEF.match(lines[d]) if d < len(lines) else None
@@ -75,7 +76,7 @@ def _function(lines: list[str], line: int) -> tuple[int, int, str] | None:
     return None
 
 
-def _function_text(lines: list[str], first: int, last: int, name: str) -> str:
+def _function_text(lines: Sequence[str], first: int, last: int, name: str) -> str:
     """What a function says about itself: its name in words, its docstring and its comments."""
     body = "\n".join(lines[first : last + 1])
     parts = [" ".join(w for w in re.split(r"_|(?<=[a-z])(?=[A-Z])", name) if w)]
@@ -98,7 +99,7 @@ def _passage(doc: DocAnalysis, rng: Region, invoked: bool) -> tuple[str, str, Sp
         sl, el = rng.start_line, min(rng.end_line, len(lines) - 1)
         if sl > el:
             return None
-        sel = lines[sl : el + 1]
+        sel = list(lines[sl : el + 1])
         sel[-1] = sel[-1][: rng.end] if el == rng.end_line else sel[-1]
         sel[0] = sel[0][rng.start :]
         text = "\n".join(sel)

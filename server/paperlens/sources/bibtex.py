@@ -270,6 +270,10 @@ class BibDocument:
                 self.entries.append(b)
         self._last = (0, 0)  # (offset, its line): where _pos counts from
 
+    def use_text(self, text: Text) -> None:
+        """The same text in another form (a rope): what was kept by the text's identity goes with the old one."""
+        self.text, self._parents = text, None
+
     @property
     def macros(self) -> dict[str, str]:
         """@string macros (lower-cased names), each expanded with the ones before it."""
