@@ -348,3 +348,37 @@ def test_an_open_large_bib_is_one_rope_for_the_file_its_lines_and_the_editor() -
     _same(ws.bibs.files[uri], ws.bib_index, text)
     assert added and all(k in ws.bib_index.by_key for k in added)
 
+
+
+def test_a_silencing_comment_typed_in_an_open_large_bib_is_seen() -> None:
+    """Whether the text holds a 'paperlens:' comment is searched once and then follows the edits (each searches
+    the region it re-read): a brace left open is reported, then silenced by a comment typed above it."""
+    from paperlens.core.config import Diagnostics
+    from paperlens.features.diagnostics import bib_diagnostics
+
+    text = _library(2000)
+    f, bib = _read(text)
+    rope = Rope(text, 4096)
+    f = BibFile(f.uri, None, rope, doc=f.doc)
+    f.doc.text = rope
+    f.check = BibCheck.of(text)
+    assert bib_diagnostics(f, Diagnostics(), None) == [] and not f.marked()
+    at = text.index("@article{k1000,")
+    a = text.index("title", at)
+    new = "title = {Open brace,\n  "
+    rope2, text2 = rope.edit(a, a, new), text[:a] + new + text[a:]
+    e = apply_edit(f, rope2, bib, span=(a, a))
+    assert e is not None
+    g = e.file
+    problems = bib_diagnostics(g, Diagnostics(), None)
+    assert problems and not g.marked()
+    _same(g, bib, text2)
+    line = problems[0].region.start_line
+    s = sum(len(x) + 1 for x in text2.split("\n")[:line])
+    note = "% paperlens: ignore\n"
+    rope3, text3 = rope2.edit(s, s, note), text2[:s] + note + text2[s:]
+    e = apply_edit(g, rope3, bib, span=(s, s))
+    assert e is not None and e.file.marked()
+    assert any(p.start[0] == line + 1 for p in e.file.scan.problems)  # still there, and now silenced:
+    assert [d for d in bib_diagnostics(e.file, Diagnostics(), None) if d.region.start_line == line + 1] == []
+    _same(e.file, bib, text3)

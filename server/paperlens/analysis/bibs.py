@@ -38,6 +38,7 @@ class BibFile:
         self.check: BibCheck | None = None  # the syntax check in offsets; an edit moves it to the next version
         self.where: Callable[[int], tuple[int, int]] | None = None  # offset -> (line, column), when known cheaply
         self._bare: list[tuple[str, str]] | None = None
+        self._marked: bool | None = None  # a 'paperlens:' or 'texlab:' comment in the text (see `marked`)
 
     @property
     def ranges(self) -> dict[str, tuple[int, int, int, int]]:
@@ -81,6 +82,14 @@ class BibFile:
                 self._bare = [(e.key, e.kind) for e in self.doc.entries if not _has_title(self.text, e)]
         return self._bare
 
+    def marked(self) -> bool:
+        """Whether the text may hold a 'paperlens:'/'texlab:' comment (one that silences diagnostics): searched
+        once, then kept through edits (an edit searches the region it re-read; one that removes the last such
+        comment leaves it True, which costs a look at the lines, not a wrong answer)."""
+        if self._marked is None:
+            self._marked = _has_marks(self.text, 0, len(self.text))
+        return self._marked
+
     @property
     def scanned(self) -> bool:
         return self._scan is not None
@@ -90,6 +99,8 @@ class BibFile:
         """This file is `old` after an edit that replaced old.text[start:old_stop] by text[start:new_stop], whose
         blocks are `fresh` (the entries `gone_keys` were there): keep what is known of `old` (the syntax check,
         the entries without a title), updated for that region only."""
+        if old._marked is not None:  # (a mark cannot span the region's ends: they are at an '@' starting a line)
+            self._marked = old._marked or _has_marks(self.text, start, new_stop)
         if old.check is not None:
             self.check, old.check = old.check, None
             self.check.edited(self.text, start, old_stop, new_stop, gone_keys)
@@ -121,6 +132,10 @@ class BibFile:
 
 
 _TITLE_FIELD = re.compile(r"[\s,{(]title\s*=\s*[{\"\w]", re.I)
+
+
+def _has_marks(text: Text, a: int, b: int) -> bool:
+    return text.find("paperlens:", a, b) >= 0 or text.find("texlab:", a, b) >= 0  # (at C speed, chunk by chunk)
 
 
 def _has_title(text: Text, e: RawEntry) -> bool:

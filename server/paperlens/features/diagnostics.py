@@ -96,7 +96,7 @@ def bib_diagnostics(f: BibFile, cfg: Diagnostics, cited: set[str] | None) -> lis
                 out.append(Diagnostic(Region.on_line(e.key_start[0], e.key_start[1], e.key_end[1]),
                                       f"'{clean(e.key, 100)}' is not cited by any document in the workspace",
                                       HINT, UNUSED_ENTRY, unnecessary=True))
-    if out and ("paperlens:" in f.text or "texlab:" in f.text):  # (a search at C speed; splitting is not)
+    if out and f.marked():  # (a search, kept through edits; splitting is not)
         quiet = silenced_lines(f.text.split("\n"), BIBTEX)
         if quiet:
             out = [d for d in out if d.region.start_line not in quiet]
