@@ -32,7 +32,7 @@ from paperlens.index.aliases import title_name
 from paperlens.index.bibindex import BibIndex, BibRec, Row, Segment, rec_row
 from paperlens.library.store import write_atomic
 from paperlens.sources.bibraw import NOT_ENTRIES, BadEntry, RawEntry, scan
-from paperlens.sources.bibtex import BibDocument, decode_bib_bytes, encoding_note
+from paperlens.sources.bibtex import BibDocument, decode_bib_bytes, encoding_note, read_bib_file
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ CACHE_VERSION = 5  # 5: the records (Segment.columns) and the scan as columns, a
 CACHE_FILES = 16  # parsed .bib files kept in the cache dir
 BATCH = 256  # records added per lock hold: a request never waits long for the index
 KEY_BATCH = 4096  # key-only records added per lock hold
+ROPE_CHARS = 1_000_000  # a .bib longer than this is held as a rope (read so, or when opened in the editor)
 
 Light = tuple[str, str, str, str, int | None, str | None, str | None]
 
@@ -88,10 +89,8 @@ def read_bib_path(path: Path, uri: str, cache_dir: Path | None = None, bib: BibI
         stat_key: str | None = _stat_key(path)
     except OSError:
         stat_key = None
-    data = path.read_bytes()
-    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-    text, encoding = decode_bib_bytes(data)
-    del data  # the text alone from here on (peak memory)
+    # Block by block: a large file is a rope from the start (no 98 MB bytes + 196 MB string, no 0.3 s decode).
+    text, encoding, digest = read_bib_file(path, ROPE_CHARS)
     note = encoding_note(path, encoding)
     same = installed is not None and installed[0] == digest
     if installed is not None and not same and bib is not None:

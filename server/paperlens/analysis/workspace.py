@@ -42,7 +42,7 @@ SYNC_BIB_BYTES = 1_000_000  # .bib bytes read before answering initialize; more 
 SYNC_LIGHT_ENTRIES = 400  # entries fully indexed before answering; more are indexed in the background
 LOADING_SWITCH_INTERVAL = 0.001  # GIL hand-over while a worker reads .bib files: requests wait <= ~1 ms
 LARGE_OPEN_CHARS = 1_000_000  # a larger document is split and analysed just after didOpen, not inside it
-ROPE_CHARS = 1_000_000  # a .bib read already and opened in the editor, larger than this, is held as a rope
+ROPE_CHARS = bibload.ROPE_CHARS  # a .bib read already and opened in the editor, larger than this, is a rope
 NOCITE_ALL = re.compile(r"\\nocite\s*\{[^}]*\*")
 
 # A message for the user: (level, text); level is "error", "warning" or "info".

@@ -37,6 +37,15 @@ class Rope:
         self.breaks = [0, *accumulate(c.count("\n") for c in pieces)]  # '\n' before chunk i
 
     @classmethod
+    def of_chunks(cls, pieces: list[str], chunk: int = CHUNK) -> Rope:
+        """A rope of these pieces as they are (each at most ~2 * chunk characters): a text decoded block by block
+        becomes a rope without ever being one string."""
+        r = cls.__new__(cls)
+        r.chunk = chunk
+        r._set([p for p in pieces if p] or [""])
+        return r
+
+    @classmethod
     def _of(cls, pieces: list[str], starts: list[int], breaks: list[int], chunk: int) -> Rope:
         r = cls.__new__(cls)
         r.chunks, r.starts, r.breaks, r.chunk, r._nl = pieces, starts, breaks, chunk, {}

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import bisect
+import codecs
 import datetime as dt
+import hashlib
 import re
+from pathlib import Path
 from typing import Any
 
 from bibtexparser.middlewares.names import (
@@ -15,7 +18,7 @@ from bibtexparser.middlewares.names import (
 
 from paperlens.core.ids import arxiv_abs_url, find_arxiv_ids, github_repo_in, github_url, paper_arxiv_id, parse_doi
 from paperlens.core.model import Paper
-from paperlens.core.rope import Text, as_str
+from paperlens.core.rope import Rope, Text, as_str
 from paperlens.core.text import last_name
 from paperlens.sources.bibraw import NOT_ENTRIES as _NOT_ENTRIES
 from paperlens.sources.bibraw import BadEntry, RawEntry, fields, line_start, scan, string_macro
@@ -76,6 +79,57 @@ def decode_bib_bytes(data: bytes) -> tuple[str, str]:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:  # 0x81, 0x8d, 0x8f, 0x90, 0x9d are undefined in cp1252
         return data.decode("latin-1"), "latin-1"
+
+
+READ_BLOCK = 1 << 16  # bytes decoded at a time by read_bib_file
+
+
+def read_bib_file(path: Path, rope_chars: int | None = None) -> tuple[Text, str, str]:
+    """(text, encoding, content hash) of a .bib on disk, as decode_bib_bytes and a blake2b of its bytes would
+    give them. A UTF-8 file is read and decoded READ_BLOCK bytes at a time (an incremental decoder keeps a
+    character cut by a block's edge for the next block); longer than `rope_chars` characters, and with lines
+    ending at '\n' (a CR only in a CRLF), it stays a Rope of those blocks: never one string (a 98 MB file is a
+    196 MB string when a single character is wider than Latin-1, and decoding it in one call holds the GIL for
+    ~0.3 s while requests wait). Other encodings (told apart by looking at the whole file) are read whole."""
+    h = hashlib.blake2b(digest_size=16)
+    pieces: list[str] = []
+    with path.open("rb") as f:
+        first = f.read(READ_BLOCK)
+        if first.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return _read_whole(path)
+        sig = first.startswith(b"\xef\xbb\xbf")
+        dec = codecs.getincrementaldecoder("utf-8")("replace" if sig else "strict")
+        block, skip = first, 3 if sig else 0
+        cr = crlf = 0
+        try:
+            while block:
+                h.update(block)
+                piece = dec.decode(block[skip:] if skip else block)
+                skip = 0
+                if "\r" in piece or (piece[:1] == "\n" and pieces and pieces[-1][-1:] == "\r"):
+                    cr += piece.count("\r")  # (a CRLF cut by a block's edge counts as one)
+                    crlf += piece.count("\r\n") + (piece[:1] == "\n" and bool(pieces) and pieces[-1][-1:] == "\r")
+                if piece:
+                    pieces.append(piece)
+                block = f.read(READ_BLOCK)
+            last = dec.decode(b"", final=True)
+        except UnicodeDecodeError:
+            del pieces
+            return _read_whole(path)
+    if last:
+        pieces.append(last)
+        cr += last.count("\r")
+    encoding = "utf-8-sig" if sig else "utf-8"
+    size = sum(map(len, pieces))
+    if rope_chars is not None and size > rope_chars and cr == crlf:
+        return Rope.of_chunks(pieces), encoding, h.hexdigest()
+    return "".join(pieces), encoding, h.hexdigest()
+
+
+def _read_whole(path: Path) -> tuple[str, str, str]:
+    data = path.read_bytes()
+    text, encoding = decode_bib_bytes(data)
+    return text, encoding, hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 _ENCODING_NOTE = ": not UTF-8; read as "
