@@ -29,7 +29,7 @@ from paperlens.core.ids import doi_key
 from paperlens.core.model import Paper
 from paperlens.core.rope import Text
 from paperlens.index.aliases import title_name
-from paperlens.index.bibindex import BibIndex, BibRec, Row, Segment, rec_row
+from paperlens.index.bibindex import CHUNK, BibIndex, BibRec, Row, Segment, rec_row, split_col
 from paperlens.library.store import write_atomic
 from paperlens.sources.bibraw import NOT_ENTRIES, BadEntry, RawEntry, scan
 from paperlens.sources.bibtex import BibDocument, decode_bib_bytes, encoding_note, read_bib_file
@@ -197,16 +197,26 @@ def load_blocks(cache_dir: Path | None, digest: str) -> list[RawEntry] | None:
     if not isinstance(got, tuple) or len(got) != 2 or got[0] != CACHE_VERSION or not isinstance(got[1], dict):
         return None
     c = got[1]
+    enabled = gc.isenabled()
+    gc.disable()  # ~80,000 new blocks: young collections meanwhile held the GIL for 20+ ms (a request waited)
     try:
         n = len(c["start"])
-        strs = [c[k].split("\x00") if n else [] for k in ("kind", "key", "closer")]
+        strs = [split_col(c[k], "\x00") if n else [] for k in ("kind", "key", "closer")]
         if any(len(x) != n for x in strs) or len(c["body"]) != n or len(c["end"]) != n:
             return None
         kinds, keys, closers = strs
-        # A Python-level constructor per block: the GIL changes hands between them (no 0.1 s stall).
-        return list(map(RawEntry, kinds, keys, c["start"], c["body"], c["end"], closers))
+        starts, bodies, ends = c["start"], c["body"], c["end"]
+        out: list[RawEntry] = []
+        for a in range(0, n, CHUNK):  # a slice per C call: the GIL can change hands between them
+            b = a + CHUNK
+            out.extend(map(RawEntry, kinds[a:b], keys[a:b], starts[a:b], bodies[a:b], ends[a:b], closers[a:b]))
+        return out
     except (KeyError, TypeError, AttributeError):
         return None
+    finally:
+        if enabled:
+            gc.freeze()  # else the first collection after walks all of them at once (~10 ms)
+            gc.enable()
 
 
 def load_cache(cache_dir: Path | None, digest: str) -> tuple[list[RawEntry], list[Light | None]] | None:

@@ -9,6 +9,7 @@ it touched.
 from __future__ import annotations
 
 import bisect
+import gc
 import itertools
 import threading
 from array import array
@@ -58,6 +59,24 @@ def rec_row(r: BibRec) -> Row:
 
 Light = tuple[str, str, str, str, "int | None", "str | None", "str | None"]
 _SEP = "\x00"  # between a column's values (never in a key, a word or decoded text; checked on load)
+SPLIT_CHARS = 1 << 18  # a column is split this many characters at a time (each C call well under a millisecond)
+CHUNK = 8192  # items per C call when a column is turned into pairs or a dict
+
+
+def split_col(s: str, sep: str = _SEP) -> list[str]:
+    """s.split(sep), a piece at a time: one split of a 72k file's titles (a single C call) holds the GIL for
+    ~10 ms, and every request waits for it; between pieces the GIL can change hands."""
+    if len(s) <= SPLIT_CHARS:
+        return s.split(sep)
+    out: list[str] = []
+    a = 0
+    while True:
+        b = s.find(sep, a + SPLIT_CHARS)
+        if b < 0:
+            out.extend(s[a:].split(sep))
+            return out
+        out.extend(s[a:b].split(sep))
+        a = b + 1
 
 
 class Segment:
@@ -152,8 +171,8 @@ class Segment:
         BibIndex.install leaves for later (BibIndex.finish_install) so that keys answer first."""
         try:
             n = c["n"]
-            split = [(c[k].split(_SEP) if n else []) for k in ("key", "title", "short", "first", "arxiv", "doi",
-                                                              "method")]
+            split = [(split_col(c[k]) if n else []) for k in ("key", "title", "short", "first", "arxiv", "doi",
+                                                             "method")]
             present, years, order = c["present"], c["year"], c["order"]
             if (any(len(x) != n for x in split) or len(present) != n or len(years) != n
                     or len(order) != sum(present) or not _in_range(order, n)):
@@ -166,8 +185,11 @@ class Segment:
         seg._present = present
         seg._cols = (keys, titles, shorts, firsts, [y or None for y in years], [v or None for v in arx],
                      [v or None for v in dois], [v or None for v in methods])
-        lower = c["key"].lower().split(_SEP) if n else []
-        seg.sorted_keys = list(zip(map(lower.__getitem__, order), order, strict=True))
+        lower = split_col(c["key"].lower()) if n else []
+        seg.sorted_keys = []
+        for a in range(0, len(order), CHUNK):  # (one zip of 72,000 pairs: ~15 ms without a GIL hand-over)
+            part = order[a:a + CHUNK]
+            seg.sorted_keys.extend(zip(map(lower.__getitem__, part), part, strict=True))
         seg._saved = {k: c[k] for k in ("n", "words", "counts", "ids", "norm_title")}  # (the rest is split now)
         seg.postings, seg.sorted_words, seg.by_arxiv, seg.by_doi, seg.by_title, seg.names = {}, [], {}, {}, {}, {}
         return seg
@@ -180,9 +202,9 @@ class Segment:
             return True
         try:
             n = c["n"]
-            words = c["words"].split(_SEP) if c["words"] else []
+            words = split_col(c["words"]) if c["words"] else []
             counts, ids = c["counts"], c["ids"]
-            norms = c["norm_title"].split(_SEP) if n else []
+            norms = split_col(c["norm_title"]) if n else []
             if len(counts) != len(words) or sum(counts) != len(ids) or len(norms) != n or not _in_range(ids, n):
                 return False
         except (KeyError, TypeError, AttributeError, ValueError):
@@ -324,7 +346,8 @@ class BibIndex:
                 seg.build_tables()
             self.recs.extend(new)
             if base == 0 and len(keys) == len(new):  # every row a paper: numbered in order, at C speed
-                self.by_key.update(zip(keys, range(len(keys)), strict=True))
+                for a in range(0, len(keys), CHUNK):
+                    self.by_key.update(zip(keys[a:a + CHUNK], range(a, min(a + CHUNK, len(keys))), strict=True))
             else:
                 self.by_key.update((r.key, base + n) for n, r in enumerate(new) if r is not None)
             self._by_origin[origin] = set(keys)
@@ -357,7 +380,14 @@ class BibIndex:
         if pending is None:
             return
         seg, new, version = pending
-        ok = seg.build_tables()
+        enabled = gc.isenabled()
+        gc.disable()  # ~100,000 new lists: collections meanwhile walk the young heap again and again (10+ ms each)
+        try:
+            ok = seg.build_tables()
+        finally:
+            if enabled:
+                gc.freeze()  # they live as long as the file; else the next collection walks them all (~10 ms)
+                gc.enable()
         with self.lock:
             if ok and self.version == version and not self._words:
                 self._words, self._sorted_words = seg.postings, seg.sorted_words

@@ -87,6 +87,7 @@ def use_cache_dir(path: Path | None) -> None:
 
 
 _table_lock = threading.Lock()
+ZIPF_SLICE = 4096  # words per slice of the saved table (an update of a slice: well under a millisecond)
 _TABLE: dict[str, float] | None = None
 
 
@@ -104,13 +105,16 @@ def _zipf_table() -> dict[str, float]:
 
 
 def _make_zipf_table() -> dict[str, float]:
-    saved = _cache_dir[0] / "wordfreq-en-large-2.pickle" if _cache_dir else None
+    # 3: a pickle per slice (one pickle of all of them held the GIL for ~10 ms, a request waited for it)
+    saved = _cache_dir[0] / "wordfreq-en-large-3.pickle" if _cache_dir else None
     if saved is not None:
         try:
             table: dict[str, float] = {}
             # In slices: each C call short, so that requests get the GIL in between (it loads while they run).
-            for words, values in pickle.loads(saved.read_bytes()):  # our own file in the user's cache dir
-                table.update(zip(words.split("\n"), values, strict=True))
+            with saved.open("rb") as f:  # our own file in the user's cache dir
+                for _ in range(pickle.load(f)):
+                    words, values = pickle.load(f)
+                    table.update(zip(words.split("\n"), values, strict=True))
             if table:
                 return table
         except (OSError, ValueError, EOFError, TypeError, pickle.UnpicklingError):
@@ -125,9 +129,10 @@ def _make_zipf_table() -> dict[str, float]:
             saved.parent.mkdir(parents=True, exist_ok=True)
             tmp = saved.with_suffix(f".{os.getpid()}.tmp")
             items = list(table.items())
-            slices = [("\n".join(w for w, _ in items[a:a + 16384]), array("d", (z for _, z in items[a:a + 16384])))
-                      for a in range(0, len(items), 16384)]
-            tmp.write_bytes(pickle.dumps(slices, protocol=5))
+            slices = [("\n".join(w for w, _ in items[a:a + ZIPF_SLICE]),
+                       array("d", (z for _, z in items[a:a + ZIPF_SLICE]))) for a in range(0, len(items), ZIPF_SLICE)]
+            tmp.write_bytes(b"".join([pickle.dumps(len(slices), protocol=5)]
+                                     + [pickle.dumps(x, protocol=5) for x in slices]))
             os.replace(tmp, saved)
         except OSError:  # a read-only cache costs the next start time, nothing else
             pass
