@@ -1,0 +1,79 @@
+"""GIL stalls of the warm .bib load (issue 10): the server's load path (install_cached, the word table,
+finish_install, read_bib_path) in a worker thread, as the server runs it, while the main thread wakes every
+0.2 ms; a wake later than 4 ms is a stall (the worker held the GIL), printed with where the worker was before
+and after it. A request on the event loop would have waited that long.
+
+Run: .venv/bin/python bench/load_stalls.py [BIB] [CACHE_DIR]   (default: the generated 72k .bib; a first run
+makes the cache and exits, the next ones measure)
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
+from paperlens.analysis import bibload
+from paperlens.index import semantic
+from paperlens.index.bibindex import BibIndex
+
+STALL = 0.004
+SWITCH = 0.001  # workspace.LOADING_SWITCH_INTERVAL: what the server sets while it loads
+
+
+def where(fr: FrameType | None, n: int = 3) -> str:
+    out: list[str] = []
+    while fr is not None and len(out) < n:
+        out.append(f"{fr.f_code.co_filename.rsplit('/', 1)[-1]}:{fr.f_lineno} {fr.f_code.co_name}")
+        fr = fr.f_back
+    return " < ".join(out)
+
+
+def main() -> None:
+    here = Path(__file__).resolve().parent
+    bib = Path(sys.argv[1] if len(sys.argv) > 1 else here / "corpus" / "bib-72000" / "library.bib").absolute()
+    cache = Path(sys.argv[2] if len(sys.argv) > 2 else "/tmp/paperlens-load-stalls")
+    semantic.use_cache_dir(cache)
+    if not (cache / "bib").exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        r = bibload.read_bib_path(bib, bib.as_uri())
+        bibload.read_columns(str(bib), r.digest, str(cache), r.stat_key)
+        semantic.rarity("paperlens")
+        print(f"cache made in {cache}; run again to measure")
+        return
+    idx, uri, phase = BibIndex(), bib.as_uri(), ["install_cached"]
+    kept: list[bibload.Read] = []
+
+    def load() -> None:
+        hit = bibload.install_cached(bib, uri, idx, cache, True)
+        phase[0] = "word table"
+        semantic.rarity("paperlens")
+        phase[0] = "finish_install"
+        idx.finish_install()
+        phase[0] = "read_bib_path"
+        kept.append(bibload.read_bib_path(bib, uri, cache, idx, hit))  # (the server keeps it: no free here)
+
+    sys.setswitchinterval(SWITCH)
+    t = threading.Thread(target=load)
+    t.start()
+    stalls: list[tuple[float, float, str, str, str]] = []
+    before, last = "", time.perf_counter()
+    t0 = last
+    while t.is_alive():
+        time.sleep(0.0002)
+        now = time.perf_counter()
+        now_at = where(sys._current_frames().get(t.ident or 0))
+        if now - last > STALL:
+            stalls.append(((now - last) * 1000, now - t0, phase[0], before, now_at))
+        before, last = now_at, time.perf_counter()
+    big = [s[0] for s in stalls]
+    print(f"load {time.perf_counter() - t0:.2f} s; stalls > {STALL * 1000:.0f} ms: {len(big)}, "
+          f"> 10 ms: {sum(x > 10 for x in big)}, max {max(big, default=0):.1f} ms")
+    for ms, at, ph, bef, now_at in sorted(stalls, reverse=True)[:12]:
+        print(f"{ms:6.1f} ms at {at:.3f} s  {ph:14s} {bef}\n{'':38s}-> {now_at}")
+
+
+if __name__ == "__main__":
+    main()
