@@ -104,6 +104,19 @@ async def start(client: LanguageClient, root: Path | None, cache: Path, *, offli
         initialization_options=init))
 
 
+async def complete_line_1(client: LanguageClient, uri: str, text: str, version: int = 2) -> list[str]:
+    """Replace line 1 of an open document with `text` (didChange) and return the labels completed at its end."""
+    client.text_document_did_change(t.DidChangeTextDocumentParams(
+        text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=version),
+        content_changes=[t.TextDocumentContentChangePartial(
+            range=t.Range(start=t.Position(line=1, character=0), end=t.Position(line=1, character=99)),
+            text=text)]))
+    res = await client.text_document_completion_async(t.CompletionParams(
+        text_document=t.TextDocumentIdentifier(uri=uri), position=t.Position(line=1, character=len(text))))
+    assert isinstance(res, t.CompletionList)
+    return [it.label for it in res.items]
+
+
 def open_doc(client: LanguageClient, path: Path, language_id: str, text: str | None = None,
              version: int = 1) -> str:
     """didOpen for a file (its text on disk unless given); returns its URI."""

@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 
 import pytest_lsp
-from e2e_lsp import CONFIG, find, hover, open_doc, start, unescaped, wait_until
+from e2e_lsp import CONFIG, complete_line_1, find, hover, open_doc, start, unescaped, wait_until
 from lsprotocol import types as t
 from pytest_lsp import LanguageClient
 
@@ -27,18 +27,6 @@ def big_bib() -> str:
         parts.append(body.replace("{", "{", 1).replace("@inproceedings{", f"@inproceedings{{c{n}")
                      .replace("@article{", f"@article{{c{n}").replace("@misc{", f"@misc{{c{n}"))
     return "".join(parts)
-
-
-async def labels(client: LanguageClient, u: str, text: str) -> list[str]:
-    client.text_document_did_change(t.DidChangeTextDocumentParams(
-        text_document=t.VersionedTextDocumentIdentifier(uri=u, version=2),
-        content_changes=[t.TextDocumentContentChangePartial(
-            range=t.Range(start=t.Position(line=1, character=0), end=t.Position(line=1, character=99)),
-            text=text)]))
-    res = await client.text_document_completion_async(t.CompletionParams(
-        text_document=t.TextDocumentIdentifier(uri=u), position=t.Position(line=1, character=len(text))))
-    assert isinstance(res, t.CompletionList)
-    return [it.label for it in res.items]
 
 
 @pytest_lsp.fixture(config=CONFIG)
@@ -76,10 +64,10 @@ async def test_an_edit_in_a_large_open_bib_is_seen_at_once(client: LanguageClien
             range=t.Range(start=t.Position(line=line, character=col), end=t.Position(line=line, character=col)),
             text="title = {Zyxwvutsrq Choreographies},\n  old")]))
     for _ in range(200):  # at once when the file's records are all read; else after it is read again
-        if "BatesN24" in await labels(client, tex, "Now \\cite{zyxwvuts"):
+        if "BatesN24" in await complete_line_1(client, tex, "Now \\cite{zyxwvuts"):
             break
         await asyncio.sleep(0.1)
-    assert "BatesN24" in await labels(client, tex, "Now \\cite{zyxwvuts")
+    assert "BatesN24" in await complete_line_1(client, tex, "Now \\cite{zyxwvuts")
     # A key renamed: the old key is gone, the new one completes.
     kl = text.count("\n", 0, at)
     kc = at - text.rfind("\n", 0, at) - 1 + 1
@@ -89,7 +77,7 @@ async def test_an_edit_in_a_large_open_bib_is_seen_at_once(client: LanguageClien
             range=t.Range(start=t.Position(line=kl, character=kc), end=t.Position(line=kl, character=kc + 8)),
             text="BatesRenamed24")]))
     for _ in range(200):
-        got = await labels(client, tex, "Now \\cite{Bates")
+        got = await complete_line_1(client, tex, "Now \\cite{Bates")
         if "BatesRenamed24" in got:
             break
         await asyncio.sleep(0.1)
@@ -129,7 +117,7 @@ async def test_a_new_entry_completes_and_a_typed_brace_is_reported_then_cleared(
     _insert(client, bu, 2, line, 0, "@misc{Brandnew2026,\n  title = {Qwertzuiop Things},\n}\n\n")
     got: list[str] = []
     for _ in range(200):
-        got = await labels(client, tex, "Now \\cite{Brandnew")
+        got = await complete_line_1(client, tex, "Now \\cite{Brandnew")
         if "Brandnew2026" in got:
             break
         await asyncio.sleep(0.1)

@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 
 import pytest_lsp
-from e2e_lsp import CONFIG, find, hover, open_doc, start, unescaped
+from e2e_lsp import CONFIG, complete_line_1, find, hover, open_doc, start, unescaped
 from lsprotocol import types as t
 from pytest_lsp import LanguageClient
 
@@ -26,18 +26,6 @@ def big_bib() -> str:
         parts.append(body.replace("@inproceedings{", f"@inproceedings{{c{n}").replace("@article{", f"@article{{c{n}")
                      .replace("@misc{", f"@misc{{c{n}"))
     return "".join(parts)
-
-
-async def labels(client: LanguageClient, u: str, text: str, version: int) -> list[str]:
-    client.text_document_did_change(t.DidChangeTextDocumentParams(
-        text_document=t.VersionedTextDocumentIdentifier(uri=u, version=version),
-        content_changes=[t.TextDocumentContentChangePartial(
-            range=t.Range(start=t.Position(line=1, character=0), end=t.Position(line=1, character=99)),
-            text=text)]))
-    res = await client.text_document_completion_async(t.CompletionParams(
-        text_document=t.TextDocumentIdentifier(uri=u), position=t.Position(line=1, character=len(text))))
-    assert isinstance(res, t.CompletionList)
-    return [it.label for it in res.items]
 
 
 @pytest_lsp.fixture(config=CONFIG)
@@ -62,7 +50,7 @@ async def test_a_large_bib_answers_by_key_first_then_by_title(client: LanguageCl
     got: list[str] = []
     for _ in range(300):
         version += 1
-        got = await labels(client, tex, "Now \\cite{c10BatesN2", version)
+        got = await complete_line_1(client, tex, "Now \\cite{c10BatesN2", version)
         seen += client.diagnostics.get(tex, [])
         if KEY in got:
             break
@@ -71,7 +59,7 @@ async def test_a_large_bib_answers_by_key_first_then_by_title(client: LanguageCl
     by_title: list[str] = []
     for _ in range(1200):  # the records: once the worker has read them all
         version += 1
-        by_title = await labels(client, tex, "Now \\cite{choreographic multicast", version)
+        by_title = await complete_line_1(client, tex, "Now \\cite{choreographic multicast", version)
         seen += client.diagnostics.get(tex, [])
         if KEY in by_title:
             break
