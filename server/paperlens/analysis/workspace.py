@@ -31,7 +31,8 @@ from paperlens.core.rope import Rope, Text, as_str
 from paperlens.index.bibindex import CONTENT_MAX, BibIndex, build_content
 from paperlens.index.catalog import Catalog
 from paperlens.index.semantic import rarity, use_cache_dir
-from paperlens.library.pipeline import open_index
+from paperlens.library.background import BuildJob
+from paperlens.library.pipeline import Loaded, builds_long, open_built, open_index, open_previous, sources_named
 from paperlens.sources.bibcheck import BibCheck, check_region
 from paperlens.sources.bibtex import decode_bib_bytes, encoding_note, is_encoding_note
 
@@ -73,6 +74,16 @@ def spawn(coro: Coroutine[Any, Any, Any]) -> None:
     task.add_done_callback(done)
 
 
+def _load_messages(errors: list[str], warnings: list[str]) -> list[Message]:
+    """What a user is told about an index just loaded: the feeds left out, and the encoding notes."""
+    out: list[Message] = [("error", f"feed left out: {err}") for err in errors]
+    for w in warnings:
+        log.warning(w)
+        if is_encoding_note(w):
+            out.append(("warning", w))
+    return out
+
+
 def read_bib(uri: str, text: str, encoding: str = "utf-8") -> BibFile:
     """A .bib from its text (an open document, an edit): its encoding noted when it is not UTF-8."""
     path = uri_path(uri)
@@ -102,6 +113,8 @@ class Workspace:
     root: Path | None = None
     markdown: bool = True  # the client shows Markdown hovers
     refreshing: bool = False
+    build_job: BuildJob | None = None  # the index of the configured sources, being built in a child process
+    load_gen: int = 0  # one more at each load_index: a background build's index is installed only in its own
     pending: dict[str, asyncio.TimerHandle] = field(default_factory=dict)  # debounced work, by key
     bib_index: BibIndex = field(default_factory=BibIndex)
     bib_gen: dict[str, int] = field(default_factory=dict)  # per .bib URI: the newest read wins
@@ -317,22 +330,74 @@ class Workspace:
 
     def load_index(self) -> list[Message]:
         """Open the index. A feed file that cannot be read is left out, and whatever else goes wrong falls back to
-        the shipped papers: the server always has an index. Returns one message per problem (file and reason)."""
+        the shipped papers: the server always has an index. Returns one message per problem (file and reason).
+
+        When the index must be built and that takes long (large feeds), it is built in a child process
+        (`build_job`, finished by `finish_build`) and the server answers from the index it had meanwhile."""
         problems: list[Message] = []
+        self.cancel_build()
+        self.load_gen += 1
+        try:
+            if builds_long(self.settings) and open_built(self.settings, skip_bad=True) is None:
+                loaded = open_previous(self.settings)
+                self.build_job = BuildJob(self.settings, what=sources_named(self.settings))
+                log.info("building the index of %s in process %d; answering from %s meanwhile",
+                         self.build_job.what, self.build_job.pid, loaded.library_source)
+                self._install(loaded)
+                return problems
+        except Exception as e:  # the cache cannot be read, the child cannot start: build here, as before
+            log.exception("starting the index build failed")
+            problems.append(("warning", f"cannot build the index in the background ({e}); building it now"))
         try:
             loaded = open_index(self.settings, skip_bad=True)
         except Exception as e:  # e.g. a huge feed that turns out to be broken half-way through
             log.exception("loading the feeds failed")
             problems.append(("error", f"{e}; serving the shipped papers without the extra feeds"))
             loaded = open_index(dataclasses.replace(self.settings, feeds=()), skip_bad=True)
+        self._install(loaded)
+        return problems + _load_messages(loaded.errors, loaded.warnings)
+
+    def _install(self, loaded: Loaded) -> None:
         self.bib_index.repos = loaded.index.repos
         self.swap_catalog(Catalog(loaded.index, bib=self.bib_index), loaded.library_source)
-        problems += [("error", f"feed left out: {err}") for err in loaded.errors]
-        for w in loaded.warnings:
-            log.warning(w)
-            if is_encoding_note(w):
-                problems.append(("warning", w))
-        return problems
+
+    def cancel_build(self) -> None:
+        job, self.build_job = self.build_job, None
+        if job is not None:
+            job.cancel()
+
+    async def finish_build(self, report: Callable[[int], None] = lambda n: None) -> list[Message]:
+        """Wait for the background build (reporting the papers it has read), then swap its index in; a build that
+        fails or is killed keeps the index in use, and says why in one message naming the feeds."""
+        job = self.build_job
+        if job is None:
+            return []
+        loop = asyncio.get_running_loop()
+        gen, seen = self.load_gen, -1
+        while not job.done.is_set():
+            if job.papers != seen:
+                seen = job.papers
+                report(seen)
+            await loop.run_in_executor(None, job.wait, 0.5)
+        if self.build_job is not job:
+            return []  # cancelled or superseded (the settings changed): the newer load says what it does
+        self.build_job = None
+        messages: list[Message]
+        loaded = await loop.run_in_executor(None, lambda: open_built(self.settings, skip_bad=True)) if job.ok else None
+        if self.load_gen != gen or self.catalog is None:
+            return []  # a newer load began meanwhile
+        if loaded is not None:
+            self._install(loaded)
+            out = job.outcome
+            messages = _load_messages(loaded.errors, [str(w) for w in out.get("warnings", [])])
+        else:
+            reason = job.error if not job.ok else f"{job.what}: the index built in the background cannot be opened"
+            log.error("index build failed: %s", reason)
+            messages = [("error", f"{reason}; serving the {self.catalog.n_papers} papers of "
+                                  f"{self.source or 'the previous index'} meanwhile")]
+        self.status_changed()
+        self.republish()
+        return messages
 
     def build_catalog(self) -> tuple[Catalog, str]:
         """A catalog over the library as it is now (after a refresh), not yet installed (swap_catalog does)."""
@@ -342,7 +407,8 @@ class Workspace:
 
     def status(self) -> dict[str, Any]:
         cat = self.catalog
-        return {"papers": cat.n_papers if cat else 0, "state": "refreshing" if self.refreshing else "idle",
+        busy = self.refreshing or self.build_job is not None  # (a background build: the index is being refreshed)
+        return {"papers": cat.n_papers if cat else 0, "state": "refreshing" if busy else "idle",
                 "source": self.source}
 
     def cache_dir(self) -> Path | None:

@@ -16,7 +16,7 @@ import os
 import tempfile
 import time
 from array import array
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +35,16 @@ from paperlens.index.columns import FORMAT_VERSION
 from paperlens.index.core import Index
 from paperlens.index.persist import prune
 from paperlens.index.segments import Segments
+from paperlens.library.background import run_build
 from paperlens.library.merge import apply_repos, enrich_from_repo, merge_papers, paper_identity, stream_merged
-from paperlens.library.store import base_path, library_path, read_base_library, write_library
+from paperlens.library.store import (
+    base_path,
+    library_path,
+    read_base_library,
+    read_library,
+    snapshot_file,
+    write_library,
+)
 from paperlens.sources.errors import FeedError
 from paperlens.sources.feedfile import STREAM_BYTES, iter_feed_file, read_feed_file
 from paperlens.sources.github import fetch_repo
@@ -45,6 +53,9 @@ from paperlens.sources.http import HttpClient
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
+# Sources larger than this (library.json and the local feed files: ~5,000 papers, seconds of CPU) are built in a
+# child process (library/background.py) while the server answers from the index it has; smaller ones at once.
+BACKGROUND_BYTES = STREAM_BYTES
 
 
 def is_url(feed: str) -> bool:
@@ -128,22 +139,69 @@ def find_index(cache: Path, fp: str) -> Path | None:
     return None
 
 
-def open_index(settings: Settings, extra_feeds: Iterable[str] = (), *, skip_bad: bool = False) -> Loaded:
+def open_built(settings: Settings, extra_feeds: Iterable[str] = (), *, skip_bad: bool = False) -> Loaded | None:
+    """The persisted index of these sources, memory-mapped; None when there is none (it must be built)."""
+    found = find_index(settings.cache_path, sources_fingerprint(settings, extra_feeds))
+    segs = segments.open_segments(found) if found is not None else None
+    if found is None or segs is None:
+        return None
+    # Files that failed when this index was built (and have not changed since) are still left out.
+    return Loaded(segs, str(base_path(settings)), errors=_saved_errors(found) if skip_bad else [])
+
+
+def open_previous(settings: Settings) -> Loaded:
+    """What the server answers from while the index of its sources is built: the newest index in the cache (of
+    the sources before the feeds changed, or before a refresh), else the shipped snapshot."""
+    def saved(d: Path) -> float:
+        try:
+            return (d / "manifest.json").stat().st_mtime
+        except OSError:
+            return 0.0
+
+    cache = settings.cache_path
+    dirs = [d for d in cache.glob("index-*") if d.is_dir() and ".tmp" not in d.name and ".old" not in d.name]
+    for d in sorted(dirs, key=saved, reverse=True):
+        segs = segments.open_segments(d)
+        if segs is not None:
+            return Loaded(segs, str(d))
+    lib = read_library(snapshot_file())
+    return Loaded(Segments([Index.build(lib)]), str(snapshot_file()), list(lib.warnings))
+
+
+def builds_long(settings: Settings, extra_feeds: Iterable[str] = ()) -> bool:
+    """Whether building these sources takes long enough (more than BACKGROUND_BYTES of library and feed files,
+    seconds to minutes) to be run in a child process while the server answers from what it has."""
+    total = 0
+    for path in [base_path(settings), *local_feeds(settings, extra_feeds)]:
+        try:
+            total += path.stat().st_size
+        except OSError:
+            continue
+    return total > background_bytes()
+
+
+def background_bytes() -> int:
+    """BACKGROUND_BYTES, or $PAPERLENS_BACKGROUND_BUILD_BYTES (the tests make small feeds build in the child)."""
+    try:
+        return int(os.environ.get("PAPERLENS_BACKGROUND_BUILD_BYTES", BACKGROUND_BYTES))
+    except ValueError:
+        return BACKGROUND_BYTES
+
+
+def open_index(settings: Settings, extra_feeds: Iterable[str] = (), *, skip_bad: bool = False,
+               progress: Callable[[int], None] | None = None) -> Loaded:
     """Load the persisted index when its sources are unchanged, else build it (and persist it).
 
     skip_bad (the server): a feed file that cannot be read is left out and named in `Loaded.errors`, so one
-    bad file never costs the others; the CLI keeps the default and stops with the FeedError's one line."""
+    bad file never costs the others; the CLI keeps the default and stops with the FeedError's one line.
+    progress: called with the count of papers read so far while a large feed is streamed into a build."""
     extra = list(extra_feeds)
+    built = open_built(settings, extra, skip_bad=skip_bad)
+    if built is not None:
+        return built
     errors: list[str] | None = [] if skip_bad else None
     feeds = local_feeds(settings, extra)
-    base = base_path(settings)
     fp = sources_fingerprint(settings, extra)
-    found = find_index(settings.cache_path, fp)
-    if found is not None:
-        segs = segments.open_segments(found)
-        if segs is not None:
-            # Files that failed when this index was built (and have not changed since) are still left out.
-            return Loaded(segs, str(base), errors=_saved_errors(found) if skip_bad else [])
     ipath = settings.cache_path / f"index-{fp}"
     big = [f for f in feeds if _big(f)]
     if not big:
@@ -164,12 +222,37 @@ def open_index(settings: Settings, extra_feeds: Iterable[str] = (), *, skip_bad:
     settings.cache_path.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(prefix="records-", dir=settings.cache_path) as rec:
         stream = stream_merged(lib.papers, big, lib.repos, warnings)
+        if progress is not None:
+            stream = _counted(stream, progress)
         segments.create(ipath, Index.build_stream(stream, lib.repos, cast(BinaryIO, rec)), fp)
     prune(settings.cache_path, keep=ipath.name)
     opened = segments.open_segments(ipath)
     if opened is None:
         raise FeedError(f"{ipath}: the index vanished while it was being opened")
     return Loaded(opened, source, warnings, errors or [])
+
+
+def sources_named(settings: Settings, extra_feeds: Iterable[str] = ()) -> str:
+    """The sources of an index as a message names them: the feed files, else the library file."""
+    return ", ".join(str(f) for f in local_feeds(settings, extra_feeds)) or str(base_path(settings))
+
+
+def build_index(settings: Settings) -> int:
+    """Build (and persist) the index of the sources as they are now, unless it exists; its paper count. A long
+    build runs in a child process (background.py), so that this process's memory stays at its own size."""
+    if builds_long(settings) and open_built(settings) is None:
+        return int(run_build(settings, what=sources_named(settings))["papers"])
+    return open_index(settings).index.n
+
+
+def _counted(papers: Iterable[Paper], progress: Callable[[int], None], every: int = 10_000) -> Iterator[Paper]:
+    n = 0
+    for p in papers:
+        yield p
+        n += 1
+        if n % every == 0:
+            progress(n)
+    progress(n)
 
 
 def _saved_errors(ipath: Path) -> list[str]:
@@ -408,7 +491,7 @@ def refresh(settings: Settings, progress: Progress | None = None, http: HttpClie
             else:
                 summary.papers_before = ix.n if ix is not None else 0
                 del ix
-                summary.papers_after = open_index(settings).index.n  # builds and persists the new index
+                summary.papers_after = build_index(settings)  # builds and persists the new index
             summary.index_seconds = time.perf_counter() - t1
         return summary
     finally:

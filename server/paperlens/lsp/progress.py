@@ -46,9 +46,30 @@ class Progress:
                 self.loop.call_soon_threadsafe(self.ls.work_done_progress.report, self.token, t.WorkDoneProgressReport(
                     message=f"{done}/{total} repos · {what}", percentage=pct))
 
+    def note(self, message: str) -> None:
+        """A report from the event loop's thread."""
+        if self.on:
+            self.ls.work_done_progress.report(self.token, t.WorkDoneProgressReport(message=message))
+
     def end(self) -> None:
         if self.on:
             self.ls.work_done_progress.end(self.token, t.WorkDoneProgressEnd(message="done"))
+
+
+async def indexing(ls: PaperLensServer) -> None:
+    """The index being built in a child process (`Workspace.build_job`), with progress; its messages shown."""
+    job = ls.ws.build_job
+    if job is None:
+        return
+    progress = Progress(ls, "index", f"PaperLens: indexing {job.what}")
+    await progress.begin()
+    try:
+        messages = await ls.ws.finish_build(lambda n: progress.note(f"{n:,} papers read" if n else "starting"))
+    finally:
+        progress.end()
+    for level, message in messages:
+        ls.window_show_message(t.ShowMessageParams(
+            type=t.MessageType.Error if level == "error" else t.MessageType.Warning, message=f"PaperLens: {message}"))
 
 
 async def refresh(ls: PaperLensServer) -> dict[str, Any]:

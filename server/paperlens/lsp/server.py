@@ -70,6 +70,13 @@ def _apply_settings(ls: PaperLensServer, raw: Any, *, reload: bool) -> None:
         for level, problem in ls.ws.load_index():
             _show(ls, level, problem)
         ls.ws.status_changed()
+        _index_in_background(ls)
+
+
+def _index_in_background(ls: PaperLensServer) -> None:
+    """The index being built in a child process, if load_index started one: its progress, then the swap."""
+    if ls.ws.build_job is not None:
+        spawn(progress.indexing(ls))
 
 
 async def _client_settings(ls: PaperLensServer, fallback: Any) -> Any:
@@ -138,6 +145,7 @@ async def on_initialized(ls: PaperLensServer, params: t.InitializedParams) -> No
         spawn(ls.ws.read_large_bibs())
     for level, message in ls.ws.start_messages + ls.ws.bib_notes():
         _show(ls, level, message)
+    _index_in_background(ls)
     raw = await _client_settings(ls, None)
     if raw and isinstance(raw, dict):
         _apply_settings(ls, raw, reload=True)
