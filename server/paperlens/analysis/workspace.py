@@ -14,6 +14,7 @@ import functools
 import logging
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from paperlens.analysis.textsync import RopeLines, plain_breaks
 from paperlens.analysis.uris import path_uri, uri_path
 from paperlens.core.config import Settings
 from paperlens.core.rope import Rope, Text, as_str
+from paperlens.index import dense
 from paperlens.index.bibindex import CONTENT_MAX, BibIndex, build_content
 from paperlens.index.catalog import Catalog
 from paperlens.index.semantic import rarity, use_cache_dir
@@ -360,6 +362,12 @@ class Workspace:
     def _install(self, loaded: Loaded) -> None:
         self.bib_index.repos = loaded.index.repos
         self.swap_catalog(Catalog(loaded.index, bib=self.bib_index), loaded.library_source)
+        # The first index is opened without embedding anything (initialize does not wait for the encoder);
+        # later builds (a refresh, in the background) embed their new papers when the encoder is installed,
+        # and a passage gets its vector: the model is loaded now, off the request path (~0.6 s, ~150 MB).
+        if not dense.encoder_enabled() and dense.available():
+            dense.enable_encoder(True)
+            threading.Thread(target=dense.encoder, name="encoder-load", daemon=True).start()
 
     def cancel_build(self) -> None:
         job, self.build_job = self.build_job, None
@@ -431,6 +439,7 @@ class Workspace:
         """At initialize: read the workspace's small .bib files now; the rest are read by `read_large_bibs`."""
         self.pending.clear()
         use_cache_dir(self.cache_dir())  # (the first hover's word table, read from there on the next start)
+        dense.use_cache_dir(self.cache_dir())
         self.bib_paths = self._scan_workspace_bibs()
         self.bibs_ready = not self.bib_paths
         if not self.bib_paths and self.bib_index.n:

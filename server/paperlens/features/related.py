@@ -1,6 +1,7 @@
 """Papers related to what you are writing: the selection, the paragraph at the cursor, or the Python function
-around it (its name, docstring and comments), ranked by shared key phrases; each action cites one paper and says
-which phrases link it ("both: information bottleneck, time series")."""
+around it (its name, docstring and comments), ranked by shared key phrases, plus the cosine of its sentence
+embedding when the optional encoder is installed (index/dense.py: ~15-60 ms a paragraph); each action cites one
+paper and says which phrases link it ("both: information bottleneck, time series")."""
 
 from __future__ import annotations
 
@@ -161,7 +162,8 @@ def passage_actions(ctx: FeatureContext, rng: Region, invoked: bool = False) -> 
     _, writable = bib_target(ctx)
     actions: list[Action] = []
     known = _named_or_cited(ctx, lo, hi, rng.start_line, rng.start)
-    hits = [(e, why) for e, why in ctx.catalog.related_passage(text, PASSAGE_K + len(known)) if e.key not in known]
+    hits = [(e, why) for e, why in ctx.catalog.related_passage(text, PASSAGE_K + len(known), encode=True)
+            if e.key not in known]
     for e, why in hits[:PASSAGE_K]:
         label = clean(e.method or e.title, 80)
         reason = clean(f" (both: {', '.join(why)})", 80) if why else ""

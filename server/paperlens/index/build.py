@@ -30,6 +30,8 @@ from paperlens.core.model import Paper, Repo
 from paperlens.core.text import name_prefixes, norm_name, words
 from paperlens.index.aliases import CODE, method_name, paper_aliases
 from paperlens.index.columns import Columns
+from paperlens.index.dense import DENSE_MAX, DIM, text_of
+from paperlens.index.dense import column as dense_column
 from paperlens.index.keys import base_key, dedupe_keys
 from paperlens.index.semantic import key_phrases, telling
 from paperlens.index.store import Bloom, Postings, StrArray
@@ -246,6 +248,8 @@ class IndexBuilder:
         self.hashed: HashedTerms | None = None
         self.hnames: Vocab | None = None
         self.hwords: Vocab | None = None
+        # Dense vectors (dense.py): looked up or embedded at finish, for a small index only.
+        self.texts: list[str] | None = []
 
     def _name(self, norm: str, seq: int, display: str, common: bool, code: bool) -> None:
         if not norm:
@@ -308,6 +312,11 @@ class IndexBuilder:
         self.bags.write(array("I", [ids.setdefault(t, len(ids)) for t in bag]).tobytes())
         self.bags.write(array("f", bag.values()).tobytes())
         self.bag_len.append(len(bag))
+        if self.texts is not None:
+            if len(self.texts) < DENSE_MAX:
+                self.texts.append(text_of(p.title, p.abstract))
+            else:
+                self.texts = None
 
     def _bag_chunks(self, step: int = 2000) -> Iterator[tuple[npt.NDArray[Any], ...]]:
         """The saved bags as (term ids, counts, paper seq) arrays, `step` papers at a time."""
@@ -484,6 +493,8 @@ class IndexBuilder:
             word_tops=prefix_tops(words_post),
             **typo_tables,
             **self._related(rank),
+            dense=dense_column([self.texts[i] for i in order.tolist()]) if self.texts is not None and
+            len(self.texts) == n else np.zeros((0, DIM), np.float16),
             records=records,
             repos=self.repos,
         )

@@ -257,33 +257,40 @@ class Catalog:
         ov = self._bib_content()
         p = entry.paper if (entry.index is not self.base or ov is not None) else None
         if entry.index is self.base:
-            bq = self.base.paper_query(entry.id)
-            base_hits = self.base.related_to(bq, k + 1, exclude=entry.id)
+            bq, ex = self.base.paper_query(entry.id), entry.id
         else:
             assert p is not None
-            bq = self.base.text_query(p.abstract, p.title, p.ai_keywords)
-            base_hits = self.base.related_to(bq, k + 1)
-        oq: RelQuery | None = None
-        ov_hits: list[tuple[int, float]] = []
-        if ov is not None and p is not None:
-            oq = ov.text_query(p.abstract, p.title, p.ai_keywords)
-            ov_hits = ov.related_to(oq, k + 1)
-        return self._merge_related(bq, oq, base_hits, ov_hits, k, exclude=entry.key)
+            bq, ex = self.base.text_query(p.abstract, p.title, p.ai_keywords), -1
+        oq = ov.text_query(p.abstract, p.title, p.ai_keywords) if ov is not None and p is not None else None
+        return self._ranked(bq, oq, k, ex, exclude_key=entry.key)
 
     def related_text(self, text: str, k: int = 5) -> list[Entry]:
         return [e for e, _ in self.related_passage(text, k)]
 
-    def related_passage(self, text: str, k: int = 5) -> list[tuple[Entry, list[str]]]:
-        """Papers (feed and workspace .bib) related to a passage of text, each with the key phrases they share."""
-        bq = self.base.text_query(text)
-        base_hits = self.base.related_to(bq, k)
+    def related_passage(self, text: str, k: int = 5, encode: bool = False) -> list[tuple[Entry, list[str]]]:
+        """Papers (feed and workspace .bib) related to a passage of text, each with the key phrases they share;
+        encode: give the passage a dense vector with the encoder, when it is installed and on (dense.py)."""
         ov = self._bib_content()
-        oq: RelQuery | None = None
-        ov_hits: list[tuple[int, float]] = []
-        if ov is not None:
-            oq = ov.text_query(text)
-            ov_hits = ov.related_to(oq, k)
-        return self._merge_related(bq, oq, base_hits, ov_hits, k, exclude=None)
+        bq = self.base.text_query(text, encode=encode and self._dense_ok(ov))
+        oq = ov.text_query(text) if ov is not None else None
+        if oq is not None:
+            oq.vec = bq.vec
+        return self._ranked(bq, oq, k, -1, exclude_key=None)
+
+    def _dense_ok(self, ov: Segments | None) -> bool:
+        """Dense vectors take part only when every paper ranked has one (Segments.dense_ready): feed and .bib."""
+        return self.base.dense_ready() and (ov is None or ov.dense_ready())
+
+    def _ranked(self, bq: RelQuery, oq: RelQuery | None, k: int, ex: int, exclude_key: str | None
+                ) -> list[tuple[Entry, list[str]]]:
+        ov = self._bib_content()
+        if not self._dense_ok(ov):
+            bq.vec = None
+            if oq is not None:
+                oq.vec = None
+        base_hits = self.base.related_to(bq, k + 1, exclude=ex)
+        ov_hits = ov.related_to(oq, k + 1) if ov is not None and oq is not None else []
+        return self._merge_related(bq, oq, base_hits, ov_hits, k, exclude=exclude_key)
 
     def _bib_content(self) -> Segments | None:
         """The workspace's own papers' related-papers index (small libraries: see BibIndex.content)."""

@@ -32,6 +32,7 @@ import numpy as np
 
 from paperlens.core.model import Paper, Repo
 from paperlens.index.build import IndexBuilder, Strings, big_blocks_mapped, return_freed_memory
+from paperlens.index.dense import DENSE_MAX
 from paperlens.index.terms import HashedTerms, Vocab, pack, term_hashes
 
 log = logging.getLogger(__name__)
@@ -57,14 +58,16 @@ def _init(repos: dict[str, Repo]) -> None:
     _repos = repos
 
 
-def _analyse(papers: list[Paper]) -> dict[str, Any]:
-    """In a worker: one chunk through `IndexBuilder.add`, returned as plain columns (cheap to pickle)."""
+def _analyse(papers: list[Paper], texts: bool = True) -> dict[str, Any]:
+    """In a worker: one chunk through `IndexBuilder.add`, returned as plain columns (cheap to pickle); texts:
+    with the papers' texts for dense vectors (a worker that has seen more than dense.DENSE_MAX papers knows
+    that the index is too large for them)."""
     b = IndexBuilder(_repos)  # records and bags in memory (BytesIO)
     for p in papers:
         b.add(p)
     rec, bags = cast(io.BytesIO, b.rec), cast(io.BytesIO, b.bags)
     out: dict[str, Any] = {"n": b.n, "records": rec.getvalue(), "rec_start": b.rec_start, "rec_end": b.rec_end,
-                           "prefixes": b.prefixes}
+                           "prefixes": b.prefixes, "texts": b.texts if texts else None}
     for name in _STRINGS:
         s: Strings = getattr(b, name)
         out[name] = (bytes(s.blob), s.off)
@@ -120,6 +123,9 @@ def merge_chunk(b: IndexBuilder, part: dict[str, Any]) -> None:
     for vocab, (hashes, blob, off, cols, stored) in ((b.hnames, part["names"]), (b.hwords, part["words"])):
         vocab.add_chunk(hashes, blob, off, cols, {**stored, "s": stored["s"] + np.uint32(base)})
     b.prefixes.update(part["prefixes"])
+    # Dense vectors' texts (dense.py), while the index is small enough to have vectors.
+    b.texts = b.texts + part["texts"] if b.texts is not None and part["texts"] is not None and \
+        len(b.texts) + len(part["texts"]) <= DENSE_MAX else None
     # Key phrases: counted by hash, their bags to the scratch file (terms.py).
     b.hashed.add_chunk(*part["content"])
 
@@ -249,12 +255,14 @@ def _serve() -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     _init(_recv(inp))
+    seen = 0
     while True:
         try:
             papers = _recv(inp)
         except EOFError:
             return
-        _send(out, _analyse(papers))
+        seen += len(papers)
+        _send(out, _analyse(papers, texts=seen <= DENSE_MAX))
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from paperlens.core.text import norm_name, words
 from paperlens.index.build import IndexBuilder
 from paperlens.index.columns import Columns
 from paperlens.index.core import Entry, IdArray, Index, NameHit
+from paperlens.index.dense import query_vector, text_of
 from paperlens.index.persist import IN_USE, flock, fsync_dir, load_index, remove_unless_in_use, write_columns
 from paperlens.index.semantic import key_phrases
 
@@ -124,9 +125,11 @@ def write_lock(ipath: Path) -> Iterator[None]:
 class RelQuery:
     """A related-papers query: its terms as ids in each segment, worked out when a segment is first asked."""
 
-    def __init__(self, home: int, ids: dict[int, float] | None, bag: dict[str, float] | None) -> None:
+    def __init__(self, home: int, ids: dict[int, float] | None, bag: dict[str, float] | None,
+                 vec: np.ndarray | None = None) -> None:
         self.home = home  # the segment whose term ids `ids` are (-1: a text query, from `bag`)
         self.bag = bag
+        self.vec = vec  # its dense vector (dense.py), when it has one
         self._by_seg: dict[int, dict[int, float]] = {home: ids} if ids is not None else {}
         self._names: dict[str, float] | None = None
 
@@ -155,6 +158,7 @@ class Segments:
             self.starts.append(self.starts[-1] + s.n)
         self.n = self.starts[-1]
         self.pins = list(pins)  # open lock files: the segments stay on disk while this object lives
+        self._dense_ready: bool | None = None
         self.live = live or Live()
         if len(segs) == 1 and not self.live.repos:
             self.repos = segs[0].repos
@@ -290,21 +294,36 @@ class Segments:
 
     def paper_query(self, i: int) -> RelQuery:
         s, j = self.loc(i)
-        return RelQuery(s, self.segs[s].paper_term_ids(j), None)
+        return RelQuery(s, self.segs[s].paper_term_ids(j), None, self.segs[s].paper_vector(j))
 
-    def text_query(self, text: str, title: str = "", keywords: tuple[str, ...] = ()) -> RelQuery:
-        return RelQuery(-1, None, key_phrases(title, text, keywords))
+    def text_query(self, text: str, title: str = "", keywords: tuple[str, ...] = (), encode: bool = False
+                   ) -> RelQuery:
+        """A paper's (title given) or a passage's query; its vector is a stored one, or with `encode` one the
+        encoder makes now (dense.query_vector: ~15-60 ms a paragraph)."""
+        vec = query_vector(text_of(title, text) if title else text, encode)
+        return RelQuery(-1, None, key_phrases(title, text, keywords), vec)
 
     def related_to(self, q: RelQuery, k: int = 5, exclude: int = -1) -> list[tuple[int, float]]:
-        """The k papers closest to a query (cosine over key phrases), across the segments."""
+        """The k papers closest to a query (cosine over key phrases, plus over dense vectors where the query and
+        papers have them), across the segments."""
+        vec = q.vec if q.vec is not None and self.dense_ready() else None
         out: list[tuple[int, float]] = []
         for s, seg in enumerate(self.segs):
             ex_s, ex_j = self.loc(exclude) if exclude >= 0 else (-1, -1)
-            hits = seg.related_terms(list(q.terms(self.segs, s).items()), k, ex_j if ex_s == s else -1)
+            hits = seg.related_terms(list(q.terms(self.segs, s).items()), k, ex_j if ex_s == s else -1,
+                                     seg.dense_sims(vec) if vec is not None else None)
             out.extend((self.starts[s] + j, sc) for j, sc in hits)
         if len(self.segs) > 1:
             out.sort(key=lambda h: (-h[1], h[0]))
         return out[:k]
+
+    def dense_ready(self) -> bool:
+        """Whether related papers use dense vectors: only when every paper has one. Scores of papers with and
+        without vectors do not compare: with half of them embedded, P@5 fell below key phrases alone
+        (bench/results/related-p5.md), so a refreshed index with papers the encoder did not embed goes without."""
+        if self._dense_ready is None:
+            self._dense_ready = any(len(s.dense) for s in self.segs) and all(s.dense_complete() for s in self.segs)
+        return self._dense_ready
 
     def why(self, q: RelQuery, i: int, n: int = 3) -> list[str]:
         s, j = self.loc(i)

@@ -1,0 +1,198 @@
+"""Dense vectors for related papers (index/dense.py): the shipped snapshot's, vectors kept in the cache dir, the
+all-or-nothing rule, the saved index, and the optional encoder (on a small random model the tests make)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paperlens.core.model import Library, Paper
+from paperlens.index import build, dense
+from paperlens.index.catalog import Catalog
+from paperlens.index.core import Index
+from paperlens.index.persist import load_index, write_columns
+from paperlens.index.segments import Segments
+from paperlens.library.store import read_library, snapshot_file
+from support.tiny_encoder import make_tiny_encoder
+
+
+@pytest.fixture(autouse=True)
+def _clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test: its own cache dir, the encoder off and not loaded, no model from the environment."""
+    monkeypatch.delenv("PAPERLENS_MINILM_ZIP", raising=False)
+    dense.use_cache_dir(tmp_path / "cache")
+    dense.enable_encoder(False)
+    dense.forget_encoder()
+    yield
+    dense.use_cache_dir(None)
+    dense.enable_encoder(False)
+    dense.forget_encoder()
+
+
+def test_the_shipped_snapshot_has_a_vector_for_every_paper() -> None:
+    lib = read_library(snapshot_file())
+    stored = dense.read_vectors(dense.shipped_file())
+    assert len(stored) == len(lib.papers) == 54
+    assert all(dense.text_key(dense.text_of(p.title, p.abstract)) in stored for p in lib.papers)
+    ix = Index.build(lib)
+    assert ix.dense.shape == (54, dense.DIM) and ix.dense_complete()
+    norms = np.linalg.norm(np.asarray(ix.dense, np.float32), axis=1)
+    assert np.allclose(norms, 1.0, atol=1e-2)
+    assert Segments([ix]).dense_ready()
+
+
+# Four made-up papers: by key phrases, Q's nearest is A (they share "transformer attention"); by meaning, B (image
+# restoration). The vectors say so: Q and B close, A far.
+Q = Paper(title="Image super-resolution with transformer attention",
+          abstract="We upscale low-resolution photographs with a transformer attention network.", arxiv_id="2601.00001")
+A = Paper(title="Transformer attention for speech recognition",
+          abstract="A transformer attention model transcribes spoken audio.", arxiv_id="2601.00002")
+B = Paper(title="Restoring degraded photographs by diffusion",
+          abstract="Denoising and deblurring of pictures with a diffusion prior.", arxiv_id="2601.00003")
+C = Paper(title="Graph neural networks for molecules",
+          abstract="Message passing predicts molecular properties.", arxiv_id="2601.00004")
+
+
+def _vec(*hot: int) -> np.ndarray:
+    v = np.zeros(dense.DIM, np.float32)
+    v[list(hot)] = 1.0
+    return (v / np.linalg.norm(v)).astype(np.float16)
+
+
+def _store(tmp_path: Path, papers: list[Paper]) -> None:
+    vecs = {Q.title: _vec(0, 1), A.title: _vec(5), B.title: _vec(0, 1, 2), C.title: _vec(9)}
+    dense.write_vectors(tmp_path / "cache" / dense.FILE,
+                        {dense.text_key(dense.text_of(p.title, p.abstract)): vecs[p.title] for p in papers})
+    dense.use_cache_dir(tmp_path / "cache")  # (read again)
+
+
+def _first_related(papers: list[Paper]) -> str:
+    cat = Catalog(Index.build(Library(papers=papers)))
+    e = cat.by_arxiv("2601.00001")
+    assert e is not None
+    return cat.related(e, 3)[0].title
+
+
+def test_vectors_rank_when_every_paper_has_one(tmp_path: Path) -> None:
+    papers = [Q, A, B, C]
+    assert _first_related(papers) == A.title  # no vectors: key phrases alone
+    _store(tmp_path, papers)
+    assert _first_related(papers) == B.title
+
+
+def test_no_vectors_take_part_when_a_paper_lacks_one(tmp_path: Path) -> None:
+    """Scores of papers with and without vectors do not compare (P@5 fell below key phrases alone)."""
+    _store(tmp_path, [Q, A, B])  # C has none
+    ix = Index.build(Library(papers=[Q, A, B, C]))
+    assert ix.dense.shape == (4, dense.DIM) and not ix.dense_complete()
+    assert not Segments([ix]).dense_ready()
+    assert _first_related([Q, A, B, C]) == A.title
+
+
+def test_a_saved_index_keeps_its_vectors_memory_mapped(tmp_path: Path) -> None:
+    _store(tmp_path, [Q, A, B, C])
+    (tmp_path / "ix").mkdir()
+    write_columns(_built([Q, A, B, C]), tmp_path / "ix")
+    ix = load_index(tmp_path / "ix")
+    assert isinstance(ix.dense, np.memmap) and ix.dense_complete()
+    cat = Catalog(ix)
+    e = cat.by_arxiv("2601.00001")
+    assert e is not None and cat.related(e, 3)[0].title == B.title
+
+
+def _built(papers: list[Paper]) -> Index:
+    return Index.build(Library(papers=papers))
+
+
+def test_an_index_too_large_for_vectors_has_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _store(tmp_path, [Q, A, B, C])
+    monkeypatch.setattr(build, "DENSE_MAX", 3)
+    ix = _built([Q, A, B, C])
+    assert ix.dense.shape == (0, dense.DIM) and not Segments([ix]).dense_ready()
+    assert _first_related([Q, A, B, C]) == A.title
+
+
+def test_a_bad_vectors_file_is_named_and_ignored(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"PK\x03\x04 not a zip")
+    with caplog.at_level(logging.WARNING):
+        assert dense.read_vectors(bad) == {}
+    assert str(bad) in caplog.text
+    other = tmp_path / "other.npz"
+    np.savez(other, keys=np.zeros(1, np.uint64), vecs=np.zeros((1, dense.DIM), np.float16), model=np.array("x"))
+    assert dense.read_vectors(other) == {}
+    assert dense.read_vectors(tmp_path / "absent.npz") == {}
+
+
+# ------------------------------------------------------------------ the encoder, on a small random model
+
+
+@pytest.fixture
+def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    pytest.importorskip("tokenizers")
+    path = make_tiny_encoder(tmp_path / "tiny.zip")
+    monkeypatch.setenv("PAPERLENS_MINILM_ZIP", str(path))
+    dense.forget_encoder()
+    return path
+
+
+def test_the_encoder_gives_unit_vectors_the_same_in_a_batch_or_alone(tiny: Path) -> None:
+    enc = dense.encoder()
+    assert enc is not None and dense.available()
+    texts = ["image super resolution", "time series imputation with missing values and an information bottleneck",
+             "graph"]
+    together = enc.encode(texts)
+    assert together.shape == (3, dense.DIM)
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+    alone = np.stack([enc.encode([t])[0] for t in texts])
+    assert np.allclose(together, alone, atol=1e-5)  # padding is masked out
+    assert not np.allclose(together[0], together[1], atol=1e-3)
+
+
+def test_the_encoder_reads_at_most_its_token_limit(tiny: Path) -> None:
+    enc = dense.encoder()
+    assert enc is not None
+    long = " ".join(["image super resolution restoration"] * 200)  # 800 tokens; the model has 256 positions
+    v = enc.encode([long])
+    assert v.shape == (1, dense.DIM) and np.isfinite(v).all()
+
+
+def test_a_build_embeds_its_papers_once_and_keeps_them(tiny: Path, tmp_path: Path) -> None:
+    papers = [Q, A, B, C]
+    dense.enable_encoder(True)
+    ix = _built(papers)
+    assert ix.dense_complete()
+    kept = dense.read_vectors(tmp_path / "cache" / dense.FILE)
+    assert len(kept) == 4
+    dense.enable_encoder(False)
+    dense.use_cache_dir(tmp_path / "cache")  # a new start: read from the file
+    again = _built(papers)
+    assert np.array_equal(np.asarray(again.dense), np.asarray(ix.dense))
+
+
+def test_a_build_with_too_many_new_papers_embeds_none(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dense.enable_encoder(True)
+    monkeypatch.setattr(dense, "ENCODE_MAX", 3)
+    assert _built([Q, A, B, C]).dense.shape == (0, dense.DIM)
+
+
+def test_a_passage_is_embedded_only_with_the_encoder_on(tiny: Path) -> None:
+    text = "We impute missing values of time series."
+    assert dense.query_vector(text, encode=True) is None  # off
+    dense.enable_encoder(True)
+    v = dense.query_vector(text, encode=True)
+    assert v is not None and v.shape == (dense.DIM,)
+    assert dense.query_vector(text, encode=False) is None  # never stored
+
+
+def test_a_model_of_another_width_is_refused_by_name(tmp_path: Path) -> None:
+    pytest.importorskip("tokenizers")
+    path = make_tiny_encoder(tmp_path / "narrow.zip", hidden=16)
+    with pytest.raises(OSError, match="narrow.zip.*16 dimensions"):
+        dense.load_model(path)
+    with pytest.raises(OSError, match="absent.zip"):
+        dense.load_model(tmp_path / "absent.zip")
