@@ -364,6 +364,76 @@ def minilm_plus_keyphrases(alpha: float) -> Ranker:
     return rank
 
 
+def _index_sim(papers: list[Paper]) -> np.ndarray:
+    """The shipped index's key-phrase scores (Index.related), every pair."""
+    ix = Index.build(Library(papers=papers))
+    pos = [next(j for j, q in enumerate(papers) if q.title == ix.titles[i]) for i in range(ix.n)]
+    sim = np.zeros((len(papers), len(papers)))
+    for i in range(ix.n):
+        for j, s in ix.related(i, len(papers)):
+            sim[pos[i], pos[j]] = s
+    return sim
+
+
+def _chunked_vectors(papers: list[Paper], tokens: int = 200) -> np.ndarray:
+    """MiniLM over the whole abstract: sentences grouped into chunks of at most `tokens` tokens (each led by the
+    title), the chunks' vectors averaged."""
+    import re
+
+    from paperlens.index import dense
+
+    enc = dense.encoder()
+    if enc is None:
+        raise OSError("no encoder")
+    out = []
+    for p in papers:
+        groups, cur = [], p.title + "."
+        for s in re.split(r"(?<=[.!?])\s+", p.abstract):
+            if len(enc.tok.encode(cur + " " + s).ids) > tokens:  # type: ignore[attr-defined]
+                groups.append(cur)
+                cur = p.title + ". " + s
+            else:
+                cur = cur + " " + s
+        groups.append(cur)
+        m = enc.encode(groups).mean(axis=0)
+        out.append(m / np.linalg.norm(m))
+    return np.stack(out)
+
+
+def index_dense_variant(kind: str) -> Ranker:
+    """Alternatives to the shipped sum (index key phrases + MiniLM cosine), measured in the third pass."""
+    def rank(papers: list[Paper]) -> list[list[int]]:
+        kp = _index_sim(papers)
+        v = _minilm_vectors(papers)
+        d = v @ v.T
+        if kind == "chunked":  # the whole abstract, not its first 256 tokens
+            c = _chunked_vectors(papers)
+            return _by_similarity(kp + c @ c.T)
+        if kind == "title":  # plus the titles' own vectors
+            from paperlens.index import dense
+
+            enc = dense.encoder()
+            assert enc is not None
+            t = enc.encode([p.title for p in papers])
+            return _by_similarity(kp + d + 0.5 * (t @ t.T))
+        if kind == "rrf":  # reciprocal rank fusion instead of a sum of scores
+            out = np.zeros_like(d)
+            for m in (kp, d):
+                m = m.copy()
+                np.fill_diagonal(m, -np.inf)
+                out += 1.0 / (10 + np.argsort(np.argsort(-m, axis=1), axis=1))
+            return _by_similarity(out)
+        beta, m_ = (0.25, 3) if kind == "prf" else (0.5, 2)  # pseudo-relevance feedback on the sum
+        s = kp + d
+        off = s.copy()
+        np.fill_diagonal(off, -np.inf)
+        nb = np.argsort(-off, axis=1)[:, :m_]
+        s0 = s.copy()
+        np.fill_diagonal(s0, 0.0)
+        return _by_similarity(s + beta * np.stack([s0[nb[i]].mean(axis=0) for i in range(len(s))]))
+    return rank
+
+
 def keyphrases_prf(beta: float, m: int) -> Ranker:
     """Key phrases x idf, plus pseudo-relevance feedback: beta x the mean similarity to the query's m nearest."""
     def rank(papers: list[Paper]) -> list[list[int]]:
@@ -421,6 +491,11 @@ METHODS: dict[str, Ranker] = {
     "paperlens-encoder-half": paperlens_with("half"),
     "paperlens-encoder-passage": paperlens_text_with("encoder"),
     **{f"paperlens-encoder-alpha{a:g}": paperlens_alpha(a) for a in (0.25, 0.5, 2.0, 4.0)},
+    "index+minilm-chunked": index_dense_variant("chunked"),
+    "index+minilm+0.5*title-minilm": index_dense_variant("title"),
+    "index+minilm-rrf": index_dense_variant("rrf"),
+    "index+minilm+prf(0.25,3)": index_dense_variant("prf"),
+    "index+minilm+prf(0.5,2)": index_dense_variant("prf2"),
     "wordllama-mean": wordllama_mean,
     "keyphrases-bg": keyphrases_bg,
     "keyphrase-weighted-wordllama": semantic_vec,
