@@ -55,7 +55,7 @@ def ranked(ctx: FeatureContext, line: int, col: int, prefix: str, limit: int = L
     for key in dict.fromkeys(c.key for c in ctx.cites()):
         if low and not key.lower().startswith(low):
             continue
-        e = catalog.by_key(key)
+        e = catalog.by_key(key, card=False)  # (a list item: no .bib entry decoded for it)
         if e is not None:
             cited.append(e)
         if len(cited) >= limit:

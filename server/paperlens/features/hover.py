@@ -10,6 +10,7 @@ from paperlens.features.context import FeatureContext
 from paperlens.features.results import HoverCard, Region
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Entry
+from paperlens.index.semantic import table_loading
 
 
 def hover(ctx: FeatureContext, line: int, col: int) -> HoverCard | None:
@@ -43,7 +44,10 @@ def related_links(catalog: Catalog, entry: Entry, n: int = 3) -> list[tuple[str,
 
 
 def related_line(catalog: Catalog, entry: Entry, markdown: bool) -> str:
-    """The hover card's 'Related:' line (empty when nothing is related)."""
+    """The hover card's 'Related:' line (empty when nothing is related, or while the word table it needs is
+    still being read in the background: the next hover has it)."""
+    if table_loading():
+        return ""
     links = related_links(catalog, entry)
     if not links:
         return ""

@@ -145,12 +145,13 @@ class Catalog:
 
     # ------------------------------------------------------------ entries
 
-    def _bib_entry(self, i: int, merge: bool = True) -> Entry:
-        """A .bib entry; merged with its feed paper (repo, upvotes, abstract) when there is one."""
-        e = self.bib.entry(i)
+    def _bib_entry(self, i: int, merge: bool = True, card: bool = True) -> Entry:
+        """A .bib entry; merged with its feed paper (repo, upvotes, abstract) when there is one. Without `card`
+        (a list item) nothing is decoded from the .bib's text: a record still being read shows its key only."""
+        e = self.bib.entry(i, decode=card)
         j = self._find_base(i) if merge or i in self._base_match else None
         if j is None:
-            if merge and e.repo_name is None:  # a card: the entry's own code link (url, howpublished, ...)
+            if merge and card and e.repo_name is None:  # a card: the entry's own code link (url, howpublished, ...)
                 e.repo_name = e.paper.repo
             return e
         b = self.base.entry(j)
@@ -172,11 +173,11 @@ class Catalog:
                 out.append(e)
         return out
 
-    def by_key(self, key: str) -> Entry | None:
-        """The paper with this citation key (the user's .bib first)."""
+    def by_key(self, key: str, card: bool = True) -> Entry | None:
+        """The paper with this citation key (the user's .bib first); `card`: see _bib_entry."""
         i = self.bib.key_id(key)
         if i is not None:
-            return self._bib_entry(i)
+            return self._bib_entry(i, card=card)
         j = self.base.by_key(key)
         return self._base_entry(j) if j is not None else None
 
@@ -228,14 +229,14 @@ class Catalog:
 
     def own_search(self, query: str, limit: int = 50) -> list[Entry]:
         """The user's .bib entries matching a query (all of them, in file order, for an empty one)."""
-        return [self._bib_entry(i, merge=False) for i, _ in self.bib.search(query, limit)]
+        return [self._bib_entry(i, merge=False, card=False) for i, _ in self.bib.search(query, limit)]
 
     def search(self, query: str, limit: int = 50) -> list[Entry]:
         """Ranked papers for a query; the .bib's and the feed's results merged by score, then prior."""
         res: list[tuple[float, int, Entry]] = []
         seen: set[str] = set()
         for i, s in self.bib.search(query, limit):
-            e = self._bib_entry(i, merge=False)
+            e = self._bib_entry(i, merge=False, card=False)
             seen.add(e.key)
             res.append((s, e.upvotes, e))
         for j, s in self.base.search(query, limit):

@@ -104,6 +104,12 @@ def _zipf_table() -> dict[str, float]:
     return table
 
 
+def table_loading() -> bool:
+    """Whether another thread is making the word table right now (a request had better not wait ~0.1-0.5 s
+    for it on the event loop)."""
+    return _TABLE is None and _table_lock.locked()
+
+
 def _make_zipf_table() -> dict[str, float]:
     # 3: a pickle per slice (one pickle of all of them held the GIL for ~10 ms, a request waited for it)
     saved = _cache_dir[0] / "wordfreq-en-large-3.pickle" if _cache_dir else None

@@ -1,0 +1,194 @@
+"""What a request costs while a large .bib loads and after (issue 10): no request decodes entries it only lists,
+no card parses a file's @string macros on the event loop, a hover does not wait for the word table another thread
+is reading, and the .bib search ranks word hits without scoring each one (same answers as scoring them all)."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from paperlens.analysis import bibload
+from paperlens.analysis.bibs import Bibs
+from paperlens.analysis.document import DocAnalysis
+from paperlens.analysis.workspace import read_bib
+from paperlens.core.text import STOP_WORDS, words
+from paperlens.features.completion import completions
+from paperlens.features.context import FeatureContext
+from paperlens.features.hover import hover
+from paperlens.index import semantic
+from paperlens.index.bibindex import EXACT, PREFIX, WORDS, BibIndex, BibRec
+from paperlens.index.catalog import Catalog
+from paperlens.index.core import Index
+from paperlens.library.store import read_library, snapshot_file
+from paperlens.sources import bibtex
+
+URI = "file:///ws/lib.bib"
+
+
+@pytest.fixture(scope="module")
+def base() -> Index:
+    return Index.build(read_library(snapshot_file()))
+
+
+def _library(n: int) -> str:
+    """A cryptobib-like .bib: @string macros used by every entry, one venue word shared by all titles."""
+    rng = random.Random(4)
+    out = ["@string{ic = \"International Conference on Zebra Proofs\"}\n",
+           "@string{ws = \"Workshop on \" # ic}\n"]
+    nouns = ["lattice", "pairing", "signature", "protocol", "commitment", "oracle", "circuit", "hash"]
+    for i in range(n):
+        a, b = rng.sample(nouns, 2)
+        out.append(f"@InProceedings{{IC:Auth{i:04d},\n  author = {{Alice Auth{i} and Bob Other}},\n"
+                   f"  title = {{Zebra {a} {b} number {i}}},\n  booktitle = {'ic' if i % 2 else 'ws'},\n"
+                   f"  year = {2000 + i % 20},\n}}\n\n")
+    return "".join(out)
+
+
+def _indexed(n: int = 600) -> tuple[BibIndex, str]:
+    text = _library(n)
+    bib = BibIndex()
+    bibload.index_file(read_bib(URI, text), bib)
+    return bib, text
+
+
+# ---------------------------------------------------------------- search: the same ranking, cheaper
+
+
+def _rec_words(r: BibRec) -> set[str]:
+    ws = set(words(r.title)) | set(words(r.authors_short.removesuffix(" et al."))) | set(words(r.key))
+    if r.year:
+        ws.add(str(r.year))
+    return ws
+
+
+def _brute(bib: BibIndex, query: str, limit: int) -> list[tuple[int, float]]:
+    """Every record scored on its own (keys, then words: each token a word of the entry, the last a prefix),
+    sorted by (score, id): what search answers when no prefix walk is capped."""
+    q = query.strip()
+    ql, toks = q.lower(), words(q)
+    known = set().union(*(_rec_words(bib.rec(i)) for i in bib.ids()))
+    scores: dict[int, float] = {}
+    for i in bib.ids():
+        r = bib.rec(i)
+        k = r.key.lower()
+        s = 0.0
+        if k.startswith(ql):
+            s = EXACT if k == ql else PREFIX + 10.0 * len(ql) / max(len(k), 1)
+        ws = _rec_words(r)
+        if toks and s == 0.0 and r.title:
+            need = [t for t in toks[:-1] if t in known or t not in STOP_WORDS]
+            if all(t in ws for t in need) and any(w.startswith(toks[-1]) for w in ws):
+                s = WORDS
+        if s:
+            scores[i] = s
+    return sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:limit]
+
+
+@pytest.mark.parametrize("query", ["zebra", "Zebra lattice", "lattice sig", "IC:Auth01", "IC:Auth0599", "auth12",
+                                   "2007", "of zebra", "nosuchword zebra", "zebra nosuchword", "bob"])
+@pytest.mark.parametrize("limit", [5, 50])
+def test_the_search_ranks_as_scoring_every_hit_would(query: str, limit: int) -> None:
+    bib, _ = _indexed()
+    got = bib.search(query, limit)
+    assert got == _brute(bib, query, limit)
+    if query == "zebra":  # a word in every entry: the first entries of the file, not a random few
+        assert [i for i, _ in got] == sorted(bib.by_key.values())[:limit]
+
+
+# ---------------------------------------------------------------- no decoding for a list
+
+
+def _loading(text: str) -> tuple[BibIndex, Bibs, list[str]]:
+    """The file's keys in the index as key-only records (its records not read yet), each card read counted."""
+    f = read_bib(URI, text)
+    bib = BibIndex()
+    bibload.add_stubs(f, bib)
+    decoded: list[str] = []
+    source = bib.sources[URI]
+
+    def counting(key: str) -> object:
+        decoded.append(key)
+        return source(key)
+
+    bib.sources[URI] = counting  # type: ignore[assignment]
+    bibs = Bibs()
+    bibs.files[URI] = f
+    return bib, bibs, decoded
+
+
+def test_completion_lists_records_still_loading_by_their_keys_without_decoding_them(base: Index) -> None:
+    text = _library(300)
+    bib, bibs, decoded = _loading(text)
+    cited = "".join(f"See \\cite{{IC:Auth{i:04d}}}.\n" for i in range(0, 300, 7))
+    doc = DocAnalysis.from_text("file:///ws/paper.tex", "latex", cited + "Now \\cite{\n")
+    ctx = FeatureContext(doc, Catalog(base, bib=bib), bibs)
+    line = doc.lines.index("Now \\cite{")
+    for prefix in ("", "IC", "IC:Auth01"):
+        doc.lines[line] = "Now \\cite{" + prefix
+        doc.invalidate()
+        items = completions(ctx, line, len(doc.lines[line]))
+        assert items and items[0].key.startswith("IC:Auth")
+    assert decoded == []  # listed by key: no entry read from the text for a list
+    # A card still shows the whole entry, read when it is shown:
+    doc.lines[line] = "Now \\cite{IC:Auth0007}"
+    card = hover(FeatureContext(doc, Catalog(base, bib=bib), bibs), line, 14)
+    assert card is not None and "Zebra" in card.text and decoded == ["IC:Auth0007"]
+
+
+def test_a_cards_first_decode_parses_no_macros(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "lib.bib"
+    path.write_text(_library(50), encoding="utf-8")
+    bib = BibIndex()
+    r = bibload.read_bib_path(path, path.as_uri(), None, bib)
+    bibload.add_stubs(r.file, bib)  # (its cards are read from this text from now on)
+
+    def parsed_again(*_: object) -> None:
+        raise AssertionError("@string macros parsed by a card (on the request path)")
+
+    monkeypatch.setattr(bibtex, "string_macro", parsed_again)
+    p = bib.paper(bib.key_id("IC:Auth0002") or 0)
+    assert p.venue == "Workshop on International Conference on Zebra Proofs"  # macros expanded, read at load
+
+
+# ---------------------------------------------------------------- a hover does not wait for the word table
+
+
+def test_a_hover_does_not_wait_for_the_word_table_another_thread_reads(base: Index, tmp_path: Path) -> None:
+    doc = DocAnalysis.from_text("file:///ws/n.md", "markdown", "We compare with DRCT here.\n")
+    ctx = FeatureContext(doc, Catalog(base), Bibs())
+    col = doc.lines[0].index("DRCT") + 1
+    with_table = hover(ctx, 0, col)  # (the table made, here)
+    assert with_table is not None and "Related:" in with_table.text
+    saved = semantic._TABLE
+    release = threading.Event()
+    started = threading.Event()
+    real = semantic._make_zipf_table
+
+    def slow_make() -> dict[str, float]:
+        started.set()
+        release.wait(10)
+        return real()
+
+    semantic._TABLE = None
+    semantic._make_zipf_table = slow_make  # type: ignore[assignment]
+    t = threading.Thread(target=semantic.rarity, args=("paperlens",))
+    try:
+        t.start()
+        assert started.wait(5)
+        t0 = time.perf_counter()
+        card = hover(ctx, 0, col)
+        waited = time.perf_counter() - t0
+        assert card is not None and "DRCT" in card.text and "Related:" not in card.text
+        assert waited < 2  # not the 10 s the other thread holds the table for
+    finally:
+        release.set()
+        t.join(10)
+        semantic._make_zipf_table = real  # type: ignore[assignment]
+        if semantic._TABLE is None:
+            semantic._TABLE = saved
+    again = hover(ctx, 0, col)
+    assert again is not None and again.text == with_table.text  # the next hover has the line again
