@@ -4,6 +4,7 @@ and skipped; the reader re-synchronises on the next `Content-Length:` header ins
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Awaitable
@@ -29,7 +30,7 @@ class Pushback:
         self._buf = b""
 
     def unread(self, data: bytes) -> None:
-        self._buf = data + self._buf
+        self._buf = bytes(data) + self._buf  # (a body may be a bytearray: headers are read from bytes)
 
     async def readline(self) -> bytes:
         if not self._buf:
@@ -48,6 +49,91 @@ class Pushback:
         if len(take) < n:
             take += await self._reader.readexactly(n - len(take))
         return take
+
+
+class PipeReader(asyncio.Protocol):
+    """Stdin read by the event loop itself (a pipe the loop watches), not by a thread per read: pygls' stdin
+    reader runs each readline and read in a worker thread, and while a .bib loads in another thread each of
+    those hand-overs of the interpreter costs a request up to a switch interval. A body is read into one buffer
+    of its own size (a 98 MB didOpen is not copied again)."""
+
+    LINE_MAX = 1 << 16  # a header line longer than this is garbage: ValueError, as asyncio's readline gives
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._eof = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._body: bytearray | None = None  # the body being filled (readexactly), and how much of it is
+        self._filled = 0
+
+    @classmethod
+    async def connect(cls, pipe: Any) -> PipeReader:
+        """A reader of this pipe on the running loop (ValueError/OSError when it cannot be watched: a file)."""
+        reader = cls()
+        await asyncio.get_running_loop().connect_read_pipe(lambda: reader, pipe)
+        return reader
+
+    def data_received(self, data: bytes) -> None:  # type: ignore[override]
+        body = self._body
+        if body is not None:
+            take = min(len(data), len(body) - self._filled)
+            body[self._filled:self._filled + take] = data[:take]
+            self._filled += take
+            data = data[take:]
+        if data:
+            self._buf += data
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self._eof = True
+        self._wake()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._eof = True
+        self._wake()
+
+    def _wake(self) -> None:
+        w, self._waiter = self._waiter, None
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    async def _more(self) -> None:
+        self._waiter = asyncio.get_running_loop().create_future()
+        await self._waiter
+
+    async def readline(self) -> bytes:
+        start = 0
+        while True:
+            i = self._buf.find(b"\n", start)
+            if i >= 0:
+                line = bytes(self._buf[: i + 1])
+                del self._buf[: i + 1]
+                return line
+            if len(self._buf) > self.LINE_MAX:
+                del self._buf[:]
+                raise ValueError("a line longer than the limit")
+            if self._eof:
+                line = bytes(self._buf)
+                del self._buf[:]
+                return line
+            start = len(self._buf)
+            await self._more()
+
+    async def readexactly(self, n: int) -> bytes:
+        body = bytearray(n)
+        take = min(n, len(self._buf))
+        body[:take] = self._buf[:take]
+        del self._buf[:take]
+        self._body, self._filled = body, take
+        try:
+            while self._filled < n:
+                if self._eof:
+                    raise asyncio.IncompleteReadError(bytes(body[: self._filled]), n)
+                await self._more()
+        finally:
+            self._body = None
+        return body  # type: ignore[return-value]  # (bytes-like: json.loads takes it as it is)
 
 
 class FrameError(Exception):

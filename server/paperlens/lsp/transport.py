@@ -26,7 +26,7 @@ from paperlens.core.text import clean
 from paperlens.features.context import FeatureContext
 from paperlens.lsp.convert import Convert
 from paperlens.lsp.documents import FAST_CHANGES, raw_changes
-from paperlens.lsp.framing import AsyncReader, FrameError, Pushback, parse_body, read_frame
+from paperlens.lsp.framing import AsyncReader, FrameError, PipeReader, Pushback, parse_body, read_frame
 
 log = logging.getLogger(__name__)
 
@@ -172,12 +172,20 @@ async def serve_stream(ls: LanguageServer, reader: AsyncReader) -> None:
             log.exception("message not handled")
 
 
+async def _serve_stdio(ls: LanguageServer) -> None:
+    try:
+        reader: AsyncReader = await PipeReader.connect(sys.stdin.buffer)
+    except (ValueError, OSError) as e:  # stdin is a regular file (`serve < messages`): read it in a thread
+        log.info("stdin read in a thread (%s)", e)
+        reader = StdinAsyncReader(sys.stdin.buffer, ls.thread_pool)
+    await serve_stream(ls, reader)
+
+
 def start_io(ls: LanguageServer) -> None:
     ls._stop_event = threading.Event()
-    reader = StdinAsyncReader(sys.stdin.buffer, ls.thread_pool)
     ls.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
     try:
-        asyncio.run(serve_stream(ls, reader))
+        asyncio.run(_serve_stdio(ls))
     except BrokenPipeError:
         log.error("the client's pipe closed; shutting down")
     except (KeyboardInterrupt, SystemExit):
