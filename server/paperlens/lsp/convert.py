@@ -4,6 +4,8 @@ wire), ranges, and the features' results (features/results.py) as lsprotocol obj
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from lsprotocol import types as t
 from pygls.workspace.position_codec import PositionCodec, ServerTextPosition
@@ -26,6 +28,16 @@ from paperlens.features.results import (
     Symbol,
     TextChange,
 )
+
+_REFERENCE = t.CompletionItemKind.Reference.value
+
+
+@dataclass(frozen=True, slots=True)
+class Json:
+    """A result already in its JSON shape (dicts, lists, strings, numbers): transport sends it as it is."""
+
+    value: Any
+
 
 _SEVERITY = {ERROR: t.DiagnosticSeverity.Error, WARNING: t.DiagnosticSeverity.Warning,
              INFORMATION: t.DiagnosticSeverity.Information, HINT: t.DiagnosticSeverity.Hint}
@@ -86,6 +98,38 @@ class Convert:
             sort_text=it.sort_text, filter_text=it.filter_text,
             text_edit=t.TextEdit(range=self.range(lines, it.region), new_text=it.new_text),
             command=self.command(it.command), data={"key": it.key}) for it in items])
+
+    def completions_json(self, items: Sequence[CompletionEntry], lines: Sequence[str]) -> Json:
+        """`completions` in its JSON shape, made directly: the converter's walk over 50 lsprotocol items (type
+        dispatch per field) cost more than finding them (tests compare the two)."""
+        out: list[dict[str, Any]] = []
+        for it in items:
+            d: dict[str, Any] = {"label": it.label, "kind": _REFERENCE}
+            if it.detail is not None:
+                d["detail"] = it.detail
+            if it.description:
+                d["labelDetails"] = {"description": it.description}
+            if it.sort_text is not None:
+                d["sortText"] = it.sort_text
+            if it.filter_text is not None:
+                d["filterText"] = it.filter_text
+            d["textEdit"] = {"range": self.range_json(lines, it.region), "newText": it.new_text}
+            if it.command is not None:
+                c = it.command
+                d["command"] = {"title": c.title, "command": c.name, "arguments": list(c.arguments)}
+            d["data"] = {"key": it.key}
+            out.append(d)
+        return Json({"isIncomplete": True, "items": out})
+
+    def range_json(self, lines: Sequence[str], r: Region) -> dict[str, Any]:
+        return {"start": self.position_json(lines, r.start_line, r.start),
+                "end": self.position_json(lines, r.end_line, r.end)}
+
+    def position_json(self, lines: Sequence[str], line: int, character: int) -> dict[str, int]:
+        if line >= len(lines) or lines[line].isascii():
+            return {"line": line, "character": character}
+        p = self.codec.position_to_client_units(lines, ServerTextPosition(line, character))
+        return {"line": p.line, "character": p.character}
 
     def command(self, c: Command | None) -> t.Command | None:
         return None if c is None else t.Command(title=c.title, command=c.name, arguments=list(c.arguments))

@@ -27,6 +27,7 @@ from paperlens.features.navigation import definition, references_at
 from paperlens.features.related import passage_actions
 from paperlens.features.symbols import workspace_symbols
 from paperlens.lsp import commands, progress, protocol, publish
+from paperlens.lsp.convert import Json
 from paperlens.lsp.documents import SyncedDocument, use_synced_documents
 from paperlens.lsp.transport import PaperLensProtocol, PaperLensServer, is_loopback, parse_tcp, start_io, start_tcp
 
@@ -223,13 +224,13 @@ def on_hover(ls: PaperLensServer, params: t.HoverParams) -> t.Hover | None:
 
 @server.feature(t.TEXT_DOCUMENT_COMPLETION,
                 t.CompletionOptions(trigger_characters=["{", ",", "@", "`", ";"], resolve_provider=True))
-async def on_completion(ls: PaperLensServer, params: t.CompletionParams) -> t.CompletionList | None:
+async def on_completion(ls: PaperLensServer, params: t.CompletionParams) -> Json | None:
     d = _doc(ls, params.text_document.uri, ls.ws.settings.features.completion)
     if d is None:
         return None
     await asyncio.sleep(0)  # a checkpoint: a $/cancelRequest that already arrived cancels us here
     items = completions(ls.context(d), *ls.convert.position_in(d.lines, params.position))
-    return None if items is None else ls.convert.completions(items, d.lines)
+    return None if items is None else ls.convert.completions_json(items, d.lines)  # (a CompletionList)
 
 
 @server.feature(t.COMPLETION_ITEM_RESOLVE)

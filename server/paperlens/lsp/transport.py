@@ -4,7 +4,9 @@ exit; bad params answered), and serving one client over stdio or TCP with our ow
 from __future__ import annotations
 
 import asyncio
+import inspect
 import ipaddress
+import json
 import logging
 import sys
 import threading
@@ -24,7 +26,7 @@ from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.workspace import Workspace, stop_workers
 from paperlens.core.text import clean
 from paperlens.features.context import FeatureContext
-from paperlens.lsp.convert import Convert
+from paperlens.lsp.convert import Convert, Json
 from paperlens.lsp.documents import FAST_CHANGES, raw_changes
 from paperlens.lsp.framing import AsyncReader, FrameError, PipeReader, Pushback, parse_body, read_frame
 
@@ -88,10 +90,26 @@ class PaperLensProtocol(LanguageServerProtocol):
             return
         super().handle_message(message)
 
+    def _send_json(self, msg: dict[str, Any]) -> None:
+        """A message as pygls' _send_data writes one (same framing), from plain JSON values."""
+        if self.writer is None:
+            log.error("no transport to send a response on")
+            return
+        body = json.dumps(msg)
+        header = (f"Content-Length: {len(body)}\r\n"  # (ensure_ascii: characters are bytes)
+                  f"Content-Type: {self.CONTENT_TYPE}; charset={self.CHARSET}\r\n\r\n")
+        res = self.writer.write((header + body).encode(self.CHARSET))
+        if inspect.isawaitable(res):
+            asyncio.ensure_future(res)
+
     def _error(self, msg_id: Any, code: int, message: str) -> None:
         self._send_response(msg_id, None, ResponseError(code=code, message=message))
 
     def _send_response(self, msg_id: Any, result: Any | None = None, error: ResponseError | None = None) -> None:
+        if error is None and isinstance(result, Json):  # made in its JSON shape (convert): no converter walk
+            self._result_types.pop(msg_id, None)
+            self._send_json({"jsonrpc": "2.0", "id": msg_id, "result": result.value})
+            return
         if error is not None:
             # No tracebacks (file paths, code) to the client: the message names the error; details go to the log.
             error = ResponseError(code=error.code, message=clean(error.message or "error", 500))
