@@ -192,3 +192,23 @@ def test_a_hover_does_not_wait_for_the_word_table_another_thread_reads(base: Ind
             semantic._TABLE = saved
     again = hover(ctx, 0, col)
     assert again is not None and again.text == with_table.text  # the next hover has the line again
+
+
+# ---------------------------------------------------------------- a warm read looks for no titles
+
+
+def test_a_cached_read_knows_the_entries_without_a_title_as_a_fresh_one(tmp_path: Path) -> None:
+    text = _library(40) + "@misc{onlyurl, url = {https://example.org/x}}\n\n@article{empty,}\n\n" + \
+        "@book{notitle, author = {A. Person}, year = 1999}\n\n" + _library(3).replace("IC:Auth", "IC:Late")
+    path = tmp_path / "lib.bib"
+    path.write_text(text, encoding="utf-8")
+    cache = tmp_path / "cache"
+    fresh = bibload.read_bib_path(path, path.as_uri(), cache)
+    want = fresh.file.bare_entries()
+    assert [k for k, _ in want] == ["onlyurl", "empty", "notitle"]
+    bibload.index_file(fresh.file, BibIndex(), cache, fresh.digest, stat_key=fresh.stat_key)  # (the cache)
+    bib = BibIndex()
+    hit = bibload.install_cached(path, path.as_uri(), bib, cache)
+    assert hit is not None
+    warm = bibload.read_bib_path(path, path.as_uri(), cache, bib, hit)
+    assert warm.installed and warm.file.bare_entries() == want

@@ -124,6 +124,12 @@ class Segment:
             self._rows = [row if p else None for row, p in zip(zip(*self._cols, strict=True), present, strict=True)]  # type: ignore[misc]
         return self._rows
 
+    def papers(self) -> bytes:
+        """1 for each row that is a paper, 0 where it is not (as many as rows)."""
+        if self._cols is not None:
+            return self._present
+        return bytes(r is not None for r in self.rows)
+
     def lights(self) -> list[Light | None]:
         return [r[:7] if r is not None else None for r in self.rows]
 
