@@ -212,6 +212,29 @@ def paperlens_with(vectors: str) -> Ranker:
 paperlens = paperlens_with("shipped")
 
 
+def paperlens_bib(n_bib: int, vectors: str, split: int) -> Ranker:
+    """n_bib papers of the set given as workspace .bib entries (no vectors: never embedded), the rest as the feed
+    (shipped vectors, or "none"); every paper's related papers through the Catalog, as the editor shows them."""
+    import dataclasses
+
+    def rank(papers: list[Paper]) -> list[list[int]]:
+        rng = np.random.default_rng(split)
+        bib = set(rng.choice(len(papers), n_bib, replace=False).tolist())
+        feed = [p for j, p in enumerate(papers) if j not in bib]
+        mine = [dataclasses.replace(papers[j], bib_key=f"mine{j}", arxiv_id=None) for j in sorted(bib)]
+        ix, _ = _catalog(feed, vectors)
+        cat = Catalog(ix, mine)
+        pos = {p.title: j for j, p in enumerate(papers)}
+        out = []
+        for j, q in enumerate(papers):
+            e = cat.by_key(f"mine{j}") if j in bib else next(
+                cat.base.entry(i) for i in range(ix.n) if ix.titles[i] == q.title)
+            assert e is not None
+            out.append([pos[r.title] for r in cat.related(e, K)])
+        return out
+    return rank
+
+
 def paperlens_alpha(alpha: float) -> Ranker:
     """The encoder's vectors for every paper, weighted alpha (dense.ALPHA) against the key phrases."""
     def rank(papers: list[Paper]) -> list[list[int]]:
@@ -491,6 +514,8 @@ METHODS: dict[str, Ranker] = {
     "paperlens-encoder-half": paperlens_with("half"),
     "paperlens-encoder-passage": paperlens_text_with("encoder"),
     **{f"paperlens-encoder-alpha{a:g}": paperlens_alpha(a) for a in (0.25, 0.5, 2.0, 4.0)},
+    **{f"paperlens-bib{n}-split{s}{'' if v == 'shipped' else '-' + v}": paperlens_bib(n, v, s)
+       for n in (5, 10) for s in range(3) for v in ("shipped", "none", "encoder")},
     "index+minilm-chunked": index_dense_variant("chunked"),
     "index+minilm+0.5*title-minilm": index_dense_variant("title"),
     "index+minilm-rrf": index_dense_variant("rrf"),

@@ -196,3 +196,31 @@ def test_a_model_of_another_width_is_refused_by_name(tmp_path: Path) -> None:
         dense.load_model(path)
     with pytest.raises(OSError, match="absent.zip"):
         dense.load_model(tmp_path / "absent.zip")
+
+
+# A workspace .bib paper on Q's topic, sharing fewer of its words than A does: it has no vector (never embedded),
+# and counts a typical good feed paper's cosine instead (without it, A would come before it).
+M = Paper(title="Photograph upscaling", abstract="Super-resolution: we enlarge pictures with a learned network.",
+          bib_key="mine2026sr")
+
+
+def test_bib_papers_take_part_next_to_vectors(tmp_path: Path) -> None:
+    _store(tmp_path, [Q, A, B, C])
+    cat = Catalog(_built([Q, A, B, C]), [M])
+    assert cat.bib.content is not None and cat.bib.content.dense.shape == (0, dense.DIM)
+    assert cat.base.dense_ready()  # the feed keeps its vectors with a .bib around
+    e = cat.by_arxiv("2601.00001")
+    assert e is not None
+    top = [r.title for r in cat.related(e, 3)]
+    assert top[:2] == [B.title, M.title], top  # by vectors, then by words with the stand-in cosine
+    mine = cat.by_key("mine2026sr")
+    assert mine is not None and Q.title in [r.title for r in cat.related(mine, 3)]
+
+
+def test_bib_papers_are_never_embedded(tiny: Path, tmp_path: Path) -> None:
+    dense.enable_encoder(True)
+    cat = Catalog(_built([Q, A, B, C]), [M])  # the feed is embedded; the .bib paper, indexed inline, is not
+    assert cat.base.dense_ready()
+    assert cat.bib.content is not None and cat.bib.content.dense.shape == (0, dense.DIM)
+    kept = dense.read_vectors(tmp_path / "cache" / dense.FILE)
+    assert len(kept) == 4 and dense.text_key(dense.text_of(M.title, M.abstract)) not in kept

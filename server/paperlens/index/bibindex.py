@@ -24,6 +24,7 @@ from paperlens.core.model import Paper, Repo
 from paperlens.core.text import STOP_WORDS, norm_name, words
 from paperlens.index.aliases import is_common, title_name
 from paperlens.index.core import Entry, NameHit
+from paperlens.index.dense import lookup_only
 from paperlens.index.keys import last_name
 
 CONTENT_MAX = 3000  # entries whose full papers are decoded for a related-papers index
@@ -726,4 +727,5 @@ def build_content(bib: BibIndex) -> None:
         bib.content = None
         return
     papers = [bib.paper(i) for _, i in keys]
-    bib.content = Index.build(Library(papers=papers, repos=bib.repos))
+    with lookup_only():  # (built inline on an edit: never waits for the encoder)
+        bib.content = Index.build(Library(papers=papers, repos=bib.repos))

