@@ -84,7 +84,7 @@ def cmd_related(args: argparse.Namespace) -> int:
         raise UserError("related: give a paper name or --text \"a passage\" (one of the two)")
     cat = _catalog(args)
     if args.text is not None:
-        rel = cat.related_passage(args.text, args.k)
+        rel = cat.related_passage(args.text, args.k, encode=True)
         if not rel:
             raise UserError("no paper shares a key phrase with that text")
         print("Related to the text:")

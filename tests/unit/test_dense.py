@@ -4,6 +4,9 @@ all-or-nothing rule, the saved index, and the optional encoder (on a small rando
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -224,3 +227,28 @@ def test_bib_papers_are_never_embedded(tiny: Path, tmp_path: Path) -> None:
     assert cat.bib.content is not None and cat.bib.content.dense.shape == (0, dense.DIM)
     kept = dense.read_vectors(tmp_path / "cache" / dense.FILE)
     assert len(kept) == 4 and dense.text_key(dense.text_of(M.title, M.abstract)) not in kept
+
+
+BIB3 = """@article{mine1, title = {Cloth folding by a robot arm}, author = {Doe, Jane}, year = {2026},
+  abstract = {A robot arm folds deformable cloth with tactile feedback.}}
+@article{mine2, title = {Tactile sensing for grasping}, author = {Roe, Rick}, year = {2026},
+  abstract = {Tactile sensors guide a robot hand that grasps deformable objects.}}
+@article{mine3, title = {Soft grippers}, author = {Poe, Pat}, year = {2025},
+  abstract = {Soft robotic grippers grasp fragile objects without damage.}}
+"""
+
+
+def test_the_cli_embeds_a_small_feed_once(tiny: Path, tmp_path: Path) -> None:
+    feed = tmp_path / "robots.bib"
+    feed.write_text(BIB3, encoding="utf-8")
+    cache = tmp_path / "c"
+    env = {**os.environ, "PAPERLENS_MINILM_ZIP": str(tiny)}
+    cmd = [sys.executable, "-m", "paperlens", "related", "--text", "a robot hand grasps deformable cloth by touch",
+           "--feed", str(feed), "--cache-dir", str(cache)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "mine2" in r.stdout and "both: " in r.stdout
+    kept = dense.read_vectors(cache / dense.FILE)
+    assert len(kept) == 3  # the feed's three papers; the shipped ones come with theirs
+    hits = [ln for ln in r.stdout.splitlines()[1:] if not ln.strip().startswith("both:")]
+    assert len(hits) == 5, r.stdout  # three share words with it; by its vector, shipped papers are candidates too

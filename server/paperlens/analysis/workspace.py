@@ -351,23 +351,19 @@ class Workspace:
             log.exception("starting the index build failed")
             problems.append(("warning", f"cannot build the index in the background ({e}); building it now"))
         try:
-            loaded = open_index(self.settings, skip_bad=True)
+            with dense.lookup_only():  # (on the event loop: a build here never waits for the encoder)
+                loaded = open_index(self.settings, skip_bad=True)
         except Exception as e:  # e.g. a huge feed that turns out to be broken half-way through
             log.exception("loading the feeds failed")
             problems.append(("error", f"{e}; serving the shipped papers without the extra feeds"))
-            loaded = open_index(dataclasses.replace(self.settings, feeds=()), skip_bad=True)
+            with dense.lookup_only():
+                loaded = open_index(dataclasses.replace(self.settings, feeds=()), skip_bad=True)
         self._install(loaded)
         return problems + _load_messages(loaded.errors, loaded.warnings)
 
     def _install(self, loaded: Loaded) -> None:
         self.bib_index.repos = loaded.index.repos
         self.swap_catalog(Catalog(loaded.index, bib=self.bib_index), loaded.library_source)
-        # The first index is opened without embedding anything (initialize does not wait for the encoder);
-        # later builds (a refresh, in the background) embed their new papers when the encoder is installed,
-        # and a passage gets its vector: the model is loaded now, off the request path (~0.6 s, ~150 MB).
-        if not dense.encoder_enabled() and dense.available():
-            dense.enable_encoder(True)
-            threading.Thread(target=dense.encoder, name="encoder-load", daemon=True).start()
 
     def cancel_build(self) -> None:
         job, self.build_job = self.build_job, None
@@ -440,6 +436,12 @@ class Workspace:
         self.pending.clear()
         use_cache_dir(self.cache_dir())  # (the first hover's word table, read from there on the next start)
         dense.use_cache_dir(self.cache_dir())
+        # With the encoder installed, builds in worker threads (a refresh) embed their new papers, and a passage
+        # gets its vector; builds on the event loop never embed (load_index). The model is loaded now, off the
+        # request path (~0.6 s, ~150 MB).
+        if not dense.encoder_enabled() and dense.available():
+            dense.enable_encoder(True)
+            threading.Thread(target=dense.encoder, name="encoder-load", daemon=True).start()
         self.bib_paths = self._scan_workspace_bibs()
         self.bibs_ready = not self.bib_paths
         if not self.bib_paths and self.bib_index.n:

@@ -1,7 +1,7 @@
 """Papers related to what you are writing: the selection, the paragraph at the cursor, or the Python function
 around it (its name, docstring and comments), ranked by shared key phrases, plus the cosine of its sentence
-embedding when the optional encoder is installed (index/dense.py: ~15-60 ms a paragraph); each action cites one
-paper and says which phrases link it ("both: information bottleneck, time series")."""
+embedding when the optional encoder is installed and the actions are asked for explicitly (index/dense.py); each
+action cites one paper and says which phrases link it ("both: information bottleneck, time series")."""
 
 from __future__ import annotations
 
@@ -162,7 +162,9 @@ def passage_actions(ctx: FeatureContext, rng: Region, invoked: bool = False) -> 
     _, writable = bib_target(ctx)
     actions: list[Action] = []
     known = _named_or_cited(ctx, lo, hi, rng.start_line, rng.start)
-    hits = [(e, why) for e, why in ctx.catalog.related_passage(text, PASSAGE_K + len(known), encode=True)
+    # The encoder (when installed) only when asked for: ~130 ms a paragraph through the wire, too slow for the
+    # lightbulb an editor asks for on every selection (bench/passage_latency.py).
+    hits = [(e, why) for e, why in ctx.catalog.related_passage(text, PASSAGE_K + len(known), encode=invoked)
             if e.key not in known]
     for e, why in hits[:PASSAGE_K]:
         label = clean(e.method or e.title, 80)
