@@ -252,3 +252,11 @@ def test_the_cli_embeds_a_small_feed_once(tiny: Path, tmp_path: Path) -> None:
     assert len(kept) == 3  # the feed's three papers; the shipped ones come with theirs
     hits = [ln for ln in r.stdout.splitlines()[1:] if not ln.strip().startswith("both:")]
     assert len(hits) == 5, r.stdout  # three share words with it; by its vector, shipped papers are candidates too
+
+
+def test_a_lone_surrogate_is_no_reason_to_fail(tiny: Path) -> None:
+    text = "Broken \ud800 escape in a title. An abstract."
+    assert dense.text_key(text) != dense.text_key("Broken ? escape in a title. An abstract.")
+    dense.enable_encoder(True)
+    v = dense.query_vector(text, encode=True)
+    assert v is not None and np.isfinite(v).all()

@@ -52,7 +52,8 @@ def text_of(title: str, abstract: str) -> str:
 
 def text_key(text: str) -> int:
     """A vector's key: the text's hash (a changed abstract is a new text)."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+    data = text.encode("utf-8", "surrogatepass")  # (a lone surrogate from a JSON escape is no reason to fail)
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
 
 
 # ---------------------------------------------------------------- stored vectors
@@ -230,7 +231,8 @@ class MiniLM:
 
     def encode(self, texts: Sequence[str], batch: int = 8) -> F32:
         """Unit vectors, one per text (at most MAX_TOKENS tokens read), in the texts' order."""
-        encs = self.tok.encode_batch(list(texts))  # type: ignore[attr-defined]
+        clean = [t.encode("utf-8", "replace").decode("utf-8") for t in texts]  # lone surrogates: "?"
+        encs = self.tok.encode_batch(clean)  # type: ignore[attr-defined]
         ids = [e.ids[:MAX_TOKENS - 1] + ([e.ids[-1]] if len(e.ids) > MAX_TOKENS - 1 else []) for e in encs]
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # similar lengths together: little padding
         out = np.zeros((len(ids), self.emb[0].shape[1]), np.float32)
