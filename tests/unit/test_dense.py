@@ -260,3 +260,49 @@ def test_a_lone_surrogate_is_no_reason_to_fail(tiny: Path) -> None:
     dense.enable_encoder(True)
     v = dense.query_vector(text, encode=True)
     assert v is not None and np.isfinite(v).all()
+
+
+NEW = [Paper(title="Video super-resolution with recurrent transformers",
+             abstract="We upscale low-resolution video frames with a recurrent transformer.", arxiv_id="2601.00005"),
+       Paper(title="Protein graphs", abstract="Graph neural networks predict protein folding.", arxiv_id="2601.00006")]
+
+
+def _refreshed(tmp_path: Path, encode: bool, tiny: Path | None = None) -> Segments:
+    """The four papers' index saved (vectors stored for them), then a refresh's two new papers added as a segment,
+    as `paperlens refresh` and the server's refresh do."""
+    from paperlens.index import segments
+
+    _store(tmp_path, [Q, A, B, C])
+    ipath = tmp_path / "index"
+    assert segments.create(ipath, _built([Q, A, B, C]), "fp")
+    dense.enable_encoder(encode)
+    segments.add(ipath, segments.Delta(papers=NEW), "fp2")
+    out = segments.open_segments(ipath)
+    assert out is not None and len(out.segs) == 2
+    return out
+
+
+def test_a_refresh_embeds_its_new_papers(tiny: Path, tmp_path: Path) -> None:
+    from paperlens.index import segments
+
+    segs = _refreshed(tmp_path, encode=True)
+    assert all(s.dense_complete() for s in segs.segs) and segs.dense_ready()
+    e = Catalog(segs).by_arxiv("2601.00001")
+    assert e is not None and Catalog(segs).related(e, 3)[0].title == B.title  # the stored vectors still rank
+    kept = dense.read_vectors(tmp_path / "cache" / dense.FILE)
+    assert all(dense.text_key(dense.text_of(p.title, p.abstract)) in kept for p in NEW)
+    del segs, e
+    late = Paper(title="Speech enhancement", abstract="Denoising of speech with diffusion.", arxiv_id="2601.00007")
+    segments.add(tmp_path / "index", segments.Delta(papers=[late]), "fp3")  # a second refresh: a third segment
+    dense.enable_encoder(False)  # the merge of the two small ones finds every vector stored: nothing to embed
+    assert segments.merge(tmp_path / "index", force=True)
+    merged = segments.open_segments(tmp_path / "index")
+    assert merged is not None and len(merged.segs) == 2 and merged.segs[1].n == 3 and merged.dense_ready()
+
+
+def test_a_refresh_without_the_encoder_falls_back_to_key_phrases(tmp_path: Path) -> None:
+    segs = _refreshed(tmp_path, encode=False)
+    assert segs.segs[0].dense_complete() and len(segs.segs[1].dense) == 0 and not segs.dense_ready()
+    cat = Catalog(segs)
+    e = cat.by_arxiv("2601.00001")
+    assert e is not None and cat.related(e, 3)[0].title == A.title  # as with no vectors at all
