@@ -32,7 +32,8 @@ from paperlens.index.aliases import CODE, method_name, paper_aliases
 from paperlens.index.columns import Columns
 from paperlens.index.dense import DENSE_MAX, DIM, text_of
 from paperlens.index.dense import column as dense_column
-from paperlens.index.keys import base_key, dedupe_keys
+from paperlens.index.extsort import TermStrings, TripleRuns, doc_order, sort_packed, sorted_terms
+from paperlens.index.keys import base_key, dedupe_key_list
 from paperlens.index.semantic import key_phrases, telling
 from paperlens.index.store import Bloom, Postings, StrArray
 from paperlens.index.terms import HashedTerms, Vocab, pack, term_hashes
@@ -124,7 +125,7 @@ class Pairs:
                         np.frombuffer(weights, dtype=np.float32) if weights is not None else None)
 
 
-def postings(strings: Callable[[npt.NDArray[np.int64]], list[bytes]], n_terms: int, t: npt.NDArray[np.uint32],
+def postings(strings: TermStrings, n_terms: int, t: npt.NDArray[np.uint32],
              s: npt.NDArray[np.uint32], rank: npt.NDArray[np.int32], keep: npt.NDArray[np.bool_] | None = None,
              w: npt.NDArray[Any] | None = None) -> tuple[Postings, npt.NDArray[np.int64], npt.NDArray[Any] | None]:
     """CSR posting lists from (term id, paper seq) pairs: terms sorted by their string (only the kept ones;
@@ -134,17 +135,7 @@ def postings(strings: Callable[[npt.NDArray[np.int64]], list[bytes]], n_terms: i
     Memory: one uint64 key a pair, sorted in place (the int64 copies this took before cost a million papers'
     build ~3 GB). Float16 weights of distinct pairs ride in the key's low bits when they fit, so that no
     argsort (8 bytes a pair more) is needed."""
-    cand = np.flatnonzero(keep) if keep is not None else np.arange(n_terms, dtype=np.int64)
-    strs = strings(cand)  # UTF-8, whose byte order is the strings' code point order: no decoding to sort
-    by_str = sorted(range(len(cand)), key=strs.__getitem__)
-    order_terms = cand[np.asarray(by_str, dtype=np.int64)] if by_str else np.zeros(0, dtype=np.int64)
-    sorted_strs = [strs[i] for i in by_str]
-    del strs, by_str
-    t_off = np.zeros(len(sorted_strs) + 1, dtype=np.int64)
-    if sorted_strs:
-        np.cumsum([len(x) for x in sorted_strs], out=t_off[1:])
-    terms = StrArray(np.frombuffer(b"".join(sorted_strs), dtype=np.uint8), t_off)
-    del sorted_strs
+    terms, order_terms = sorted_terms(strings, n_terms, keep)
     nt = len(order_terms)
     new_of_old = np.full(n_terms, -1, dtype=np.int64)
     new_of_old[order_terms] = np.arange(nt)
@@ -339,7 +330,7 @@ class IndexBuilder:
             assert self.ref is None
             v, df = hashed.n_terms, hashed.df
             bag_chunks = hashed.bag_chunks
-            strings: Callable[[npt.NDArray[np.int64]], list[bytes]] = hashed.utf8
+            strings: TermStrings = hashed.packed
         else:
             vocab = list(self.content.ids)
             v = len(vocab)
@@ -356,31 +347,33 @@ class IndexBuilder:
             df += _ref_df(self.ref, self.content.ids)
             n_all += self.ref.n
         idf = np.log((n_all + 1) / (df + 1)) + 1.0
-        # Each paper's top terms, appended chunk by chunk (no list of chunks and concatenated copy side by side);
-        # the weights are stored as float16, so they are rounded to it here (the same values either way).
-        at, as_, aw = array("I"), array("I"), array("H")
+        # Each paper's top terms, chunk by chunk, to a scratch file (extsort.py: sorted there a range of terms at a
+        # time); the weights are stored as float16, so they are rounded to it here (the same values either way).
+        runs = TripleRuns(v)
         for t_, s_, w_ in _threaded(lambda c: _top_terms(c[0], c[1], c[2], idf, df), bag_chunks()):
-            at.frombytes(t_.astype(np.uint32).tobytes())
-            as_.frombytes(s_.astype(np.uint32).tobytes())
-            aw.frombytes(w_.astype(np.float32).astype(np.float16).tobytes())
-        rel_t, rel_s = np.frombuffer(at, dtype=np.uint32), np.frombuffer(as_, dtype=np.uint32)
-        rel_w16 = np.frombuffer(aw, dtype=np.float16)
-        used = np.zeros(v, dtype=bool)
-        used[rel_t] = True
-        post, kept, w_sorted = postings(strings, v, rel_t, rel_s, rank, used, rel_w16)
-        del rel_t, rel_s, rel_w16, used, at, as_, aw
+            runs.add(t_, s_, w_.astype(np.float32).astype(np.float16))
+        got = runs.postings(strings, rank)
+        if got is None:  # (term and paper ids too many for one 64-bit key: sorted in memory)
+            rel_t, rel_s, rel_w16 = runs.triples()
+            got = postings(strings, v, rel_t, rel_s, rank, runs.counts > 0, rel_w16)  # type: ignore[assignment]
+            del rel_t, rel_s, rel_w16
+        assert got is not None
+        post, kept, w_sorted = got
+        del runs
         return_freed_memory()
         rel_w = w_sorted if w_sorted is not None else np.zeros(0, dtype=np.float16)
         # Per paper, its terms (CSR by id): the transpose of the postings.
-        term_of = np.repeat(np.arange(len(post.terms), dtype=np.int32), np.diff(post.offsets))
-        by_doc = by_doc_order(np.asarray(post.ids), rel_w)
-        doc_term_off = np.zeros(n + 1, dtype=np.int64)
-        if n:
-            np.cumsum(np.bincount(np.asarray(post.ids), minlength=n), out=doc_term_off[1:])
+        cols = doc_order(post, rel_w, n)
+        if cols is None:
+            term_of = np.repeat(np.arange(len(post.terms), dtype=np.int32), np.diff(post.offsets))
+            by_doc = by_doc_order(np.asarray(post.ids), rel_w)
+            doc_term_off = np.zeros(n + 1, dtype=np.int64)
+            if n:
+                np.cumsum(np.bincount(np.asarray(post.ids), minlength=n), out=doc_term_off[1:])
+            cols = doc_term_off, term_of[by_doc], rel_w[by_doc]
         return {"rel": post, "rel_idf": idf[kept].astype(np.float32),
                 "rel_telling": np.fromiter((telling(x) for x in post.terms), dtype=np.bool_, count=len(post.terms)),
-                "rel_w": rel_w, "doc_term_off": doc_term_off, "doc_term_ids": term_of[by_doc],
-                "doc_term_w": rel_w[by_doc]}
+                "rel_w": rel_w, "doc_term_off": cols[0], "doc_term_ids": cols[1], "doc_term_w": cols[2]}
 
     def _hashed_names(self, keys_by_seq: list[str], rank: npt.NDArray[np.int32]
                       ) -> tuple[Postings, StrArray, npt.NDArray[np.uint8]]:
@@ -411,7 +404,7 @@ class IndexBuilder:
         df_names = np.bincount(tarr, minlength=hn.n_terms)
         code_only = hn.cols["code"].astype(bool)
         keep = ~(code_only & (df_names > 3))
-        post, kept, _ = postings(hn.utf8, hn.n_terms, tarr, sarr, rank, keep)
+        post, kept, _ = postings(hn.packed, hn.n_terms, tarr, sarr, rank, keep)
         del tarr, sarr
         asc = np.sort(kept)
         disp_asc = hn.strings(asc, "dblob", "doff")
@@ -434,18 +427,19 @@ class IndexBuilder:
         rank = np.empty(n, dtype=np.int32)
         rank[order] = np.arange(n, dtype=np.int32)
         # Keys: assigned in a stable, identity-based order, so that a refresh does not renumber them.
-        stable = sorted(range(n), key=lambda i: (self.date_ord[i], self.arxiv.get(i), self.titles.get(i)))
-        keys_stable = dedupe_keys([(self.base_keys.get(i), bool(self.user_key[i])) for i in stable], self.taken)
+        stable = identity_order(np.frombuffer(self.date_ord, dtype=np.int32), self.arxiv, self.titles).tolist()
+        user_key = np.frombuffer(self.user_key, dtype=np.int8)[stable].tolist()
+        keys_stable = dedupe_key_list([self.base_keys.get(i) for i in stable], user_key, self.taken)
         keys_by_seq = [""] * n
         for i, k in zip(stable, keys_stable, strict=True):
             keys_by_seq[i] = k
-        del stable, keys_stable
+        del stable, keys_stable, user_key
         keys = [keys_by_seq[i] for i in order.tolist()]
         if self.hnames is not None and self.hwords is not None:
             names, name_display, name_flags = self._hashed_names(keys_by_seq, rank)
             del keys_by_seq
             return_freed_memory()
-            words_post = postings(self.hwords.utf8, self.hwords.n_terms, *self.hwords.pairs(), rank)[0]
+            words_post = postings(self.hwords.packed, self.hwords.n_terms, *self.hwords.pairs(), rank)[0]
             return_freed_memory()
         else:
             for i, k in enumerate(keys_by_seq):
@@ -502,6 +496,33 @@ class IndexBuilder:
 
 TOP_K = 256  # best papers kept per short prefix
 TOP_MIN = 1024  # prefixes with fewer postings are answered from the posting lists directly
+
+
+def identity_order(date_ord: npt.NDArray[np.int32], arxiv: Strings, titles: Strings) -> npt.NDArray[np.int64]:
+    """The papers by (date, arXiv id, title), stable: `sorted(range(n), key=lambda i: (date, arxiv, title))` in
+    numpy, without a tuple and two strings a paper; titles are compared only among papers tied on both."""
+    n = len(date_ord)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    off = np.frombuffer(arxiv.off, dtype=np.int64)
+    by_id = sort_packed(np.frombuffer(arxiv.blob, dtype=np.uint8), off)
+    # Equal ids (papers without one, mostly) share a rank: adjacent ones with equal hashes, checked.
+    h = term_hashes(bytes(arxiv.blob), off)
+    same = np.zeros(n, dtype=bool)
+    for x in np.flatnonzero(h[by_id[1:]] == h[by_id[:-1]]).tolist():
+        same[x + 1] = arxiv.get(int(by_id[x])) == arxiv.get(int(by_id[x + 1]))
+    id_rank = np.empty(n, dtype=np.int64)
+    id_rank[by_id] = np.cumsum(~same)
+    order = np.lexsort((id_rank, date_ord))  # stable: ties stay in paper order
+    tied = np.r_[False, (date_ord[order[1:]] == date_ord[order[:-1]]) & (id_rank[order[1:]] == id_rank[order[:-1]])]
+    if tied.any():
+        starts = np.flatnonzero(tied[1:] & ~tied[:-1])  # each run of ties starts one before its first True
+        ends = np.flatnonzero(tied[:-1] & ~tied[1:]) + 1
+        if tied[-1]:
+            ends = np.r_[ends, n]
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            order[a:b] = sorted(order[a:b].tolist(), key=titles.get)
+    return order
 
 
 def prefix_tops(post: Postings, k: int = TOP_K, min_postings: int = TOP_MIN) -> Postings:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Sequence
 
 from paperlens.core.model import Paper
 from paperlens.core.text import STOP_WORDS, fold, last_name, words
@@ -35,12 +35,18 @@ def assign_keys(papers: Iterable[tuple[Paper, str | None]], taken: Container[str
 def dedupe_keys(bases: list[tuple[str, bool]], taken: Container[str] = frozenset()) -> list[str]:
     """(key, is the user's own) in order -> unique keys; user keys are kept, generated ones get a/b/c...
     `taken`: keys already given elsewhere (another segment of the index; asked, never listed)."""
+    return dedupe_key_list([k for k, _ in bases], [own for _, own in bases], taken)
+
+
+def dedupe_key_list(keys: Sequence[str], own_keys: Sequence[bool | int], taken: Container[str] = frozenset()
+                    ) -> list[str]:
+    """`dedupe_keys` over a list of keys and one of flags (a million papers' build: no tuple a paper)."""
     # User keys are claimed first so that a generated key never steals one.
-    used: set[str] = {k for k, own in bases if own}
+    used: set[str] = {k for k, own in zip(keys, own_keys, strict=True) if own}
     out: list[str] = []
     # The next suffix to try per base key: 20k papers sharing a base key cost 20k steps, not 20k² / 2.
     next_suffix: dict[str, int] = {}
-    for key, own in bases:
+    for key, own in zip(keys, own_keys, strict=True):
         if own:
             out.append(key)
             continue
