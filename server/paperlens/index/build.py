@@ -208,10 +208,14 @@ class IndexBuilder:
     """Feed papers with `add`, then `finish` into the index's columns and tables."""
 
     def __init__(self, repos: dict[str, Repo], records: BinaryIO | None = None, *,
-                 taken: Container[str] = frozenset(), ref: Columns | None = None) -> None:
+                 taken: Container[str] = frozenset(), ref: Columns | None = None, defer_terms: bool = False) -> None:
         """taken, ref: for a segment added to a built index (see segments.py): the keys the index has given
         already (a new paper never takes one), and the index whose document frequencies weigh this segment's
-        key phrases too (so that 100 new papers are not scored by their own statistics alone)."""
+        key phrases too (so that 100 new papers are not scored by their own statistics alone).
+        defer_terms (a worker's chunk, parallel.py): words and key phrases are kept as lists of strings and
+        numbered once, by `numbered_terms`, instead of a dictionary look-up per term in Python as they come."""
+        self.defer: tuple[list[str], array[int], list[str], array[float]] | None = \
+            ([], array("I"), [], array("f")) if defer_terms else None
         self.repos = repos
         self.taken = taken
         self.ref = ref
@@ -295,19 +299,42 @@ class IndexBuilder:
             toks.add(p.arxiv_id)
         if p.organization:
             toks.update(words(p.organization))
-        ids = self.words.ids  # Pairs.add inlined: ~200 terms a paper, a million papers
-        self.words.t.extend([ids.setdefault(t, len(ids)) for t in toks])
-        self.words.s.extend([seq] * len(toks))
         bag = key_phrases(p.title, p.abstract, p.ai_keywords)
-        ids = self.content.ids
-        self.bags.write(array("I", [ids.setdefault(t, len(ids)) for t in bag]).tobytes())
-        self.bags.write(array("f", bag.values()).tobytes())
+        if self.defer is not None:  # (a worker's chunk: see numbered_terms)
+            word_terms, word_lens, bag_terms, bag_w = self.defer
+            word_terms.extend(toks)
+            word_lens.append(len(toks))
+            bag_terms.extend(bag)
+            bag_w.extend(bag.values())
+        else:
+            ids = self.words.ids  # Pairs.add inlined: ~200 terms a paper, a million papers
+            self.words.t.extend([ids.setdefault(t, len(ids)) for t in toks])
+            self.words.s.extend([seq] * len(toks))
+            ids = self.content.ids
+            self.bags.write(array("I", [ids.setdefault(t, len(ids)) for t in bag]).tobytes())
+            self.bags.write(array("f", bag.values()).tobytes())
         self.bag_len.append(len(bag))
         if self.texts is not None:
             if len(self.texts) < DENSE_MAX:
                 self.texts.append(text_of(p.title, p.abstract))
             else:
                 self.texts = None
+
+    def numbered_terms(self) -> tuple[dict[str, int], npt.NDArray[np.uint32], npt.NDArray[np.float32]]:
+        """A deferred builder's words and key phrases numbered in first-seen order, as `add` numbers them paper
+        by paper (the words into `words`), with C-level iteration only: the key phrases' vocabulary, and every
+        paper's bag in turn as term ids and weights (lengths in `bag_len`)."""
+        assert self.defer is not None
+        word_terms, word_lens, bag_terms, bag_w = self.defer
+        self.defer = None
+        self.words.ids = _first_seen(word_terms)
+        self.words.t = array("I", map(self.words.ids.__getitem__, word_terms))
+        self.words.s = array("I", np.repeat(np.arange(self.n, dtype=np.uint32), np.frombuffer(word_lens, np.uint32))
+                             .tobytes())
+        del word_terms
+        self.content.ids = _first_seen(bag_terms)
+        tids = np.fromiter(map(self.content.ids.__getitem__, bag_terms), dtype=np.uint32, count=len(bag_terms))
+        return self.content.ids, tids, np.frombuffer(bag_w, dtype=np.float32)
 
     def _bag_chunks(self, step: int = 2000) -> Iterator[tuple[npt.NDArray[Any], ...]]:
         """The saved bags as (term ids, counts, paper seq) arrays, `step` papers at a time."""
@@ -523,6 +550,11 @@ def identity_order(date_ord: npt.NDArray[np.int32], arxiv: Strings, titles: Stri
         for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
             order[a:b] = sorted(order[a:b].tolist(), key=titles.get)
     return order
+
+
+def _first_seen(terms: list[str]) -> dict[str, int]:
+    """Each distinct term's rank in first-seen order (dict.fromkeys keeps the first sighting's place)."""
+    return dict(zip(dict.fromkeys(terms), range(len(terms)), strict=False))
 
 
 def prefix_tops(post: Postings, k: int = TOP_K, min_postings: int = TOP_MIN) -> Postings:

@@ -62,10 +62,11 @@ def _analyse(papers: list[Paper], texts: bool = True) -> dict[str, Any]:
     """In a worker: one chunk through `IndexBuilder.add`, returned as plain columns (cheap to pickle); texts:
     with the papers' texts for dense vectors (a worker that has seen more than dense.DENSE_MAX papers knows
     that the index is too large for them)."""
-    b = IndexBuilder(_repos)  # records and bags in memory (BytesIO)
+    b = IndexBuilder(_repos, defer_terms=True)  # records in memory (BytesIO), terms numbered at the end
     for p in papers:
         b.add(p)
-    rec, bags = cast(io.BytesIO, b.rec), cast(io.BytesIO, b.bags)
+    content_ids, bag_tids, bag_w = b.numbered_terms()
+    rec = cast(io.BytesIO, b.rec)
     out: dict[str, Any] = {"n": b.n, "records": rec.getvalue(), "rec_start": b.rec_start, "rec_end": b.rec_end,
                            "prefixes": b.prefixes, "texts": b.texts if texts else None}
     for name in _STRINGS:
@@ -83,13 +84,8 @@ def _analyse(papers: list[Paper], texts: bool = True) -> dict[str, Any]:
     blob, off, hashes = _hashed(b.words.ids)
     out["words"] = (hashes, blob, off, {}, {"t": np.frombuffer(b.words.t, dtype=np.uint32),
                                             "s": np.frombuffer(b.words.s, dtype=np.uint32)})
-    blob, off, hashes = _hashed(b.content.ids)
-    lens = np.frombuffer(b.bag_len, dtype=np.uint32)
-    raw = np.frombuffer(bags.getvalue(), dtype=np.uint32)
-    starts = np.repeat(2 * (np.cumsum(lens, dtype=np.int64) - lens), lens)  # each paper's first slot, per term
-    k = np.arange(len(starts)) - np.repeat(np.cumsum(lens, dtype=np.int64) - lens, lens)  # place in its paper
-    out["content"] = (hashes, blob, off, raw[starts + k].copy(), raw[starts + k + lens.repeat(lens)]
-                      .view(np.float32).copy(), lens.copy())
+    blob, off, hashes = _hashed(content_ids)
+    out["content"] = (hashes, blob, off, bag_tids, bag_w.copy(), np.frombuffer(b.bag_len, dtype=np.uint32).copy())
     return out
 
 
