@@ -70,7 +70,8 @@ def _store(tmp_path: Path, papers: list[Paper]) -> None:
     vecs = {Q.title: _vec(0, 1), A.title: _vec(5), B.title: _vec(0, 1, 2), C.title: _vec(9)}
     dense.write_vectors(tmp_path / "cache" / dense.FILE,
                         {dense.text_key(dense.text_of(p.title, p.abstract)): vecs[p.title] for p in papers})
-    dense.use_cache_dir(tmp_path / "cache")  # (read again)
+    dense.use_cache_dir(None)  # (read again)
+    dense.use_cache_dir(tmp_path / "cache")
 
 
 def _first_related(papers: list[Paper]) -> str:
@@ -91,7 +92,7 @@ def test_no_vectors_take_part_when_a_paper_lacks_one(tmp_path: Path) -> None:
     """Scores of papers with and without vectors do not compare (P@5 fell below key phrases alone)."""
     _store(tmp_path, [Q, A, B])  # C has none
     ix = Index.build(Library(papers=[Q, A, B, C]))
-    assert ix.dense.shape == (4, dense.DIM) and not ix.dense_complete()
+    assert ix.dense.shape == (0, dense.DIM) and not ix.dense_complete()  # (incomplete vectors are never used)
     assert not Segments([ix]).dense_ready()
     assert _first_related([Q, A, B, C]) == A.title
 
@@ -172,7 +173,8 @@ def test_a_build_embeds_its_papers_once_and_keeps_them(tiny: Path, tmp_path: Pat
     kept = dense.read_vectors(tmp_path / "cache" / dense.FILE)
     assert len(kept) == 4
     dense.enable_encoder(False)
-    dense.use_cache_dir(tmp_path / "cache")  # a new start: read from the file
+    dense.use_cache_dir(None)  # a new start: read from the file
+    dense.use_cache_dir(tmp_path / "cache")
     again = _built(papers)
     assert np.array_equal(np.asarray(again.dense), np.asarray(ix.dense))
 

@@ -57,8 +57,7 @@ class Columns:
     doc_term_off: npt.NDArray[np.int64]
     doc_term_ids: npt.NDArray[np.int32]
     doc_term_w: npt.NDArray[np.float16]
-    # Per paper id its all-MiniLM-L6-v2 vector (dense.py), a zero row for a paper without one; (0, DIM) when no
-    # paper has one (every large index).
+    # Per paper id its all-MiniLM-L6-v2 vector (dense.py); (0, DIM) unless every paper has one (every large index).
     dense: npt.NDArray[np.float16]
     # The full records (one JSON line a paper: the Paper and its aliases) and the repos they link.
     records: bytes | Path = field(repr=False)

@@ -104,6 +104,8 @@ def use_cache_dir(path: Path | None) -> None:
     """Where vectors the encoder made are kept between starts."""
     global _known
     with _lock:
+        if _cache_dir == ([path] if path is not None else []):
+            return
         _cache_dir[:] = [path] if path is not None else []
         _known = None
 
@@ -160,8 +162,8 @@ def _remember(new: dict[int, F16]) -> None:
 
 
 def column(texts: Sequence[str]) -> F16:
-    """The vectors of an index's papers (texts in id order) as its `dense` column: (n, DIM), a zero row for a
-    paper without one; (0, DIM) when none has one or the index is too large."""
+    """The vectors of an index's papers (texts in id order) as its `dense` column: (n, DIM) when every paper has
+    one; else (0, DIM), as vectors take part only when all papers have one (Segments.dense_ready)."""
     n = len(texts)
     if n == 0 or n > DENSE_MAX:
         return np.zeros((0, DIM), np.float16)
@@ -177,14 +179,9 @@ def column(texts: Sequence[str]) -> F16:
             with _lock:
                 known.update(made)
             _remember(made)
-    if len(missing) == n and not made:
+    if len(made) < len(missing):
         return np.zeros((0, DIM), np.float16)
-    out = np.zeros((n, DIM), np.float16)
-    for i, k in enumerate(keys):
-        v = known.get(k)
-        if v is not None:
-            out[i] = v
-    return out
+    return np.stack([known[k] for k in keys]).astype(np.float16)
 
 
 def known_vector(text: str) -> F32 | None:

@@ -29,7 +29,7 @@ import numpy.typing as npt
 from paperlens.core.config import Settings
 from paperlens.core.model import Library, Paper, Repo
 from paperlens.core.text import norm_name
-from paperlens.index import segments
+from paperlens.index import dense, segments
 from paperlens.index.aliases import paper_aliases
 from paperlens.index.columns import FORMAT_VERSION
 from paperlens.index.core import Index
@@ -195,6 +195,7 @@ def open_index(settings: Settings, extra_feeds: Iterable[str] = (), *, skip_bad:
     skip_bad (the server): a feed file that cannot be read is left out and named in `Loaded.errors`, so one
     bad file never costs the others; the CLI keeps the default and stops with the FeedError's one line.
     progress: called with the count of papers read so far while a large feed is streamed into a build."""
+    dense.use_cache_dir(settings.cache_path)  # the vectors embedded before (a child process build too)
     extra = list(extra_feeds)
     built = open_built(settings, extra, skip_bad=skip_bad)
     if built is not None:
