@@ -86,7 +86,7 @@ def _load_messages(errors: list[str], warnings: list[str]) -> list[Message]:
     return out
 
 
-def read_bib(uri: str, text: str, encoding: str = "utf-8") -> BibFile:
+def read_bib(uri: str, text: Text, encoding: str = "utf-8") -> BibFile:
     """A .bib from its text (an open document, an edit): its encoding noted when it is not UTF-8."""
     path = uri_path(uri)
     note = encoding_note(path or uri, encoding)
@@ -170,7 +170,7 @@ class Workspace:
         if publish:
             self.republish()
 
-    def open(self, uri: str, language_id: str, text: str, version: int,
+    def open(self, uri: str, language_id: str, text: Text, version: int,
              current: Callable[[], tuple[str, int | None] | None]) -> Text | None:
         """didOpen. A very large document is analysed just after (requests already sent are answered first),
         from `current()`: the editor's copy then, with every change made meanwhile. Returns the .bib's text as
@@ -194,7 +194,8 @@ class Workspace:
         if kind == BIBTEX:
             known = self.bibs.files.get(uri)
             if known is None or known.text != text:
-                self.docs[uri] = DocAnalysis.from_text(uri, kind, text, version)
+                lines = RopeLines(text) if isinstance(text, Rope) else text.split("\n")
+                self.docs[uri] = DocAnalysis(uri, kind, lines, version)
                 spawn(self.reindex(uri, text, known.encoding if known else "utf-8"))
                 return None
             if isinstance(known.text, str) and len(known.text) > ROPE_CHARS and plain_breaks(known.text):
@@ -207,7 +208,7 @@ class Workspace:
             self.docs[uri] = DocAnalysis(uri, kind, RopeLines(kt) if isinstance(kt, Rope) else kt.split("\n"), version)
             self.publish(uri)  # (a .bib whose text is read already: only its own diagnostics are new)
             return known.text
-        self.docs[uri] = DocAnalysis.from_text(uri, kind, text, version)
+        self.docs[uri] = DocAnalysis.from_text(uri, kind, as_str(text), version)
         self.publish(uri)
         return None
 
@@ -469,7 +470,7 @@ class Workspace:
             return
         await asyncio.get_running_loop().run_in_executor(None, build_content, bib)
 
-    async def reindex(self, uri: str, text: str | None, encoding: str = "utf-8") -> None:
+    async def reindex(self, uri: str, text: Text | None, encoding: str = "utf-8") -> None:
         """A .bib changed (opened, edited, saved, written by us, changed on disk): read it in a worker thread and
         swap its entries in; requests keep answering from the previous entries meanwhile, and the newest read
         wins. None: the file is gone."""

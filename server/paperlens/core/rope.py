@@ -107,12 +107,28 @@ class Rope:
                 return False
             if other.starts == self.starts:
                 return all(x is y or x == y for x, y in zip(self.chunks, other.chunks, strict=True))
-            other = str(other)
+            return self._same_as(other)
         if not isinstance(other, str):
             return NotImplemented
         if len(other) != len(self):
             return False
         return all(other[s:s + len(c)] == c for s, c in zip(self.starts, self.chunks, strict=False))
+
+    def _same_as(self, other: Rope) -> bool:
+        """Equal text, chunked differently: compared piece by piece (never joined: 196 MB for a 98 MB .bib)."""
+        i = j = oi = oj = 0
+        mine, theirs = self.chunks, other.chunks
+        while i < len(mine) and j < len(theirs):
+            x, y = mine[i], theirs[j]
+            take = min(len(x) - oi, len(y) - oj)
+            if x[oi:oi + take] != y[oj:oj + take]:
+                return False
+            oi, oj = oi + take, oj + take
+            if oi == len(x):
+                i, oi = i + 1, 0
+            if oj == len(y):
+                j, oj = j + 1, 0
+        return True
 
     def __ne__(self, other: object) -> bool:
         eq = self.__eq__(other)

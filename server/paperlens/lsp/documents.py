@@ -87,15 +87,26 @@ class SyncedDocument(TextDocument):
             self._source = ""  # pygls' copy: ours is the text now
         return self._buf
 
+    def use_text(self, text: Text) -> None:
+        """The text of the didOpen, decoded by the transport (a huge one: its params carried "")."""
+        self._buf, self._one, self._was, self.spans = None, None, None, []
+        if isinstance(text, Rope):
+            self._one = RopeText(text)
+            self._source = ""
+        else:
+            self._source = text
+
     def share(self, text: Text) -> None:
         """Hold this text (the workspace found it equal to the text opened) instead of the one decoded from
         the didOpen."""
-        if self._buf is None and self._one is None and len(self._source or "") == len(text):
+        if self._buf is not None or (self._one is not None and self.spans):
+            return
+        if len(self._one.text if self._one is not None else self._source or "") == len(text):
             if isinstance(text, Rope):
                 self._one = RopeText(text)
                 self._source = ""
             else:
-                self._source = text
+                self._one, self._source = None, text
 
     def take_spans(self) -> list[Span]:
         out, self.spans = self.spans, []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
 from typing import Any, Protocol
 
 MAX_MESSAGE = 256 << 20  # bytes; larger is refused before anything is allocated (a 20 MB didOpen is fine)
@@ -183,6 +183,91 @@ async def read_frame(reader: AsyncReader) -> bytes | None:
     if len(body) < n:
         return None  # end of input inside a body
     return body
+
+
+BIG_TEXT = 4 << 20  # bytes: a larger message (a didOpen of a large file) has its "text" decoded in pieces
+_TEXT_KEY = re.compile(rb'"text"\s*:\s*"')
+_LOW_SURROGATE = re.compile(rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+_HIGH_SURROGATE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}")
+_PIECE = 1 << 16  # bytes of the JSON string per decoded piece (~64k characters: a rope's chunk)
+
+
+def split_text(body: bytes | bytearray) -> tuple[Any, Iterator[str]] | None:
+    """A huge didOpen without its text decoded as one string: (the message with "text" empty, the text's pieces
+    of ~64k characters, decoded as they are taken). json.loads of a 98 MB didOpen makes one 196 MB string (one
+    character wider than Latin-1 makes the whole string two bytes a character) next to the body; the pieces
+    are each as narrow as they can be, and can become a rope's chunks as they are, or be dropped as they are
+    compared with a text held already. A bytearray body (given up by the caller) is freed as it is decoded.
+    None when the body is not such a message or its envelope is not valid JSON (parse it whole: that names
+    the error); a piece that is not a valid JSON string raises ValueError when it is taken."""
+    start = _text_start(body)
+    end = _closing_quote(body, start) if start >= 0 else -1
+    if end < 0:
+        return None
+    try:
+        data = json.loads(body[:start] + body[end:])
+    except (ValueError, RecursionError):
+        return None
+    doc = data.get("params", {}).get("textDocument") if isinstance(data, dict) else None
+    if data.get("method") != "textDocument/didOpen" or not isinstance(doc, dict) or doc.get("text") != "":
+        return None
+
+    def pieces() -> Iterator[str]:
+        base, a = 0, start  # body[i - base] is byte i of the body as it came
+        while a < end:
+            c = _cut(body, a - base, min(end, a + _PIECE) - base, end - base) + base
+            piece = json.loads(b'"' + body[a - base:c - base] + b'"')
+            if not isinstance(piece, str):
+                raise ValueError("not a JSON string")
+            if isinstance(body, bytearray) and c - base > 16 * _PIECE:
+                del body[:c - base]  # (the buffer shrinks as it goes)
+                base = c
+            a = c
+            yield piece
+
+    return data, pieces()
+
+
+def _text_start(body: bytes | bytearray) -> int:
+    """Where the "text" string's characters start (after its opening quote), or -1. A match after an odd run
+    of backslashes is inside another string. (A function of its own: the scan holds the buffer until done.)"""
+    for m in _TEXT_KEY.finditer(body):
+        if not _escaped(body, m.start()):
+            return m.end()
+    return -1
+
+
+def _escaped(body: bytes | bytearray, i: int) -> bool:
+    """Whether the character at i follows an odd run of backslashes."""
+    k = i
+    while k > 0 and body[k - 1] == 0x5C:
+        k -= 1
+    return (i - k) % 2 == 1
+
+
+def _closing_quote(body: bytes | bytearray, i: int) -> int:
+    while (j := body.find(b'"', i)) >= 0:
+        if not _escaped(body, j):
+            return j
+        i = j + 1
+    return -1
+
+
+def _cut(body: bytes | bytearray, a: int, c: int, end: int) -> int:
+    """Where a piece may end: not inside an escape (before the backslash run that starts one) nor inside a UTF-8
+    character."""
+    if c >= end:
+        return end
+    p = body.rfind(b"\\", max(a, c - 12), c)  # (an escape is at most 12 bytes: a \uXXXX\uXXXX pair)
+    if p > a:
+        while p > a + 1 and body[p - 1] == 0x5C:
+            p -= 1
+        if _LOW_SURROGATE.match(body, p) and p - 6 > a and _HIGH_SURROGATE.match(body, p - 6):
+            p -= 6  # (a character beyond the BMP is two escapes: not cut between them)
+        return p
+    while c > a + 1 and 0x80 <= body[c] <= 0xBF:
+        c -= 1
+    return c
 
 
 def parse_body(body: bytes) -> Any:

@@ -178,8 +178,12 @@ def on_did_open(ls: PaperLensServer, params: t.DidOpenTextDocumentParams) -> Non
             return None
         return doc.source, doc.version
 
-    same = ls.ws.open(td.uri, td.language_id, td.text, td.version, current)
+    proto = ls.protocol
+    text = proto.take_text(td.uri, td.text) if isinstance(proto, PaperLensProtocol) else td.text
     doc = ls.workspace.get_text_document(td.uri)
+    if text is not td.text and isinstance(doc, SyncedDocument):
+        doc.use_text(text)  # (a huge didOpen: decoded in pieces by the transport, its params carry "")
+    same = ls.ws.open(td.uri, td.language_id, text, td.version, current)
     if same is not None and isinstance(doc, SyncedDocument):
         doc.share(same)  # one copy of a large .bib, not the editor's and the one read from disk
 

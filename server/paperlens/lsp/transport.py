@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,23 @@ from pygls.uris import to_fs_path
 
 from paperlens import __version__
 from paperlens.analysis.document import DocAnalysis
+from paperlens.analysis.kinds import BIBTEX, doc_kind
 from paperlens.analysis.workspace import Workspace, stop_workers
+from paperlens.core.rope import CHUNK, Rope, Text
 from paperlens.core.text import clean
 from paperlens.features.context import FeatureContext
 from paperlens.lsp.convert import Convert, Json
 from paperlens.lsp.documents import FAST_CHANGES, raw_changes
-from paperlens.lsp.framing import AsyncReader, FrameError, PipeReader, Pushback, parse_body, read_frame
+from paperlens.lsp.framing import (
+    BIG_TEXT,
+    AsyncReader,
+    FrameError,
+    PipeReader,
+    Pushback,
+    parse_body,
+    read_frame,
+    split_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +59,50 @@ class PaperLensProtocol(LanguageServerProtocol):
 
     exit_code = 0
     _initialize_seen = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._texts: dict[str, Text] = {}  # uri -> the text of a huge didOpen (its params carry "")
+        # The text the server holds for a .bib (PaperLensServer: its workspace's, read from disk).
+        self.known_text: Callable[[str], Text | None] = lambda uri: None
+
+    def put_text(self, item: dict[str, Any], pieces: Iterator[str]) -> None:
+        """Keep the text of a huge didOpen, taken in pieces, for on_did_open (take_text). A .bib's is compared
+        piece by piece with the text the server holds for that file (read from disk): the same text is that
+        one, and the pieces are dropped as they come; otherwise it is a rope of the pieces (each as narrow as it
+        can be); anything else is one string as before."""
+        uri = item.get("uri")
+        if not isinstance(uri, str):
+            for _ in pieces:  # (a didOpen without a uri: read for its errors, then left to pygls)
+                pass
+            return
+        lang = item.get("languageId")
+        if doc_kind(lang if isinstance(lang, str) else None, uri) != BIBTEX:
+            self._texts[uri] = "".join(pieces)
+            return
+        known = self.known_text(uri)
+        kept: list[str] = []
+        at = 0
+        for p in pieces:
+            if known is not None and not kept and known[at:at + len(p)] == p:
+                at += len(p)
+                continue
+            if known is not None and not kept and at:  # the first difference: what matched is the known text's
+                kept.extend(known[a:min(at, a + CHUNK)] for a in range(0, at, CHUNK))
+            kept.append(p)
+        if known is not None and not kept:
+            if at == len(known):
+                self._texts[uri] = known
+                return
+            kept = [known[a:min(at, a + CHUNK)] for a in range(0, at, CHUNK)]  # (a text that ends early)
+        if any("\r" in p for p in kept):
+            self._texts[uri] = "".join(kept)
+        else:
+            self._texts[uri] = Rope.of_chunks(kept)
+
+    def take_text(self, uri: str, text: str) -> Text:
+        """A didOpen's text: the one put_text kept, else the one in its params."""
+        return self._texts.pop(uri, text)
 
     def structure_message(self, data: Any) -> Any:
         if (isinstance(data, dict) and data.get("method") == t.TEXT_DOCUMENT_DID_CHANGE
@@ -122,6 +178,12 @@ class PaperLensServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("paperlens", __version__, protocol_cls=PaperLensProtocol)
         self.ws = Workspace()
+        if isinstance(self.protocol, PaperLensProtocol):
+            self.protocol.known_text = self._known_text
+
+    def _known_text(self, uri: str) -> Text | None:
+        f = self.ws.bibs.files.get(uri)
+        return f.text if f is not None else None
 
     @property
     def convert(self) -> Convert:
@@ -167,8 +229,18 @@ async def serve_stream(ls: LanguageServer, reader: AsyncReader) -> None:
             continue
         if body is None:
             break
+        big = split_text(body) if len(body) > BIG_TEXT else None
+        if big is not None:  # a huge didOpen: its text in pieces, never one string
+            del body  # (98 MB for a 98 MB .bib: freed as its text is decoded)
+            data, pieces = big
+            try:
+                proto.put_text(data["params"]["textDocument"], pieces)
+            except (ValueError, RecursionError) as e:
+                log.warning("a didOpen whose text is not a valid JSON string was skipped (%s)", e)
+                continue
+            body = b""
         try:
-            data = parse_body(body)
+            data = parse_body(body) if big is None else data
         except FrameError as e:
             log.warning("%s", e)
             proto._error(e.msg_id, -32700, str(e))

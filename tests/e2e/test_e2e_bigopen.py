@@ -1,0 +1,107 @@
+"""A large .bib opened in the editor (a didOpen over the transport's 4 MB threshold, its text decoded in pieces,
+never one string) works as one opened whole: the same text as on disk, or other text (an entry only the editor
+has), with non-ASCII characters and characters beyond the BMP across the pieces; hover inside it, an edit, and
+completion see it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from e2e_lsp import CONFIG, complete_line_1, find, hover, open_doc, start, unescaped
+from lsprotocol import types as t
+from pytest_lsp import LanguageClient
+
+from paperlens.lsp.framing import BIG_TEXT
+
+REAL = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "bib" / "akhirsch_main.bib"
+TEX = "See \\cite{BatesN24}.\nNow \\cite{\n"
+
+
+def big_bib() -> str:
+    """The real library, then copies of its entries with renamed keys (and a few wide characters), past the
+    transport's threshold."""
+    real = REAL.read_text(encoding="utf-8")
+    body = real[real.index("\n@", real.rindex("@string")):]
+    parts = [real]
+    n = 0
+    while sum(len(p.encode()) for p in parts) < BIG_TEXT + (1 << 20):
+        n += 1
+        parts.append(body.replace("@inproceedings{", f"@inproceedings{{c{n}").replace("@article{", f"@article{{c{n}")
+                     .replace("@misc{", f"@misc{{c{n}") + f"\n% copy {n}: “quoted” — 𝔘 ’\n")
+    return "".join(parts)
+
+
+@pytest_lsp.fixture(config=CONFIG)
+async def client(lsp_client: LanguageClient, tmp_path: Path):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "paper.tex").write_text(TEX, encoding="utf-8")
+    (ws / "library.bib").write_text(big_bib(), encoding="utf-8")
+    await start(lsp_client, ws, tmp_path / "cache")
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def _card(client: LanguageClient, u: str, text: str, needle: str, want: str) -> str:
+    h = None
+    for _ in range(150):
+        h = await hover(client, u, find(text, needle, offset=2))
+        if h is not None and want in unescaped(h):
+            break
+        await asyncio.sleep(0.1)
+    return unescaped(h) if h is not None else ""
+
+
+@pytest.mark.parametrize("changed", [False, True])
+async def test_a_huge_open_bib_hovers_edits_and_completes(client: LanguageClient, tmp_path: Path,
+                                                         changed: bool) -> None:
+    ws = tmp_path / "ws"
+    text = (ws / "library.bib").read_text(encoding="utf-8")
+    assert len(text.encode()) > BIG_TEXT
+    tex = open_doc(client, ws / "paper.tex", "latex")
+    assert "We Know I Know" in await _card(client, tex, TEX, "BatesN24", "We Know I Know")
+    if changed:  # the editor's text is not the file's: an entry only it has, after the last wide character
+        text += "\n@misc{OnlyInEditor25,\n  title = {Qwertyuiop Editor Only},\n  year = 2025,\n}\n"
+    bu = open_doc(client, ws / "library.bib", "bibtex", text)
+    # Hover inside the .bib, on a key after many pieces (positions counted in the editor's text).
+    last = "OnlyInEditor25" if changed else f"c{text.count('% copy ')}"
+    key_at = text.rindex("{" + last) + 1
+    line = text.count("\n", 0, key_at)
+    col = key_at - text.rfind("\n", 0, key_at) - 1
+    card = ""
+    for _ in range(150):
+        h = await hover(client, bu, t.Position(line=line, character=col + 1))
+        card = unescaped(h) if h is not None else ""
+        if last in card:
+            break
+        await asyncio.sleep(0.1)
+    assert last in card
+    if changed:
+        assert "Qwertyuiop" in card
+        labels: list[str] = []
+        for _ in range(150):
+            labels = await complete_line_1(client, tex, "Now \\cite{OnlyInEd")
+            if "OnlyInEditor25" in labels:
+                break
+            await asyncio.sleep(0.1)
+        assert "OnlyInEditor25" in labels
+    # An edit: a title changed by one range edit reaches completion.
+    at = text.index("{BatesN24,")
+    start_ = text.index("title", at)
+    tl = text.count("\n", 0, start_)
+    tc = start_ - text.rfind("\n", 0, start_) - 1
+    client.text_document_did_change(t.DidChangeTextDocumentParams(
+        text_document=t.VersionedTextDocumentIdentifier(uri=bu, version=2),
+        content_changes=[t.TextDocumentContentChangePartial(
+            range=t.Range(start=t.Position(line=tl, character=tc), end=t.Position(line=tl, character=tc)),
+            text="title = {Zyxwvutsrq Choreographies},\n  old")]))
+    got: list[str] = []
+    for _ in range(200):
+        got = await complete_line_1(client, tex, "Now \\cite{zyxwvuts")
+        if "BatesN24" in got:
+            break
+        await asyncio.sleep(0.1)
+    assert "BatesN24" in got
