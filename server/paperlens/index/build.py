@@ -34,7 +34,7 @@ from paperlens.index.dense import DENSE_MAX, DIM, text_of
 from paperlens.index.dense import column as dense_column
 from paperlens.index.extsort import TermStrings, TripleRuns, doc_order, sort_packed, sorted_terms
 from paperlens.index.keys import base_key, dedupe_key_list
-from paperlens.index.semantic import key_phrases, telling
+from paperlens.index.semantic import key_phrase_bags, key_phrases, telling
 from paperlens.index.store import Bloom, Postings, StrArray
 from paperlens.index.terms import HashedTerms, Vocab, pack, term_hashes
 
@@ -214,8 +214,8 @@ class IndexBuilder:
         key phrases too (so that 100 new papers are not scored by their own statistics alone).
         defer_terms (a worker's chunk, parallel.py): words and key phrases are kept as lists of strings and
         numbered once, by `numbered_terms`, instead of a dictionary look-up per term in Python as they come."""
-        self.defer: tuple[list[str], array[int], list[str], array[float]] | None = \
-            ([], array("I"), [], array("f")) if defer_terms else None
+        self.defer: tuple[list[str], array[int], list[tuple[str, str, tuple[str, ...]]]] | None = \
+            ([], array("I"), []) if defer_terms else None
         self.repos = repos
         self.taken = taken
         self.ref = ref
@@ -299,42 +299,42 @@ class IndexBuilder:
             toks.add(p.arxiv_id)
         if p.organization:
             toks.update(words(p.organization))
-        bag = key_phrases(p.title, p.abstract, p.ai_keywords)
         if self.defer is not None:  # (a worker's chunk: see numbered_terms)
-            word_terms, word_lens, bag_terms, bag_w = self.defer
+            word_terms, word_lens, texts = self.defer
             word_terms.extend(toks)
             word_lens.append(len(toks))
-            bag_terms.extend(bag)
-            bag_w.extend(bag.values())
+            texts.append((p.title, p.abstract, p.ai_keywords))
         else:
             ids = self.words.ids  # Pairs.add inlined: ~200 terms a paper, a million papers
             self.words.t.extend([ids.setdefault(t, len(ids)) for t in toks])
             self.words.s.extend([seq] * len(toks))
+            bag = key_phrases(p.title, p.abstract, p.ai_keywords)
             ids = self.content.ids
             self.bags.write(array("I", [ids.setdefault(t, len(ids)) for t in bag]).tobytes())
             self.bags.write(array("f", bag.values()).tobytes())
-        self.bag_len.append(len(bag))
+            self.bag_len.append(len(bag))
         if self.texts is not None:
             if len(self.texts) < DENSE_MAX:
                 self.texts.append(text_of(p.title, p.abstract))
             else:
                 self.texts = None
 
-    def numbered_terms(self) -> tuple[dict[str, int], npt.NDArray[np.uint32], npt.NDArray[np.float32]]:
+    def numbered_terms(self) -> tuple[list[str], npt.NDArray[np.uint32], npt.NDArray[np.float32]]:
         """A deferred builder's words and key phrases numbered in first-seen order, as `add` numbers them paper
-        by paper (the words into `words`), with C-level iteration only: the key phrases' vocabulary, and every
-        paper's bag in turn as term ids and weights (lengths in `bag_len`)."""
+        by paper (the words into `words`), with C-level iteration only; the key phrases of the whole chunk at
+        once (semantic.key_phrase_bags): their vocabulary, and every paper's bag in turn as term ids and weights
+        (lengths in `bag_len`)."""
         assert self.defer is not None
-        word_terms, word_lens, bag_terms, bag_w = self.defer
+        word_terms, word_lens, texts = self.defer
         self.defer = None
         self.words.ids = _first_seen(word_terms)
         self.words.t = array("I", map(self.words.ids.__getitem__, word_terms))
         self.words.s = array("I", np.repeat(np.arange(self.n, dtype=np.uint32), np.frombuffer(word_lens, np.uint32))
                              .tobytes())
         del word_terms
-        self.content.ids = _first_seen(bag_terms)
-        tids = np.fromiter(map(self.content.ids.__getitem__, bag_terms), dtype=np.uint32, count=len(bag_terms))
-        return self.content.ids, tids, np.frombuffer(bag_w, dtype=np.float32)
+        vocab, tids, weights, lens = key_phrase_bags(texts)
+        self.bag_len = array("I", lens.tobytes())
+        return vocab, tids, weights
 
     def _bag_chunks(self, step: int = 2000) -> Iterator[tuple[npt.NDArray[Any], ...]]:
         """The saved bags as (term ids, counts, paper seq) arrays, `step` papers at a time."""

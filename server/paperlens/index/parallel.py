@@ -65,7 +65,7 @@ def _analyse(papers: list[Paper], texts: bool = True) -> dict[str, Any]:
     b = IndexBuilder(_repos, defer_terms=True)  # records in memory (BytesIO), terms numbered at the end
     for p in papers:
         b.add(p)
-    content_ids, bag_tids, bag_w = b.numbered_terms()
+    content_terms, bag_tids, bag_w = b.numbered_terms()
     rec = cast(io.BytesIO, b.rec)
     out: dict[str, Any] = {"n": b.n, "records": rec.getvalue(), "rec_start": b.rec_start, "rec_end": b.rec_end,
                            "prefixes": b.prefixes, "texts": b.texts if texts else None}
@@ -84,7 +84,7 @@ def _analyse(papers: list[Paper], texts: bool = True) -> dict[str, Any]:
     blob, off, hashes = _hashed(b.words.ids)
     out["words"] = (hashes, blob, off, {}, {"t": np.frombuffer(b.words.t, dtype=np.uint32),
                                             "s": np.frombuffer(b.words.s, dtype=np.uint32)})
-    blob, off, hashes = _hashed(content_ids)
+    blob, off, hashes = _hashed(content_terms)
     out["content"] = (hashes, blob, off, bag_tids, bag_w.copy(), np.frombuffer(b.bag_len, dtype=np.uint32).copy())
     return out
 

@@ -1,0 +1,69 @@
+"""A build worker's key phrases, a chunk at a time (semantic.key_phrase_bags), equal `key_phrases` paper by
+paper: the same terms in the same first-seen order, the same float32 weights to the bit."""
+
+from __future__ import annotations
+
+from array import array
+from pathlib import Path
+
+import numpy as np
+
+from paperlens.core.model import Paper
+from paperlens.index.semantic import key_phrase_bags, key_phrases
+from paperlens.library.store import read_library, snapshot_file
+from paperlens.sources.feedfile import read_feed_file
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "realworld"
+
+
+def _one_by_one(papers: list[tuple[str, str, tuple[str, ...]]]) -> tuple[list[str], list[int], bytes, list[int]]:
+    ids: dict[str, int] = {}
+    tids: list[int] = []
+    weights = array("f")
+    lens = []
+    for title, abstract, keywords in papers:
+        bag = key_phrases(title, abstract, keywords)
+        tids.extend(ids.setdefault(t, len(ids)) for t in bag)
+        weights.extend(bag.values())
+        lens.append(len(bag))
+    return list(ids), tids, weights.tobytes(), lens
+
+
+def _check(papers: list[tuple[str, str, tuple[str, ...]]]) -> None:
+    vocab, tids, weights, lens = key_phrase_bags(papers)
+    want = _one_by_one(papers)
+    assert vocab == want[0]
+    assert tids.tolist() == want[1]
+    assert weights.tobytes() == want[2]
+    assert lens.tolist() == want[3]
+
+
+def _texts(papers: list[Paper]) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [(p.title, p.abstract, p.ai_keywords) for p in papers]
+
+
+def test_real_papers() -> None:
+    real, _ = read_feed_file(SHARED / "hf" / "daily_papers-2024-10-25.json")
+    _check(_texts(real + read_library(snapshot_file()).papers + real[:3]))
+
+
+def test_edge_cases() -> None:
+    _check([
+        ("", "", ()),  # nothing at all
+        ("Super-Resolution: state-of-the-art off-the-shelf x-state-of-the-art models", "A -state-of-the-art "
+         "model - and a--b; see https://github.com/a/b.git or www.example.com/x. Transformers transformer "
+         "transformers TRANSFORMER (the) kv-cache kv cache", ("kv cache", "Kv-Cache", "")),
+        ("Time series: time series of the series", "Time series, time series. Species series.", ()),
+        ("Gloc-IB Gloc-IB Gloc-IB", " ".join(["gloc ib"] * 300), ("gloc-ib",) * 3),  # counts past 255
+        ("", "word", ()),
+        ("Only a title", "", ("keyword one", "keyword two")),
+    ])
+    assert key_phrase_bags([])[0] == [] and len(key_phrase_bags([])[3]) == 0
+
+
+def test_many_papers_share_terms_across_the_chunk() -> None:
+    real, _ = read_feed_file(SHARED / "hf" / "daily_papers-2024-10-25.json")
+    texts = _texts(real)
+    rng = np.random.default_rng(2)
+    mixed = [(texts[i][0], texts[j][1], texts[k][2]) for i, j, k in rng.integers(0, len(texts), size=(200, 3))]
+    _check(mixed)
