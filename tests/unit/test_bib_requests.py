@@ -212,3 +212,18 @@ def test_a_cached_read_knows_the_entries_without_a_title_as_a_fresh_one(tmp_path
     assert hit is not None
     warm = bibload.read_bib_path(path, path.as_uri(), cache, bib, hit)
     assert warm.installed and warm.file.bare_entries() == want
+
+
+def test_a_large_files_entries_without_a_title_are_looked_for_after_its_keys(tmp_path: Path) -> None:
+    text = _library(bibload.WORKER_ENTRIES) + "@misc{onlyurl, url = {https://example.org/x}}\n"
+    path = tmp_path / "lib.bib"
+    path.write_text(text, encoding="utf-8")
+    r = bibload.read_bib_path(path, path.as_uri())
+    bibs = Bibs()
+    bibs.files[r.file.uri] = r.file
+    assert r.file.bare_later and bibs.bare_keys() == []  # not looked for before its keys answer
+    bib = BibIndex()
+    bibload.add_keys(r.file, bib)
+    assert bib.key_id("onlyurl") is not None  # (meanwhile: a key-only record, found by its key)
+    bibload.find_bare(r.file)
+    assert bibs.bare_keys() == [("onlyurl", "misc")]

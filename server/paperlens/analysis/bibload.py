@@ -101,7 +101,10 @@ def read_bib_path(path: Path, uri: str, cache_dir: Path | None = None, bib: BibI
         seg = None
     doc = BibDocument(text, str(path), blocks)
     f = BibFile(uri, path, text, warnings=[note] if note else [], encoding=encoding, doc=doc)
-    f.bare_entries(seg.papers() if seg else None)  # here, in the worker thread: not at the first completion
+    if seg is None and len(doc.entries) >= WORKER_ENTRIES:
+        f.bare_later = True  # looked for after its keys are in (find_bare): ~1.6 s at 72k, keys first
+    else:  # (from the cached records when there are: no look at each entry)
+        f.bare_entries(seg.papers() if seg is not None else None)
     if same and bib is not None:
         use_doc(bib, uri, doc)
         _lines_of_blocks(doc)  # here, in the worker: the first edit then costs the edit only
@@ -385,6 +388,7 @@ def index_file_in(f: BibFile, bib: BibIndex, cache_dir: Path | None = None, dige
     _busy.add(f.uri)
     try:
         version = add_keys(f, bib)
+        find_bare(f)
         done = run_worker(f.path, digest, cache_dir, stat_key)
         if done is None or not still_wanted() or _stopping:
             return
@@ -427,6 +431,13 @@ def _take_segment(f: BibFile, bib: BibIndex, seg: Segment, version: int) -> bool
     _lines_of_blocks(f.doc)  # here, in the worker thread: the first edit then costs the edit only
     gc.freeze()
     return True
+
+
+def find_bare(f: BibFile) -> None:
+    """The file's entries without a title, here (a worker thread), once its keys answer (read_bib_path left
+    them for later); completion offers them from now on."""
+    f.bare_entries()
+    f.bare_later = False
 
 
 def add_stubs(f: BibFile, bib: BibIndex) -> None:
@@ -476,6 +487,7 @@ def _index_file(f: BibFile, bib: BibIndex, cache_dir: Path | None, digest: str |
     keys = [e.key for e in doc.entries]
     for a in range(0, n, KEY_BATCH):  # a lock hold each: requests answer between them
         bib.add_keys(f.uri, keys[a:a + KEY_BATCH])
+    find_bare(f)
     gc.freeze()
     out: list[Light | None] = []
     rows: list[Row | None] = []

@@ -38,6 +38,9 @@ class BibFile:
         self.check: BibCheck | None = None  # the syntax check in offsets; an edit moves it to the next version
         self.where: Callable[[int], tuple[int, int]] | None = None  # offset -> (line, column), when known cheaply
         self._bare: list[tuple[str, str]] | None = None
+        # Its entries without a title are being found in a worker thread (a large file's first read, after its
+        # keys are in): offered once known; meanwhile their keys answer as key-only records in the index.
+        self.bare_later = False
         self._marked: bool | None = None  # a 'paperlens:' or 'texlab:' comment in the text (see `marked`)
 
     @property
@@ -187,7 +190,8 @@ class Bibs:
     def bare_keys(self, only: list[str] | None = None) -> list[tuple[str, str]]:
         """(key, entry type) of the entries that are not papers: in the files the document loads when given
         (an entry from another .bib would be an undefined citation there), else in every file."""
-        return [x for f in list(self.files.values()) if only is None or f.uri in only for x in f.bare_entries()]
+        return [x for f in list(self.files.values()) if (only is None or f.uri in only) and not f.bare_later
+                for x in f.bare_entries()]
 
     def papers(self) -> list[Paper]:
         return [p for f in list(self.files.values()) for p in f.papers]
