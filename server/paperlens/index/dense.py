@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
+import importlib.util
 import io
 import json
 import logging
@@ -309,11 +310,14 @@ def model_zip() -> Path | None:
     env = os.environ.get("PAPERLENS_MINILM_ZIP")
     if env:
         return Path(env)
+    # Found, not imported: its __init__ prints to stdout, which is the language server's channel.
     try:
-        import all_minilm_l6_v2  # type: ignore[import-not-found]  # optional: the encoder extra
-    except ImportError:
+        spec = importlib.util.find_spec("all_minilm_l6_v2")
+    except (ImportError, ValueError):
         return None
-    return Path(all_minilm_l6_v2.__file__).parent / "model.zip"
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent / "model.zip"
 
 
 def load_model(path: Path) -> MiniLM:
