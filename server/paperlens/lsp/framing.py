@@ -197,7 +197,8 @@ def split_text(body: bytes | bytearray) -> tuple[Any, Iterator[str]] | None:
     of ~64k characters, decoded as they are taken). json.loads of a 98 MB didOpen makes one 196 MB string (one
     character wider than Latin-1 makes the whole string two bytes a character) next to the body; the pieces
     are each as narrow as they can be, and can become a rope's chunks as they are, or be dropped as they are
-    compared with a text held already. A bytearray body (given up by the caller) is freed as it is decoded.
+    compared with a text held already. (The body is not shrunk as it is read: a bytearray cut at the front is
+    copied once it is half empty, which costs more than keeping it.)
     None when the body is not such a message or its envelope is not valid JSON (parse it whole: that names
     the error); a piece that is not a valid JSON string raises ValueError when it is taken."""
     start = _text_start(body)
@@ -213,15 +214,12 @@ def split_text(body: bytes | bytearray) -> tuple[Any, Iterator[str]] | None:
         return None
 
     def pieces() -> Iterator[str]:
-        base, a = 0, start  # body[i - base] is byte i of the body as it came
+        a = start
         while a < end:
-            c = _cut(body, a - base, min(end, a + _PIECE) - base, end - base) + base
-            piece = json.loads(b'"' + body[a - base:c - base] + b'"')
+            c = _cut(body, a, min(end, a + _PIECE), end)
+            piece = json.loads(b'"' + body[a:c] + b'"')
             if not isinstance(piece, str):
                 raise ValueError("not a JSON string")
-            if isinstance(body, bytearray) and c - base > 16 * _PIECE:
-                del body[:c - base]  # (the buffer shrinks as it goes)
-                base = c
             a = c
             yield piece
 

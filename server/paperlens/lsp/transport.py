@@ -231,7 +231,7 @@ async def serve_stream(ls: LanguageServer, reader: AsyncReader) -> None:
             break
         big = split_text(body) if len(body) > BIG_TEXT else None
         if big is not None:  # a huge didOpen: its text in pieces, never one string
-            del body  # (98 MB for a 98 MB .bib: freed as its text is decoded)
+            del body  # (98 MB for a 98 MB .bib: freed once its text is decoded)
             data, pieces = big
             try:
                 proto.put_text(data["params"]["textDocument"], pieces)
