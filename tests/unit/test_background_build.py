@@ -72,3 +72,24 @@ def test_a_refresh_rebuild_of_large_sources_runs_in_a_child(tmp_path: Path, monk
     assert after.ru_utime + after.ru_stime > kids.ru_utime + kids.ru_stime + 0.2  # the child did the work
     built = pipeline.open_built(s)
     assert built is not None and built.index.n == n > SNAPSHOT_PAPERS
+
+
+def test_what_a_killed_build_left_is_removed_by_the_next(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from paperlens.index.persist import prune
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for name in (f"index-0123abcd.tmp{dead.pid}", f"index-0123abcd.old{dead.pid}", f"index-0123abcd.tmp{os.getpid()}"):
+        (cache / name).mkdir()
+        (cache / name / "papers.jsonl").write_text("x")
+    (cache / f"records-{dead.pid}-abc").write_text("x")
+    (cache / f"records-{os.getpid()}-abc").write_text("x")
+    (cache / "library.json").write_text("{}")
+    prune(cache, keep="index-none")
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        [f"index-0123abcd.tmp{os.getpid()}", f"records-{os.getpid()}-abc", "library.json"])  # live ones kept

@@ -7,9 +7,11 @@ place, so a crash leaves either the old index or the new one, never half of one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import typing
@@ -166,7 +168,39 @@ def remove_unless_in_use(d: Path) -> bool:
 
 
 def prune(cache: Path, keep: str) -> None:
-    """Delete the index directories no process uses (the current one aside)."""
+    """Delete the index directories no process uses (the current one aside), and what killed builds left."""
     for d in cache.glob("index-*"):
-        if d.name != keep and d.is_dir() and ".tmp" not in d.name:
+        if d.name != keep and d.is_dir() and ".tmp" not in d.name and _LEFTOVER.fullmatch(d.name) is None:
             remove_unless_in_use(d)
+    remove_leftovers(cache)
+
+
+_LEFTOVER = re.compile(r"index-[0-9a-f]+\.(?:tmp|old)(\d+)|records-(\d+)-.*")
+
+
+def remove_leftovers(cache: Path) -> None:
+    """Delete the temp directories (`index-*.tmp<pid>`, `.old<pid>`) and records files (`records-<pid>-*`) of
+    builds whose process is gone: a build killed at 1M papers leaves gigabytes there."""
+    try:
+        entries = list(cache.iterdir())
+    except OSError:
+        return
+    for e in entries:
+        m = _LEFTOVER.fullmatch(e.name)
+        if m is None or _alive(int(m.group(1) or m.group(2))):
+            continue
+        if e.is_dir():
+            shutil.rmtree(e, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                e.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # (another user's process: alive)
+        return True
+    return True

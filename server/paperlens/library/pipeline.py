@@ -33,7 +33,7 @@ from paperlens.index import dense, segments
 from paperlens.index.aliases import paper_aliases
 from paperlens.index.columns import FORMAT_VERSION
 from paperlens.index.core import Index
-from paperlens.index.persist import prune
+from paperlens.index.persist import prune, remove_leftovers
 from paperlens.index.segments import Segments
 from paperlens.library.background import run_build
 from paperlens.library.merge import apply_repos, enrich_from_repo, merge_papers, paper_identity, stream_merged
@@ -221,7 +221,8 @@ def open_index(settings: Settings, extra_feeds: Iterable[str] = (), *, skip_bad:
     small_settings = dataclasses.replace(settings, feeds=tuple(str(f) for f in feeds if f not in big))
     lib, source, warnings = load_library(small_settings, (), errors)
     settings.cache_path.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(prefix="records-", dir=settings.cache_path) as rec:
+    remove_leftovers(settings.cache_path)  # (a build killed before this one)
+    with tempfile.NamedTemporaryFile(prefix=f"records-{os.getpid()}-", dir=settings.cache_path) as rec:
         stream = stream_merged(lib.papers, big, lib.repos, warnings)
         if progress is not None:
             stream = _counted(stream, progress)
