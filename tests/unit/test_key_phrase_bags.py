@@ -7,6 +7,7 @@ from array import array
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from paperlens.core.model import Paper
 from paperlens.index.semantic import key_phrase_bags, key_phrases
@@ -67,3 +68,32 @@ def test_many_papers_share_terms_across_the_chunk() -> None:
     rng = np.random.default_rng(2)
     mixed = [(texts[i][0], texts[j][1], texts[k][2]) for i, j, k in rng.integers(0, len(texts), size=(200, 3))]
     _check(mixed)
+
+
+def test_hyphenated_words_split_unless_boilerplate_as_a_whole() -> None:
+    # "real-world-scale" is three words; "real-world" alone is boilerplate and ends a phrase ("world test" is none).
+    bag = key_phrases("", "Real-world-scale super-resolution and a real-world test.")
+    assert list(bag) == ["world", "scale", "world scale", "super", "scale super", "resolution", "super resolution",
+                         "test"]
+    assert list(key_phrases("", "Super-resolution with state-of-the-art models.")) == \
+        ["super", "resolution", "super resolution", "model"]
+
+
+def test_a_worker_chunk_in_batches_numbers_terms_as_one_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    from paperlens.index import build
+
+    real, _ = read_feed_file(SHARED / "hf" / "daily_papers-2024-10-25.json")
+    papers = real + read_library(snapshot_file()).papers
+
+    def numbered(batch: int) -> tuple[list[str], bytes, bytes, bytes]:
+        monkeypatch.setattr(build, "BAG_BATCH", batch)
+        b = build.IndexBuilder({}, defer_terms=True)
+        for p in papers:
+            b.add(p)
+        vocab, tids, weights = b.numbered_terms()
+        return vocab, tids.tobytes(), weights.tobytes(), b.bag_len.tobytes()
+
+    whole = numbered(10_000)
+    assert numbered(7) == whole
+    want = _one_by_one(_texts(papers))
+    assert whole[0] == want[0] and whole[2] == want[2]

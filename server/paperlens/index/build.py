@@ -41,6 +41,7 @@ from paperlens.index.terms import HashedTerms, Vocab, pack, term_hashes
 F_COMMON, F_CODE_ONLY = 1, 2
 REL_TERMS = 32  # key phrases kept per paper for related-paper search (among those other papers share)
 REL_OWN = 4  # and of its own phrases, which no other paper has
+BAG_BATCH = 2048  # papers whose key phrases a worker extracts at once (key_phrase_bags): a chunk (~40 MB)
 _MIN_ORD = 693596  # date(1900, 1, 1).toordinal()
 
 
@@ -332,9 +333,16 @@ class IndexBuilder:
         self.words.s = array("I", np.repeat(np.arange(self.n, dtype=np.uint32), np.frombuffer(word_lens, np.uint32))
                              .tobytes())
         del word_terms
-        vocab, tids, weights, lens = key_phrase_bags(texts)
-        self.bag_len = array("I", lens.tobytes())
-        return vocab, tids, weights
+        # A few hundred papers at a time: their tokens are all in memory at once (~250 a paper).
+        ids: dict[str, int] = {}
+        parts: list[tuple[npt.NDArray[np.uint32], npt.NDArray[np.float32]]] = []
+        for lo in range(0, len(texts), BAG_BATCH):
+            vocab, tids, weights, lens = key_phrase_bags(texts[lo : lo + BAG_BATCH])
+            remap = np.asarray([ids.setdefault(t, len(ids)) for t in vocab], dtype=np.uint32)
+            parts.append((remap[tids] if len(tids) else tids, weights))
+            self.bag_len.frombytes(lens.tobytes())
+        return (list(ids), np.concatenate([np.zeros(0, np.uint32), *(t for t, _ in parts)]),
+                np.concatenate([np.zeros(0, np.float32), *(w for _, w in parts)]))
 
     def _bag_chunks(self, step: int = 2000) -> Iterator[tuple[npt.NDArray[Any], ...]]:
         """The saved bags as (term ids, counts, paper seq) arrays, `step` papers at a time."""
