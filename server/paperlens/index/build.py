@@ -474,7 +474,7 @@ class IndexBuilder:
             names, name_display, name_flags = self._hashed_names(keys_by_seq, rank)
             del keys_by_seq
             return_freed_memory()
-            words_post = postings(self.hwords.packed, self.hwords.n_terms, *self.hwords.pairs(), rank)[0]
+            words_post = _word_postings(self.hwords, rank)
             return_freed_memory()
         else:
             for i, k in enumerate(keys_by_seq):
@@ -558,6 +558,20 @@ def identity_order(date_ord: npt.NDArray[np.int32], arxiv: Strings, titles: Stri
         for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
             order[a:b] = sorted(order[a:b].tolist(), key=titles.get)
     return order
+
+
+def _word_postings(hw: Vocab, rank: npt.NDArray[np.int32]) -> Postings:
+    """The words' postings of a parallel build: its (word, paper) pairs (~19M at 1M papers) sorted on disk by
+    ranges as the related-paper triples are (extsort.py; no weight: zeros in its place), chunk by chunk from the
+    scratch file; in memory (`postings`) when the ids do not fit one sort key."""
+    runs = TripleRuns(hw.n_terms)
+    for c in range(len(hw.chunks)):
+        t = hw.ids(c)[hw.read(c, "t")]
+        runs.add(t, hw.read(c, "s"), np.zeros(len(t), dtype=np.float16))
+    got = runs.postings(hw.packed, rank)
+    if got is None or len(got[1]) != hw.n_terms:  # (every word has a paper; `postings` keeps all terms)
+        return postings(hw.packed, hw.n_terms, *hw.pairs(), rank)[0]
+    return got[0]
 
 
 def _first_seen(terms: list[str]) -> dict[str, int]:
