@@ -161,18 +161,22 @@ class Vocab:
         """The terms with these ids (ascending), UTF-8, read from the chunks where each was first seen (`blob`,
         `off`: another packed string per term stored with the chunks, e.g. a display form)."""
         out: list[bytes] = []
+        for c, places in self._by_chunk(ids):
+            o = self.read(c, off).tolist()
+            data = self.read(c, blob).tobytes()
+            out.extend(data[o[k] : o[k + 1]] for k in places.tolist())
+        return out
+
+    def _by_chunk(self, ids: npt.NDArray[np.int64]) -> Iterator[tuple[int, npt.NDArray[np.int64]]]:
+        """(chunk, places in it) for runs of ids first seen in the same chunk, in the order of ids."""
         if not len(ids):
-            return out
+            return
         first = self.first[ids]
         chunk_of = (first >> np.uint64(32)).astype(np.int64)
         place = (first & np.uint64(0xFFFFFFFF)).astype(np.int64)
         bounds = np.flatnonzero(np.r_[True, chunk_of[1:] != chunk_of[:-1], True])
         for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-            c = int(chunk_of[a])
-            o = self.read(c, off).tolist()
-            data = self.read(c, blob).tobytes()
-            out.extend(data[o[k] : o[k + 1]] for k in place[a:b].tolist())
-        return out
+            yield int(chunk_of[a]), place[a:b]
 
     def packed(self, ids: npt.NDArray[np.int64], blob: str = "blob", off: str = "off"
                ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
@@ -180,16 +184,10 @@ class Vocab:
         from paperlens.index.extsort import gather
 
         blobs, lens = [np.zeros(0, dtype=np.uint8)], [np.zeros(0, dtype=np.int64)]
-        if len(ids):
-            first = self.first[ids]
-            chunk_of = (first >> np.uint64(32)).astype(np.int64)
-            place = (first & np.uint64(0xFFFFFFFF)).astype(np.int64)
-            bounds = np.flatnonzero(np.r_[True, chunk_of[1:] != chunk_of[:-1], True])
-            for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-                c = int(chunk_of[a])
-                got, got_off = gather(self.read(c, blob), self.read(c, off), place[a:b])
-                blobs.append(got)
-                lens.append(np.diff(got_off))
+        for c, places in self._by_chunk(ids):
+            got, got_off = gather(self.read(c, blob), self.read(c, off), places)
+            blobs.append(got)
+            lens.append(np.diff(got_off))
         ln = np.concatenate(lens)
         out_off = np.zeros(len(ln) + 1, dtype=np.int64)
         np.cumsum(ln, out=out_off[1:])
