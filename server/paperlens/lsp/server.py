@@ -26,6 +26,7 @@ from paperlens.features.links import document_links
 from paperlens.features.navigation import definition, references_at
 from paperlens.features.related import passage_actions
 from paperlens.features.symbols import workspace_symbols
+from paperlens.index.core import preload_lazy_imports
 from paperlens.lsp import commands, progress, protocol, publish
 from paperlens.lsp.convert import Json
 from paperlens.lsp.documents import SyncedDocument, use_synced_documents
@@ -140,6 +141,7 @@ async def on_initialized(ls: PaperLensServer, params: t.InitializedParams) -> No
     # What start-up built (pygls, lsprotocol's classes, the index) lives as long as the server: out of the
     # collector's way, so a 10k-change didChange does not pay for full collections over it.
     gc.freeze()
+    spawn(asyncio.to_thread(preload_lazy_imports))
     # The .bib files start loading first: their keys should answer as soon as possible (the round trips below
     # wait on the client).
     if ls.ws.bib_paths:
