@@ -23,6 +23,21 @@ _ENV = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "HF_TOK
 CONFIG = ClientServerConfig(server_command=SERVER_COMMAND, server_env={**_ENV, "PAPERLENS_LOG": "WARNING"})
 
 DRCT_TITLE = "DRCT: Saving Image Super-resolution away from Information Bottleneck"
+REAL_LIBRARY = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "bib" / "akhirsch_main.bib"
+
+
+def copied_library(enough: Callable[[int, list[str]], bool], note: Callable[[int], str] = lambda n: "") -> str:
+    """The real akhirsch library, then copies of its entries with keys prefixed `c1`, `c2`, ... (each followed by
+    note(n)) until enough(copies, parts): a large .bib of real entries."""
+    real = REAL_LIBRARY.read_text(encoding="utf-8")
+    body = real[real.index("\n@", real.rindex("@string")):]
+    parts = [real]
+    n = 0
+    while not enough(n, parts):
+        n += 1
+        parts.append(body.replace("@inproceedings{", f"@inproceedings{{c{n}").replace("@article{", f"@article{{c{n}")
+                     .replace("@misc{", f"@misc{{c{n}") + note(n))
+    return "".join(parts)
 
 
 def capabilities(*, hover_formats: Sequence[t.MarkupKind] = (t.MarkupKind.Markdown, t.MarkupKind.PlainText),
@@ -102,6 +117,15 @@ async def start(client: LanguageClient, root: Path | None, cache: Path, *, offli
     return await client.initialize_session(t.InitializeParams(
         capabilities=caps or capabilities(), workspace_folders=folders, root_uri=uri(root) if root else None,
         initialization_options=init))
+
+
+async def start_with_bib(client: LanguageClient, tmp_path: Path, tex: str, bib: str) -> t.InitializeResult:
+    """A workspace `ws` of paper.tex and library.bib under tmp_path, started with its own cache."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "paper.tex").write_text(tex, encoding="utf-8")
+    (ws / "library.bib").write_text(bib, encoding="utf-8")
+    return await start(client, ws, tmp_path / "cache")
 
 
 async def complete_line_1(client: LanguageClient, uri: str, text: str, version: int = 2) -> list[str]:

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from e2e_lsp import CONFIG, open_doc, start, uri, wait_until
+from e2e_lsp import REAL_LIBRARY as REAL_BIB
 from lsprotocol import types as t
 from pytest_lsp import LanguageClient
-
-REAL_BIB = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "bib" / "akhirsch_main.bib"
 
 
 @pytest_lsp.fixture(config=CONFIG)

@@ -8,34 +8,31 @@ import asyncio
 from pathlib import Path
 
 import pytest_lsp
-from e2e_lsp import CONFIG, complete_line_1, find, hover, open_doc, start, unescaped, wait_until
+from e2e_lsp import (
+    CONFIG,
+    complete_line_1,
+    copied_library,
+    find,
+    hover,
+    open_doc,
+    start_with_bib,
+    unescaped,
+    wait_until,
+)
 from lsprotocol import types as t
 from pytest_lsp import LanguageClient
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "bib" / "akhirsch_main.bib"
 TEX = "See \\cite{BatesN24}.\nNow \\cite{\n"
 
 
 def big_bib() -> str:
     """The real library, then copies of it with renamed keys, to about 1.5 MB."""
-    real = REAL.read_text(encoding="utf-8")
-    body = real[real.index("\n@", real.rindex("@string")):]
-    parts = [real]
-    n = 0
-    while sum(map(len, parts)) < 1_500_000:
-        n += 1
-        parts.append(body.replace("{", "{", 1).replace("@inproceedings{", f"@inproceedings{{c{n}")
-                     .replace("@article{", f"@article{{c{n}").replace("@misc{", f"@misc{{c{n}"))
-    return "".join(parts)
+    return copied_library(lambda n, parts: sum(map(len, parts)) >= 1_500_000)
 
 
 @pytest_lsp.fixture(config=CONFIG)
 async def client(lsp_client: LanguageClient, tmp_path: Path):
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    (ws / "paper.tex").write_text(TEX, encoding="utf-8")
-    (ws / "library.bib").write_text(big_bib(), encoding="utf-8")
-    await start(lsp_client, ws, tmp_path / "cache")
+    await start_with_bib(lsp_client, tmp_path, TEX, big_bib())
     yield
     await lsp_client.shutdown_session()
 

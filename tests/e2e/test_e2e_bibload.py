@@ -8,33 +8,22 @@ import asyncio
 from pathlib import Path
 
 import pytest_lsp
-from e2e_lsp import CONFIG, complete_line_1, find, hover, open_doc, start, unescaped
+from e2e_lsp import CONFIG, complete_line_1, copied_library, find, hover, open_doc, start_with_bib, unescaped
 from lsprotocol import types as t
 from pytest_lsp import LanguageClient
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "bib" / "akhirsch_main.bib"
 KEY = "c10BatesN24"  # the last copy's BatesN24
 TEX = f"See \\cite{{{KEY}}}.\nNow \\cite{{\n"
 
 
 def big_bib() -> str:
     """The real library, then ten copies of its entries with their keys prefixed: over 5,000 entries."""
-    real = REAL.read_text(encoding="utf-8")
-    body = real[real.index("\n@", real.rindex("@string")):]
-    parts = [real]
-    for n in range(1, 11):
-        parts.append(body.replace("@inproceedings{", f"@inproceedings{{c{n}").replace("@article{", f"@article{{c{n}")
-                     .replace("@misc{", f"@misc{{c{n}"))
-    return "".join(parts)
+    return copied_library(lambda n, parts: n == 10)
 
 
 @pytest_lsp.fixture(config=CONFIG)
 async def client(lsp_client: LanguageClient, tmp_path: Path):
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    (ws / "paper.tex").write_text(TEX, encoding="utf-8")
-    (ws / "library.bib").write_text(big_bib(), encoding="utf-8")
-    await start(lsp_client, ws, tmp_path / "cache")
+    await start_with_bib(lsp_client, tmp_path, TEX, big_bib())
     yield
     await lsp_client.shutdown_session()
 
