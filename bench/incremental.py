@@ -1,6 +1,10 @@
 """Incremental refresh through the wire (issue 13): new papers and new upvotes into a built index.
 
-    .venv/bin/python bench/incremental.py --size 100000 [--new 100 --updates 1000]
+    .venv/bin/python bench/incremental.py --size 100000 [--new 100 --updates 1000] [--from-cache DIR]
+
+`--from-cache DIR`: start from a cache directory holding the index already built for this corpus (e.g. the one
+`bench/run.py --reuse-cache DIR` built), hard-linked into a temp directory (segments are never written in place,
+so DIR is not changed): session A then starts warm instead of building.
 
 The synthetic corpus of `--size` papers is a local feed file; a loopback server plays the HF API (the live feed)
 and GitHub (every repo answers 404 at once). Session A builds the index cold and runs a first refresh that brings
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -84,14 +89,17 @@ def refresh(c: Client) -> tuple[dict[str, Any], float]:
     return res, dt_
 
 
-def run(n: int, new: int, updates: int) -> str:
+def run(n: int, new: int, updates: int, from_cache: Path | None = None) -> str:
     corpus = ensure_corpus(n)
     feed = Feed()
     url = f"{feed.base}/api/daily_papers?limit={new + updates + 10}"
-    tmp = Path(tempfile.mkdtemp(prefix=f"paperlens-incr-{n}-"))
+    # Beside a --from-cache directory: the same filesystem, for hard links.
+    tmp = Path(tempfile.mkdtemp(prefix=f"paperlens-incr-{n}-", dir=from_cache.resolve().parent if from_cache else None))
     try:
         ws, cache = tmp / "ws", tmp / "cache"
         ws.mkdir()
+        if from_cache is not None:
+            shutil.copytree(from_cache, cache, copy_function=os.link)
         opts = {"feeds": [str(corpus / "daily_papers.json"), url], "cacheDir": str(cache), "offline": False,
                 "hfBaseUrl": feed.base, "githubBaseUrl": feed.base, "githubTokenEnv": "PAPERLENS_BENCH_NO_TOKEN",
                 "hfTokenEnv": "PAPERLENS_BENCH_NO_TOKEN"}
@@ -164,7 +172,8 @@ def run(n: int, new: int, updates: int) -> str:
     ]
     head = (f"## Incremental refresh, {n:,} papers + {new} new, {updates} upvote updates — "
             f"{time.strftime('%Y-%m-%d %H:%M')}\n\n`.venv/bin/python bench/incremental.py --size {n}`\n\n"
-            "| metric | value |\n|---|---|\n")
+            + (f"(session A started from the index in `{from_cache}`)\n\n" if from_cache else "")
+            + "| metric | value |\n|---|---|\n")
     return head + "\n".join(f"| {a} | {b} |" for a, b in rows) + "\n"
 
 
@@ -173,8 +182,9 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=10000)
     ap.add_argument("--new", type=int, default=100)
     ap.add_argument("--updates", type=int, default=1000)
+    ap.add_argument("--from-cache", type=Path, default=None, metavar="DIR")
     args = ap.parse_args()
-    md = run(args.size, args.new, args.updates)
+    md = run(args.size, args.new, args.updates, args.from_cache)
     out = HERE / "results" / f"{time.strftime('%Y-%m-%d')}-incremental-{args.size}.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text(md)

@@ -96,3 +96,39 @@ def test_offline_refresh_touches_no_network(tmp_path: Path, fixture_server: Fixt
     assert fixture_server.requests_to("") == []
     assert not summary.saved
     assert Catalog(open_index(s).index).lookup("DRCT") is not None  # the snapshot still answers
+
+
+def _linking(i: int) -> dict[str, object]:
+    return {"paper": {"id": f"2502.{i:05d}", "title": f"Rotor{i}: Paper {i} With Its Own Repo",
+                      "summary": f"We propose Rotor{i}.", "authors": [{"name": "Ada Lovelace"}],
+                      "publishedAt": "2025-02-01T00:00:00.000Z", "upvotes": 1,
+                      "githubRepo": f"https://github.com/rotation/rotor{i}"}}
+
+
+def test_refresh_fetches_a_bounded_rotation_of_repos(tmp_path: Path, fixture_server: FixtureServer) -> None:
+    """A big library costs a bounded number of GitHub requests a refresh: the fetched papers' repos always, the
+    others `repo_budget` at a time in rotation, each once before any comes round again."""
+    import json
+
+    feed = tmp_path / "library-feed.json"
+    feed.write_text(json.dumps([_linking(i) for i in range(10)]))
+    fixture_server.hf_routes["/api/daily_papers"] = lambda q: DAILY if q.get("p", "0") == "0" else []
+    s = _settings(tmp_path, fixture_server, feeds=(str(feed), f"{fixture_server.base_url}/api/daily_papers"))
+    others: list[str] = []
+    due = 0
+    while True:
+        fixture_server.clear_requests()
+        summary = refresh(s, repo_budget=8)
+        due = summary.repos_due
+        asked = sorted({"/".join(r.path.split("/")[2:4]).lower() for r in fixture_server.requests_to("/repos/")})
+        assert "ming053l/drct-extra" in asked, "the fetched paper's repo, every time"
+        asked.remove("ming053l/drct-extra")
+        assert len(asked) <= 8, asked
+        if not others:
+            assert "come round on later refreshes" in summary.describe()
+        if len(others) + len(asked) >= due - 1:
+            break
+        assert not set(asked) & set(others), (asked, others)  # none twice before every one came round
+        others += asked
+    assert {f"rotation/rotor{i}" for i in range(10)} <= set(others + asked)
+    assert len(set(others + asked)) == due - 1

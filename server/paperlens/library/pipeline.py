@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import heapq
 import json
 import logging
 import os
@@ -56,6 +57,10 @@ Progress = Callable[[int, int, str], None]
 # Sources larger than this (library.json and the local feed files: ~5,000 papers, seconds of CPU) are built in a
 # child process (library/background.py) while the server answers from the index it has; smaller ones at once.
 BACKGROUND_BYTES = STREAM_BYTES
+# Repos a refresh fetches besides those of the papers it fetched: GitHub allows 5,000 requests an hour with a token
+# (a repo costs 3-6), and a library of a million papers links ~400,000 repos; the others come round in rotation.
+REPOS_PER_REFRESH = 1000
+ROTATION_FILE = "repo-rotation.json"
 
 
 def is_url(feed: str) -> bool:
@@ -275,6 +280,7 @@ class Summary:
     new_papers: int = 0
     repos_fetched: int = 0
     repos_failed: int = 0
+    repos_due: int = 0  # repos the papers link; a refresh fetches REPOS_PER_REFRESH of them besides its own
     feeds_ok: int = 0
     feeds_failed: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -293,6 +299,9 @@ class Summary:
             f"feeds: {self.feeds_ok} fetched, {self.feeds_failed} failed",
             f"repos: {self.repos_fetched} fetched, {self.repos_failed} failed (kept the cached data)",
         ]
+        if self.repos_due > self.repos_fetched + self.repos_failed:
+            lines[-1] += (f"; {self.repos_due - self.repos_fetched - self.repos_failed:,} other linked repos "
+                          f"come round on later refreshes ({REPOS_PER_REFRESH:,} a refresh)")
         if not self.saved:
             lines.append("nothing was saved: the previous data is kept")
         lines.extend(f"warning: {w}" for w in self.warnings[:20])
@@ -302,7 +311,8 @@ class Summary:
 
     def to_json(self) -> dict[str, object]:
         return {"papers": self.papers_after, "newPapers": self.new_papers, "reposFetched": self.repos_fetched,
-                "reposFailed": self.repos_failed, "feedsOk": self.feeds_ok, "feedsFailed": self.feeds_failed,
+                "reposFailed": self.repos_failed, "reposLinked": self.repos_due, "feedsOk": self.feeds_ok,
+                "feedsFailed": self.feeds_failed,
                 "saved": self.saved, "warnings": self.warnings[:50], "fetchSeconds": round(self.fetch_seconds, 3),
                 "indexSeconds": round(self.index_seconds, 3), "incremental": self.incremental}
 
@@ -366,6 +376,80 @@ class _RepoLinks:
         return links
 
 
+def _repo_hash(name: str) -> int:
+    return int.from_bytes(hashlib.blake2b(name.lower().encode(), digest_size=8).digest(), "little")
+
+
+class _RepoRotation:
+    """Which linked repos a refresh fetches: all those of the papers it fetched (`must`), and of the others the
+    next `budget` in a fixed order (a hash of the name) after where the previous refresh stopped, so a refresh
+    of any library costs a bounded number of GitHub requests and every repo comes round again. Papers stream
+    through `add`; only the chosen repos' method names are kept (a bounded heap), never a million repos'."""
+
+    def __init__(self, must: Iterable[str], budget: int, cursor: int) -> None:
+        self.must = _RepoLinks()
+        self._must = {n.lower() for n in must}
+        self.budget = budget
+        self.cursor = cursor
+        self._heap: list[int] = []  # negated distances after the cursor: the budget nearest, farthest on top
+        self._chosen: dict[int, tuple[str, list[str]]] = {}  # distance -> (repo as linked, method names)
+        self._seen = array("Q")
+
+    def add(self, p: Paper) -> None:
+        if not p.repo:
+            return
+        if p.repo.lower() in self._must:
+            self.must.add(p)
+            return
+        h = _repo_hash(p.repo)
+        self._seen.append(h)
+        d = (h - self.cursor - 1) % (1 << 64)
+        if d in self._chosen:
+            self._chosen[d][1].extend(a.display for a in paper_aliases(p, None))
+        elif len(self._heap) < self.budget or (self._heap and d < -self._heap[0]):
+            if len(self._heap) >= self.budget:
+                self._chosen.pop(-heapq.heappushpop(self._heap, -d))
+            else:
+                heapq.heappush(self._heap, -d)
+            self._chosen[d] = (p.repo, [a.display for a in paper_aliases(p, None)])
+
+    @property
+    def others(self) -> int:
+        """How many repos besides `must` the papers link."""
+        return len(np.unique(np.frombuffer(self._seen, dtype=np.uint64))) if len(self._seen) else 0
+
+    def links(self) -> _RepoLinks:
+        """The repos to fetch now, with their papers' method names."""
+        out = _RepoLinks(dict(self.must.names), {k: list(v) for k, v in self.must.aliases.items()})
+        for name, aliases in self._chosen.values():
+            out.names.setdefault(name.lower(), name)
+            out.aliases.setdefault(name.lower(), []).extend(aliases)
+        return out
+
+    def next_cursor(self) -> int:
+        """Where the next refresh starts: after the farthest repo chosen now."""
+        if not self._heap:
+            return self.cursor
+        return (self.cursor + 1 - self._heap[0]) % (1 << 64)
+
+    @staticmethod
+    def load(cache: Path) -> int:
+        try:
+            v = json.loads((cache / ROTATION_FILE).read_text()).get("cursor", 0)
+            return v if isinstance(v, int) and 0 <= v < (1 << 64) else 0
+        except (OSError, ValueError, AttributeError):
+            return 0
+
+    def save(self, cache: Path) -> None:
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            tmp = cache / (ROTATION_FILE + ".tmp")
+            tmp.write_text(json.dumps({"cursor": self.next_cursor()}))
+            os.replace(tmp, cache / ROTATION_FILE)
+        except OSError as e:  # the next refresh starts the rotation again: no harm
+            log.warning("could not save %s: %s", cache / ROTATION_FILE, e)
+
+
 class _Works:
     """Which works some papers are (64-bit hashes of arXiv id / title identities): a million cost 16 MB."""
 
@@ -393,7 +477,7 @@ class _Works:
         return bool(len(self._sorted)) and bool(np.any(self._sorted[idx] == keys))
 
 
-def _scan_local(paths: list[Path], summary: Summary, links: _RepoLinks) -> _Works:
+def _scan_local(paths: list[Path], summary: Summary, links: _RepoRotation) -> _Works:
     """The local feed files, one paper at a time (never whole in memory): which works they hold, and the repos
     their papers link (into `links`)."""
     works = _Works()
@@ -438,10 +522,12 @@ def _fetch_repos(client: HttpClient, settings: Settings, links: _RepoLinks, repo
                 progress(done, len(names), name)
 
 
-def refresh(settings: Settings, progress: Progress | None = None, http: HttpClient | None = None) -> Summary:
-    """Fetch the feeds given as URLs, then the repos of every paper; write library.json only after the new
-    data is complete, then bring the index up to date: a new segment with the new papers (and the new upvotes
-    and repo stars in its live table) when that is all that changed, else a new build.
+def refresh(settings: Settings, progress: Progress | None = None, http: HttpClient | None = None,
+            repo_budget: int = REPOS_PER_REFRESH) -> Summary:
+    """Fetch the feeds given as URLs, then the repos of the papers fetched and `repo_budget` others in rotation;
+    write library.json only after the new data is complete, then bring the index up to date: a new segment with
+    the new papers (and the new upvotes and repo stars in its live table) when that is all that changed, else a
+    new build.
 
     The local feed files stay out of library.json (the index merges them, once, when it is built); a refresh
     reads them one paper at a time for the repos their papers link and to tell new papers from known ones."""
@@ -453,8 +539,6 @@ def refresh(settings: Settings, progress: Progress | None = None, http: HttpClie
     try:
         old, _ = read_base_library(settings)
         summary.warnings.extend(w for w in old.warnings if "using the shipped snapshot" in w)
-        links = _RepoLinks()
-        local = _scan_local(local_feeds(settings), summary, links)
         urls = [f for f in settings.feeds if is_url(f)] or [daily_papers_url(settings.hf_base_url)]
         fetched = []
         for url in urls:
@@ -465,15 +549,21 @@ def refresh(settings: Settings, progress: Progress | None = None, http: HttpClie
                 fetched.append(papers)
             else:
                 summary.feeds_failed += 1
+        rotation = _RepoRotation((p.repo for ps in fetched for p in ps if p.repo), repo_budget,
+                                 _RepoRotation.load(settings.cache_path))
+        local = _scan_local(local_feeds(settings), summary, rotation)
         remote = merge_papers(old.papers, *fetched)
         for p in remote:
-            links.add(p)
+            rotation.add(p)
         # A paper is new when neither its arXiv id nor its title was known (a feed may add the id to an old one).
         known = _Works(old.papers)
         news = [p for p in merge_papers(*fetched) if p not in known and p not in local]
         summary.new_papers = len(news)
         repos: dict[str, Repo] = dict(old.repos)
+        links = rotation.links()
+        summary.repos_due = len(rotation.must.names) + rotation.others
         _fetch_repos(client, settings, links, repos, summary, progress)
+        rotation.save(settings.cache_path)
         t1 = time.perf_counter()
         summary.fetch_seconds = t1 - t0
         if fetched or summary.repos_fetched:
