@@ -146,6 +146,19 @@ class Client:
             pass
         return float("nan")
 
+    def rss_split_mb(self) -> dict[str, float]:
+        """RssAnon / RssFile now: the server's own memory apart from the index pages it has memory-mapped and
+        read (file-backed: the kernel drops them under pressure and reads them again)."""
+        out: dict[str, float] = {}
+        try:
+            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                k, _, v = line.partition(":")
+                if k in ("RssAnon", "RssFile", "RssShmem"):
+                    out[k] = int(v.split()[0]) / 1024
+        except OSError:
+            pass
+        return out
+
     def wait_idle(self, quiet: float = 0.15, timeout: float = 60) -> float:
         """Seconds from spawn until the process has started (imports done) and waits for input: its CPU time
         stops growing. Lets `initialize` be timed as a request, apart from process start."""
@@ -417,6 +430,7 @@ def session(corpus: Path, cache: Path, ws: Path, wl: Workload, *, full: bool, un
         r["hover"], r["hover_hits"] = hov, hits / max(1, len(wl.mention_points))
         r["related"], r["related_per"] = rel, nrel / max(1, len(wl.mention_points))
         r["rss_mb"] = c.rss_peak_mb()
+        r["rss_split"] = c.rss_split_mb()
         return r
     finally:
         c.close()
@@ -633,6 +647,9 @@ def report(n: int, corpus: Path, cold: dict[str, Any] | None, warm: dict[str, An
     rss = max(warm["rss_mb"], rescan["rss_mb"])
     row("peak RSS, warm session (VmHWM)", f"{rss:.0f} MB", f"≤ {g['rss_mb']:g} MB" if "rss_mb" in g else "",
         status(rss, g.get("rss_mb")))
+    if sp := warm.get("rss_split"):
+        row("  RSS after the requests: own memory (RssAnon) / index pages read (RssFile, memory-mapped)",
+            f"{sp.get('RssAnon', 0):.0f} MB / {sp.get('RssFile', 0):.0f} MB")
     if cold:
         row("peak RSS of the server's process during the cold build (VmHWM)", f"{cold['rss_mb']:.0f} MB")
         row("  server + build process + its workers (summed RSS, sampled every 0.25 s)", f"{cold['tree_mb']:.0f} MB")
