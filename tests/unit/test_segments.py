@@ -219,3 +219,23 @@ def test_kill_9_during_a_merge_leaves_an_index_that_answers(built: tuple[Setting
     m = segments.read_manifest(ipath)
     assert m is not None
     assert sorted(d.name for d in ipath.iterdir() if d.is_dir()) == sorted(m.segments)
+
+
+def test_shipped_snapshot_fingerprint_is_its_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index built on the shipped snapshot is found again after a reinstall elsewhere (same content), and
+    built again when the snapshot or its vectors change."""
+    from paperlens.library import pipeline
+    from paperlens.library.store import snapshot_file
+
+    s = Settings(cache_dir=str(tmp_path / "cache"))
+    prints = []
+    for name, extra in (("a", b""), ("b", b""), ("c", b" "), ("d", b"")):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "papers.json").write_bytes(snapshot_file().read_bytes() + extra)
+        (d / "vectors-minilm.npz").write_bytes(b"v2" if name == "d" else b"v1")
+        monkeypatch.setattr(pipeline, "snapshot_file", lambda d=d: d / "papers.json")
+        monkeypatch.setattr(pipeline, "base_path", lambda _s, d=d: d / "papers.json")
+        prints.append(sources_fingerprint(s))
+    assert prints[0] == prints[1]  # same content, another place
+    assert prints[2] != prints[0] and prints[3] != prints[0]  # other papers; other vectors
