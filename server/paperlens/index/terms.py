@@ -155,7 +155,13 @@ class Vocab:
     def ids(self, c: int) -> npt.NDArray[np.uint32]:
         """Chunk c's terms (its first-seen order) as ids."""
         assert self._by_id is not None
-        return self._by_id[np.searchsorted(self.h, self.read(c, "hashes"))].astype(np.uint32)
+        hashes = self.read(c, "hashes")
+        # Looked up in sorted order: the binary searches then walk the table (millions of hashes) in one
+        # direction and hit the cache (1M papers: ~4x less time than in the chunk's order).
+        o = np.argsort(hashes)
+        out = np.empty(len(hashes), dtype=np.uint32)
+        out[o] = self._by_id[np.searchsorted(self.h, hashes[o])]
+        return out
 
     def utf8(self, ids: npt.NDArray[np.int64], blob: str = "blob", off: str = "off") -> list[bytes]:
         """The terms with these ids (ascending), UTF-8, read from the chunks where each was first seen (`blob`,
