@@ -44,9 +44,6 @@ _INTRO = re.compile(
 _GLOSS_TAIL = re.compile(r"[^.!?()]{0,80}?\((?P<name>[A-Z][\w^]*(?:-[\w^]+)*)\)")
 _INNER_CAPITAL = re.compile(r"[a-z][A-Z]")
 _SENTENCE = re.compile(r"[^.!?]+(?:[.!?](?=\s|$)|$)")
-# Words one of which _CUE needs (it is case-sensitive): an abstract with none of them is not scanned by it.
-_CUE_WORDS = ("dubbed", "called", "named", "termed", "coined", "namely", "propose", "present", "introduce",
-              "develop", "design")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,12 +108,44 @@ def title_name(title: str) -> str | None:
     return head if _name_like(head) else None
 
 
+_CUE_STARTS = ("dubbed", "called", "named", "termed", "coined", "namely")
+_CUE_VERBS = ("propose", "present", "introduce", "develop", "design")
+
+
+def _cue_matches(text: str) -> list[re.Match[str]]:
+    """`list(_CUE.finditer(text))`, with _CUE tried only where a match can start: at a cue word, at "proposed"
+    (an "our" before it changes neither the name nor where the match ends) and at the "we" of "we <verb>".
+    _CUE scanned every position of the abstract: ~40 µs an abstract, a fifth of a build worker's time."""
+    starts: list[int] = []
+    for w in _CUE_STARTS:
+        i = text.find(w)
+        while i >= 0:
+            starts.append(i)
+            i = text.find(w, i + 1)
+    for w in _CUE_VERBS:
+        i = text.find(w)
+        while i >= 0:
+            if w == "propose" and text.startswith("d", i + 7):
+                starts.append(i)
+            j = i
+            while j > 0 and text[j - 1].isspace():
+                j -= 1
+            if j < i and j >= 2 and text[j - 2] == "w" and text[j - 1] == "e":
+                starts.append(j - 2)
+            i = text.find(w, i + 1)
+    out: list[re.Match[str]] = []
+    end = 0
+    for i in sorted(starts):
+        if i >= end and (m := _CUE.match(text, i)) is not None:
+            out.append(m)
+            end = m.end()
+    return out
+
+
 def abstract_names(abstract: str) -> list[str]:
     """Names the abstract introduces: 'we propose X', 'dubbed X', '(Glocal-IB)' in an introducing sentence."""
     found: list[str] = []
-    # Cheap substring tests first: the regexes cost ~0.1 ms an abstract, a million times in a cold build.
-    cues = _CUE.finditer(abstract) if any(w in abstract for w in _CUE_WORDS) else ()
-    for m in cues:
+    for m in _cue_matches(abstract):
         phrase = m.group(1).rstrip("'")
         toks = phrase.split()
         if len(toks) > 1:
