@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import random
+import re
 from pathlib import Path
 
 import pytest
@@ -242,3 +244,26 @@ def test_many_papers_sharing_a_base_key_get_unique_keys_in_order() -> None:
     assert len(set(out)) == len(out)
     assert out[:3] == ["smith2024deep", "smith2024deepc", "smith2024deepd"]  # a is the user's, b was taken
     assert out[3000] == "smith2024deepa"  # the user's own key is kept
+
+
+def test_cue_matches_are_the_cue_regex_matches() -> None:
+    # aliases._cue_matches tries _CUE only where a match can start; on real abstracts and on made-up text of cue
+    # words, spaces and names it finds what scanning every position finds.
+    from paperlens.index.aliases import _CUE, _cue_matches
+    from paperlens.sources.feedfile import read_feed_file
+
+    def spans(ms: list[re.Match[str]]) -> list[tuple[int, int, str]]:
+        return [(m.start(1), m.end(1), m.group(1)) for m in ms]
+
+    real, _ = read_feed_file(Path(__file__).resolve().parents[3] / "shared" / "realworld" / "hf" /
+                             "daily_papers-2024-10-25.json")
+    texts = [p.abstract for p in real]
+    pieces = ["we", "We", " ", "  ", "\n", "\u00a0", "propose", "proposed", "our", "present", "dubbed", "called",
+              "named", "renamed", "namely", "Foo", "Bar-X", "a", "the", "novel", "new", "(", ")", "FooNet", "'",
+              "design", "designed", "introduce", "develop", "termed", "coined", "\t"]
+    rnd = random.Random(3)
+    texts += ["".join(rnd.choice(pieces) + rnd.choice(["", " "]) for _ in range(rnd.randint(1, 20)))
+              for _ in range(20000)]
+    assert sum(1 for t in texts if _CUE.search(t)) > 1000
+    for t in texts:
+        assert spans(_cue_matches(t)) == spans(list(_CUE.finditer(t))), t

@@ -97,3 +97,24 @@ def test_a_worker_chunk_in_batches_numbers_terms_as_one_batch(monkeypatch: pytes
     assert numbered(7) == whole
     want = _one_by_one(_texts(papers))
     assert whole[0] == want[0] and whole[2] == want[2]
+
+
+def test_random_texts_of_hyphens_boilerplate_and_punctuation() -> None:
+    # The chunk's tokens are found in numpy over its bytes (semantic._chunk_tokens), not by _words' regexes: texts
+    # made of the pieces where the two could part (a boilerplate word inside a longer hyphenated one, " - ",
+    # dangling hyphens, NUL, non-ASCII that folds to ASCII, URLs) give the same bags as key_phrases.
+    pieces = ["state-of-the-art", "large-scale", "x-", "-", " - ", " -", "- ", "trade-off", "off-the-shelf",
+              "real-world", "end-to-end", "long-standing", "in-depth", "up-to-date", "so-called", "x-large-scale",
+              "large-scale-y", "-large-scale", "--", "a-b-c", "foo", "Kernel", "attention", "2023", "a", "of", "the",
+              ".", ",", "(", ")", '"', "é", "ﬁ", "Straße", "中文", "ΑΒΓ", "https://x.com/y", "www.a.org/b", " ", "\n",
+              "\x00", "quantum", "graph", "bottleneck", "kv", "cache", "imputation", "－"]
+    rng = np.random.default_rng(5)
+
+    def text() -> str:
+        n = int(rng.integers(0, 20))
+        return "".join(pieces[i] + ("", " ", " ", "-")[j] for i, j in
+                       zip(rng.integers(0, len(pieces), n).tolist(), rng.integers(0, 4, n).tolist(), strict=True))
+
+    for _ in range(150):
+        _check([(text(), text(), tuple(text() for _ in range(int(rng.integers(0, 3)))))
+                for _ in range(int(rng.integers(1, 6)))])
