@@ -39,6 +39,10 @@ class StrArray(Sequence[str]):
     def __len__(self) -> int:
         return len(self._mo) - 1
 
+    def packed(self) -> tuple[npt.NDArray[np.uint8], IntArray]:
+        """The UTF-8 blob and the offsets (for numpy over all the strings at once)."""
+        return self._blob, self._off
+
     @overload
     def __getitem__(self, i: int) -> str: ...
     @overload
