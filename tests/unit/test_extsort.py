@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from paperlens.index.build import Strings, by_doc_order, identity_order, postings
-from paperlens.index.extsort import TripleRuns, doc_order, gather, sort_packed
+from paperlens.index.extsort import TripleRuns, _containing, doc_order, gather, sort_packed
 
 
 def _strings(ids: np.ndarray) -> list[bytes]:
@@ -92,3 +92,13 @@ def test_identity_order_is_the_tuple_sort() -> None:
             dates.append(rng.randint(0, 3))
         got = identity_order(np.frombuffer(dates, dtype=np.int32), arxiv, titles).tolist()
         assert got == sorted(range(n), key=lambda i: (dates[i], arxiv.get(i), titles.get(i)))
+
+
+def test_containing_is_searchsorted() -> None:
+    # doc_order finds each posting's term by binary searches in ascending order (_containing): the same answers.
+    rng = np.random.default_rng(6)
+    for _ in range(300):
+        off = np.sort(rng.integers(0, 500, int(rng.integers(1, 40))))
+        off[0] = 0
+        at = rng.integers(0, 500, int(rng.integers(0, 200)))
+        assert _containing(off, at).tolist() == (np.searchsorted(off, at, side="right") - 1).tolist()

@@ -7,7 +7,7 @@ import tempfile
 import numpy as np
 
 from paperlens.index.build import Strings, by_doc_order, paper_weight_order, postings
-from paperlens.index.terms import HashedTerms, term_hashes
+from paperlens.index.terms import HashedTerms, pack, term_hashes
 
 
 def _packed(terms: list[str]) -> tuple[bytes, np.ndarray]:
@@ -108,3 +108,16 @@ def test_paper_weight_order_is_lexsorts() -> None:
     want = (tids[o2], neg[o2], seq[o2], own[o2])
     got = paper_weight_order(tids, neg, seq, own, 100)
     assert all(np.array_equal(got[k], want[k]) for k in range(4))
+
+
+def test_pack_is_each_string_encoded_in_turn() -> None:
+    # pack joins the strings by NUL and encodes them at once; a string holding a NUL takes the per-string path.
+    rng = np.random.default_rng(4)
+    for _ in range(500):
+        strings = ["".join(rng.choice(["a", "é", "中", " ", "\0", "😀"], size=int(rng.integers(0, 4))).tolist())
+                   for _ in range(int(rng.integers(0, 7)))]
+        enc = [s.encode("utf-8") for s in strings]
+        for given in (strings, iter(strings)):
+            blob, off = pack(given)
+            assert blob == b"".join(enc)
+            assert off.tolist() == np.cumsum([0, *map(len, enc)]).tolist()

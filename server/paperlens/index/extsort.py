@@ -276,7 +276,27 @@ def doc_order(post: Postings, w: npt.NDArray[np.float16], n: int, run: int | Non
         key &= np.uint64((1 << pos_bits) - 1)
         at = key.view(np.int64)
         a, b = int(doc_off[lo]), int(doc_off[hi])
-        term_ids[a:b] = np.searchsorted(offsets, at, side="right") - 1  # the term whose postings hold it
+        term_ids[a:b] = _containing(offsets, at)  # the term whose postings hold it
         weights[a:b] = w[at]
         del key, at
     return doc_off, term_ids, weights
+
+
+def _containing(offsets: npt.NDArray[np.int64], at: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """`np.searchsorted(offsets, at, side="right") - 1`, looked up in ascending order: millions of binary
+    searches in random order over millions of offsets miss the cache at every step (1M papers: ~2 s a range
+    of 4M; sorted first, ~0.4 s)."""
+    n = len(at)
+    bits = max(1, (n - 1).bit_length())
+    top = int(at.max()) if n else 0
+    if n == 0 or max(1, top.bit_length()) + bits > 64:
+        o = np.argsort(at)
+        out = np.empty(n, dtype=np.int64)
+        out[o] = np.searchsorted(offsets, at[o], side="right") - 1
+        return out
+    key = (at.astype(np.uint64) << np.uint64(bits)) | np.arange(n, dtype=np.uint64)
+    key.sort()
+    out = np.empty(n, dtype=np.int64)
+    out[(key & np.uint64((1 << bits) - 1)).astype(np.int64)] = \
+        np.searchsorted(offsets, (key >> np.uint64(bits)).astype(np.int64), side="right") - 1
+    return out

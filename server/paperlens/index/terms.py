@@ -56,7 +56,18 @@ def term_hashes(blob: bytes, off: npt.NDArray[np.int64]) -> U64:
 
 
 def pack(strings: Any) -> tuple[bytes, npt.NDArray[np.int64]]:
-    """Strings as one UTF-8 blob and offsets."""
+    """Strings as one UTF-8 blob and offsets: joined by NUL and encoded at once (a third of the time of a bytes
+    object per string), unless a string holds a NUL itself."""
+    strings = strings if isinstance(strings, list) else list(strings)
+    data = "\0".join(strings).encode("utf-8")
+    raw = np.frombuffer(data, dtype=np.uint8)
+    nul = np.flatnonzero(raw == 0)
+    if len(nul) == max(len(strings) - 1, 0):
+        off = np.zeros(len(strings) + 1, dtype=np.int64)
+        if strings:
+            off[1:-1] = nul - np.arange(len(nul))
+            off[-1] = len(data) - len(nul)
+        return (raw[raw != 0].tobytes() if len(nul) else data), off
     enc = [s.encode("utf-8") for s in strings]
     off = np.zeros(len(enc) + 1, dtype=np.int64)
     if enc:
