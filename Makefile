@@ -50,7 +50,7 @@ test-vscode: $(VENV)/.installed node_modules/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/run.py --sizes 10000
 
-# The snapshot and, with the encoder installed (README, Related papers), its vectors (cache/vectors-minilm.npz):
+# The snapshot and, with the encoder installed (README, Related papers), its vectors (cache/vectors-mpnet.npz):
 # without it the old vectors stay, and papers whose text changed simply have none (key phrases then rank them).
 snapshot: $(VENV)/.installed
 	$(VENV)/bin/paperlens snapshot ../shared/seed/hf-papers-page.txt --out cache/papers.json

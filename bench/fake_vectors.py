@@ -1,5 +1,5 @@
 """Random unit vectors for every paper of a bench corpus, written where the server keeps the vectors the encoder
-made (`<cache>/vectors-minilm.npz`): a stand-in for embedding thousands of papers (~20 min at 8 papers/s), to time
+made (`<cache>/vectors-mpnet.npz`): a stand-in for embedding thousands of papers (~1-2 h at 1-2 papers/s), to time
 related papers through the wire at the size where the index still has vectors (dense.DENSE_MAX, 10,000; the
 corpus plus the 54 shipped papers must stay under it).
 

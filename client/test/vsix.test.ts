@@ -66,7 +66,7 @@ describe('the .vsix', { timeout: 240_000 }, () => {
 
   it('carries the cache/ snapshot beside server/, where the server looks for it', () => {
     assert.ok(entries.has('extension/cache/papers.json'), 'cache/papers.json is not in the .vsix');
-    assert.ok(entries.has('extension/cache/vectors-minilm.npz'), "the snapshot's dense vectors are not in the .vsix");
+    assert.ok(entries.has('extension/cache/vectors-mpnet.npz'), "the snapshot's dense vectors are not in the .vsix");
     const snapshot = filesUnder('cache', (name) => name.endsWith('.json') || name.endsWith('.txt') || name.endsWith('.npz'));
     const missing = snapshot.filter((file) => !entries.has(`extension/${file}`));
     assert.deepEqual(missing, []);

@@ -31,7 +31,7 @@ Sensors drop readings, so our multivariate time series have missing values.
 # The server's environment is fixed when this module is read: the model is made here, once.
 ZIP = make_tiny_encoder(Path(tempfile.mkdtemp(prefix="paperlens-encoder-")) / "model.zip")
 ENCODER = ClientServerConfig(server_command=CONFIG.server_command,
-                             server_env={**(CONFIG.server_env or {}), "PAPERLENS_MINILM_ZIP": str(ZIP)})
+                             server_env={**(CONFIG.server_env or {}), "PAPERLENS_ENCODER_ZIP": str(ZIP)})
 
 
 @pytest.fixture(scope="module")

