@@ -23,7 +23,7 @@ import numpy as np
 from paperlens.core.model import repo_from_json, repo_to_json
 from paperlens.index.columns import FORMAT_VERSION, Columns
 from paperlens.index.core import Index
-from paperlens.index.store import Bloom, Postings, StrArray
+from paperlens.index.store import Bloom, Postings, StrArray, load_mapped
 
 log = logging.getLogger(__name__)
 _KINDS: dict[str, type] = {}
@@ -89,7 +89,7 @@ def read_columns(d: Path) -> dict[str, Any]:
         out: dict[str, Any] = {"n": int(meta["papers"])}
         for name in Columns.column_names():
             kind = _kind(name)
-            out[name] = np.load(d / f"{name}.npy", mmap_mode="r") if kind is np.ndarray else \
+            out[name] = load_mapped(d / f"{name}.npy") if kind is np.ndarray else \
                 kind.load(d, name)  # type: ignore[attr-defined]
         out["records"] = d / "papers.jsonl"
         out["repos"] = {r.full_name.lower(): r for r in map(repo_from_json, json.loads((d / "repos.json").read_text()))}
