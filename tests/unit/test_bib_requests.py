@@ -227,3 +227,64 @@ def test_a_large_files_entries_without_a_title_are_looked_for_after_its_keys(tmp
     assert bib.key_id("onlyurl") is not None  # (meanwhile: a key-only record, found by its key)
     bibload.find_bare(r.file)
     assert bibs.bare_keys() == [("onlyurl", "misc")]
+
+
+# ---------------------------------------------------------------- the first hover's Related line, worked out at start
+
+
+def test_priming_works_out_related_lines_for_papers_across_the_file_and_changes_no_card(base: Index) -> None:
+    abstract = "  abstract = {Image super-resolution with diffusion models and vision transformers.},\n  year ="
+    text = _library(400).replace("  year =", abstract)
+    bib, bibs, _ = _loading(text)
+    keys = ["IC:Auth0003", "IC:Auth0150", "IC:Auth0399"]
+    doc = DocAnalysis.from_text("file:///ws/paper.tex", "latex", "".join(f"See \\cite{{{k}}}.\n" for k in keys))
+
+    def cards() -> list[str]:
+        out = []
+        for ln in range(len(keys)):
+            card = hover(FeatureContext(doc, Catalog(base, bib=bib), bibs), ln, 12)
+            assert card is not None
+            out.append(card.text)
+        return out
+
+    before = cards()
+    assert "Related:" in before[0]
+    cat = Catalog(base, bib=bib)
+    asked: list[str] = []
+    real = cat.related_why
+    cat.related_why = lambda e, k=5: asked.append(e.key) or real(e, k)  # type: ignore[method-assign]
+    base.rel._found.clear()
+    assert cat.prime_related(16) == 16
+    assert len(set(asked)) == 16 and asked[0] == "IC:Auth0000" and asked[-1] >= "IC:Auth0375"  # spread
+    assert base.rel._found  # the phrases it looked up are remembered for the first hover
+    assert cards() == before  # the same cards
+
+
+def test_the_workspace_primes_related_lines_once_its_large_bib_is_read(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from paperlens.analysis.workspace import PRIME_PAPERS, Workspace
+    from paperlens.core.config import parse_settings
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "lib.bib").write_text(_library(300), encoding="utf-8")
+    monkeypatch.setattr("paperlens.analysis.workspace.SYNC_BIB_BYTES", 1000)  # a "large" file: background
+    primed: list[tuple[int, bool]] = []
+    real = Catalog.prime_related
+
+    def spy(self: Catalog, n: int) -> int:
+        # By then its cards can be read: the Related lines are those of the whole entries.
+        primed.append((n, all(self.bib.rec(i).title for i in self.bib.ids())))
+        return real(self, n)
+
+    monkeypatch.setattr(Catalog, "prime_related", spy)
+    ws = Workspace()
+    ws.root = root
+    ws.settings, _ = parse_settings({"cacheDir": str(tmp_path / "cache"), "offline": True})
+    ws.start()
+    ws.load_index()
+    assert ws.bib_paths and not primed
+    asyncio.run(ws.read_large_bibs())
+    assert primed == [(PRIME_PAPERS, True)]
