@@ -4,7 +4,7 @@ cursor is inside one, and the comments that silence diagnostics. Everything in c
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from paperlens.analysis.kinds import BIBTEX, LATEX, MARKDOWN, RST, TEXT, Span
@@ -234,77 +234,108 @@ _IFFALSE_INLINE = re.compile(r"\\iffalse\b.*?\\fi\b")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
+# The scanner's state before a line: (Markdown fence, in front matter, in an HTML comment, open key list, lines
+# it has spanned, the line that ends a skipped LaTeX block). A document's scan can resume from any line's state.
+ScanState = tuple["str | None", bool, bool, "Pending | None", int, "str | None"]
+NO_CITES: tuple[CiteKey, ...] = ()  # (what most lines emit: shared, not a new list each)
+
+
+def scan_start(lines: Sequence[str], kind: str) -> ScanState:
+    """The state before a document's first line."""
+    return None, kind == MARKDOWN and bool(lines) and lines[0].strip() == "---", False, None, 0, None
+
+
+def has_acro(lines: Sequence[str], kind: str) -> bool:
+    """Whether acro's cite= is read (a LaTeX document that declares acronyms)."""
+    return kind == LATEX and any("\\DeclareAcronym" in x for x in lines)
+
+
+SCANNED = (LATEX, MARKDOWN, RST, TEXT)  # the kinds of documents that cite
+
+
 def scan_cites(lines: Sequence[str], kind: str, extra: tuple[str, ...] = (),
                line_cites: Callable[[str, bool], tuple[list[CiteKey], Pending | None]] | None = None,
                ) -> list[CiteKey]:
     """Every citation key in a document, with its range: key lists over several lines, multi-cites, acro's
     cite=; not in LaTeX comments, Markdown code, front matter or HTML comments."""
+    if kind not in SCANNED:
+        return []
     out: list[CiteKey] = []
-    if kind not in (LATEX, MARKDOWN, RST, TEXT):
-        return out
-    per_line = line_cites or (lambda text, acro: cites_in_line(text, kind, extra, acro))
-    acro = kind == LATEX and any("\\DeclareAcronym" in x for x in lines)
-    md = kind == MARKDOWN
-    fence: str | None = None
-    front = md and bool(lines) and lines[0].strip() == "---"
-    html = False
-    pending: Pending | None = None
-    n_pending = 0
-    skip_until: str | None = None  # LaTeX: the line that ends a commented-out or verbatim block
-    for ln, line in enumerate(lines):
-        if kind == LATEX and (skip_until is not None or "\\begin" in line or "\\iffalse" in line):
-            if skip_until is not None:
-                if skip_until in line if skip_until != "\\fi" else line.lstrip().startswith("\\fi"):
-                    skip_until = None
-                continue
-            code = latex_code(line)
-            if "\\iffalse" in code:
-                line = _IFFALSE_INLINE.sub(lambda m: " " * len(m.group()), line)
-                if code.lstrip().startswith("\\iffalse") and "\\iffalse" in latex_code(line):
-                    skip_until = "\\fi"
-                    continue
-            b = _SKIPPED_ENV.search(code)
-            if b and f"\\end{{{b.group(1)}}}" not in line[b.end():]:
-                skip_until = f"\\end{{{b.group(1)}}}"
-                line = line[:b.start()]
-        if md:
-            if front:
-                if ln > 0 and line.strip() in ("---", "..."):
-                    front = False
-                continue
-            f = _FENCE.match(line)
-            if fence is not None:
-                if f and f.group(1)[0] == fence[0] and len(f.group(1)) >= len(fence) and not line.strip(" `~"):
-                    fence = None
-                continue
-            if f:
-                fence = f.group(1)
-                continue
-            if html or "<!--" in line:
-                line, html = _mask_html_comments(line, html)
-        if pending is not None:
-            n_pending += 1
-            pending, closed, after = _continue(line, kind, ln, pending)
-            if pending is not None and closed:
-                out.extend(pending[1])
-                pending = None
-                rest, pending = per_line(line[after:], acro) if "\\" in line[after:] else ([], None)
-                out.extend(_shift(rest, ln, after))
-                if pending:
-                    pending, n_pending = (pending[0], _shift(pending[1], ln, after)), 0
-                continue
-            if pending is not None:
-                if n_pending > MAX_KEY_LIST_LINES:
-                    pending = None
-                continue
-            # not a key list after all (prose after an unclosed brace): read the line as any other
-        if "\\" not in line and "@" not in line and ":cite" not in line and not (acro and "cite" in line):
-            continue
-        got, pending = per_line(line, acro)
-        out.extend(_shift(got, ln))
-        if pending:
-            pending, n_pending = (pending[0], _shift(pending[1], ln)), 0
+    for _, got in scan_lines(lines, kind, extra, line_cites, has_acro(lines, kind), 0, scan_start(lines, kind)):
+        out.extend(got)
     return out
+
+
+def scan_lines(lines: Sequence[str], kind: str, extra: tuple[str, ...],
+               line_cites: Callable[[str, bool], tuple[list[CiteKey], Pending | None]] | None, acro: bool,
+               start: int, state: ScanState) -> Iterator[tuple[ScanState, Sequence[CiteKey]]]:
+    """scan_cites from line `start` on, given the state before it: for each line, the state before it and the
+    keys it completes (a key list over several lines: all of its keys, on the line that closes it); then the
+    state after the last line, with no keys. Lines that change nothing share one state object."""
+    per_line = line_cites or (lambda text, acro: cites_in_line(text, kind, extra, acro))
+    for ln in range(start, len(lines)):
+        after, got = _scan_line(lines[ln], ln, kind, acro, per_line, state)
+        yield state, got
+        if after != state:
+            state = after
+    yield state, NO_CITES
+
+
+def _scan_line(line: str, ln: int, kind: str, acro: bool,
+               per_line: Callable[[str, bool], tuple[list[CiteKey], Pending | None]], state: ScanState
+               ) -> tuple[ScanState, Sequence[CiteKey]]:
+    """One line of scan_lines: the state after it and the keys it completes."""
+    fence, front, html, pending, n_pending, skip_until = state
+    if kind == LATEX and (skip_until is not None or "\\begin" in line or "\\iffalse" in line):
+        if skip_until is not None:
+            if skip_until in line if skip_until != "\\fi" else line.lstrip().startswith("\\fi"):
+                skip_until = None
+            return (fence, front, html, pending, n_pending, skip_until), NO_CITES
+        code = latex_code(line)
+        if "\\iffalse" in code:
+            line = _IFFALSE_INLINE.sub(lambda m: " " * len(m.group()), line)
+            if code.lstrip().startswith("\\iffalse") and "\\iffalse" in latex_code(line):
+                return (fence, front, html, pending, n_pending, "\\fi"), NO_CITES
+        b = _SKIPPED_ENV.search(code)
+        if b and f"\\end{{{b.group(1)}}}" not in line[b.end():]:
+            skip_until = f"\\end{{{b.group(1)}}}"
+            line = line[:b.start()]
+    if kind == MARKDOWN:
+        if front:
+            if ln > 0 and line.strip() in ("---", "..."):
+                front = False
+            return (fence, front, html, pending, n_pending, skip_until), NO_CITES
+        f = _FENCE.match(line)
+        if fence is not None:
+            if f and f.group(1)[0] == fence[0] and len(f.group(1)) >= len(fence) and not line.strip(" `~"):
+                fence = None
+            return (fence, front, html, pending, n_pending, skip_until), NO_CITES
+        if f:
+            return (f.group(1), front, html, pending, n_pending, skip_until), NO_CITES
+        if html or "<!--" in line:
+            line, html = _mask_html_comments(line, html)
+    if pending is not None:
+        n_pending += 1
+        pending, closed, after = _continue(line, kind, ln, pending)
+        if pending is not None and closed:
+            out = list(pending[1])
+            pending = None
+            rest, pending = per_line(line[after:], acro) if "\\" in line[after:] else ([], None)
+            out.extend(_shift(rest, ln, after))
+            if pending:
+                pending, n_pending = (pending[0], _shift(pending[1], ln, after)), 0
+            return (fence, front, html, pending, n_pending, skip_until), out
+        if pending is not None:
+            if n_pending > MAX_KEY_LIST_LINES:
+                pending = None
+            return (fence, front, html, pending, n_pending, skip_until), NO_CITES
+        # not a key list after all (prose after an unclosed brace): read the line as any other
+    if "\\" not in line and "@" not in line and ":cite" not in line and not (acro and "cite" in line):
+        return (fence, front, html, pending, n_pending, skip_until), NO_CITES
+    got, pending = per_line(line, acro)
+    if pending:
+        pending, n_pending = (pending[0], _shift(pending[1], ln)), 0
+    return (fence, front, html, pending, n_pending, skip_until), _shift(got, ln) if got else NO_CITES
 
 
 def _mask_html_comments(line: str, inside: bool) -> tuple[str, bool]:

@@ -6,8 +6,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain, compress, count
+from operator import ne
 
-from paperlens.analysis.cites import CiteKey, Pending, cites_in_line, scan_cites
+from paperlens.analysis.cites import (
+    SCANNED,
+    CiteKey,
+    Pending,
+    ScanState,
+    cites_in_line,
+    has_acro,
+    scan_lines,
+    scan_start,
+)
 from paperlens.analysis.kinds import CODE, PYTHON, Span
 from paperlens.analysis.mentions import (
     LONG_LINE,
@@ -19,6 +30,23 @@ from paperlens.analysis.mentions import (
     windows,
 )
 from paperlens.index.catalog import Catalog
+
+
+@dataclass(slots=True)
+class _Scan:
+    """A document's last citation scan: its lines, the scanner's state before each line (and after the last),
+    and the keys each line completes."""
+
+    lines: Sequence[str]
+    acro: bool
+    states: list[ScanState]
+    emitted: list[Sequence[CiteKey]]
+
+
+def _first_difference(a: Sequence[str], b: Sequence[str]) -> int:
+    """The first index where two lists of lines differ (the shorter one's length when one starts the other);
+    compared in C, ~30 ns a line."""
+    return next(compress(count(), map(ne, a, b)), min(len(a), len(b)))
 
 
 @dataclass
@@ -35,6 +63,7 @@ class DocAnalysis:
     _cites: list[CiteKey] | None = None
     _cite_cache: dict[tuple[str, bool], tuple[list[CiteKey], Pending | None]] = field(default_factory=dict)
     _cite_extra: tuple[str, ...] = ()
+    _scan: _Scan | None = None  # the last scan of the citations, which the next one resumes
 
     @classmethod
     def from_text(cls, uri: str, kind: str, text: str, version: int = 0) -> DocAnalysis:
@@ -103,11 +132,13 @@ class DocAnalysis:
         return None
 
     def cites(self, extra: tuple[str, ...] = ()) -> list[CiteKey]:
-        """Every citation key, like `find_cites`, but lines seen before cost a dictionary lookup."""
+        """Every citation key, like `find_cites`. After an edit the scan resumes at the first changed line and
+        stops where the lines and the scanner's state are those of the last scan again (typing in a line of a
+        3,000-line document: that line, not the whole document again); lines seen before cost a lookup."""
         if self._cites is not None and extra == self._cite_extra:
             return self._cites
         if extra != self._cite_extra:
-            self._cite_cache, self._cite_extra = {}, extra
+            self._cite_cache, self._cite_extra, self._scan = {}, extra, None
         cache = self._cite_cache
         kind = self.kind
 
@@ -117,11 +148,42 @@ class DocAnalysis:
                 got = cache[(line, acro)] = cites_in_line(line, kind, extra, acro)
             return got
 
-        self._cites = scan_cites(self.lines, kind, extra, per_line)
+        if kind not in SCANNED:
+            self._cites, self._scan = [], None
+            return self._cites
+        lines, acro = self.lines, has_acro(self.lines, kind)
+        old = self._scan if self._scan is not None and self._scan.acro == acro else None
+        start, same_from = 0, len(lines) + 1  # lines[same_from:] are the old scan's last lines, at the same place
+        if old is not None:
+            start = _first_difference(old.lines, lines)
+            if len(old.lines) == len(lines):
+                same_from = len(lines) - _first_difference(old.lines[::-1], lines[::-1])
+        states = old.states[:start] if old is not None else []
+        emitted = old.emitted[:start] if old is not None else []
+        state = old.states[start] if old is not None and start else scan_start(lines, kind)
+        for ln, (st, got) in enumerate(scan_lines(lines, kind, extra, per_line, acro, start, state), start):
+            if old is not None and ln >= same_from and st == old.states[ln]:
+                states.extend(old.states[ln:])  # the same lines from the same state: the same keys
+                emitted.extend(old.emitted[ln:])
+                break
+            states.append(st)
+            if ln < len(lines):
+                emitted.append(got)
+        self._scan = _Scan(list(lines), acro, states, emitted)  # (a copy: callers may change a line in place)
+        self._cites = list(chain.from_iterable(emitted))
         return self._cites
 
     def cites_on(self, line: int, extra: tuple[str, ...] = ()) -> list[CiteKey]:
-        return [c for c in self.cites(extra) if c.span.line == line]
+        self.cites(extra)
+        scan = self._scan
+        if scan is None or line < 0:
+            return []
+        # A key is given out on its line, or on the line that closes a key list over several lines: the lines
+        # after it up to the first with no key list open before it.
+        end, states = line + 1, scan.states
+        while end < len(states) and states[end][3] is not None:
+            end += 1
+        return [c for got in scan.emitted[line:end] for c in got if c.span.line == line]
 
     def forget_matches(self) -> None:
         """The papers changed (a new catalog, .bib entries read): every line matches names again."""
