@@ -382,3 +382,21 @@ def test_a_silencing_comment_typed_in_an_open_large_bib_is_seen() -> None:
     assert any(p.start[0] == line + 1 for p in e.file.scan.problems)  # still there, and now silenced:
     assert [d for d in bib_diagnostics(e.file, Diagnostics(), None) if d.region.start_line == line + 1] == []
     _same(e.file, bib, text3)
+
+
+def test_the_line_of_each_entry_is_counted_chunk_by_chunk_as_over_the_whole_text() -> None:
+    from paperlens.analysis import bibload
+
+    rng = random.Random(7)
+    real = (REAL).read_text(encoding="utf-8")
+    texts = [real, ""] + ["".join("\n" * rng.randint(0, 3) + f"@article{{k{i},\n  title = {{T {i}}},\n}}"
+                                  + " " * rng.randint(0, 2) for i in range(rng.randint(1, 30))) for _ in range(60)]
+    for s in texts:
+        for text in (s, Rope(s, chunk=rng.randint(1, 50)), Rope(s, chunk=4096)):
+            doc = BibDocument(text, "x.bib")
+            want, line, prev = [], 0, 0
+            for b in doc.blocks:  # (a count over the whole string)
+                line += s.count("\n", prev, b.start)
+                prev = b.start
+                want.append(line)
+            assert bibload._lines_of_blocks(doc) == want

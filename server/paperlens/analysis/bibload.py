@@ -27,7 +27,7 @@ from typing import Any
 from paperlens.analysis.bibs import BibFile
 from paperlens.core.ids import doi_key
 from paperlens.core.model import Paper
-from paperlens.core.rope import Text
+from paperlens.core.rope import Rope, Text
 from paperlens.index.aliases import title_name
 from paperlens.index.bibindex import CHUNK, BibIndex, BibRec, Row, Segment, rec_row, split_col
 from paperlens.library.store import write_atomic
@@ -623,10 +623,22 @@ def _lines_of_blocks(doc: BibDocument) -> list[int]:
     """The 0-based line of each block's '@' (kept through edits: apply_edit updates them)."""
     got = _block_lines.get(doc)
     if got is None or len(got) != len(doc.blocks):
-        got, line, prev, text = [], 0, 0, doc.text
+        text = doc.text
+        # Chunk by chunk (a rope's line breaks before each chunk are known): a count over each block's stretch
+        # of one chunk, not a rope-wide count per block (72k .bib: 0.17 -> 0.06 s of worker CPU at start).
+        chunks, starts, breaks = (text.chunks, text.starts, text.breaks) if isinstance(text, Rope) else \
+            ([text], [0, len(text)], [0])
+        got, ci, line, at, last = [], 0, 0, 0, len(chunks) - 1
+        chunk = chunks[0]
         for b in doc.blocks:
-            line += text.count("\n", prev, b.start)
-            prev = b.start
+            s = b.start
+            if s >= starts[ci + 1] and ci < last:
+                while ci < last and s >= starts[ci + 1]:
+                    ci += 1
+                chunk, line, at = chunks[ci], breaks[ci], 0
+            s -= starts[ci]
+            line += chunk.count("\n", at, s)
+            at = s
             got.append(line)
         _block_lines[doc] = got
     return got
