@@ -239,3 +239,27 @@ def test_shipped_snapshot_fingerprint_is_its_content(tmp_path: Path, monkeypatch
         prints.append(sources_fingerprint(s))
     assert prints[0] == prints[1]  # same content, another place
     assert prints[2] != prints[0] and prints[3] != prints[0]  # other papers; other vectors
+
+
+def test_a_fetched_paper_a_local_feed_also_holds_is_not_new_and_rebuilds(
+        tmp_path: Path, fixture_server: FixtureServer) -> None:
+    """The local feed's fields win for its papers, so the live feed bringing one of them is not an incremental
+    change (the index is built again) and does not count as new; the others do."""
+    local = [_paper(i) for i in range(30)]
+    feed = tmp_path / "feed.json"
+    _feed(feed, local)
+    daily = [{"paper": {"id": local[4].arxiv_id, "title": local[4].title, "summary": local[4].abstract,
+                        "authors": [{"name": a} for a in local[4].authors], "upvotes": 99,
+                        "publishedAt": f"{local[4].date}T00:00:00.000Z"}},
+             {"paper": {"id": "2501.00002", "title": "LaterNet: Another Test Paper", "summary": "We propose LaterNet.",
+                        "authors": [{"name": "Grace Hopper"}], "publishedAt": "2025-01-03T00:00:00.000Z",
+                        "upvotes": 2}}]
+    fixture_server.hf_routes["/api/daily_papers"] = lambda q: daily if q.get("p", "0") == "0" else []
+    s = dataclasses.replace(Settings(), cache_dir=str(tmp_path / "cache"), github_base_url=fixture_server.base_url,
+                            hf_base_url=fixture_server.base_url, github_token_env="PAPERLENS_TEST_NO_TOKEN",
+                            feeds=(str(feed), f"{fixture_server.base_url}/api/daily_papers"))
+    open_index(s)
+    summary = refresh(s)
+    assert summary.saved and summary.new_papers == 1 and not summary.incremental
+    cat = Catalog(open_index(s).index)
+    assert cat.lookup("LaterNet") is not None and cat.lookup("Segment4Net") is not None

@@ -456,13 +456,19 @@ class _RepoRotation:
 
 
 class _Works:
-    """Which works some papers are (64-bit hashes of arXiv id / title identities): a million cost 16 MB."""
+    """Which works some papers are (64-bit hashes of arXiv id / title identities): a million cost 16 MB; with
+    `only`, just those of its hashes (the works a refresh fetched: a 1M-paper local feed then costs nothing)."""
 
-    def __init__(self, papers: Iterable[Paper] = ()) -> None:
+    def __init__(self, papers: Iterable[Paper] = (), only: set[int] | None = None) -> None:
         self._buf = array("q")
         self._sorted: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self._only = only
         for p in papers:
             self.add(p)
+
+    @classmethod
+    def hashes(cls, papers: Iterable[Paper]) -> set[int]:
+        return {k for p in papers for k in cls._keys(p)}
 
     @staticmethod
     def _keys(p: Paper) -> tuple[int, int]:
@@ -472,7 +478,8 @@ class _Works:
         return h(paper_identity(p)), h("t:" + norm_name(p.title))
 
     def add(self, p: Paper) -> None:
-        self._buf.extend(self._keys(p))
+        keys = self._keys(p)
+        self._buf.extend(keys if self._only is None else [k for k in keys if k in self._only])
 
     def __contains__(self, p: Paper) -> bool:
         if len(self._sorted) != len(self._buf):
@@ -482,10 +489,10 @@ class _Works:
         return bool(len(self._sorted)) and bool(np.any(self._sorted[idx] == keys))
 
 
-def _scan_local(paths: list[Path], summary: Summary, links: _RepoRotation) -> _Works:
-    """The local feed files, one paper at a time (never whole in memory): which works they hold, and the repos
-    their papers link (into `links`)."""
-    works = _Works()
+def _scan_local(paths: list[Path], summary: Summary, links: _RepoRotation, fetched: Iterable[Paper]) -> _Works:
+    """The local feed files, one paper at a time (never whole in memory): which of the `fetched` works they
+    hold, and the repos their papers link (into `links`)."""
+    works = _Works(only=_Works.hashes(fetched))
     for path in paths:
         n = 0
         try:
@@ -556,7 +563,7 @@ def refresh(settings: Settings, progress: Progress | None = None, http: HttpClie
                 summary.feeds_failed += 1
         rotation = _RepoRotation((p.repo for ps in fetched for p in ps if p.repo), repo_budget,
                                  _RepoRotation.load(settings.cache_path))
-        local = _scan_local(local_feeds(settings), summary, rotation)
+        local = _scan_local(local_feeds(settings), summary, rotation, (p for ps in fetched for p in ps))
         remote = merge_papers(old.papers, *fetched)
         for p in remote:
             rotation.add(p)
