@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 
 import numpy as np
+import pytest
 
 from paperlens.index.build import Strings, by_doc_order, paper_weight_order, postings
 from paperlens.index.terms import HashedTerms, pack, term_hashes
@@ -121,3 +122,18 @@ def test_pack_is_each_string_encoded_in_turn() -> None:
             blob, off = pack(given)
             assert blob == b"".join(enc)
             assert off.tolist() == np.cumsum([0, *map(len, enc)]).tolist()
+
+
+def test_term_hashes_in_blocks_are_the_hashes_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # term_hashes takes HASH_BLOCK bytes at a time (small temporaries): any block size gives the same hashes.
+    from paperlens.index import terms
+
+    rng = np.random.default_rng(7)
+    strings = ["".join(rng.choice(["a", "é", "中", " ", "\0"], size=int(rng.integers(0, 30))).tolist())
+               for _ in range(400)]
+    blob, off = pack(strings)
+    whole = term_hashes(blob, off)
+    assert len(set(whole.tolist())) == len(set(strings))
+    for block in (1, 5, 64, 1000):
+        monkeypatch.setattr(terms, "HASH_BLOCK", block)
+        assert term_hashes(blob, off).tolist() == whole.tolist()

@@ -30,22 +30,27 @@ _P = np.uint64(0x100000001B3)  # FNV prime: odd, so powers of it mod 2^64 never 
 _M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)  # splitmix64's finaliser
 
 
+HASH_BLOCK = 1 << 20  # bytes hashed at a time: ~40 bytes of numpy temporaries a byte
+
+
 def term_hashes(blob: bytes, off: npt.NDArray[np.int64]) -> U64:
     """A 64-bit hash of each packed UTF-8 string blob[off[i]:off[i+1]]: a polynomial over its bytes mod 2^64,
-    mixed with its length and finalised (splitmix64) so that similar strings spread; numpy, no Python loop."""
+    mixed with its length and finalised (splitmix64) so that similar strings spread; numpy, no Python loop.
+    The strings are taken HASH_BLOCK bytes at a time, so that the temporaries stay small (a build worker
+    hashes its chunk's ~3 MB of words; the merging process a million arXiv ids)."""
     n = len(off) - 1
-    b = np.frombuffer(blob, dtype=np.uint8).astype(np.uint64)
+    data = np.frombuffer(blob, dtype=np.uint8)
+    off = np.asarray(off, dtype=np.int64)
     lens = np.diff(off)
+    h = np.zeros(n, dtype=np.uint64)
+    i = 0
+    while i < n:
+        j = min(max(int(np.searchsorted(off, off[i] + HASH_BLOCK, side="right")) - 1, i + 1), n)
+        a, b = int(off[i]), int(off[j])
+        if b > a:
+            h[i:j] = _poly(data[a:b], off[i : j + 1] - a)
+        i = j
     with np.errstate(over="ignore"):
-        if len(b):
-            pw = np.cumprod(np.full(int(lens.max()), _P, dtype=np.uint64))  # P^1 .. P^maxlen (wrapping)
-            ends = np.repeat(off[1:], lens)
-            terms = (b + np.uint64(1)) * pw[ends - 1 - np.arange(len(b))]  # byte i of a string times P^(from end)
-            cs = np.zeros(len(b) + 1, dtype=np.uint64)
-            np.cumsum(terms, out=cs[1:])
-            h = cs[off[1:]] - cs[off[:-1]]
-        else:
-            h = np.zeros(n, dtype=np.uint64)
         h ^= lens.astype(np.uint64) * _M1
         h ^= h >> np.uint64(30)
         h *= _M1
@@ -53,6 +58,20 @@ def term_hashes(blob: bytes, off: npt.NDArray[np.int64]) -> U64:
         h *= _M2
         h ^= h >> np.uint64(31)
     return h
+
+
+def _poly(data: npt.NDArray[np.uint8], off: npt.NDArray[np.int64]) -> U64:
+    """Each string's polynomial: sum of (byte + 1) * P^(its place from the string's end)."""
+    b = data.astype(np.uint64)
+    lens = np.diff(off)
+    with np.errstate(over="ignore"):
+        pw = np.cumprod(np.full(int(lens.max()), _P, dtype=np.uint64))  # P^1 .. P^maxlen (wrapping)
+        ends = np.repeat(off[1:], lens)
+        terms = (b + np.uint64(1)) * pw[ends - 1 - np.arange(len(b))]  # byte i of a string times P^(from end)
+        del b, ends
+        cs = np.zeros(len(terms) + 1, dtype=np.uint64)
+        np.cumsum(terms, out=cs[1:])
+        return cs[off[1:]] - cs[off[:-1]]
 
 
 def pack(strings: Any) -> tuple[bytes, npt.NDArray[np.int64]]:
