@@ -195,6 +195,19 @@ def test_a_passage_is_embedded_only_with_the_encoder_on(tiny: Path) -> None:
     assert dense.query_vector(text, encode=False) is None  # never stored
 
 
+def test_a_passage_is_read_up_to_its_own_shorter_limit(tiny: Path) -> None:
+    """A passage asked for on the spot reads its first PASSAGE_TOKENS tokens; a paper, up to MAX_TOKENS."""
+    head = " ".join(["image super resolution restoration"] * 40)  # 160 tokens
+    one, two = head + " graph neural network", head + " speech token retrieval"
+    dense.enable_encoder(True)
+    a, b = dense.query_vector(one, encode=True), dense.query_vector(two, encode=True)
+    assert a is not None and b is not None and np.array_equal(a, b)
+    enc = dense.encoder()
+    assert enc is not None
+    papers = enc.encode([one, two])
+    assert not np.allclose(papers[0], papers[1], atol=1e-4)
+
+
 def test_a_model_of_another_width_is_refused_by_name(tmp_path: Path) -> None:
     pytest.importorskip("tokenizers")
     path = make_tiny_encoder(tmp_path / "narrow.zip", hidden=16)
