@@ -137,3 +137,19 @@ def test_term_hashes_in_blocks_are_the_hashes_at_once(monkeypatch: pytest.Monkey
     for block in (1, 5, 64, 1000):
         monkeypatch.setattr(terms, "HASH_BLOCK", block)
         assert term_hashes(blob, off).tolist() == whole.tolist()
+
+
+def test_paper_weight_order_in_slices_of_papers_is_lexsorts() -> None:
+    # With term ids of many bits (a 1M build's 8.7M key phrases: 24) the papers are sorted in slices that the
+    # bits left can tell apart (down to 2 papers a slice at 31 bits), each with the term ids in the key.
+    rng = np.random.default_rng(8)
+    for top in (10, 3_000_000, 9_000_000, 2**30, 2**31 - 1):
+        m = 4000
+        seq = np.sort(rng.integers(0, 1500, m)).astype(np.int32)
+        tids = rng.integers(0, top, m).astype(np.uint32)
+        w = rng.choice(np.array([0.0, 0.25, 0.5, 3.0, 1e-3], dtype=np.float32), size=m)
+        own = rng.integers(0, 2, m).astype(np.int8)
+        o = np.lexsort((tids, -w, own, seq))
+        got = paper_weight_order(tids, w, seq, own, 0)
+        for a, b in zip(got, (tids[o], w[o], seq[o], own[o]), strict=True):
+            assert np.array_equal(a, b) and a.dtype == b.dtype

@@ -695,6 +695,9 @@ def paper_weight_order(tids: npt.NDArray[Any], w: npt.NDArray[np.float32], seq: 
     fifth of the time of lexsort's four stable passes; lexsort when it does not fit."""
     if not len(seq):
         return tids, w, seq, own
+    sliced = _by_paper_slices(tids, w, seq, own)
+    if sliced is not None:
+        return sliced
     sb = max(1, (int(seq.max()) - base).bit_length())
     u, tr = np.unique(tids, return_inverse=True)
     tb = max(1, (len(u) - 1).bit_length())
@@ -713,6 +716,38 @@ def paper_weight_order(tids: npt.NDArray[Any], w: npt.NDArray[np.float32], seq: 
     own = ((key >> (t_ + np.uint64(32))) & np.uint64(1)).astype(np.int8)
     seq = ((key >> (t_ + np.uint64(33))).astype(np.int64) + base).astype(seq.dtype)
     return tids, w, seq, own
+
+
+def _by_paper_slices(tids: npt.NDArray[Any], w: npt.NDArray[np.float32], seq: npt.NDArray[Any],
+                     own: npt.NDArray[np.int8]) -> tuple[npt.NDArray[Any], ...] | None:
+    """`paper_weight_order` with the term ids themselves in the key (no np.unique, a sort of its own, to rank
+    them), for entries in paper order with non-negative weights: 31 bits of weight, 1 of own, the term id's
+    bits, and what is left for the paper; the papers are cut into slices that many bits can tell apart, each
+    sorted alone (1M papers: 8.7M terms, 24 bits, slices of 256 papers). None when that does not apply."""
+    wb = w.view(np.uint32)
+    tb = max(1, int(tids.max()).bit_length())
+    room = 64 - 32 - tb
+    if room < 1 or (wb >> np.uint32(31)).any() or (len(seq) > 1 and (seq[1:] < seq[:-1]).any()):
+        return None
+    span = 1 << room
+    lo, hi = int(seq[0]), int(seq[-1])
+    bases = np.arange(lo, hi + 1, span, dtype=np.int64)
+    cuts = [int(x) for x in np.searchsorted(seq, np.append(bases, hi + 1))]
+    out_t, out_w, out_s, out_o = np.empty_like(tids), np.empty_like(w), np.empty_like(seq), np.empty_like(own)
+    t_ = np.uint64(tb)
+    for s0, a, b in zip(bases.tolist(), cuts[:-1], cuts[1:], strict=True):
+        if a == b:
+            continue
+        key = (seq[a:b].astype(np.int64) - s0).astype(np.uint64) << (t_ + np.uint64(32))
+        key |= own[a:b].astype(np.uint64) << (t_ + np.uint64(31))
+        key |= (np.uint32(0x7FFFFFFF) - wb[a:b]).astype(np.uint64) << t_
+        key |= tids[a:b].astype(np.uint64)
+        key.sort()
+        out_t[a:b] = key & np.uint64((1 << tb) - 1)
+        out_w[a:b] = (np.uint32(0x7FFFFFFF) - ((key >> t_) & np.uint64(0x7FFFFFFF)).astype(np.uint32)).view(np.float32)
+        out_o[a:b] = (key >> (t_ + np.uint64(31))) & np.uint64(1)
+        out_s[a:b] = (key >> (t_ + np.uint64(32))).astype(np.int64) + s0
+    return out_t, out_w, out_s, out_o
 
 
 def _ref_df(ref: Columns, vocab: dict[str, int]) -> npt.NDArray[np.int64]:
