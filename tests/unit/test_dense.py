@@ -158,6 +158,20 @@ def test_the_encoder_gives_unit_vectors_the_same_in_a_batch_or_alone(tiny: Path)
     assert not np.allclose(together[0], together[1], atol=1e-3)
 
 
+def test_the_forward_pass_is_mpnets(tiny: Path) -> None:
+    """The small model's vectors as transformers' own MPNetModel (PyTorch) computes them from the same weights and
+    tokens, mean-pooled and normalised (printed once from it: a scratch venv with torch; the real model matched
+    sentence-transformers to 2e-7 the same way, bench/results/related-p5.md). A change to the tiny model's making
+    changes these numbers too."""
+    enc = dense.encoder()
+    assert enc is not None
+    v = enc.encode(["image super resolution",
+                    "time series imputation with missing values and an information bottleneck"])
+    assert np.allclose(v[0, :4], [0.033831, 0.012676, 0.03323, -0.013343], atol=2e-6)
+    assert np.allclose(v[1, :4], [0.060742, -0.053803, 0.032637, -0.015184], atol=2e-6)
+    assert abs(float(v[0] @ v[1]) - 0.666503) < 2e-6
+
+
 def test_the_encoder_reads_at_most_its_token_limit(tiny: Path) -> None:
     enc = dense.encoder()
     assert enc is not None
@@ -206,6 +220,14 @@ def test_a_passage_is_read_up_to_its_own_shorter_limit(tiny: Path) -> None:
     assert enc is not None
     papers = enc.encode([one, two])
     assert not np.allclose(papers[0], papers[1], atol=1e-4)
+
+
+def test_relative_positions_fall_in_mpnets_buckets() -> None:
+    """The attention bias's buckets for key minus query positions, as transformers' MPNetEncoder.relative_position_
+    bucket gives them (printed from it, PyTorch, 32 buckets, max distance 128): exact up to 8 apart, log beyond."""
+    rel = np.array([-300, -128, -127, -60, -20, -9, -8, -7, -1, 0, 1, 7, 8, 9, 20, 60, 127, 128, 300])
+    assert dense.relative_buckets(rel, 32).tolist() == [15, 15, 15, 13, 10, 8, 8, 7, 1, 0, 17, 23, 24, 24, 26, 29,
+                                                        31, 31, 31]
 
 
 def test_a_model_of_another_width_is_refused_by_name(tmp_path: Path) -> None:

@@ -268,7 +268,7 @@ class Encoder:
         h = self.heads
         d = x.shape[-1] // h
         rel = np.arange(n)[None, :] - np.arange(n)[:, None]  # key position - query position
-        bias = (self.rel[_bucket(rel, self.buckets)].transpose(2, 0, 1)[None]
+        bias = (self.rel[relative_buckets(rel, self.buckets)].transpose(2, 0, 1)[None]
                 + ((1.0 - mask) * -1e9)[:, None, None, :]).astype(np.float32)
         for wqkv, bqkv, (wo, bo), g1, b1, (wi, bi), (wo2, bo2), g2, b2 in self.lay:
             qkv = x @ wqkv + bqkv
@@ -286,7 +286,7 @@ class Encoder:
         return (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
 
 
-def _bucket(rel: npt.NDArray[np.int64], buckets: int, max_distance: int = 128) -> npt.NDArray[np.int64]:
+def relative_buckets(rel: npt.NDArray[np.int64], buckets: int, max_distance: int = 128) -> npt.NDArray[np.int64]:
     """MPNet's (T5's) relative-position buckets, both directions: exact up to buckets/4 apart, log-spaced beyond."""
     half = buckets // 2
     ret = np.where(rel > 0, half, 0)  # keys after the query get the upper half
