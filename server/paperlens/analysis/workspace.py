@@ -440,7 +440,7 @@ class Workspace:
         dense.use_cache_dir(self.cache_dir())
         # With the encoder installed, builds in worker threads (a refresh) embed their new papers, and a passage
         # gets its vector; builds on the event loop never embed (load_index). The model is loaded now, off the
-        # request path (~0.6-1 s, ~110 MB).
+        # request path (~3-4 s, ~500 MB).
         if not dense.encoder_enabled() and dense.available():
             dense.enable_encoder(True)
             threading.Thread(target=dense.encoder, name="encoder-load", daemon=True).start()
