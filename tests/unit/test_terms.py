@@ -153,3 +153,25 @@ def test_paper_weight_order_in_slices_of_papers_is_lexsorts() -> None:
         got = paper_weight_order(tids, w, seq, own, 0)
         for a, b in zip(got, (tids[o], w[o], seq[o], own[o]), strict=True):
             assert np.array_equal(a, b) and a.dtype == b.dtype
+
+
+def test_bloom_built_in_numpy_is_the_one_added_name_by_name() -> None:
+    # Bloom.build computes zlib's CRC-32 of all the names at once (store._crc32s): the same bits as Bloom.add
+    # name by name, whether the names come packed (a StrArray) or as Python strings (a set of prefixes).
+    import zlib
+
+    from paperlens.index.store import Bloom, StrArray, _crc32s
+
+    rng = np.random.default_rng(9)
+    names = sorted({"".join(rng.choice(["a", "z", "0", "é", "中", "😀", "-", " "], size=int(rng.integers(0, 16))))
+                    for _ in range(3000)})
+    blob, off = StrArray.build(names).packed()
+    for seed in (0, 0x9E3779B9, 12345):
+        assert _crc32s(np.asarray(blob), np.asarray(off), seed).tolist() == \
+            [zlib.crc32(x.encode("utf-8"), seed) for x in names]
+    one_by_one = Bloom(bytearray(Bloom.build([], len(names)).bits))
+    for x in names:
+        one_by_one.add(x)
+    assert Bloom.build(StrArray.build(names), len(names)).bits == one_by_one.bits
+    assert Bloom.build(set(names), len(names)).bits == one_by_one.bits
+    assert all(x in one_by_one for x in names)
