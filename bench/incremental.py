@@ -136,8 +136,10 @@ def run(n: int, new: int, updates: int, from_cache: Path | None = None) -> str:
             col_seed = text.index("Seed") + 3
             before, _ = b.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": pos(0, col_new)})
             hwm0, rss0 = rss(b, "VmHWM"), rss(b, "VmRSS")
+            split0 = rss(b, "RssAnon"), rss(b, "RssFile")
             res_b, t_b = refresh(b)
             hwm1, rss1 = rss(b, "VmHWM"), rss(b, "VmRSS")
+            split1 = rss(b, "RssAnon"), rss(b, "RssFile")
             hov, t_hov = b.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": pos(0, col_new)})
             comp, t_comp = b.request("textDocument/completion", {"textDocument": {"uri": turi},
                                                                  "position": pos(0, cite.index("}"))})
@@ -176,6 +178,8 @@ def run(n: int, new: int, updates: int, from_cache: Path | None = None) -> str:
         ("session B peak RSS before → after refresh (VmHWM)", f"{hwm0:.0f} → {hwm1:.0f} MB "
                                                               f"(extra peak {max(0.0, hwm1 - hwm0):.0f} MB)"),
         ("session B RSS before → after refresh", f"{rss0:.0f} → {rss1:.0f} MB"),
+        ("  own memory (RssAnon) / index pages read (RssFile, memory-mapped)",
+         f"{split0[0]:.0f} / {split0[1]:.0f} → {split1[0]:.0f} / {split1[1]:.0f} MB"),
     ]
     head = (f"## Incremental refresh, {n:,} papers + {new} new, {updates} upvote updates — "
             f"{time.strftime('%Y-%m-%d %H:%M')}\n\n`.venv/bin/python bench/incremental.py --size {n}`\n\n"

@@ -263,3 +263,21 @@ def test_a_fetched_paper_a_local_feed_also_holds_is_not_new_and_rebuilds(
     assert summary.saved and summary.new_papers == 1 and not summary.incremental
     cat = Catalog(open_index(s).index)
     assert cat.lookup("LaterNet") is not None and cat.lookup("Segment4Net") is not None
+
+
+def test_a_grown_index_shares_the_segments_already_open(built: tuple[Settings, Path]) -> None:
+    """The index a refresh grew opens with the segments the serving index already maps (not mapped and paged in
+    a second time); each Segments still gives entries of its own."""
+    _, ipath = built
+    old = segments.open_segments(ipath)
+    assert old is not None
+    segments.add(ipath, segments.Delta(papers=[_paper(5000)]), "test-sources")
+    new = segments.open_segments(ipath)
+    assert new is not None and len(new.segs) == 2 and new.n == old.n + 1
+    assert new.segs[0] is old.segs[0]
+    assert new.entry(0).index is new and old.entry(0).index is old  # entries belong to the Segments asked
+    n = new.n
+    del old, new
+    gc.collect()
+    again = segments.open_segments(ipath)
+    assert again is not None and again.n == n

@@ -25,6 +25,7 @@ import os
 import shutil
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -356,6 +357,22 @@ def _pin(d: Path) -> Any | None:
     return f
 
 
+# Segments are immutable: a segment another open Segments already maps (the index a refresh grew, still serving)
+# is shared, not mapped and paged in again; keyed by its meta.json's identity, so a rewritten directory is not.
+_OPEN: weakref.WeakValueDictionary[tuple[str, int, int], Index] = weakref.WeakValueDictionary()
+_OPEN_LOCK = threading.Lock()
+
+
+def _load_shared(d: Path) -> Index:
+    st = (d / "meta.json").stat()
+    key = (str(d.resolve()), st.st_ino, st.st_mtime_ns)
+    with _OPEN_LOCK:
+        ix = _OPEN.get(key)
+        if ix is None:
+            ix = _OPEN[key] = load_index(d)
+        return ix
+
+
 def open_segments(ipath: Path) -> Segments | None:
     """The index in ipath, every segment pinned (shared flock) while the returned object lives; None when it is
     gone or damaged (then rebuild)."""
@@ -372,7 +389,7 @@ def open_segments(ipath: Path) -> Segments | None:
                 if pin is None:
                     raise ValueError(f"{d}: cannot pin")
                 pins.append(pin)
-        segs = [load_index(ipath / name) for name in m.segments]
+        segs = [_load_shared(ipath / name) for name in m.segments]
         live = Live.read(ipath / m.live) if m.live else None
     except (OSError, ValueError) as e:
         log.warning("%s: %s; rebuilding", ipath, e)
