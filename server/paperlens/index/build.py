@@ -70,6 +70,15 @@ def big_blocks_mapped() -> None:
         libc.mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
 
 
+def one_heap_for_threads() -> None:
+    """One malloc arena for every thread besides the main one: glibc gives each new thread a heap of its own (up
+    to 8 a core), and memory a worker thread frees stays in its heap. Under the GIL the threads seldom allocate at
+    once: a refresh at 1M (its scan and its four repo-fetching threads) held ~65 MB more with the default."""
+    libc = _libc()
+    if libc is not None:
+        libc.mallopt(-8, 2)  # M_ARENA_MAX
+
+
 class Strings:
     """Append-only packed strings (UTF-8 blob + offsets)."""
 

@@ -458,7 +458,7 @@ def add(ipath: Path, delta: Delta, sources: str) -> None:
         m = read_manifest(ipath)
         if m is None:
             raise ValueError(f"{ipath}: no manifest")
-        cur = Segments([load_index(ipath / s) for s in m.segments])
+        cur = Segments([_load_shared(ipath / s) for s in m.segments])  # the server's, when it has them open
         live = Live.read(ipath / m.live) if m.live else Live()
         live.upvotes.update(delta.upvotes)
         live.repos.update(delta.repos)

@@ -32,6 +32,7 @@ from paperlens.core.model import Library, Paper, Repo
 from paperlens.core.text import norm_name
 from paperlens.index import dense, segments
 from paperlens.index.aliases import paper_aliases
+from paperlens.index.build import return_freed_memory
 from paperlens.index.columns import FORMAT_VERSION
 from paperlens.index.core import Index
 from paperlens.index.persist import prune, remove_leftovers
@@ -601,6 +602,7 @@ def refresh(settings: Settings, progress: Progress | None = None, http: HttpClie
     finally:
         if own:
             client.close()
+        return_freed_memory()  # the scan's and the fetching threads' freed memory, back to the system
 
 
 def _delta(ix: Segments, fetched: list[Paper], local: _Works, old_repos: dict[str, Repo],

@@ -26,6 +26,7 @@ from paperlens.features.links import document_links
 from paperlens.features.navigation import definition, references_at
 from paperlens.features.related import passage_actions
 from paperlens.features.symbols import workspace_symbols
+from paperlens.index.build import one_heap_for_threads
 from paperlens.index.core import preload_lazy_imports
 from paperlens.lsp import commands, progress, protocol, publish
 from paperlens.lsp.convert import Json
@@ -307,6 +308,7 @@ def serve(tcp: str | None = None, allow_remote: bool = False) -> int:
     # rather than as an error. force: the CLI configured logging for its one-line messages before this.
     level = os.environ.get("PAPERLENS_LOG", "WARNING").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    one_heap_for_threads()
     if tcp:
         host, port = parse_tcp(tcp)
         if not is_loopback(host) and not allow_remote:
