@@ -141,6 +141,25 @@ async def complete_line_1(client: LanguageClient, uri: str, text: str, version: 
     return [it.label for it in res.items]
 
 
+async def complete_until(client: LanguageClient, uri: str, text: str, want: str, tries: int = 200) -> list[str]:
+    """complete_line_1 until its labels hold `want` (the server reads a changed .bib on its own schedule), at most
+    `tries` times 0.1 s; the last labels."""
+    got: list[str] = []
+    for _ in range(tries):
+        got = await complete_line_1(client, uri, text)
+        if want in got:
+            break
+        await asyncio.sleep(0.1)
+    return got
+
+
+def change(client: LanguageClient, uri: str, version: int, start: t.Position, end: t.Position, text: str) -> None:
+    """One range edit (didChange) of an open document."""
+    client.text_document_did_change(t.DidChangeTextDocumentParams(
+        text_document=t.VersionedTextDocumentIdentifier(uri=uri, version=version),
+        content_changes=[t.TextDocumentContentChangePartial(range=t.Range(start=start, end=end), text=text)]))
+
+
 def open_doc(client: LanguageClient, path: Path, language_id: str, text: str | None = None,
              version: int = 1) -> str:
     """didOpen for a file (its text on disk unless given); returns its URI."""
@@ -157,7 +176,11 @@ def find(text: str, needle: str, nth: int = 0, offset: int = 0) -> t.Position:
     i = -1
     for _ in range(nth + 1):
         i = text.index(needle, i + 1)
-    i += offset
+    return position_at(text, i + offset)
+
+
+def position_at(text: str, i: int) -> t.Position:
+    """Position (UTF-16) of the character at index i."""
     line = text.count("\n", 0, i)
     col = i - (text.rfind("\n", 0, i) + 1)
     before = text[i - col:i]

@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest_lsp
 from e2e_lsp import (
     CONFIG,
+    change,
     complete_line_1,
+    complete_until,
     copied_library,
     find,
     hover,
     open_doc,
+    position_at,
     start_with_bib,
     unescaped,
     wait_until,
@@ -52,44 +55,24 @@ async def test_an_edit_in_a_large_open_bib_is_seen_at_once(client: LanguageClien
     bu = open_doc(client, ws / "library.bib", "bibtex", text)
     # The title of BatesN24 changed by one range edit on its title line.
     at = text.index("{BatesN24,")
-    start = text.index("title", at)
-    line = text.count("\n", 0, start)
-    col = start - text.rfind("\n", 0, start) - 1
-    client.text_document_did_change(t.DidChangeTextDocumentParams(
-        text_document=t.VersionedTextDocumentIdentifier(uri=bu, version=2),
-        content_changes=[t.TextDocumentContentChangePartial(
-            range=t.Range(start=t.Position(line=line, character=col), end=t.Position(line=line, character=col)),
-            text="title = {Zyxwvutsrq Choreographies},\n  old")]))
-    for _ in range(200):  # at once when the file's records are all read; else after it is read again
-        if "BatesN24" in await complete_line_1(client, tex, "Now \\cite{zyxwvuts"):
-            break
-        await asyncio.sleep(0.1)
+    title = position_at(text, text.index("title", at))
+    change(client, bu, 2, title, title, "title = {Zyxwvutsrq Choreographies},\n  old")
+    # At once when the file's records are all read; else after it is read again.
+    await complete_until(client, tex, "Now \\cite{zyxwvuts", "BatesN24")
     assert "BatesN24" in await complete_line_1(client, tex, "Now \\cite{zyxwvuts")
     # A key renamed: the old key is gone, the new one completes.
-    kl = text.count("\n", 0, at)
-    kc = at - text.rfind("\n", 0, at) - 1 + 1
-    client.text_document_did_change(t.DidChangeTextDocumentParams(
-        text_document=t.VersionedTextDocumentIdentifier(uri=bu, version=3),
-        content_changes=[t.TextDocumentContentChangePartial(
-            range=t.Range(start=t.Position(line=kl, character=kc), end=t.Position(line=kl, character=kc + 8)),
-            text="BatesRenamed24")]))
-    for _ in range(200):
-        got = await complete_line_1(client, tex, "Now \\cite{Bates")
-        if "BatesRenamed24" in got:
-            break
-        await asyncio.sleep(0.1)
+    key = position_at(text, at + 1)
+    change(client, bu, 3, key, t.Position(line=key.line, character=key.character + 8), "BatesRenamed24")
+    got = await complete_until(client, tex, "Now \\cite{Bates", "BatesRenamed24")
     assert "BatesRenamed24" in got and "BatesN24" not in got, got
     # Hover inside the .bib on the renamed key reads the edited entry (the editor's lines were spliced).
-    h = await hover(client, bu, t.Position(line=kl, character=kc + 3))
+    h = await hover(client, bu, t.Position(line=key.line, character=key.character + 3))
     assert h is not None and "Zyxwvutsrq Choreographies" in unescaped(h)
 
 
 def _insert(client: LanguageClient, u: str, version: int, line: int, character: int, text: str) -> None:
-    client.text_document_did_change(t.DidChangeTextDocumentParams(
-        text_document=t.VersionedTextDocumentIdentifier(uri=u, version=version),
-        content_changes=[t.TextDocumentContentChangePartial(
-            range=t.Range(start=t.Position(line=line, character=character),
-                          end=t.Position(line=line, character=character)), text=text)]))
+    at = t.Position(line=line, character=character)
+    change(client, u, version, at, at, text)
 
 
 async def test_a_new_entry_completes_and_a_typed_brace_is_reported_then_cleared(client: LanguageClient,
@@ -112,12 +95,7 @@ async def test_a_new_entry_completes_and_a_typed_brace_is_reported_then_cleared(
     # A new entry typed before own2000: its key completes.
     line = text.count("\n", 0, text.index("@article{own2000,"))
     _insert(client, bu, 2, line, 0, "@misc{Brandnew2026,\n  title = {Qwertzuiop Things},\n}\n\n")
-    got: list[str] = []
-    for _ in range(200):
-        got = await complete_line_1(client, tex, "Now \\cite{Brandnew")
-        if "Brandnew2026" in got:
-            break
-        await asyncio.sleep(0.1)
+    got = await complete_until(client, tex, "Now \\cite{Brandnew", "Brandnew2026")
     assert "Brandnew2026" in got
     # An opening brace typed in its title: the brace takes the entry's closing brace, so the entry is not
     # closed, reported at its last line ...

@@ -10,7 +10,18 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
-from e2e_lsp import CONFIG, complete_line_1, copied_library, find, hover, open_doc, start_with_bib, unescaped
+from e2e_lsp import (
+    CONFIG,
+    change,
+    complete_until,
+    copied_library,
+    find,
+    hover,
+    open_doc,
+    position_at,
+    start_with_bib,
+    unescaped,
+)
 from lsprotocol import types as t
 from pytest_lsp import LanguageClient
 
@@ -33,14 +44,16 @@ async def client(lsp_client: LanguageClient, tmp_path: Path):
     await lsp_client.shutdown_session()
 
 
-async def _card(client: LanguageClient, u: str, text: str, needle: str, want: str) -> str:
-    h = None
+async def _card(client: LanguageClient, u: str, pos: t.Position, want: str) -> str:
+    """The hover card at pos once it shows `want` (at most 150 times 0.1 s); the last card."""
+    card = ""
     for _ in range(150):
-        h = await hover(client, u, find(text, needle, offset=2))
-        if h is not None and want in unescaped(h):
+        h = await hover(client, u, pos)
+        card = unescaped(h) if h is not None else ""
+        if want in card:
             break
         await asyncio.sleep(0.1)
-    return unescaped(h) if h is not None else ""
+    return card
 
 
 @pytest.mark.parametrize("changed", [False, True])
@@ -50,46 +63,21 @@ async def test_a_huge_open_bib_hovers_edits_and_completes(client: LanguageClient
     text = (ws / "library.bib").read_text(encoding="utf-8")
     assert len(text.encode()) > BIG_TEXT
     tex = open_doc(client, ws / "paper.tex", "latex")
-    assert "We Know I Know" in await _card(client, tex, TEX, "BatesN24", "We Know I Know")
+    assert "We Know I Know" in await _card(client, tex, find(TEX, "BatesN24", offset=2), "We Know I Know")
     if changed:  # the editor's text is not the file's: an entry only it has, after the last wide character
         text += "\n@misc{OnlyInEditor25,\n  title = {Qwertyuiop Editor Only},\n  year = 2025,\n}\n"
     bu = open_doc(client, ws / "library.bib", "bibtex", text)
     # Hover inside the .bib, on a key after many pieces (positions counted in the editor's text).
     last = "OnlyInEditor25" if changed else f"c{text.count('% copy ')}"
     key_at = text.rindex("{" + last) + 1
-    line = text.count("\n", 0, key_at)
-    col = key_at - text.rfind("\n", 0, key_at) - 1
-    card = ""
-    for _ in range(150):
-        h = await hover(client, bu, t.Position(line=line, character=col + 1))
-        card = unescaped(h) if h is not None else ""
-        if last in card:
-            break
-        await asyncio.sleep(0.1)
+    card = await _card(client, bu, position_at(text, key_at + 1), last)
     assert last in card
     if changed:
         assert "Qwertyuiop" in card
-        labels: list[str] = []
-        for _ in range(150):
-            labels = await complete_line_1(client, tex, "Now \\cite{OnlyInEd")
-            if "OnlyInEditor25" in labels:
-                break
-            await asyncio.sleep(0.1)
+        labels = await complete_until(client, tex, "Now \\cite{OnlyInEd", "OnlyInEditor25", tries=150)
         assert "OnlyInEditor25" in labels
     # An edit: a title changed by one range edit reaches completion.
-    at = text.index("{BatesN24,")
-    start_ = text.index("title", at)
-    tl = text.count("\n", 0, start_)
-    tc = start_ - text.rfind("\n", 0, start_) - 1
-    client.text_document_did_change(t.DidChangeTextDocumentParams(
-        text_document=t.VersionedTextDocumentIdentifier(uri=bu, version=2),
-        content_changes=[t.TextDocumentContentChangePartial(
-            range=t.Range(start=t.Position(line=tl, character=tc), end=t.Position(line=tl, character=tc)),
-            text="title = {Zyxwvutsrq Choreographies},\n  old")]))
-    got: list[str] = []
-    for _ in range(200):
-        got = await complete_line_1(client, tex, "Now \\cite{zyxwvuts")
-        if "BatesN24" in got:
-            break
-        await asyncio.sleep(0.1)
+    title = position_at(text, text.index("title", text.index("{BatesN24,")))
+    change(client, bu, 2, title, title, "title = {Zyxwvutsrq Choreographies},\n  old")
+    got = await complete_until(client, tex, "Now \\cite{zyxwvuts", "BatesN24")
     assert "BatesN24" in got
