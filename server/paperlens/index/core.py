@@ -22,7 +22,7 @@ from paperlens.index.columns import Columns
 from paperlens.index.dense import ALPHA
 from paperlens.index.parallel import add_all_parallel
 from paperlens.index.semantic import explain_known, key_phrases
-from paperlens.index.store import IdArray, Postings
+from paperlens.index.store import FileSlices, IdArray, Postings
 
 FUZZY_CACHE_TERMS = 400_000  # decoded terms kept for typo matching
 FUZZY_HEADS = 30_000  # longer terms compared by their heads, at most
@@ -92,6 +92,7 @@ class Index(Columns):
     _fuzzy_cache: dict[tuple[str, str, int], list[str]] = field(default_factory=dict, init=False, repr=False)
     _fuzzy_cached: int = field(default=0, init=False, repr=False)
     _dense32: np.ndarray | None = field(default=None, init=False, repr=False)
+    _reads: dict[str, FileSlices] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def of(cls, cols: Columns) -> Index:
@@ -284,9 +285,7 @@ class Index(Columns):
 
     def related(self, i: int, k: int = 5) -> list[tuple[int, float]]:
         """The k papers whose content vectors are closest (cosine) to paper i's."""
-        a, b = int(self.doc_term_off[i]), int(self.doc_term_off[i + 1])
-        terms = [(int(j), float(w)) for j, w in zip(self.doc_term_ids[a:b], self.doc_term_w[a:b], strict=True)]
-        return self.related_terms(terms, k, exclude=i)
+        return self.related_terms(list(self.paper_term_ids(i).items()), k, exclude=i)
 
     def related_text(self, text: str, k: int = 5) -> list[tuple[int, float]]:
         """The k papers closest to a passage of text."""
@@ -306,14 +305,28 @@ class Index(Columns):
     def paper_term_ids(self, i: int) -> dict[int, float]:
         """Paper i's stored key phrases as term id -> weight."""
         a, b = int(self.doc_term_off[i]), int(self.doc_term_off[i + 1])
-        return dict(zip(self.doc_term_ids[a:b].tolist(), self.doc_term_w[a:b].tolist(), strict=True))
+        ids, w = self._read("doc_term_ids", self.doc_term_ids), self._read("doc_term_w", self.doc_term_w)
+        return dict(zip(ids[a:b].tolist(), w[a:b].tolist(), strict=True))
+
+    def _term(self, j: int) -> str:
+        """rel.terms[j], read by pread."""
+        blob, offs = self.rel.terms.packed()
+        a, b = self._read("rel.terms.off", offs)[j:j + 2].tolist()
+        return self._read("rel.terms.blob", blob)[a:b].tobytes().decode()
+
+    def _read(self, name: str, col: np.ndarray) -> FileSlices:
+        """The column read by pread (store.FileSlices): for the related-papers path's scattered slices."""
+        r = self._reads.get(name)
+        if r is None:
+            r = self._reads[name] = FileSlices(col)
+        return r
 
     def why(self, query: dict[int, float], i: int, n: int = 3) -> list[str]:
         """The telling key phrases paper i shares with a query (term id -> weight), heaviest in both first; only
         the shared terms are decoded."""
         mine = self.paper_term_ids(i)
         shared = [j for j in query.keys() & mine.keys() if self.rel_telling[j]]
-        names = {j: self.rel.terms[j] for j in shared}
+        names = {j: self._term(j) for j in shared}
         return explain_known({names[j]: query[j] for j in shared}, {names[j]: mine[j] for j in shared},
                              set(names.values()), n)
 
@@ -346,16 +359,18 @@ class Index(Columns):
         by key-phrase cosine + ALPHA x vector cosine."""
         chunks, weights = [], []
         budget = REL_BUDGET
+        offs, ids = self._read("rel.offsets", self.rel.offsets), self._read("rel.ids", self.rel.ids)
+        rel_w = self._read("rel_w", self.rel_w)
         for j, wq in sorted(terms, key=lambda x: -x[1]):  # heaviest first: the budget cuts the lightest
-            if self.rel.df(j) > REL_DF_CAP:
+            lo, hi = (int(x) for x in offs[j:j + 2])
+            if hi - lo > REL_DF_CAP:
                 continue
-            lo, hi = int(self.rel.offsets[j]), int(self.rel.offsets[j + 1])
             hi = min(hi, lo + REL_TERM_CAP, lo + budget)  # ids are in prior order: a long list's best come first
             if hi <= lo:
                 break
             budget -= hi - lo
-            chunks.append(self.rel.ids[lo:hi])
-            weights.append(np.asarray(self.rel_w[lo:hi], dtype=np.float32) * wq)
+            chunks.append(ids[lo:hi])
+            weights.append(rel_w[lo:hi].astype(np.float32) * wq)
         uniq: np.ndarray = np.zeros(0, np.int64)
         sums: np.ndarray = np.zeros(0)
         if chunks:

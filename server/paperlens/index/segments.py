@@ -152,8 +152,10 @@ class Segments:
     """One index over its segments, with global ids (segment offset + local id) and the live values applied.
     With one segment and no live values every call is the segment's own."""
 
-    def __init__(self, segs: list[Index], live: Live | None = None, pins: Iterable[object] = ()) -> None:
+    def __init__(self, segs: list[Index], live: Live | None = None, pins: Iterable[object] = (),
+                 dirs: Iterable[Path] = ()) -> None:
         self.segs = segs
+        self.dirs = list(dirs)  # the segments' directories on disk (none for an index built in memory)
         self.starts = [0]
         for s in segs:
             self.starts.append(self.starts[-1] + s.n)
@@ -173,6 +175,19 @@ class Segments:
             i = self.by_key(key)
             if i is not None:
                 self.live_upvotes[i] = up
+
+    def column_files(self) -> list[Path]:
+        """The memory-mapped column files of every segment, smallest first (the records file aside: a card reads
+        one record of it)."""
+        sized = []
+        for d in self.dirs:
+            for p in d.glob("*"):
+                try:
+                    if p.suffix in (".npy", ".bloom"):
+                        sized.append((p.stat().st_size, p))
+                except OSError:  # (merged away meanwhile)
+                    continue
+        return [p for _, p in sorted(sized)]
 
     def loc(self, i: int) -> tuple[int, int]:
         """(segment, local id) of a global id."""
@@ -396,7 +411,7 @@ def open_segments(ipath: Path) -> Segments | None:
         for p in pins:
             p.close()
         return None
-    return Segments(segs, live, pins)
+    return Segments(segs, live, pins, [ipath / name for name in m.segments])
 
 
 # ------------------------------------------------------------------ writing

@@ -147,6 +147,7 @@ async def on_initialized(ls: PaperLensServer, params: t.InitializedParams) -> No
     # wait on the client).
     if ls.ws.bib_paths:
         spawn(ls.ws.read_large_bibs())
+    spawn(ls.ws.prefetch_columns())
     for level, message in ls.ws.start_messages + ls.ws.bib_notes():
         _show(ls, level, message)
     _index_in_background(ls)
