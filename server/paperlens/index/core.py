@@ -10,6 +10,8 @@ import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain, islice
+from operator import itemgetter
 from typing import BinaryIO, Protocol
 
 import numpy as np
@@ -268,12 +270,14 @@ class Index(Columns):
         """Typo-tolerant matches among terms that start like q and are about as long (narrowed, then scored);
         and, for a prefix typed with a typo ("glocl" -> "glocalib"), terms a little longer, by their heads."""
         c, n = q[:1], len(q)
-        near = [t for ln in range(max(1, n - 2), n + 3) for t in self._fz_terms(tag, c, ln)]
+        # (chain and map, not comprehensions: at 1M papers the lists hold 20-30k terms, 1-6 ms each in Python)
+        near = list(chain.from_iterable(self._fz_terms(tag, c, ln) for ln in range(max(1, n - 2), n + 3)))
         out: dict[str, float] = {}
         for t, s, _ in process.extract(q, near, scorer=fuzz.ratio, score_cutoff=75, limit=20, processor=None):
             out[t] = float(s)
-        longer = [t for ln in range(n + 1, n + 7) for t in self._fz_terms(tag, c, ln)][:FUZZY_HEADS]
-        heads = [t[: n + 1] for t in longer]
+        longer = list(islice(chain.from_iterable(self._fz_terms(tag, c, ln) for ln in range(n + 1, n + 7)),
+                             FUZZY_HEADS))
+        heads = list(map(itemgetter(slice(None, n + 1)), longer))
         for _, s, i in process.extract(q, heads, scorer=fuzz.ratio, score_cutoff=80, limit=20, processor=None):
             out.setdefault(longer[i], float(s) * 0.9)
         return sorted(out.items(), key=lambda x: -x[1])
