@@ -402,12 +402,24 @@ def preload_lazy_imports() -> None:
     import numpy.ma  # noqa: F401
 
 
+def _uniq(a: np.ndarray) -> np.ndarray:
+    """np.unique(a) by a sort: numpy 2.4's np.unique hashes instead, ~5x slower on the 10-20k ids of a request
+    (1.7 vs 0.3 ms)."""
+    s = np.sort(a)
+    if len(s) < 2:
+        return s
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    return s[keep]
+
+
 def _best_ids(post: Postings, lo: int, hi: int, cap: int = CANDIDATE_CAP) -> IdArray:
     """The smallest (best-prior) distinct ids over the posting lists of terms lo..hi (one contiguous slice)."""
     a, b = int(post.offsets[lo]), int(post.offsets[hi])
     ids = np.asarray(post.ids[a:b])
     if b - a <= 4 * cap:
-        return np.unique(ids)[:cap]
+        return _uniq(ids)[:cap]
     # Many postings (a 1-3 letter prefix): a bitmap is O(n) where sorting them would be O(m log m).
     mask = np.zeros(int(ids.max()) + 1, dtype=bool)
     mask[ids] = True
@@ -431,7 +443,7 @@ def _distinct(chunks: list[tuple[IdArray, float]]) -> int:
     """How many different papers the chunks hold."""
     if not chunks:
         return 0
-    return len(np.unique(np.concatenate([c for c, _ in chunks])))
+    return len(_uniq(np.concatenate([c for c, _ in chunks])))
 
 
 def _top_chunks(chunks: list[tuple[IdArray, float]], limit: int) -> list[tuple[int, float]]:
