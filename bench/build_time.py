@@ -1,13 +1,15 @@
-"""A cold index build timed in-process: `bench/build_time.py 100000 [--keep]`.
+"""A cold index build timed in-process: `bench/build_time.py 100000 [--keep] [--phases]`.
 
 Runs `open_index` on `bench/corpus/<n>` with an empty cache dir and prints wall time, CPU seconds (this process
 plus every child it waited for: the build's workers), papers/s and the peak RSS summed over the process tree
 (sampled every 0.2 s), also the peak of this process alone. The load average at the start and the end says how
-busy the machine was.
+busy the machine was. --phases: the build's steps logged as they end, with their wall and CPU time (the
+merging process's; `index/build.py: phase`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import shutil
@@ -25,6 +27,9 @@ from run import tree_rss_kb  # noqa: E402
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
+    if "--phases" in sys.argv:
+        logging.basicConfig(format="%(relativeCreated)8.0f ms %(message)s")
+        logging.getLogger("paperlens.index").setLevel(logging.INFO)
     from paperlens.core.config import parse_settings
     from paperlens.library.pipeline import open_index
 

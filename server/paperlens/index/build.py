@@ -9,13 +9,16 @@ records file.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import ctypes
 import io
 import json
+import logging
 import math
 import os
 import sys
 import tempfile
+import time
 from array import array
 from collections import deque
 from collections.abc import Callable, Container, Iterable, Iterator
@@ -38,6 +41,8 @@ from paperlens.index.semantic import key_phrase_bags, key_phrases, telling
 from paperlens.index.store import Bloom, Postings, StrArray
 from paperlens.index.terms import HashedTerms, Vocab, pack, term_hashes
 
+log = logging.getLogger(__name__)
+
 F_COMMON, F_CODE_ONLY = 1, 2
 REL_TERMS = 32  # key phrases kept per paper for related-paper search (among those other papers share)
 REL_OWN = 4  # and of its own phrases, which no other paper has
@@ -50,6 +55,31 @@ def _libc() -> Any:
         return ctypes.CDLL("libc.so.6")
     except OSError:  # not glibc: nothing to tune
         return None
+
+
+@contextlib.contextmanager
+def phase(name: str) -> Iterator[None]:
+    """Log a step of a build with its wall time and this process's CPU time (all its threads), at INFO
+    ($PAPERLENS_LOG=info in a background build): where a big build's minutes go, without a profiler."""
+    if not log.isEnabledFor(logging.INFO):
+        yield
+        return
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        yield
+    finally:
+        log.info("index build: %s: %.2f s wall, %.2f CPU-s; RSS %s", name, time.perf_counter() - t0,
+                 time.process_time() - c0, _rss())
+
+
+def _rss() -> str:
+    """This process's resident memory now and at its peak (Linux), for the build's log."""
+    try:
+        with open("/proc/self/status") as f:
+            got = dict(line.split(":", 1) for line in f if line.startswith(("VmRSS", "VmHWM")))
+    except OSError:
+        return "?"
+    return f"{int(got['VmRSS'].split()[0]) // 1024} MB (peak {int(got['VmHWM'].split()[0]) // 1024} MB)"
 
 
 def return_freed_memory() -> None:
@@ -387,9 +417,11 @@ class IndexBuilder:
         # Each paper's top terms, chunk by chunk, to a scratch file (extsort.py: sorted there a range of terms at a
         # time); the weights are stored as float16, so they are rounded to it here (the same values either way).
         runs = TripleRuns(v)
-        for t_, s_, w_ in _threaded(lambda c: _top_terms(c[0], c[1], c[2], idf, df), bag_chunks()):
-            runs.add(t_, s_, w_.astype(np.float32).astype(np.float16))
-        got = runs.postings(strings, rank)
+        with phase("related: top terms"):
+            for t_, s_, w_ in _threaded(lambda c: _top_terms(c[0], c[1], c[2], idf, df), bag_chunks()):
+                runs.add(t_, s_, w_.astype(np.float32).astype(np.float16))
+        with phase("related: postings"):
+            got = runs.postings(strings, rank)
         if got is None:  # (term and paper ids too many for one 64-bit key: sorted in memory)
             rel_t, rel_s, rel_w16 = runs.triples()
             got = postings(strings, v, rel_t, rel_s, rank, runs.counts > 0, rel_w16)  # type: ignore[assignment]
@@ -400,7 +432,8 @@ class IndexBuilder:
         return_freed_memory()
         rel_w = w_sorted if w_sorted is not None else np.zeros(0, dtype=np.float16)
         # Per paper, its terms (CSR by id): the transpose of the postings.
-        cols = doc_order(post, rel_w, n)
+        with phase("related: per paper"):
+            cols = doc_order(post, rel_w, n)
         if cols is None:
             term_of = np.repeat(np.arange(len(post.terms), dtype=np.int32), np.diff(post.offsets))
             by_doc = by_doc_order(np.asarray(post.ids), rel_w)
@@ -460,24 +493,27 @@ class IndexBuilder:
         up = np.frombuffer(self.upvotes, dtype=np.int32).astype(np.float64)
         dord = np.frombuffer(self.date_ord, dtype=np.int32).astype(np.int64)
         seqs = np.arange(n, dtype=np.int64)
-        order = np.lexsort((seqs, -dord, -np.log1p(up))) if n else seqs
-        rank = np.empty(n, dtype=np.int32)
-        rank[order] = np.arange(n, dtype=np.int32)
-        # Keys: assigned in a stable, identity-based order, so that a refresh does not renumber them.
-        stable = identity_order(np.frombuffer(self.date_ord, dtype=np.int32), self.arxiv, self.titles).tolist()
-        user_key = np.frombuffer(self.user_key, dtype=np.int8)[stable].tolist()
-        keys_stable = dedupe_key_list([self.base_keys.get(i) for i in stable], user_key, self.taken)
-        keys_by_seq = [""] * n
-        for i, k in zip(stable, keys_stable, strict=True):
-            keys_by_seq[i] = k
-        del stable, keys_stable, user_key
-        keys = [keys_by_seq[i] for i in order.tolist()]
+        with phase("keys"):
+            order = np.lexsort((seqs, -dord, -np.log1p(up))) if n else seqs
+            rank = np.empty(n, dtype=np.int32)
+            rank[order] = np.arange(n, dtype=np.int32)
+            # Keys: assigned in a stable, identity-based order, so that a refresh does not renumber them.
+            stable = identity_order(np.frombuffer(self.date_ord, dtype=np.int32), self.arxiv, self.titles).tolist()
+            user_key = np.frombuffer(self.user_key, dtype=np.int8)[stable].tolist()
+            keys_stable = dedupe_key_list([self.base_keys.get(i) for i in stable], user_key, self.taken)
+            keys_by_seq = [""] * n
+            for i, k in zip(stable, keys_stable, strict=True):
+                keys_by_seq[i] = k
+            del stable, keys_stable, user_key
+            keys = [keys_by_seq[i] for i in order.tolist()]
         if self.hnames is not None and self.hwords is not None:
-            names, name_display, name_flags = self._hashed_names(keys_by_seq, rank)
-            del keys_by_seq
-            return_freed_memory()
-            words_post = _word_postings(self.hwords, rank)
-            return_freed_memory()
+            with phase("names"):
+                names, name_display, name_flags = self._hashed_names(keys_by_seq, rank)
+                del keys_by_seq
+                return_freed_memory()
+            with phase("words"):
+                words_post = _word_postings(self.hwords, rank)
+                return_freed_memory()
         else:
             for i, k in enumerate(keys_by_seq):
                 self._name(norm_name(k), i, k, False, False)
@@ -492,38 +528,51 @@ class IndexBuilder:
             name_display = StrArray.build(self.name_display[j] for j in kept.tolist())
             name_flags = ((common[kept] * F_COMMON) | (code_only[kept].astype(np.uint8) * F_CODE_ONLY)).astype(np.uint8)
             words_post, _, _ = self.words.postings(rank)
-        typo_tables: dict[str, Any] = {}
-        for tag, post in (("name", names), ("word", words_post)):
-            typo_tables[f"{tag}_fz_terms"], typo_tables[f"{tag}_fz_spans"] = length_buckets(post)
+        with phase("typo buckets"):
+            typo_tables: dict[str, Any] = {}
+            for tag, post in (("name", names), ("word", words_post)):
+                typo_tables[f"{tag}_fz_terms"], typo_tables[f"{tag}_fz_spans"] = length_buckets(post)
         if isinstance(self.rec, io.BytesIO):
             records: bytes | Path = self.rec.getvalue()
         else:
             self.rec.flush()
             records = Path(self.rec.name)  # type: ignore[attr-defined]
+        with phase("per-paper columns"):
+            per_paper: dict[str, Any] = {
+                "keys": StrArray.build(keys),
+                "titles": self.titles.permuted(order),
+                "methods": self.methods.permuted(order),
+                "authors": self.authors.permuted(order),
+                "repo_names": self.repo_names.permuted(order),
+                "arxiv": self.arxiv.permuted(order),
+                "year": np.frombuffer(self.year, dtype=np.int16)[order].copy(),
+                "upvotes": np.frombuffer(self.upvotes, dtype=np.int32)[order].copy(),
+                "rec_span": np.stack([np.frombuffer(self.rec_start, dtype=np.int64)[order],
+                                      np.frombuffer(self.rec_end, dtype=np.int64)[order]], axis=1) if n else
+                np.zeros((0, 2), dtype=np.int64),
+                "key_order": np.argsort(np.array(keys, dtype=object)).astype(np.int32) if n else
+                np.zeros(0, np.int32),
+            }
+            del keys
+        with phase("blooms, prefix tops"):
+            lookups: dict[str, Any] = {
+                "bloom_names": Bloom.build(names.terms, len(names.terms)),
+                "bloom_prefixes": Bloom.build(self.prefixes, len(self.prefixes)),
+                "name_tops": prefix_tops(names),
+                "word_tops": prefix_tops(words_post),
+            }
+        with phase("related"):
+            related = self._related(rank)
         return Columns(
             n=n,
-            keys=StrArray.build(keys),
-            titles=self.titles.permuted(order),
-            methods=self.methods.permuted(order),
-            authors=self.authors.permuted(order),
-            repo_names=self.repo_names.permuted(order),
-            arxiv=self.arxiv.permuted(order),
-            year=np.frombuffer(self.year, dtype=np.int16)[order].copy(),
-            upvotes=np.frombuffer(self.upvotes, dtype=np.int32)[order].copy(),
-            rec_span=np.stack([np.frombuffer(self.rec_start, dtype=np.int64)[order],
-                               np.frombuffer(self.rec_end, dtype=np.int64)[order]], axis=1) if n else
-            np.zeros((0, 2), dtype=np.int64),
-            key_order=np.argsort(np.array(keys, dtype=object)).astype(np.int32) if n else np.zeros(0, np.int32),
+            **per_paper,
             names=names,
             name_display=name_display,
             name_flags=name_flags,
-            bloom_names=Bloom.build(names.terms, len(names.terms)),
-            bloom_prefixes=Bloom.build(self.prefixes, len(self.prefixes)),
             words=words_post,
-            name_tops=prefix_tops(names),
-            word_tops=prefix_tops(words_post),
+            **lookups,
             **typo_tables,
-            **self._related(rank),
+            **related,
             dense=dense_column([self.texts[i] for i in order.tolist()]) if self.texts is not None and
             len(self.texts) == n else np.zeros((0, DIM), np.float16),
             records=records,

@@ -21,6 +21,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,7 +32,7 @@ from typing import IO, Any, cast
 import numpy as np
 
 from paperlens.core.model import Paper, Repo
-from paperlens.index.build import IndexBuilder, Strings, big_blocks_mapped, return_freed_memory
+from paperlens.index.build import IndexBuilder, Strings, big_blocks_mapped, phase, return_freed_memory
 from paperlens.index.dense import DENSE_MAX
 from paperlens.index.terms import HashedTerms, Vocab, pack, term_hashes
 
@@ -223,21 +224,34 @@ def add_all_parallel(b: IndexBuilder, papers: Iterable[Paper], workers: int | No
     # One thread per worker waits on its pipe (the GIL is free meanwhile); this thread reads the feed and merges
     # the answers in stream order. At most two chunks per worker are in flight.
     try:
-        with ThreadPoolExecutor(workers) as pool:
+        with phase("workers' phase"), ThreadPoolExecutor(workers) as pool:
             pending: deque[Future[dict[str, Any]]] = deque()
             merged = 0
+            waited = merging = 0.0  # this thread's time waiting for the workers and merging (the rest: the feed)
+
+            def merge_next() -> None:
+                nonlocal waited, merging
+                t0 = time.perf_counter()
+                part = pending.popleft().result()
+                t1 = time.perf_counter()
+                merge_chunk(b, part)
+                waited, merging = waited + t1 - t0, merging + time.perf_counter() - t1
+
             for c in chain(head, chunks):
                 pending.append(pool.submit(run, c))
                 if len(pending) >= 2 * workers:
-                    merge_chunk(b, pending.popleft().result())
+                    merge_next()
                     merged += 1
                     if merged % 16 == 0:
                         return_freed_memory()
             while pending:
-                merge_chunk(b, pending.popleft().result())
-        b.hashed.close()
-        b.hwords.close()  # (names get the keys first: IndexBuilder.finish)
-        return_freed_memory()
+                merge_next()
+            log.info("index build: while the workers ran, this thread waited %.1f s for them and merged for %.1f s",
+                     waited, merging)
+        with phase("vocabularies numbered"):
+            b.hashed.close()
+            b.hwords.close()  # (names get the keys first: IndexBuilder.finish)
+            return_freed_memory()
     finally:
         for w in procs:
             w.close()

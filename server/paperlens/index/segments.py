@@ -36,7 +36,7 @@ import numpy as np
 
 from paperlens.core.model import Paper, Repo, repo_from_json, repo_to_json
 from paperlens.core.text import norm_name, words
-from paperlens.index.build import IndexBuilder
+from paperlens.index.build import IndexBuilder, phase
 from paperlens.index.columns import Columns
 from paperlens.index.core import Entry, IdArray, Index, NameHit
 from paperlens.index.dense import query_vector, text_of
@@ -441,7 +441,8 @@ def create(ipath: Path, cols: Columns, sources: str) -> bool:
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    _write_segment(tmp, "seg-0", cols)
+    with phase("written"):
+        _write_segment(tmp, "seg-0", cols)
     write_manifest(tmp, Manifest(["seg-0"], sources))
     if ipath.exists():
         with open(ipath / IN_USE, "ab") as f:
