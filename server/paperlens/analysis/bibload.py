@@ -29,14 +29,17 @@ from paperlens.core.ids import doi_key
 from paperlens.core.model import Paper
 from paperlens.core.rope import Rope, Text
 from paperlens.index.aliases import title_name
-from paperlens.index.bibindex import CHUNK, BibIndex, BibRec, Row, Segment, rec_row, split_col
+from paperlens.index.bibindex import CHUNK, BibIndex, BibRec, Row, Segment, rec_row
 from paperlens.library.store import write_atomic
 from paperlens.sources.bibraw import NOT_ENTRIES, BadEntry, RawEntry, scan
 from paperlens.sources.bibtex import BibDocument, decode_bib_bytes, encoding_note, read_bib_file
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = 5  # 5: the records (Segment.columns) and the scan as columns, a pickle per column
+CACHE_VERSION = 6  # 6: the records (Segment.columns) and the scan as columns, a pickle per piece of a column
+PIECE_ROWS = 2048  # strings of a column per pickle (one of 72,000 titles: ~10 ms of unpickling, GIL held)
+PIECE_ITEMS = 1 << 16  # ints of an array column per pickle
+_SEP = "\x00"  # between a piece's strings (never in a key or decoded text: a NUL makes a column's length wrong)
 CACHE_FILES = 16  # parsed .bib files kept in the cache dir
 BATCH = 256  # records added per lock hold: a request never waits long for the index
 KEY_BATCH = 4096  # key-only records added per lock hold
@@ -167,16 +170,31 @@ def _stat_key(path: Path) -> str:
     return f"{st.st_size} {st.st_mtime_ns} {st.st_ino}"
 
 
-def _load(path: Path) -> Any:
+def load_columns(path: Path) -> Any:
+    """The columns dump_columns saved: (version, {name: value}); None when the file cannot be read."""
     # Millions of small objects: the cyclic GC would walk them again and again while they are made.
     enabled = gc.isenabled()
     gc.disable()
     try:
         with path.open("rb") as f:
             got = pickle.load(f)  # our own file in the user's cache dir
-            if isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], list):  # (version, column names)
-                return got[0], {name: pickle.load(f) for name in got[1]}
-            return got
+            if not (isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], list)):
+                return got  # (another version's file: refused by the caller)
+            cols: dict[str, Any] = {}
+            for name, kind, pieces in got[1]:  # a piece per C call: the GIL can change hands between them
+                if kind == "s":
+                    strs: list[str] = []
+                    for _ in range(pieces):
+                        strs.extend(pickle.load(f).split(_SEP))
+                    cols[name] = strs
+                elif kind == "a":
+                    arr = pickle.load(f)
+                    for _ in range(pieces - 1):
+                        arr.extend(pickle.load(f))
+                    cols[name] = arr
+                else:
+                    cols[name] = pickle.load(f)
+            return got[0], cols
     except (OSError, ValueError, EOFError, pickle.UnpicklingError, TypeError, AttributeError, IndexError):
         return None
     finally:
@@ -184,19 +202,35 @@ def _load(path: Path) -> Any:
             gc.enable()
 
 
-def _dumps(columns: dict[str, Any]) -> bytes:
-    """A pickle per column, after one of their names: read back one at a time (_load), so that no single
-    unpickling holds the GIL for long (the 72k file's 21 MB in one pickle: ~60 ms)."""
-    parts = [pickle.dumps((CACHE_VERSION, list(columns)), protocol=pickle.HIGHEST_PROTOCOL)]
-    parts += [pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL) for v in columns.values()]
-    return b"".join(parts)
+def dump_columns(columns: dict[str, Any]) -> bytes:
+    """The columns (lists of strings, int arrays, other values) as a pickle of their names and kinds, then a
+    pickle per piece of each: read back a piece at a time (load_columns), so that no single unpickling holds the
+    GIL for long (the 72k file's 21 MB in one pickle: ~60 ms; its titles in one: ~10 ms)."""
+    def dump(x: Any) -> bytes:
+        return pickle.dumps(x, protocol=pickle.HIGHEST_PROTOCOL)
+
+    heads: list[tuple[str, str, int]] = []
+    parts: list[bytes] = []
+    pieces: list[Any]
+    for name, v in columns.items():
+        if isinstance(v, list):
+            pieces = [_SEP.join(v[a:a + PIECE_ROWS]) for a in range(0, len(v), PIECE_ROWS)]
+            heads.append((name, "s", len(pieces)))
+        elif isinstance(v, array):
+            pieces = [v[a:a + PIECE_ITEMS] for a in range(0, max(len(v), 1), PIECE_ITEMS)]
+            heads.append((name, "a", len(pieces)))
+        else:
+            pieces = [v]
+            heads.append((name, "o", 1))
+        parts += map(dump, pieces)
+    return dump((CACHE_VERSION, heads)) + b"".join(parts)
 
 
 def load_segment(cache_dir: Path | None, digest: str) -> Segment | None:
     """The records of a .bib with this content hash, when a previous start saved them."""
     if cache_dir is None:
         return None
-    got = _load(_cache_path(cache_dir, digest))
+    got = load_columns(_cache_path(cache_dir, digest))
     if not isinstance(got, tuple) or len(got) != 2 or got[0] != CACHE_VERSION or not isinstance(got[1], dict):
         return None
     return Segment.from_columns(got[1])
@@ -206,7 +240,7 @@ def load_blocks(cache_dir: Path | None, digest: str) -> list[RawEntry] | None:
     """The scan of a .bib with this content hash (where its entries are), when a previous start saved it."""
     if cache_dir is None:
         return None
-    got = _load(_cache_path(cache_dir, digest, ".scan"))
+    got = load_columns(_cache_path(cache_dir, digest, ".scan"))
     if not isinstance(got, tuple) or len(got) != 2 or got[0] != CACHE_VERSION or not isinstance(got[1], dict):
         return None
     c = got[1]
@@ -214,8 +248,9 @@ def load_blocks(cache_dir: Path | None, digest: str) -> list[RawEntry] | None:
     gc.disable()  # ~80,000 new blocks: young collections meanwhile held the GIL for 20+ ms (a request waited)
     try:
         n = len(c["start"])
-        strs = [split_col(c[k], "\x00") if n else [] for k in ("kind", "key", "closer")]
-        if any(len(x) != n for x in strs) or len(c["body"]) != n or len(c["end"]) != n:
+        strs = [c[k] for k in ("kind", "key", "closer")]
+        if (not all(isinstance(x, list) and len(x) == n for x in strs) or len(c["body"]) != n
+                or len(c["end"]) != n):
             return None
         kinds, keys, closers = strs
         starts, bodies, ends = c["start"], c["body"], c["end"]
@@ -247,10 +282,10 @@ def save_cache(cache_dir: Path | None, digest: str, doc: BibDocument, lights: li
         return
     target = _cache_path(cache_dir, digest)
     blocks = doc.blocks
-    if any("\x00" in e.key for e in blocks):
+    if any(_SEP in e.key for e in blocks):
         return  # (a NUL in a key: not worth a cache format of its own)
-    entries = {"kind": "\x00".join(e.kind for e in blocks), "key": "\x00".join(e.key for e in blocks),
-               "closer": "\x00".join(e.closer for e in blocks), "start": array("q", (e.start for e in blocks)),
+    entries = {"kind": [e.kind for e in blocks], "key": [e.key for e in blocks],
+               "closer": [e.closer for e in blocks], "start": array("q", (e.start for e in blocks)),
                "body": array("q", (e.body for e in blocks)), "end": array("q", (e.end for e in blocks))}
     if rows is None:
         rows = []
@@ -267,9 +302,8 @@ def save_cache(cache_dir: Path | None, digest: str, doc: BibDocument, lights: li
         if enabled:
             gc.enable()
     try:
-        write_atomic(_cache_path(cache_dir, digest, ".scan"),
-                     _dumps(entries))
-        write_atomic(target, _dumps(columns))
+        write_atomic(_cache_path(cache_dir, digest, ".scan"), dump_columns(entries))
+        write_atomic(target, dump_columns(columns))
         if path is not None and stat_key is not None:
             write_atomic(_stat_path(cache_dir, path), f"{stat_key} {digest}".encode())
         old = sorted(target.parent.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)

@@ -59,33 +59,16 @@ def rec_row(r: BibRec) -> Row:
 
 
 Light = tuple[str, str, str, str, "int | None", "str | None", "str | None"]
-_SEP = "\x00"  # between a column's values (never in a key, a word or decoded text; checked on load)
-SPLIT_CHARS = 1 << 18  # a column is split this many characters at a time (each C call well under a millisecond)
-CHUNK = 8192  # items per C call when a column is turned into pairs or a dict
-
-
-def split_col(s: str, sep: str = _SEP) -> list[str]:
-    """s.split(sep), a piece at a time: one split of a 72k file's titles (a single C call) holds the GIL for
-    ~10 ms, and every request waits for it; between pieces the GIL can change hands."""
-    if len(s) <= SPLIT_CHARS:
-        return s.split(sep)
-    out: list[str] = []
-    a = 0
-    while True:
-        b = s.find(sep, a + SPLIT_CHARS)
-        if b < 0:
-            out.extend(s[a:].split(sep))
-            return out
-        out.extend(s[a:b].split(sep))
-        a = b + 1
+CHUNK = 2048  # items per C call when a column is turned into pairs or a dict
 
 
 class Segment:
     """One file's records and lookup tables, numbered by row (a row per entry; None where the entry is not a
     paper), as bibload caches them for a bulk BibIndex.install.
 
-    The cache holds it as columns (`columns`/`from_columns`): a handful of long strings and int arrays, read
-    in milliseconds, where a pickled object graph of a 72,000-entry file took ~0.35 s (holding the GIL)."""
+    The cache holds it as columns (`columns`/`from_columns`): a list of strings per field and int arrays, saved
+    and read a few thousand rows at a time (bibload), where a pickled object graph of a 72,000-entry file took
+    ~0.35 s (holding the GIL)."""
 
     def __init__(self, rows: list[Row | None]) -> None:
         self._rows: list[Row | None] | None = rows
@@ -149,7 +132,8 @@ class Segment:
         return new
 
     def columns(self) -> dict[str, Any]:
-        """The segment as columns (for the cache): values joined by NUL, ints as arrays, tables by row."""
+        """The segment as columns (for the cache): a list of strings per field ("" for none), ints as arrays,
+        tables by row."""
         rows = self.rows
         cols: list[list[str]] = [[] for _ in range(8)]
         years = array("i")
@@ -164,10 +148,10 @@ class Segment:
             p = self.postings[w]
             counts.append(len(p))
             ids.extend(p)
-        out: dict[str, Any] = {name: _SEP.join(c) for name, c in zip(
-            ("key", "title", "short", "first", "arxiv", "doi", "method", "norm_title"), cols, strict=True)}
+        out: dict[str, Any] = dict(zip(
+            ("key", "title", "short", "first", "arxiv", "doi", "method", "norm_title"), cols, strict=True))
         out.update(n=len(rows), present=bytes(r is not None for r in rows), year=years,
-                   words=_SEP.join(self.sorted_words), counts=counts, ids=ids,
+                   words=list(self.sorted_words), counts=counts, ids=ids,
                    order=array("i", (n for _, n in self.sorted_keys)))
         return out
 
@@ -178,11 +162,10 @@ class Segment:
         BibIndex.install leaves for later (BibIndex.finish_install) so that keys answer first."""
         try:
             n = c["n"]
-            split = [(split_col(c[k]) if n else []) for k in ("key", "title", "short", "first", "arxiv", "doi",
-                                                             "method")]
+            split = [c[k] for k in ("key", "title", "short", "first", "arxiv", "doi", "method")]
             present, years, order = c["present"], c["year"], c["order"]
-            if (any(len(x) != n for x in split) or len(present) != n or len(years) != n
-                    or len(order) != sum(present) or not _in_range(order, n)):
+            if (not all(isinstance(x, list) and len(x) == n for x in split) or len(present) != n
+                    or len(years) != n or len(order) != sum(present) or not _in_range(order, n)):
                 return None
         except (KeyError, TypeError, AttributeError, ValueError):
             return None
@@ -192,12 +175,14 @@ class Segment:
         seg._present = present
         seg._cols = (keys, titles, shorts, firsts, [y or None for y in years], [v or None for v in arx],
                      [v or None for v in dois], [v or None for v in methods])
-        lower = split_col(c["key"].lower()) if n else []
+        lower: list[str] = []
         seg.sorted_keys = []
+        for a in range(0, n, CHUNK):  # a slice per C call: the GIL can change hands between them
+            lower.extend(map(str.lower, keys[a:a + CHUNK]))
         for a in range(0, len(order), CHUNK):  # (one zip of 72,000 pairs: ~15 ms without a GIL hand-over)
             part = order[a:a + CHUNK]
             seg.sorted_keys.extend(zip(map(lower.__getitem__, part), part, strict=True))
-        seg._saved = {k: c[k] for k in ("n", "words", "counts", "ids", "norm_title")}  # (the rest is split now)
+        seg._saved = {k: c[k] for k in ("n", "words", "counts", "ids", "norm_title")}  # (the rest is taken now)
         seg.postings, seg.sorted_words, seg.by_arxiv, seg.by_doi, seg.by_title, seg.names = {}, [], {}, {}, {}, {}
         return seg
 
@@ -209,10 +194,9 @@ class Segment:
             return True
         try:
             n = c["n"]
-            words = split_col(c["words"]) if c["words"] else []
-            counts, ids = c["counts"], c["ids"]
-            norms = split_col(c["norm_title"]) if n else []
-            if len(counts) != len(words) or sum(counts) != len(ids) or len(norms) != n or not _in_range(ids, n):
+            words, counts, ids, norms = c["words"], c["counts"], c["ids"], c["norm_title"]
+            if (not isinstance(words, list) or not isinstance(norms, list) or len(counts) != len(words)
+                    or sum(counts) != len(ids) or len(norms) != n or not _in_range(ids, n)):
                 return False
         except (KeyError, TypeError, AttributeError, ValueError):
             return False
@@ -345,19 +329,24 @@ class BibIndex:
         keys = seg.live_keys()
         new = seg.recs(origin)  # (outside the lock: requests keep answering while 72,000 records are made)
         with self.lock:
-            if origin in self._by_origin or not self.by_key.keys().isdisjoint(keys):
+            if origin in self._by_origin or (self.by_key and any(
+                    not self.by_key.keys().isdisjoint(keys[a:a + CHUNK]) for a in range(0, len(keys), CHUNK))):
                 return False
             base = len(self.recs)
             first = base == 0 and not self._words  # the first file: its tables are the index's
             if not first:
                 seg.build_tables()
-            self.recs.extend(new)
+            for a in range(0, len(new), CHUNK):  # (a C call per slice: see CHUNK)
+                self.recs.extend(new[a:a + CHUNK])
             if base == 0 and len(keys) == len(new):  # every row a paper: numbered in order, at C speed
                 for a in range(0, len(keys), CHUNK):
                     self.by_key.update(zip(keys[a:a + CHUNK], range(a, min(a + CHUNK, len(keys))), strict=True))
             else:
                 self.by_key.update((r.key, base + n) for n, r in enumerate(new) if r is not None)
-            self._by_origin[origin] = set(keys)
+            own: set[str] = set()
+            for a in range(0, len(keys), CHUNK):
+                own.update(keys[a:a + CHUNK])
+            self._by_origin[origin] = own
             self.n += len(keys)
             self.version += 1
             if first:

@@ -10,6 +10,7 @@ Academic boilerplate ("propose", "state-of-the-art") is listed here, as general 
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import os
@@ -17,7 +18,7 @@ import pickle
 import re
 import threading
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -92,11 +93,41 @@ def use_cache_dir(path: Path | None) -> None:
 
 
 _table_lock = threading.Lock()
-ZIPF_SLICE = 4096  # words per slice of the saved table (an update of a slice: well under a millisecond)
-_TABLE: dict[str, float] | None = None
+ZIPF_SLICE = 4096  # words per slice of the saved table (a dict of a slice: well under a millisecond)
 
 
-def _zipf_table() -> dict[str, float]:
+class ZipfTable:
+    """Word -> Zipf value, as a dict per slice of the sorted words (found by bisection on each slice's first
+    word). One dict of 321k words would be resized in single C calls of up to ~20 ms while it fills, and a
+    request waits for the GIL meanwhile; a slice's dict is made in one short call."""
+
+    __slots__ = ("firsts", "parts")
+
+    def __init__(self) -> None:
+        self.firsts: list[str] = []
+        self.parts: list[dict[str, float]] = []
+
+    def add(self, words: list[str], values: Iterable[float]) -> None:
+        """The next slice: sorted words, each after every word added before."""
+        if words:
+            if self.firsts and words[0] <= self.firsts[-1]:
+                raise ValueError("word table slices out of order")
+            self.parts.append(dict(zip(words, values, strict=True)))
+            self.firsts.append(words[0])
+
+    def get(self, word: str) -> float | None:
+        i = bisect.bisect_right(self.firsts, word) - 1
+        return self.parts[i].get(word) if i >= 0 else None
+
+    def items(self) -> Iterator[tuple[str, float]]:
+        for part in self.parts:
+            yield from part.items()
+
+
+_TABLE: ZipfTable | None = None
+
+
+def _zipf_table() -> ZipfTable:
     """General-English word frequencies (wordfreq's large English list, 321k words) as Zipf values. Made once:
     a request that needs it while a background thread makes it waits for that one (not a second copy)."""
     global _TABLE
@@ -115,18 +146,18 @@ def table_loading() -> bool:
     return _TABLE is None and _table_lock.locked()
 
 
-def _make_zipf_table() -> dict[str, float]:
-    # 3: a pickle per slice (one pickle of all of them held the GIL for ~10 ms, a request waited for it)
-    saved = _cache_dir[0] / "wordfreq-en-large-3.pickle" if _cache_dir else None
+def _make_zipf_table() -> ZipfTable:
+    # 4: a pickle per slice of the sorted words (one pickle of all of them held the GIL for ~10 ms)
+    saved = _cache_dir[0] / "wordfreq-en-large-4.pickle" if _cache_dir else None
     if saved is not None:
         try:
-            table: dict[str, float] = {}
+            table = ZipfTable()
             # In slices: each C call short, so that requests get the GIL in between (it loads while they run).
             with saved.open("rb") as f:  # our own file in the user's cache dir
                 for _ in range(pickle.load(f)):
                     words, values = pickle.load(f)
-                    table.update(zip(words.split("\n"), values, strict=True))
-            if table:
+                    table.add(words.split("\n"), values)
+            if table.parts:
                 return table
         except (OSError, ValueError, EOFError, TypeError, pickle.UnpicklingError):
             pass
@@ -134,14 +165,16 @@ def _make_zipf_table() -> dict[str, float]:
         import wordfreq
     except ImportError as e:  # a clear message rather than a traceback in the editor's log
         raise OSError(f"the 'wordfreq' package is not installed ({e}); run `pip install wordfreq`") from e
-    table = {w: 9.0 + math.log10(f) for w, f in wordfreq.get_frequency_dict("en", "large").items()}
-    if saved is not None and all("\n" not in w for w in table):
+    items = sorted((w, 9.0 + math.log10(f)) for w, f in wordfreq.get_frequency_dict("en", "large").items())
+    table = ZipfTable()
+    for a in range(0, len(items), ZIPF_SLICE):
+        table.add([w for w, _ in items[a:a + ZIPF_SLICE]], [z for _, z in items[a:a + ZIPF_SLICE]])
+    if saved is not None and all("\n" not in w for w, _ in items):
         try:
             saved.parent.mkdir(parents=True, exist_ok=True)
             tmp = saved.with_suffix(f".{os.getpid()}.tmp")
-            items = list(table.items())
-            slices = [("\n".join(w for w, _ in items[a:a + ZIPF_SLICE]),
-                       array("d", (z for _, z in items[a:a + ZIPF_SLICE]))) for a in range(0, len(items), ZIPF_SLICE)]
+            cuts = [items[a:a + ZIPF_SLICE] for a in range(0, len(items), ZIPF_SLICE)]
+            slices = [("\n".join(w for w, _ in c), array("d", (z for _, z in c))) for c in cuts]
             tmp.write_bytes(b"".join([pickle.dumps(len(slices), protocol=5)]
                                      + [pickle.dumps(x, protocol=5) for x in slices]))
             os.replace(tmp, saved)
@@ -158,7 +191,7 @@ def rarity(word: str) -> float:
     table = _zipf_table()
     z = table.get(word)
     if z is None and "-" in word:  # "super-resolution": as rare as its rarest part
-        z = min((table.get(p, 0.0) for p in word.split("-") if p), default=0.0)
+        z = min((table.get(p) or 0.0 for p in word.split("-") if p), default=0.0)
     return max(0.0, MAX_ZIPF - (z or 0.0))
 
 
