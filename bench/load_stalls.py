@@ -1,7 +1,9 @@
 """GIL stalls of the warm .bib load (issue 10): the server's load path (install_cached, the word table,
 finish_install, read_bib_path) in a worker thread, as the server runs it, while the main thread wakes every
 0.2 ms; a wake later than 4 ms is a stall (the worker held the GIL), printed with where the worker was before
-and after it. A request on the event loop would have waited that long.
+and after it. A request on the event loop would have waited that long. Then the same load while the main
+thread serves mock requests back to back (~1 ms of Python each, marked as the server marks requests:
+core.priority), and the time each took, against the same requests with no load running.
 
 Run: .venv/bin/python bench/load_stalls.py [BIB] [CACHE_DIR]   (default: the generated 72k .bib; a first run
 makes the cache and exits, the next ones measure)
@@ -16,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from paperlens.analysis import bibload
+from paperlens.core import priority
 from paperlens.index import semantic
 from paperlens.index.bibindex import BibIndex
 
@@ -43,6 +46,59 @@ def main() -> None:
         semantic.rarity("paperlens")
         print(f"cache made in {cache}; run again to measure")
         return
+    stalls(bib, cache)
+    requests(bib, cache, mark=False)
+    requests(bib, cache, mark=True)
+
+
+def work() -> float:
+    """A mock request: ~2 ms of Python on an idle machine."""
+    return sum(i * 0.5 for i in range(40_000))
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * p / 100))] if xs else float("nan")
+
+
+def requests(bib: Path, cache: Path, mark: bool) -> None:
+    """mark: the requests are marked as the server marks them (the loader pauses while one is open)."""
+    def one(n: int) -> float:  # from its arrival (after the client's turn, 0.3 ms) to its answer
+        t0 = time.perf_counter() + 0.0003
+        time.sleep(0.0003)
+        if mark:
+            priority.begin(n)
+        work()
+        if mark:
+            priority.end(n)
+        return (time.perf_counter() - t0) * 1000
+
+    quiet = [one(n) for n in range(200)]
+    semantic._TABLE = None  # (made again by the load, as at a start)
+    idx, uri = BibIndex(), bib.as_uri()
+    kept: list[bibload.Read] = []
+
+    def load() -> None:
+        hit = bibload.install_cached(bib, uri, idx, cache, True)
+        semantic.rarity("paperlens")
+        idx.finish_install()
+        kept.append(bibload.read_bib_path(bib, uri, cache, idx, hit))
+
+    sys.setswitchinterval(SWITCH)
+    t = threading.Thread(target=load)
+    t0 = time.perf_counter()
+    t.start()
+    during: list[float] = []
+    n = 1000
+    while t.is_alive():
+        during.append(one(n))
+        n += 1
+    print(f"mock requests{' (marked)' if mark else ''}, no load: p50 {pct(quiet, 50):.2f} / p99 {pct(quiet, 99):.2f} ms; while loading "
+          f"({time.perf_counter() - t0:.2f} s, {len(during)} requests): p50 {pct(during, 50):.2f} / "
+          f"p99 {pct(during, 99):.2f} / max {max(during, default=0):.2f} ms")
+
+
+def stalls(bib: Path, cache: Path) -> None:
     idx, uri, phase = BibIndex(), bib.as_uri(), ["install_cached"]
     kept: list[bibload.Read] = []
 

@@ -27,6 +27,7 @@ from typing import Any
 from paperlens.analysis.bibs import BibFile
 from paperlens.core.ids import doi_key
 from paperlens.core.model import Paper
+from paperlens.core.priority import pause
 from paperlens.core.rope import Rope, Text
 from paperlens.index.aliases import title_name
 from paperlens.index.bibindex import CHUNK, BibIndex, BibRec, Row, Segment, rec_row
@@ -185,11 +186,13 @@ def load_columns(path: Path) -> Any:
                 if kind == "s":
                     strs: list[str] = []
                     for _ in range(pieces):
+                        pause()  # (a request in flight goes first)
                         strs.extend(pickle.load(f).split(_SEP))
                     cols[name] = strs
                 elif kind == "a":
                     arr = pickle.load(f)
                     for _ in range(pieces - 1):
+                        pause()
                         arr.extend(pickle.load(f))
                     cols[name] = arr
                 else:
@@ -256,6 +259,7 @@ def load_blocks(cache_dir: Path | None, digest: str) -> list[RawEntry] | None:
         starts, bodies, ends = c["start"], c["body"], c["end"]
         out: list[RawEntry] = []
         for a in range(0, n, CHUNK):  # a slice per C call: the GIL can change hands between them
+            pause()
             b = a + CHUNK
             out.extend(map(RawEntry, kinds[a:b], keys[a:b], starts[a:b], bodies[a:b], ends[a:b], closers[a:b]))
         return out
@@ -339,6 +343,7 @@ def add_keys(f: BibFile, bib: BibIndex) -> int:
             bib.remove(k)
     keys = [e.key for e in f.doc.entries]
     for a in range(0, len(keys), KEY_BATCH):  # a lock hold each: requests answer between them
+        pause()
         bib.add_keys(f.uri, keys[a:a + KEY_BATCH])
     gc.freeze()
     return bib.version
@@ -453,6 +458,7 @@ def _take_segment(f: BibFile, bib: BibIndex, seg: Segment, version: int) -> bool
     if not bib.take(f.uri, seg, version):
         lights = seg.lights()
         for a in range(0, len(lights), BATCH):
+            pause()
             recs = [light_rec(f.doc, i, f.uri, lights[i]) if lights[i] else None
                     for i in range(a, min(len(lights), a + BATCH))]
             with bib.lock:
@@ -506,6 +512,7 @@ def _index_file(f: BibFile, bib: BibIndex, cache_dir: Path | None, digest: str |
             bib.remove(k)
     if lights is not None and len(lights) == n:
         for a in range(0, n, BATCH):
+            pause()
             with bib.lock:
                 for i in range(a, min(n, a + BATCH)):
                     r = light_rec(doc, i, f.uri, lights[i]) if lights[i] else None
@@ -520,6 +527,7 @@ def _index_file(f: BibFile, bib: BibIndex, cache_dir: Path | None, digest: str |
         return
     keys = [e.key for e in doc.entries]
     for a in range(0, n, KEY_BATCH):  # a lock hold each: requests answer between them
+        pause()
         bib.add_keys(f.uri, keys[a:a + KEY_BATCH])
     find_bare(f)
     gc.freeze()
@@ -528,6 +536,7 @@ def _index_file(f: BibFile, bib: BibIndex, cache_dir: Path | None, digest: str |
     for a in range(0, n, BATCH):
         if not still_wanted() or _stopping:
             return
+        pause()
         if a % (16 * BATCH) == 0:
             # What was read so far stays: out of the collector's way (a full collection over the growing heap
             # holds the GIL for ~0.1 s, a stall for every request).
@@ -664,7 +673,9 @@ def _lines_of_blocks(doc: BibDocument) -> list[int]:
             ([text], [0, len(text)], [0])
         got, ci, line, at, last = [], 0, 0, 0, len(chunks) - 1
         chunk = chunks[0]
-        for b in doc.blocks:
+        for n, b in enumerate(doc.blocks):
+            if not n & 1023:
+                pause()  # (in a loader's thread: a request in flight goes first; a no-op in the server's)
             s = b.start
             if s >= starts[ci + 1] and ci < last:
                 while ci < last and s >= starts[ci + 1]:

@@ -13,6 +13,7 @@ from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import LATEX, MARKDOWN, Place, Region
 from paperlens.analysis.uris import doc_dir
 from paperlens.core.model import Paper
+from paperlens.core.priority import pause
 from paperlens.core.rope import Text, as_str, window
 from paperlens.sources.bibcheck import BibCheck, BibScan, line_starts
 from paperlens.sources.bibraw import NOT_ENTRIES, RawEntry
@@ -86,7 +87,13 @@ class BibFile:
                 have = {p.bib_key for p in self._papers}
                 self._bare = [(e.key, e.kind) for e in self.doc.entries if e.key not in have]
             else:
-                self._bare = [(e.key, e.kind) for e in self.doc.entries if not _has_title(self.text, e)]
+                bare: list[tuple[str, str]] = []
+                for n, e in enumerate(self.doc.entries):
+                    if not n & 255:
+                        pause()  # (~1.6 s at 72k, in a loader's thread: a request in flight goes first)
+                    if not _has_title(self.text, e):
+                        bare.append((e.key, e.kind))
+                self._bare = bare
         return self._bare
 
     def marked(self) -> bool:

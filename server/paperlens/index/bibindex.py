@@ -21,6 +21,7 @@ import numpy as np
 
 from paperlens.core.ids import doi_key
 from paperlens.core.model import Paper, Repo
+from paperlens.core.priority import pause
 from paperlens.core.text import STOP_WORDS, norm_name, words
 from paperlens.index.aliases import is_common, title_name
 from paperlens.index.core import Entry, NameHit
@@ -126,7 +127,10 @@ class Segment:
         """A BibRec per row (None where the row is None), made at C speed from the columns when it has them."""
         if self._cols is None:
             return [BibRec(*r, origin) if r is not None else None for r in self.rows]  # type: ignore[misc]
-        new: list[BibRec | None] = list(map(BibRec, *self._cols, itertools.repeat(origin)))
+        new: list[BibRec | None] = []
+        for a in range(0, len(self._present), CHUNK):
+            pause()  # (a loader's thread: a request in flight goes first)
+            new.extend(map(BibRec, *(c[a:a + CHUNK] for c in self._cols), itertools.repeat(origin)))
         if not all(self._present):
             new = [r if p else None for r, p in zip(new, self._present, strict=True)]
         return new
@@ -178,17 +182,20 @@ class Segment:
         lower: list[str] = []
         seg.sorted_keys = []
         for a in range(0, n, CHUNK):  # a slice per C call: the GIL can change hands between them
+            pause()  # (a loader's thread: a request in flight goes first)
             lower.extend(map(str.lower, keys[a:a + CHUNK]))
         for a in range(0, len(order), CHUNK):  # (one zip of 72,000 pairs: ~15 ms without a GIL hand-over)
+            pause()
             part = order[a:a + CHUNK]
             seg.sorted_keys.extend(zip(map(lower.__getitem__, part), part, strict=True))
         seg._saved = {k: c[k] for k in ("n", "words", "counts", "ids", "norm_title")}  # (the rest is taken now)
         seg.postings, seg.sorted_words, seg.by_arxiv, seg.by_doi, seg.by_title, seg.names = {}, [], {}, {}, {}, {}
         return seg
 
-    def build_tables(self) -> bool:
+    def build_tables(self, wait: Callable[[], None] = pause) -> bool:
         """The search tables of a segment read from columns (a no-op for one made from rows); False when the
-        saved tables are damaged (the segment then searches by key only)."""
+        saved tables are damaged (the segment then searches by key only). `wait` is called between pieces of
+        the work (a no-op where the index's lock is held)."""
         c, self._saved = self._saved, None
         if c is None or self._cols is None:
             return True
@@ -202,7 +209,9 @@ class Segment:
             return False
         postings: dict[str, MutableSequence[int]] = {}
         at = 0
-        for w, k in zip(words, counts, strict=True):  # arrays, not lists of int objects: 4 bytes a posting
+        for j, (w, k) in enumerate(zip(words, counts, strict=True)):  # arrays: 4 bytes a posting, not an int
+            if not j & 1023:
+                wait()
             postings[w] = ids[at:at + k]
             at += k
         by_arxiv: dict[str, list[int]] = {}
@@ -210,6 +219,8 @@ class Segment:
         by_title: dict[str, list[int]] = {}
         for table, col in ((by_arxiv, self._cols[5]), (by_doi, self._cols[6]), (by_title, norms)):
             for i, v in enumerate(col):
+                if not i & 1023:
+                    wait()
                 if v:  # (a row that is not a paper has empty values)
                     got = table.get(v)
                     if got is None:
@@ -218,11 +229,17 @@ class Segment:
                         got.append(i)
         names: dict[str, list[int]] = {}
         for i, m in enumerate(self._cols[7]):
+            if not i & 1023:
+                wait()
             if m:
                 names.setdefault(norm_name(m), []).append(i)
         self.postings, self.sorted_words = postings, words
         self.by_arxiv, self.by_doi, self.by_title, self.names = by_arxiv, by_doi, by_title, names
         return True
+
+
+def _no_wait() -> None:
+    pass
 
 
 def _in_range(ids: Any, n: int) -> bool:
@@ -328,6 +345,8 @@ class BibIndex:
         has one of its keys; the caller then adds its records one by one."""
         keys = seg.live_keys()
         new = seg.recs(origin)  # (outside the lock: requests keep answering while 72,000 records are made)
+        if self.recs or self._words:
+            seg.build_tables()
         with self.lock:
             if origin in self._by_origin or (self.by_key and any(
                     not self.by_key.keys().isdisjoint(keys[a:a + CHUNK]) for a in range(0, len(keys), CHUNK))):
@@ -335,7 +354,7 @@ class BibIndex:
             base = len(self.recs)
             first = base == 0 and not self._words  # the first file: its tables are the index's
             if not first:
-                seg.build_tables()
+                seg.build_tables(_no_wait)  # (built before, outside the lock, unless the index was empty then)
             for a in range(0, len(new), CHUNK):  # (a C call per slice: see CHUNK)
                 self.recs.extend(new[a:a + CHUNK])
             if base == 0 and len(keys) == len(new):  # every row a paper: numbered in order, at C speed

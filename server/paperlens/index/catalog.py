@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from paperlens.core.model import Paper
+from paperlens.core.priority import pause
 from paperlens.core.text import norm_name, words
 from paperlens.index.bibindex import CONTENT_MAX, BibIndex, build_content, rec_from_paper
 from paperlens.index.core import Entry, Index
@@ -277,6 +278,7 @@ class Catalog:
             [self.base.entry(j) for j in range(0, self.base.n, max(1, self.base.n // max(n, 1)))][:n]
         done = 0
         for e in entries:
+            pause()  # (a worker thread at start: a request in flight goes first)
             try:
                 self.related_why(e, 3)
             except (ValueError, KeyError, IndexError):  # (an entry edited away meanwhile)

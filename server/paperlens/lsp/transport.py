@@ -26,6 +26,7 @@ from paperlens import __version__
 from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.kinds import BIBTEX, doc_kind
 from paperlens.analysis.workspace import Workspace, stop_workers
+from paperlens.core import priority
 from paperlens.core.rope import CHUNK, Rope, Text
 from paperlens.core.text import clean
 from paperlens.features.context import FeatureContext
@@ -45,6 +46,7 @@ from paperlens.lsp.framing import (
 log = logging.getLogger(__name__)
 
 _ANSWERED = object()  # a request already answered with an error while decoding it
+_FRAME = object()  # a message being read and handled (priority: loaders pause meanwhile)
 
 
 class PaperLensProtocol(LanguageServerProtocol):
@@ -144,6 +146,8 @@ class PaperLensProtocol(LanguageServerProtocol):
         elif method == t.INITIALIZE and is_request:
             self._error(message.id, -32600, "initialize was already received")
             return
+        if is_request:
+            priority.begin(message.id)  # until its answer (_send_response): background loaders pause
         super().handle_message(message)
 
     def _send_json(self, msg: dict[str, Any]) -> None:
@@ -162,6 +166,12 @@ class PaperLensProtocol(LanguageServerProtocol):
         self._send_response(msg_id, None, ResponseError(code=code, message=message))
 
     def _send_response(self, msg_id: Any, result: Any | None = None, error: ResponseError | None = None) -> None:
+        try:
+            self._answer(msg_id, result, error)
+        finally:
+            priority.end(msg_id)
+
+    def _answer(self, msg_id: Any, result: Any | None, error: ResponseError | None) -> None:
         if error is None and isinstance(result, Json):  # made in its JSON shape (convert): no converter walk
             self._result_types.pop(msg_id, None)
             self._send_json({"jsonrpc": "2.0", "id": msg_id, "result": result.value})
@@ -222,8 +232,10 @@ async def serve_stream(ls: LanguageServer, reader: AsyncReader) -> None:
     reader = Pushback(reader)
     stop = ls._stop_event
     while stop is None or not stop.is_set():
+        priority.end(_FRAME)
         try:
             body = await read_frame(reader)
+            priority.begin(_FRAME)  # from here to the next read: background loaders pause
         except FrameError as e:
             log.warning("%s", e)
             continue
@@ -260,6 +272,7 @@ async def serve_stream(ls: LanguageServer, reader: AsyncReader) -> None:
                 proto._error(msg_id, e.code, e.message)
         except Exception:
             log.exception("message not handled")
+    priority.end(_FRAME)
 
 
 async def _serve_stdio(ls: LanguageServer) -> None:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from paperlens.core.priority import pause
 from paperlens.core.rope import Text
 
 # '@type{key,' or '@type(key,'; the '@' starts the pattern, so the scan runs at C speed. Without a '{' or '(' it
@@ -72,6 +73,8 @@ def scan(text: Text, start: int = 0, stop: int | None = None, *, bare: bool = Fa
     opens: list[tuple[re.Match[str], bool]] = []  # (match, at the start of its line)
     strays: list[re.Match[str]] = []
     for m in _OPEN_RE.finditer(text, start, stop):
+        if not len(opens) & 255:
+            pause()  # (a large file is scanned by a loader's thread: a request in flight goes first)
         s = m.start()
         if s > 0 and (text[s - 1].isalnum() or text[s - 1] in "_.@"):
             continue  # an e-mail address or a word
@@ -91,6 +94,8 @@ def scan(text: Text, start: int = 0, stop: int | None = None, *, bare: bool = Fa
     n = len(opens)
     k = 0
     while k < n:
+        if not k & 255:
+            pause()
         m = opens[k][0]
         a = m.start()
         closer = "}" if m.group(2) == "{" else ")"

@@ -18,6 +18,7 @@ from bibtexparser.middlewares.names import (
 
 from paperlens.core.ids import arxiv_abs_url, find_arxiv_ids, github_repo_in, github_url, paper_arxiv_id, parse_doi
 from paperlens.core.model import Paper
+from paperlens.core.priority import pause
 from paperlens.core.rope import Rope, Text, as_str
 from paperlens.core.text import last_name
 from paperlens.sources.bibraw import NOT_ENTRIES as _NOT_ENTRIES
@@ -103,6 +104,7 @@ def read_bib_file(path: Path, rope_chars: int | None = None) -> tuple[Text, str,
         cr = crlf = 0
         try:
             while block:
+                pause()  # (a block at a time: a request in flight goes first)
                 h.update(block)
                 piece = dec.decode(block[skip:] if skip else block)
                 skip = 0
@@ -312,7 +314,9 @@ class BibDocument:
         self._macros: dict[str, str] | None = None
         self._starts: list[int] | None = None
         self._parents: tuple[Text, list[RawEntry], dict[int, dict[str, str]]] | None = None  # _parent_fields
-        for b in self.blocks:
+        for n, b in enumerate(self.blocks):
+            if not n & 1023:
+                pause()  # (a loader's thread: a request in flight goes first)
             if b.kind in _NOT_ENTRIES:
                 continue
             if not b.key:
@@ -336,6 +340,8 @@ class BibDocument:
             for b in self.blocks:
                 if b.kind == "string" and (kv := string_macro(self.text, b, macros)) is not None:
                     macros[kv[0]] = kv[1]
+                    if not len(macros) & 63:
+                        pause()  # (cryptobib's 10,000 macros: ~0.1 s, read by a loader's thread)
             self._macros = macros
         return self._macros
 
