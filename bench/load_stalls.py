@@ -23,7 +23,7 @@ from paperlens.index import semantic
 from paperlens.index.bibindex import BibIndex
 
 STALL = 0.004
-SWITCH = 0.001  # workspace.LOADING_SWITCH_INTERVAL: what the server sets while it loads
+SWITCH = 0.0005  # workspace.LOADING_SWITCH_INTERVAL: what the server sets while it loads
 
 
 def where(fr: FrameType | None, n: int = 3) -> str:
@@ -93,8 +93,8 @@ def requests(bib: Path, cache: Path, mark: bool) -> None:
     while t.is_alive():
         during.append(one(n))
         n += 1
-    print(f"mock requests{' (marked)' if mark else ''}, no load: p50 {pct(quiet, 50):.2f} / p99 {pct(quiet, 99):.2f} ms; while loading "
-          f"({time.perf_counter() - t0:.2f} s, {len(during)} requests): p50 {pct(during, 50):.2f} / "
+    print(f"mock requests{' (marked)' if mark else ''}, no load: p50 {pct(quiet, 50):.2f} / p99 {pct(quiet, 99):.2f} "
+          f"ms; while loading ({time.perf_counter() - t0:.2f} s, {len(during)} requests): p50 {pct(during, 50):.2f} / "
           f"p99 {pct(during, 99):.2f} / max {max(during, default=0):.2f} ms")
 
 
