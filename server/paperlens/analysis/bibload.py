@@ -378,6 +378,10 @@ def worker_main() -> None:
     read_columns in a process of its own. It is not ended when the server exits: the cache it writes makes the
     next start warm even when the editor was closed before the file was read."""
     path, digest, cache_dir, stat_key = (sys.argv[1:] + [""])[:4]
+    try:
+        os.nice(10)  # below the server and the editor: on a machine with few cores, requests get a core first
+    except OSError:
+        pass
     sys.exit(0 if read_columns(path, digest, cache_dir, stat_key or None) is not None else 3)
 
 
