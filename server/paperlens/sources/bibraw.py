@@ -60,16 +60,40 @@ def line_start(text: Text, s: int) -> int:
     return max(nl, cr) + 1
 
 
+SCAN_WINDOW = 1 << 20  # characters of a rope scanned at a time
+
+
+def _cut(text: Text, at: int, stop: int) -> int:
+    """The first offset from `at` where an entry ('@type{' or '@type(') opens a line, else stop."""
+    while True:
+        q = text.find("\n@", at, stop)
+        if q < 0:
+            return stop
+        m = _OPEN_RE.match(text[q + 1:min(q + 200, stop)])
+        if m is not None and m.group(2) is not None:
+            return q + 1
+        at = q + 2
+
+
 def scan(text: Text, start: int = 0, stop: int | None = None, *, bare: bool = False) -> list[RawEntry]:
     """Every block (entries, @string, @preamble, @comment) in text[start:stop], in order. With `bare`, also each
     '@type' that has no '{' or '(' after it (closer ""): BibTeX rejects those outside an entry."""
     stop = len(text) if stop is None else stop
-    if not isinstance(text, str):  # a rope: its slice from the start's line (what the scan looks back at)
-        base = line_start(text, start)
-        got = scan(text.slice(base, stop), start - base, stop - base, bare=bare)
-        for e in got:
-            e.start, e.body, e.end = e.start + base, e.body + base, e.end + base
-        return got
+    if not isinstance(text, str):
+        # A rope: a window at a time, each from its first line's start (what the scan looks back at), cut where
+        # an entry opens a line (the entry before ends there anyway): the same blocks as one scan of the whole,
+        # without a string of the whole (a 98 MB file joined in one C call: ~90 ms with the GIL held).
+        whole: list[RawEntry] = []
+        a = start
+        while a < stop:
+            b = _cut(text, a + SCAN_WINDOW, stop) if stop - a > SCAN_WINDOW else stop
+            base = line_start(text, a)
+            got = scan(text.slice(base, b), a - base, b - base, bare=bare)
+            for e in got:
+                e.start, e.body, e.end = e.start + base, e.body + base, e.end + base
+            whole += got
+            a = b
+        return whole
     opens: list[tuple[re.Match[str], bool]] = []  # (match, at the start of its line)
     strays: list[re.Match[str]] = []
     for m in _OPEN_RE.finditer(text, start, stop):
