@@ -9,6 +9,7 @@ import pytest
 
 from paperlens.analysis.bibload import read_bib_path
 from paperlens.core.rope import Rope
+from paperlens.sources import bibtex
 from paperlens.sources.bibtex import READ_BLOCK, decode_bib_bytes, encoding_note, read_bib_file
 
 REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "realworld" / "bib"
@@ -20,16 +21,25 @@ def _old(path: Path) -> tuple[str, str, str]:
     return text, enc, hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+# Bytes read (and hashed) at a time: a block, blocks and a bit (a chunk's last block is short), the default.
+CHUNKS = [READ_BLOCK, 2 * READ_BLOCK + 5, bibtex.READ_CHUNK]
+
+
+@pytest.mark.parametrize("chunk", CHUNKS)
 @pytest.mark.parametrize("name", ["cryptobib-abbrev3.bib", "akhirsch_main.bib", "biblatex-examples.bib"])
-def test_real_bib_as_rope_is_the_whole_file_decode(name: str) -> None:
+def test_real_bib_as_rope_is_the_whole_file_decode(name: str, chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bibtex, "READ_CHUNK", chunk)
     path = REAL / name
     text, enc, digest = read_bib_file(path, rope_chars=0)
     assert isinstance(text, Rope) and len(text.chunks) > 1 or path.stat().st_size <= READ_BLOCK
     assert (str(text), enc, digest) == _old(path)
 
 
-def test_multibyte_characters_and_crlf_cut_by_block_edges(tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk", CHUNKS)
+def test_multibyte_characters_and_crlf_cut_by_block_edges(tmp_path: Path, chunk: int,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     # Each 2-, 3- and 4-byte character, and a CRLF, cut by a block edge after each of its bytes in turn.
+    monkeypatch.setattr(bibtex, "READ_CHUNK", chunk)
     cuts = [("é", 1), ("’", 1), ("’", 2), ("漢", 2), ("𝔼", 1), ("𝔼", 2), ("𝔼", 3), ("\r\n", 1)]
     body = ""
     for k, (ch, cut) in enumerate(cuts):

@@ -11,6 +11,7 @@ import bisect
 import functools
 import gc
 import hashlib
+import io
 import logging
 import os
 import pickle
@@ -177,7 +178,9 @@ def load_columns(path: Path) -> Any:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        with path.open("rb") as f:
+        # Read in one go, then unpickled from memory: a file read per piece lets the GIL go and takes it back,
+        # and the event loop waiting for it meanwhile is not handed it then (it waits again; see READ_CHUNK).
+        with io.BytesIO(path.read_bytes()) as f:
             got = pickle.load(f)  # our own file in the user's cache dir
             if not (isinstance(got, tuple) and len(got) == 2 and isinstance(got[1], list)):
                 return got  # (another version's file: refused by the caller)

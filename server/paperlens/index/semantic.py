@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import io
 import math
 import os
 import pickle
@@ -153,7 +154,7 @@ def _make_zipf_table() -> ZipfTable:
         try:
             table = ZipfTable()
             # In slices: each C call short, so that requests get the GIL in between (it loads while they run).
-            with saved.open("rb") as f:  # our own file in the user's cache dir
+            with io.BytesIO(saved.read_bytes()) as f:  # our own file; read in one go (see bibtex.READ_CHUNK)
                 for _ in range(pickle.load(f)):
                     words, values = pickle.load(f)
                     table.add(words.split("\n"), values)
