@@ -54,6 +54,34 @@ def test_runs_on_disk_give_the_in_memory_postings(run: int) -> None:
     assert np.array_equal(cols[2].view(np.uint16), want_w[by_doc].view(np.uint16))
 
 
+@pytest.mark.parametrize("run", [1, 53, 1 << 22])
+def test_runs_with_terms_left_out_give_the_in_memory_postings(run: int) -> None:
+    # The names' postings (build._hashed_names): pairs without weight, repeated pairs, terms left out by a mask
+    # (code names many repos share) and a kept term with no pair.
+    rng = np.random.default_rng(11)
+    n_terms, n_papers = 300, 250
+    rank = rng.permutation(n_papers).astype(np.int32)
+    runs = TripleRuns(n_terms, run)
+    ts, ss = [], []
+    for lo in range(0, n_papers, 40):
+        k = int(rng.integers(50, 200))
+        t = rng.integers(0, n_terms - 1, size=k).astype(np.uint32)  # (the last term has no pair)
+        s = rng.integers(lo, min(lo + 40, n_papers), size=k).astype(np.uint32)
+        runs.add(t, s, np.zeros(k, dtype=np.float16))
+        ts.append(t)
+        ss.append(s)
+    keep = rng.random(n_terms) < 0.7
+    keep[-1] = True
+    want, want_kept, _ = postings(_strings, n_terms, np.concatenate(ts), np.concatenate(ss), rank, keep)
+    got = runs.postings(_strings, rank, keep)
+    assert got is not None
+    post, kept, _ = got
+    assert list(post.terms) == list(want.terms) and len(post.terms) == int(keep.sum())
+    assert np.array_equal(kept, want_kept)
+    assert np.array_equal(np.asarray(post.offsets), np.asarray(want.offsets))
+    assert np.array_equal(np.asarray(post.ids), np.asarray(want.ids))
+
+
 def test_no_triples() -> None:
     got = TripleRuns(10).postings(_strings, np.arange(5, dtype=np.int32))
     assert got is not None

@@ -9,6 +9,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from paperlens.core.model import Paper
 from paperlens.sources.errors import FeedError
@@ -341,3 +343,13 @@ def test_json_feed_is_refused_with_a_clear_line(tmp_path: Path) -> None:
 def test_unknown_object_is_refused() -> None:
     papers, warnings = parse_hf_json({"name": "x", "rows": []}, "o.json")
     assert papers == [] and "keys name, rows" in warnings[0]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab é\t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2003\u2028\u3000\u200bx")),
+               max_size=12) | st.text(max_size=20))
+def test_whitespace_collapsed_as_split_and_join_do(v: str) -> None:
+    # The fast path (no list of words when there is nothing to collapse) gives what split and join give.
+    from paperlens.sources.hf_api import _str
+
+    assert _str(v) == (" ".join(v.split()) or None)

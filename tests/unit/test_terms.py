@@ -175,3 +175,17 @@ def test_bloom_built_in_numpy_is_the_one_added_name_by_name() -> None:
     assert Bloom.build(StrArray.build(names), len(names)).bits == one_by_one.bits
     assert Bloom.build(set(names), len(names)).bits == one_by_one.bits
     assert all(x in one_by_one for x in names)
+
+
+def test_telling_a_block_of_terms_at_a_time_is_telling_of_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    from paperlens.index import build
+    from paperlens.index.semantic import telling
+    from paperlens.index.store import StrArray
+
+    terms = sorted({"kv cache", "the", "transformer", "état de l'art", "α-β", "rope", "of", "", "a b", "zebra",
+                    "information bottleneck", "résumé", "model", "x"})
+    want = [(" " in t) or telling(t) for t in terms]
+    assert any(want) and not all(want)
+    for block in (1, 3, 1 << 20):
+        monkeypatch.setattr(build, "TELLING_BLOCK", block)
+        assert build._telling(StrArray.build(terms)).tolist() == want

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Container, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -107,6 +107,15 @@ def one_heap_for_threads() -> None:
     libc = _libc()
     if libc is not None:
         libc.mallopt(-8, 2)  # M_ARENA_MAX
+
+
+class TopTermsPool(Protocol):
+    """Processes that run `top_terms` on chunks of bags (parallel.Workers)."""
+
+    def top_terms(self, idf: npt.NDArray[np.float64], df: npt.NDArray[np.int64],
+                  chunks: Iterable[tuple[npt.NDArray[Any], ...]]) -> Iterator[tuple[npt.NDArray[Any], ...]]: ...
+
+    def close(self) -> None: ...
 
 
 class Strings:
@@ -278,6 +287,8 @@ class IndexBuilder:
         self.hwords: Vocab | None = None
         # Dense vectors (dense.py): looked up or embedded at finish, for a small index only.
         self.texts: list[str] | None = []
+        # A parallel build's worker processes, kept for the related-paper step of `finish` (parallel.py).
+        self.workers: TopTermsPool | None = None
 
     def _name(self, norm: str, seq: int, display: str, common: bool, code: bool) -> None:
         if not norm:
@@ -388,9 +399,11 @@ class IndexBuilder:
                 cnts.append(np.frombuffer(self.bags.read(4 * k), dtype=np.float32))
             yield np.concatenate(tids), np.concatenate(cnts), np.repeat(np.arange(lo, lo + len(ln), dtype=np.int32), ln)
 
-    def _related(self, rank: npt.NDArray[np.int32]) -> dict[str, Any]:
+    def _related_terms(self) -> tuple[TripleRuns, npt.NDArray[np.float64], TermStrings]:
         """Content vectors from the saved bags (one pass for document frequencies, one for the weights, a chunk
-        of papers at a time), their posting lists, and per paper its terms: the `rel*` and `doc_term*` columns."""
+        of papers at a time): each paper's top terms, as triples on a scratch file (`TripleRuns`), the terms'
+        idf and their strings. On the build's workers when it has them (a parallel build), else on a thread per
+        core. Reads only the bags and the key phrases' table: `finish` runs it beside the other tables."""
         n = self.n
         hashed = self.hashed
         if hashed is not None:  # a parallel build: terms numbered by hash, counted while merging (terms.py)
@@ -418,8 +431,32 @@ class IndexBuilder:
         # time); the weights are stored as float16, so they are rounded to it here (the same values either way).
         runs = TripleRuns(v)
         with phase("related: top terms"):
-            for t_, s_, w_ in _threaded(lambda c: _top_terms(c[0], c[1], c[2], idf, df), bag_chunks()):
-                runs.add(t_, s_, w_.astype(np.float32).astype(np.float16))
+            try:
+                tops = self.workers.top_terms(idf, df, bag_chunks()) if self.workers is not None else \
+                    _threaded(lambda c: top_terms(c[0], c[1], c[2], idf, df), bag_chunks())
+                for t_, s_, w_ in tops:
+                    runs.add(t_, s_, w_.astype(np.float32).astype(np.float16))
+            finally:
+                self.close_workers()
+        if hashed is not None:
+            hashed.release()
+            del df
+        return runs, idf, strings
+
+    def close_workers(self) -> None:
+        """The build's worker processes (parallel.py) end; their memory goes back before the final sorts."""
+        if self.workers is not None:
+            self.workers.close()
+            self.workers = None
+
+    def _related(self, rank: npt.NDArray[np.int32], started: Future[tuple[TripleRuns, npt.NDArray[np.float64],
+                                                                           TermStrings]] | None = None
+                 ) -> dict[str, Any]:
+        """The related-paper columns (`rel*`, `doc_term*`): the top terms' posting lists, and per paper its terms;
+        started: `_related_terms` running already."""
+        n = self.n
+        runs, idf, strings = started.result() if started is not None else self._related_terms()
+        v = len(runs.counts)
         with phase("related: postings"):
             got = runs.postings(strings, rank)
         if got is None:  # (term and paper ids too many for one 64-bit key: sorted in memory)
@@ -428,7 +465,8 @@ class IndexBuilder:
             del rel_t, rel_s, rel_w16
         assert got is not None
         post, kept, w_sorted = got
-        del runs
+        del runs, got, strings
+        self.hashed = None  # (its strings are read: the key phrases' table goes)
         return_freed_memory()
         rel_w = w_sorted if w_sorted is not None else np.zeros(0, dtype=np.float16)
         # Per paper, its terms (CSR by id): the transpose of the postings.
@@ -469,16 +507,25 @@ class IndexBuilder:
                      {"t": np.frombuffer(t, dtype=np.uint32), "s": np.frombuffer(s, dtype=np.uint32),
                       "dblob": np.frombuffer(dblob, dtype=np.uint8), "doff": doff})
         hn.close()
-        tarr, sarr = hn.pairs()
+        # The (name, paper) pairs (~20M at 1M papers) sorted on disk by ranges, as the words' (`_word_postings`).
+        runs = TripleRuns(hn.n_terms)
+        for c in range(len(hn.chunks)):
+            tc = hn.ids(c)[hn.read(c, "t")]
+            runs.add(tc, hn.read(c, "s"), np.zeros(len(tc), dtype=np.float16))
         # A code identifier that several repos share (a class `Transformer`) points to no paper.
-        df_names = np.bincount(tarr, minlength=hn.n_terms)
         code_only = hn.cols["code"].astype(bool)
-        keep = ~(code_only & (df_names > 3))
-        post, kept, _ = postings(hn.packed, hn.n_terms, tarr, sarr, rank, keep)
-        del tarr, sarr
+        keep = ~(code_only & (runs.counts > 3))
+        got = runs.postings(hn.packed, rank, keep)
+        if got is not None:
+            post, kept = got[0], got[1]
+        else:  # (ids too many for one sort key: in memory)
+            post, kept, _ = postings(hn.packed, hn.n_terms, *hn.pairs(), rank, keep)
+        del runs, got
+        # The kept names' displays, packed (millions of names: no Python string each).
         asc = np.sort(kept)
-        disp_asc = hn.strings(asc, "dblob", "doff")
-        display = StrArray.build(disp_asc[j] for j in np.searchsorted(asc, kept).tolist())
+        dblob_asc, doff_asc = hn.packed(asc, "dblob", "doff")
+        display = StrArray(*gather(dblob_asc, doff_asc, np.searchsorted(asc, kept)))
+        del dblob_asc, doff_asc
         common = hn.cols["common"].astype(np.uint8)
         flags = ((common[kept] * F_COMMON) | (code_only[kept].astype(np.uint8) * F_CODE_ONLY)).astype(np.uint8)
         return post, display, flags
@@ -489,6 +536,18 @@ class IndexBuilder:
 
     def finish(self) -> Columns:
         """The columns and tables (ids in prior order: upvotes, then recency)."""
+        # A parallel build ranks each paper's key phrases (the longest step) on its workers, while this thread
+        # makes the other tables: nothing of what that reads (the bags and the key phrases' table) changes here.
+        helper = ThreadPoolExecutor(1, thread_name_prefix="index-related") if self.hashed is not None else None
+        try:
+            started = helper.submit(self._related_terms) if helper is not None else None
+            return self._finish(started)
+        finally:
+            if helper is not None:
+                helper.shutdown()
+            self.close_workers()
+
+    def _finish(self, started: Future[tuple[TripleRuns, npt.NDArray[np.float64], TermStrings]] | None) -> Columns:
         n = self.n
         up = np.frombuffer(self.upvotes, dtype=np.int32).astype(np.float64)
         dord = np.frombuffer(self.date_ord, dtype=np.int32).astype(np.int64)
@@ -506,13 +565,19 @@ class IndexBuilder:
                 keys_by_seq[i] = k
             del stable, keys_stable, user_key
             keys = [keys_by_seq[i] for i in order.tolist()]
+            del up, dord, seqs
+            big = self.hashed is not None  # a big build: what each step is done with goes as it is done
+            if big:
+                self.base_keys, self.user_key = Strings(), array("b")
         if self.hnames is not None and self.hwords is not None:
             with phase("names"):
                 names, name_display, name_flags = self._hashed_names(keys_by_seq, rank)
                 del keys_by_seq
+                self.hnames = None
                 return_freed_memory()
             with phase("words"):
                 words_post = _word_postings(self.hwords, rank)
+                self.hwords = None
                 return_freed_memory()
         else:
             for i, k in enumerate(keys_by_seq):
@@ -554,6 +619,11 @@ class IndexBuilder:
                 np.zeros(0, np.int32),
             }
             del keys
+            if big:
+                self.titles, self.methods, self.authors = Strings(), Strings(), Strings()
+                self.repo_names, self.arxiv = Strings(), Strings()
+                self.rec_start, self.rec_end = array("q"), array("q")
+                return_freed_memory()
         with phase("blooms, prefix tops"):
             lookups: dict[str, Any] = {
                 "bloom_names": Bloom.build(names.terms, len(names.terms)),
@@ -561,8 +631,10 @@ class IndexBuilder:
                 "name_tops": prefix_tops(names),
                 "word_tops": prefix_tops(words_post),
             }
+            if big:
+                self.prefixes = set()
         with phase("related"):
-            related = self._related(rank)
+            related = self._related(rank, started)
         return Columns(
             n=n,
             **per_paper,
@@ -694,18 +766,24 @@ def _count_in(mask: npt.NDArray[np.bool_], off: npt.NDArray[np.int64]) -> npt.ND
     return np.searchsorted(at, off[1:]) - np.searchsorted(at, off[:-1])
 
 
+TELLING_BLOCK = 1 << 20  # terms looked at a time by `_telling`
+
+
 def _telling(terms: StrArray) -> npt.NDArray[np.bool_]:
     """`telling` of every term: a phrase (a space in it) is, so only the single words are decoded and looked up
     (millions of key phrases at 1M papers, a few per cent of them single words)."""
     blob, off = terms.packed()
     blob, off = np.asarray(blob), np.asarray(off, dtype=np.int64)
-    out = _count_in(blob == 32, off) > 0
+    out = np.zeros(len(off) - 1, dtype=bool)
+    for a in range(0, len(out), TELLING_BLOCK):  # (a bool and an int64 per byte and space: a block at a time)
+        b = min(a + TELLING_BLOCK, len(out))
+        out[a:b] = _count_in(blob[off[a] : off[b]] == 32, off[a : b + 1] - off[a]) > 0
     single = np.flatnonzero(~out)
     out[single] = np.fromiter((telling(terms[i]) for i in single.tolist()), dtype=np.bool_, count=len(single))
     return out
 
 
-def _top_terms(tids: npt.NDArray[Any], counts: npt.NDArray[Any], seq: npt.NDArray[Any],
+def top_terms(tids: npt.NDArray[Any], counts: npt.NDArray[Any], seq: npt.NDArray[Any],
                idf: npt.NDArray[np.float64], df: npt.NDArray[np.int64]) -> tuple[npt.NDArray[Any], ...]:
     """Per paper, its REL_TERMS heaviest key phrases that other papers share and its REL_OWN heaviest phrases of
     its own (its name, for a passage that names it); weights L2-normalised over the whole bag, so that a score

@@ -172,12 +172,12 @@ class TripleRuns:
                 np.concatenate([np.zeros(0, np.uint32), *(g[1] for g in got)]),
                 np.concatenate([np.zeros(0, np.uint16), *(g[2] for g in got)]).view(np.float16))
 
-    def postings(self, strings: TermStrings, rank: npt.NDArray[np.int32]
+    def postings(self, strings: TermStrings, rank: npt.NDArray[np.int32], keep: npt.NDArray[np.bool_] | None = None
                  ) -> tuple[Postings, npt.NDArray[np.int64], npt.NDArray[np.float16]] | None:
-        """`build.postings(strings, n_terms, t, s, rank, used, w16)` over every triple added (the used terms,
-        their papers by id, float16 weights), range by range; None when the packed key does not fit 64 bits
-        (then the caller sorts in memory)."""
-        used = self.counts > 0
+        """`build.postings(strings, n_terms, t, s, rank, keep, w16)` over every triple added (the kept terms,
+        default the used ones; their papers by id, float16 weights), range by range; None when the packed key
+        does not fit 64 bits (then the caller sorts in memory)."""
+        used = self.counts > 0 if keep is None else keep
         terms, order_terms = sorted_terms(strings, len(self.counts), used)
         nt = len(order_terms)
         pid_bits = max(1, (len(rank) - 1).bit_length())
@@ -195,6 +195,12 @@ class TripleRuns:
         for pos, k in self.chunks:
             t, s, w = self._read(pos, k)
             new = new_of_old[t]
+            if keep is not None:  # the triples of terms left out go
+                mask = np.greater_equal(new, 0)
+                if not mask.all():
+                    new, s, w = new[mask], s[mask], w[mask]
+                    k = len(new)
+                del mask
             key = new.astype(np.uint64) << shift
             key |= rank[s].astype(np.uint64) << np.uint64(16)
             key |= w.astype(np.uint64)

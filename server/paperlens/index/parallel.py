@@ -30,9 +30,10 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from paperlens.core.model import Paper, Repo
-from paperlens.index.build import IndexBuilder, Strings, big_blocks_mapped, phase, return_freed_memory
+from paperlens.index.build import IndexBuilder, Strings, big_blocks_mapped, phase, return_freed_memory, top_terms
 from paperlens.index.dense import DENSE_MAX
 from paperlens.index.terms import HashedTerms, Vocab, pack, term_hashes
 
@@ -175,13 +176,19 @@ class _Worker:
         assert self.proc.stdin is not None
         return self.proc.stdin
 
-    def run(self, chunk: list[Paper]) -> dict[str, Any]:
+    def send(self, msg: Any) -> None:
+        _send(self.stdin, msg)
+
+    def recv(self) -> Any:
         assert self.proc.stdout is not None
-        _send(self.stdin, chunk)
         try:
-            return cast(dict[str, Any], _recv(self.proc.stdout))
+            return _recv(self.proc.stdout)
         except EOFError:
             raise OSError(f"index build worker {self.proc.pid} exited ({self.proc.poll()})") from None
+
+    def run(self, msg: Any) -> Any:
+        self.send(msg)
+        return self.recv()
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -193,10 +200,65 @@ class _Worker:
             self.proc.wait()
 
 
+class Workers:
+    """The build's worker processes: chunks of papers analysed while the feed is read, then (`top_terms`) the
+    related-paper step's per-paper ranking, which `IndexBuilder.finish` runs on them while this process makes
+    the other tables."""
+
+    def __init__(self, repos: dict[str, Repo], n: int) -> None:
+        self.procs: list[_Worker] = []
+        try:
+            for _ in range(n):
+                self.procs.append(_Worker(repos))
+        except BaseException:
+            self.close()
+            raise
+
+    def map(self, msgs: Iterable[Any]) -> Iterator[Any]:
+        """Each message to a free worker, the answers in order; at most two messages per worker in flight. One
+        thread per worker waits on its pipe (the GIL is free meanwhile); msgs is read in the caller's thread."""
+        idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
+        for w in self.procs:
+            idle.put(w)
+
+        def run(m: Any) -> Any:
+            w = idle.get()
+            try:
+                return w.run(m)
+            finally:
+                idle.put(w)
+
+        with ThreadPoolExecutor(len(self.procs)) as pool:
+            pending: deque[Future[Any]] = deque()
+            for m in msgs:
+                pending.append(pool.submit(run, m))
+                if len(pending) >= 2 * len(self.procs):
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+    def top_terms(self, idf: npt.NDArray[np.float64], df: npt.NDArray[np.int64],
+                  chunks: Iterable[tuple[npt.NDArray[Any], ...]]) -> Iterator[tuple[npt.NDArray[Any], ...]]:
+        """`build.top_terms(*chunk, idf, df)` of each chunk (term ids, weights, paper seq), in order. The workers
+        get the weights once (df only as far as `top_terms` reads it: whether a term is a paper's own)."""
+        weights = ("weights", idf, np.minimum(df, 2).astype(np.uint8))
+        for w in self.procs:
+            w.send(weights)
+        for w in self.procs:
+            w.recv()
+        yield from self.map(("top", *c) for c in chunks)
+
+    def close(self) -> None:
+        for w in self.procs:
+            w.close()
+        self.procs = []
+
+
 def add_all_parallel(b: IndexBuilder, papers: Iterable[Paper], workers: int | None = None,
                      chunk: int = CHUNK, min_parallel: int = MIN_PARALLEL) -> None:
     """`b.add_all(papers)` on `workers` processes (default: one per core); serially for a small stream or a
-    single core. b must be fresh (no papers added yet)."""
+    single core. b must be fresh (no papers added yet). The workers are left to b (`b.workers`): its `finish`
+    uses them once more and closes them (`IndexBuilder.close_workers`)."""
     workers = default_workers() if workers is None else workers
     chunks = _chunks(papers, chunk)
     head = list(islice(chunks, max(1, min_parallel // chunk)))
@@ -209,52 +271,27 @@ def add_all_parallel(b: IndexBuilder, papers: Iterable[Paper], workers: int | No
     b.hashed = HashedTerms(scratch)
     b.hnames = Vocab(scratch, {"common": np.maximum, "code": np.minimum})
     b.hwords = Vocab(scratch)
-    idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
-    procs = [_Worker(b.repos) for _ in range(workers)]
-    for w in procs:
-        idle.put(w)
-
-    def run(c: list[Paper]) -> dict[str, Any]:
-        w = idle.get()
-        try:
-            return w.run(c)
-        finally:
-            idle.put(w)
-
-    # One thread per worker waits on its pipe (the GIL is free meanwhile); this thread reads the feed and merges
-    # the answers in stream order. At most two chunks per worker are in flight.
+    pool = Workers(b.repos, workers)
+    b.workers = pool
     try:
-        with phase("workers' phase"), ThreadPoolExecutor(workers) as pool:
-            pending: deque[Future[dict[str, Any]]] = deque()
+        with phase("workers' phase"):
             merged = 0
-            waited = merging = 0.0  # this thread's time waiting for the workers and merging (the rest: the feed)
-
-            def merge_next() -> None:
-                nonlocal waited, merging
+            merging = 0.0  # this thread's time merging the chunks (besides: reading the feed, waiting)
+            for part in pool.map(chain(head, chunks)):
                 t0 = time.perf_counter()
-                part = pending.popleft().result()
-                t1 = time.perf_counter()
                 merge_chunk(b, part)
-                waited, merging = waited + t1 - t0, merging + time.perf_counter() - t1
-
-            for c in chain(head, chunks):
-                pending.append(pool.submit(run, c))
-                if len(pending) >= 2 * workers:
-                    merge_next()
-                    merged += 1
-                    if merged % 16 == 0:
-                        return_freed_memory()
-            while pending:
-                merge_next()
-            log.info("index build: while the workers ran, this thread waited %.1f s for them and merged for %.1f s",
-                     waited, merging)
+                merging += time.perf_counter() - t0
+                merged += 1
+                if merged % 16 == 0:
+                    return_freed_memory()
+            log.info("index build: while the workers ran, this thread merged their chunks for %.1f s", merging)
         with phase("vocabularies numbered"):
             b.hashed.close()
             b.hwords.close()  # (names get the keys first: IndexBuilder.finish)
             return_freed_memory()
-    finally:
-        for w in procs:
-            w.close()
+    except BaseException:
+        b.close_workers()
+        raise
 
 
 def _serve() -> None:
@@ -266,13 +303,22 @@ def _serve() -> None:
     sys.stdout = sys.stderr
     _init(_recv(inp))
     seen = 0
+    weights: tuple[Any, Any] | None = None
     while True:
         try:
-            papers = _recv(inp)
+            msg = _recv(inp)
         except EOFError:
             return
-        seen += len(papers)
-        _send(out, _analyse(papers, texts=seen <= DENSE_MAX))
+        if isinstance(msg, list):  # a chunk of papers
+            seen += len(msg)
+            _send(out, _analyse(msg, texts=seen <= DENSE_MAX))
+        elif msg[0] == "weights":  # the feed is read: the related-paper step comes next
+            weights = msg[1], msg[2]
+            return_freed_memory()
+            _send(out, None)
+        else:  # ("top", term ids, weights, paper seq) of a chunk
+            assert weights is not None
+            _send(out, top_terms(msg[1], msg[2], msg[3], *weights))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,10 @@ def _str(v: Any) -> str | None:
     """A non-empty string with whitespace collapsed (HF titles and summaries carry arXiv line breaks)."""
     if not isinstance(v, str):
         return None
+    if v.isprintable() and "  " not in v and v[:1] != " " and v[-1:] != " ":
+        # Nothing to collapse (most strings; a million-paper feed): every whitespace character but the space is
+        # unprintable, so two scans in C tell, and no list of words is made.
+        return v or None
     s = " ".join(v.split())
     return s or None
 
