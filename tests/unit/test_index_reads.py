@@ -15,7 +15,7 @@ import pytest
 
 from paperlens.core.config import Settings
 from paperlens.core.model import Paper
-from paperlens.index import segments
+from paperlens.index import segments, store
 from paperlens.index.core import Index
 from paperlens.index.persist import read_columns
 from paperlens.index.store import FileSlices, load_mapped, prefetch
@@ -44,6 +44,21 @@ def ipath(tmp_path: Path) -> Path:
     found = find_index(s.cache_path, sources_fingerprint(s))
     assert found is not None
     return found
+
+
+@pytest.fixture(autouse=True)
+def pread_every_column(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test indexes are small: read every column by pread, as a 1M index's large ones are."""
+    monkeypatch.setattr(store, "PREAD_MIN", 0)
+
+
+def test_small_columns_are_sliced_through_the_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "PREAD_MIN", 1 << 20)
+    np.save(tmp_path / "small.npy", np.arange(1000, dtype=np.int64))
+    np.save(tmp_path / "big.npy", np.arange(1 << 18, dtype=np.int64))  # 2 MB
+    small, big = FileSlices(load_mapped(tmp_path / "small.npy")), FileSlices(load_mapped(tmp_path / "big.npy"))
+    assert np.shares_memory(small[10:20], small._a) and not np.shares_memory(big[10:20], big._a)
+    assert np.array_equal(big[10:20], np.arange(10, 20))
 
 
 def test_file_slices_equal_the_mapped_array_and_outlive_the_file(tmp_path: Path) -> None:

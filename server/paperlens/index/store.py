@@ -46,17 +46,23 @@ def prefetch(paths: Iterable[Path], budget: int) -> int:
     return done
 
 
+PREAD_MIN = 32 << 20  # columns smaller than this are sliced through the map: few pages, and no system call
+
+
 class FileSlices:
     """Slices of a saved 1-D column read with pread, not through its memory map. Random look-ups into a large
     column map the pages around each one into the process (on this kernel the whole cached folio, up to
     megabytes): 100 hovers at 1M papers mapped ~500 MB of the related-paper postings, which counts in the
     server's RSS. Read this way the pages stay in the kernel's file cache only. A column not backed by a file
-    (an index built in memory) is sliced as is."""
+    (an index built in memory), or below PREAD_MIN bytes, is sliced as is: each pread lets other threads take
+    the interpreter (a .bib loading), and a hover would wait for it to come back ~100 times."""
 
     __slots__ = ("_a", "_fd", "_off", "_item", "__weakref__")
 
     def __init__(self, a: npt.NDArray[Any]) -> None:
         self._a, self._fd, self._off, self._item = a, -1, 0, a.dtype.itemsize
+        if a.nbytes < PREAD_MIN:
+            return
         m: Any = a
         while m is not None and not isinstance(m, np.memmap):
             m = getattr(m, "base", None)
