@@ -789,10 +789,17 @@ def top_terms(tids: npt.NDArray[Any], counts: npt.NDArray[Any], seq: npt.NDArray
     its own (its name, for a passage that names it); weights L2-normalised over the whole bag, so that a score
     is a cosine (vectorised over many papers). A phrase's weight: its rarity in general English and its use in
     the paper (semantic.key_phrases), times its rarity in the feed (idf)."""
-    w = (counts.astype(np.float32) * idf[tids]).astype(np.float32)
+    return ranked_terms(tids, counts, seq, idf[tids], df[tids] <= 1)
+
+
+def ranked_terms(tids: npt.NDArray[Any], counts: npt.NDArray[Any], seq: npt.NDArray[Any],
+                 idf_t: npt.NDArray[np.float64], own_t: npt.NDArray[np.bool_]) -> tuple[npt.NDArray[Any], ...]:
+    """`top_terms` given each entry's idf and whether its term is the paper's own (a worker process gets these
+    with the chunk, not the whole vocabulary's tables)."""
+    w = (counts.astype(np.float32) * idf_t).astype(np.float32)
     base = int(seq.min()) if len(seq) else 0  # norms indexed from the chunk's first paper
     norms = np.sqrt(np.bincount(seq - base, weights=w * w))
-    own = (df[tids] <= 1).astype(np.int8)
+    own = own_t.astype(np.int8)
     tids, w, seq, own = paper_weight_order(tids, w, seq, own, base)
     group = seq.astype(np.int64) * 2 + own
     starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1] if len(seq) else np.zeros(0, dtype=np.int64)

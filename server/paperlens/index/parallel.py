@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from paperlens.core.model import Paper, Repo
-from paperlens.index.build import IndexBuilder, Strings, big_blocks_mapped, phase, return_freed_memory, top_terms
+from paperlens.index.build import IndexBuilder, Strings, big_blocks_mapped, phase, ranked_terms, return_freed_memory
 from paperlens.index.dense import DENSE_MAX
 from paperlens.index.terms import HashedTerms, Vocab, pack, term_hashes
 
@@ -239,14 +239,10 @@ class Workers:
 
     def top_terms(self, idf: npt.NDArray[np.float64], df: npt.NDArray[np.int64],
                   chunks: Iterable[tuple[npt.NDArray[Any], ...]]) -> Iterator[tuple[npt.NDArray[Any], ...]]:
-        """`build.top_terms(*chunk, idf, df)` of each chunk (term ids, weights, paper seq), in order. The workers
-        get the weights once (df only as far as `top_terms` reads it: whether a term is a paper's own)."""
-        weights = ("weights", idf, np.minimum(df, 2).astype(np.uint8))
-        for w in self.procs:
-            w.send(weights)
-        for w in self.procs:
-            w.recv()
-        yield from self.map(("top", *c) for c in chunks)
+        """`build.top_terms(*chunk, idf, df)` of each chunk (term ids, weights, paper seq), in order. Each chunk
+        goes with its entries' idf and own-term flags, so that no worker holds the vocabulary's tables (at 1M
+        papers ~80 MB each)."""
+        yield from self.map(("top", t, w, s, idf[t], df[t] <= 1) for t, w, s in chunks)
 
     def close(self) -> None:
         for w in self.procs:
@@ -303,7 +299,7 @@ def _serve() -> None:
     sys.stdout = sys.stderr
     _init(_recv(inp))
     seen = 0
-    weights: tuple[Any, Any] | None = None
+    ranking = False
     while True:
         try:
             msg = _recv(inp)
@@ -312,13 +308,11 @@ def _serve() -> None:
         if isinstance(msg, list):  # a chunk of papers
             seen += len(msg)
             _send(out, _analyse(msg, texts=seen <= DENSE_MAX))
-        elif msg[0] == "weights":  # the feed is read: the related-paper step comes next
-            weights = msg[1], msg[2]
-            return_freed_memory()
-            _send(out, None)
-        else:  # ("top", term ids, weights, paper seq) of a chunk
-            assert weights is not None
-            _send(out, top_terms(msg[1], msg[2], msg[3], *weights))
+        else:  # ("top", term ids, weights, paper seq, idf, own) of a chunk's bags: the related-paper step
+            if not ranking:  # (the chunks' analysis is over: its freed memory back to the system)
+                ranking = True
+                return_freed_memory()
+            _send(out, ranked_terms(*msg[1:]))
 
 
 if __name__ == "__main__":
