@@ -109,6 +109,10 @@ def one_heap_for_threads() -> None:
         libc.mallopt(-8, 2)  # M_ARENA_MAX
 
 
+# Each paper's top terms on a scratch file, the terms' idf and their strings (`IndexBuilder._related_terms`).
+RelatedTerms = tuple[TripleRuns, npt.NDArray[np.float64], TermStrings]
+
+
 class TopTermsPool(Protocol):
     """Processes that run `top_terms` on chunks of bags (parallel.Workers)."""
 
@@ -399,7 +403,7 @@ class IndexBuilder:
                 cnts.append(np.frombuffer(self.bags.read(4 * k), dtype=np.float32))
             yield np.concatenate(tids), np.concatenate(cnts), np.repeat(np.arange(lo, lo + len(ln), dtype=np.int32), ln)
 
-    def _related_terms(self) -> tuple[TripleRuns, npt.NDArray[np.float64], TermStrings]:
+    def _related_terms(self) -> RelatedTerms:
         """Content vectors from the saved bags (one pass for document frequencies, one for the weights, a chunk
         of papers at a time): each paper's top terms, as triples on a scratch file (`TripleRuns`), the terms'
         idf and their strings. On the build's workers when it has them (a parallel build), else on a thread per
@@ -449,13 +453,13 @@ class IndexBuilder:
             self.workers.close()
             self.workers = None
 
-    def _related(self, rank: npt.NDArray[np.int32], started: Future[tuple[TripleRuns, npt.NDArray[np.float64],
-                                                                           TermStrings]] | None = None
+    def _related(self, rank: npt.NDArray[np.int32], started: Future[list[RelatedTerms]] | None = None
                  ) -> dict[str, Any]:
         """The related-paper columns (`rel*`, `doc_term*`): the top terms' posting lists, and per paper its terms;
-        started: `_related_terms` running already."""
+        started: `_related_terms` running already (its result in a list, taken out of it here so that the future
+        does not keep the triples' counts and the key phrases' table alive to the end)."""
         n = self.n
-        runs, idf, strings = started.result() if started is not None else self._related_terms()
+        runs, idf, strings = started.result().pop() if started is not None else self._related_terms()
         v = len(runs.counts)
         with phase("related: postings"):
             got = runs.postings(strings, rank)
@@ -467,6 +471,8 @@ class IndexBuilder:
         post, kept, w_sorted = got
         del runs, got, strings
         self.hashed = None  # (its strings are read: the key phrases' table goes)
+        rel_idf = idf[kept].astype(np.float32)
+        del idf, kept
         return_freed_memory()
         rel_w = w_sorted if w_sorted is not None else np.zeros(0, dtype=np.float16)
         # Per paper, its terms (CSR by id): the transpose of the postings.
@@ -479,7 +485,7 @@ class IndexBuilder:
             if n:
                 np.cumsum(np.bincount(np.asarray(post.ids), minlength=n), out=doc_term_off[1:])
             cols = doc_term_off, term_of[by_doc], rel_w[by_doc]
-        return {"rel": post, "rel_idf": idf[kept].astype(np.float32),
+        return {"rel": post, "rel_idf": rel_idf,
                 "rel_telling": _telling(post.terms),
                 "rel_w": rel_w, "doc_term_off": cols[0], "doc_term_ids": cols[1], "doc_term_w": cols[2]}
 
@@ -540,14 +546,14 @@ class IndexBuilder:
         # makes the other tables: nothing of what that reads (the bags and the key phrases' table) changes here.
         helper = ThreadPoolExecutor(1, thread_name_prefix="index-related") if self.hashed is not None else None
         try:
-            started = helper.submit(self._related_terms) if helper is not None else None
+            started = helper.submit(lambda: [self._related_terms()]) if helper is not None else None
             return self._finish(started)
         finally:
             if helper is not None:
                 helper.shutdown()
             self.close_workers()
 
-    def _finish(self, started: Future[tuple[TripleRuns, npt.NDArray[np.float64], TermStrings]] | None) -> Columns:
+    def _finish(self, started: Future[list[RelatedTerms]] | None) -> Columns:
         n = self.n
         up = np.frombuffer(self.upvotes, dtype=np.int32).astype(np.float64)
         dord = np.frombuffer(self.date_ord, dtype=np.int32).astype(np.int64)
