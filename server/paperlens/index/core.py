@@ -315,7 +315,7 @@ class Index(Columns):
     def _term(self, j: int) -> str:
         """rel.terms[j], read by pread."""
         blob, offs = self.rel.terms.packed()
-        a, b = self._read("rel.terms.off", offs)[j:j + 2].tolist()
+        a, b = int(offs[j]), int(offs[j + 1])
         return self._read("rel.terms.blob", blob)[a:b].tobytes().decode()
 
     def _read(self, name: str, col: np.ndarray) -> FileSlices:
@@ -363,10 +363,10 @@ class Index(Columns):
         by key-phrase cosine + ALPHA x vector cosine."""
         chunks, weights = [], []
         budget = REL_BUDGET
-        offs, ids = self._read("rel.offsets", self.rel.offsets), self._read("rel.ids", self.rel.ids)
+        offs, ids = self.rel.offsets, self._read("rel.ids", self.rel.ids)
         rel_w = self._read("rel_w", self.rel_w)
         for j, wq in sorted(terms, key=lambda x: -x[1]):  # heaviest first: the budget cuts the lightest
-            lo, hi = (int(x) for x in offs[j:j + 2])
+            lo, hi = int(offs[j]), int(offs[j + 1])  # (offsets through the map: two numbers, no system call)
             if hi - lo > REL_DF_CAP:
                 continue
             hi = min(hi, lo + REL_TERM_CAP, lo + budget)  # ids are in prior order: a long list's best come first
