@@ -11,7 +11,9 @@ import pytest
 from paperlens.index.store import Postings
 
 
-def test_find_answers_as_the_vocabulary_does(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("small", [0, 1 << 14])  # searched and remembered term by term / remembered whole
+def test_find_answers_as_the_vocabulary_does(monkeypatch: pytest.MonkeyPatch, small: int) -> None:
+    monkeypatch.setattr(Postings, "SMALL", small)
     rng = random.Random(2)
     words = {"".join(rng.choice("abcdeé𝔘") for _ in range(rng.randint(1, 6))) for _ in range(3000)}
     post = Postings.build({w: {rng.randrange(100)} for w in words})
