@@ -42,3 +42,22 @@ def test_request_unique_equals_numpy_unique() -> None:
             a = rng.integers(0, hi, n).astype(np.int32)
             u = _uniq(a)
             assert u.dtype == np.unique(a).dtype and np.array_equal(u, np.unique(a))
+
+
+def test_by_key_in_a_small_index_answers_as_the_bisection(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An index of at most SMALL_KEYS papers (a refresh's segment) finds keys in a dict: the same answers as the
+    bisection over the sorted keys that a large one uses, for keys in it and not."""
+    import datetime as dt
+
+    from paperlens.core.model import Library, Paper
+    from paperlens.index import core
+    from paperlens.index.core import Index
+
+    papers = [Paper(title=f"Net{i}: Sparse Attention Number {i}", authors=(f"Ada Author{i % 5}",),
+                    date=dt.date(2025, 1, 1 + i % 28), arxiv_id=f"2502.{i:05d}") for i in range(300)]
+    ix = Index.build(Library(papers=papers))
+    probes = [ix.keys[i] for i in range(ix.n)] + ["", "zzz", ix.keys[0] + "x", ix.keys[5][:-1]]
+    by_dict = [ix.by_key(k) for k in probes]
+    monkeypatch.setattr(core, "SMALL_KEYS", 0)
+    assert by_dict == [ix.by_key(k) for k in probes]
+    assert by_dict[:ix.n] == list(range(ix.n)) and by_dict[ix.n:] == [None] * 4

@@ -34,6 +34,7 @@ REL_TERM_CAP = 2000  # at most this many papers scored per term: bounds a reques
 # and at most this many in all: 36 full lists (72,000 postings) took ~10x the time of 12,000 (np.unique), which
 # stays near 1 ms; at 100k papers no request reaches it (max 5,928), at 1M the lightest phrases give way.
 REL_BUDGET = 12000
+SMALL_KEYS = 1 << 14  # an index of at most this many papers finds keys in a dict, not by bisection
 
 
 class PaperSource(Protocol):
@@ -95,6 +96,7 @@ class Index(Columns):
     _fuzzy_cached: int = field(default=0, init=False, repr=False)
     _dense32: np.ndarray | None = field(default=None, init=False, repr=False)
     _reads: dict[str, FileSlices] = field(default_factory=dict, init=False, repr=False)
+    _key_ids: dict[str, int] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def of(cls, cols: Columns) -> Index:
@@ -157,6 +159,10 @@ class Index(Columns):
         )
 
     def by_key(self, key: str) -> int | None:
+        if self.n <= SMALL_KEYS:  # a refresh's segment: a dict, made once (a completion looks up every cite
+            if self._key_ids is None:  # of the document in each segment, most of them absent)
+                self._key_ids = {k: i for i, k in enumerate(self.keys[0:self.n])}
+            return self._key_ids.get(key)
         order = self.key_order
         lo, hi = 0, len(order)
         while lo < hi:
