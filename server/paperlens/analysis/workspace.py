@@ -33,7 +33,7 @@ from paperlens.index import dense
 from paperlens.index.bibindex import CONTENT_MAX, BibIndex, build_content
 from paperlens.index.catalog import Catalog
 from paperlens.index.semantic import rarity, use_cache_dir
-from paperlens.index.store import prefetch
+from paperlens.index.store import prefetch, prefetch_budget
 from paperlens.library.background import BuildJob
 from paperlens.library.pipeline import Loaded, builds_long, open_built, open_index, open_previous, sources_named
 from paperlens.sources.bibcheck import BibCheck, check_region
@@ -63,27 +63,6 @@ def in_loop() -> bool:
 
 
 _tasks: set[asyncio.Future[Any]] = set()
-
-
-PREFETCH_MAX = 2 << 30  # bytes of index columns read into the file cache at start (at 1M papers: 1.2 GB)
-
-
-def prefetch_budget() -> int:
-    """PREFETCH_MAX, or a quarter of the memory the system has available when that is less."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return min(PREFETCH_MAX, int(line.split()[1]) * 1024 // 4)
-    except (OSError, ValueError, IndexError):
-        pass
-    return PREFETCH_MAX // 4
-
-
-def prefetch_index(files: list[Path]) -> None:
-    t0 = time.perf_counter()
-    n = prefetch(files, prefetch_budget())
-    log.info("index columns read into the file cache: %d MB in %.1f s", n >> 20, time.perf_counter() - t0)
 
 
 def spawn(coro: Coroutine[Any, Any, Any]) -> None:
@@ -566,7 +545,10 @@ class Workspace:
         """Read the index's column files once into the file cache (store.prefetch), in a worker thread: the first
         requests after a start find their pages in memory (a 1M index's columns: ~1.2 GB, ~2 s from disk)."""
         if self.catalog is not None:
-            await asyncio.get_running_loop().run_in_executor(None, prefetch_index, self.catalog.base.column_files())
+            t0 = time.perf_counter()
+            n = await asyncio.get_running_loop().run_in_executor(None, prefetch, self.catalog.base.column_files(),
+                                                                 prefetch_budget())
+            log.info("index columns read into the file cache: %d MB in %.1f s", n >> 20, time.perf_counter() - t0)
 
     async def warm_up(self) -> None:
         """Load, in a worker thread, what the first hover would otherwise wait for (the word frequencies of its

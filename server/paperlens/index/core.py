@@ -319,7 +319,7 @@ class Index(Columns):
         return dict(zip(ids[a:b].tolist(), w[a:b].tolist(), strict=True))
 
     def _term(self, j: int) -> str:
-        """rel.terms[j], read by pread."""
+        """rel.terms[j], its bytes read through _read (by pread from a large index)."""
         blob, offs = self.rel.terms.packed()
         a, b = int(offs[j]), int(offs[j + 1])
         return self._read("rel.terms.blob", blob)[a:b].tobytes().decode()
