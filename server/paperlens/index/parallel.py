@@ -12,6 +12,7 @@ it unchanged. At most two chunks per worker are in flight, so memory stays near 
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import logging
 import os
@@ -21,13 +22,14 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import chain, islice
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 
 CHUNK = 2000  # papers a worker analyses at a time (~1 s of work; big enough that the merge is cheap)
 MIN_PARALLEL = 3 * CHUNK  # smaller streams are built here: starting workers costs about a second
+GC_EVERY = 16  # a worker's messages between two garbage collections
 _STRINGS = ("titles", "methods", "authors", "repo_names", "arxiv", "base_keys")
 _ARRAYS = ("user_key", "year", "upvotes", "date_ord")
 
@@ -132,6 +135,32 @@ def _chunks(papers: Iterable[Paper], size: int) -> Iterator[list[Paper]]:
     it = iter(papers)
     while chunk := list(islice(it, size)):
         yield chunk
+
+
+class FeedChunks(Protocol):
+    """A stream of papers that the workers parse themselves (a big feed: library/feedstream.py), so that this
+    process neither parses nor pickles them: it reads raw chunks (`raw_chunks`: bytes of CHUNK items, say), a
+    worker parses one (`parse`, a module-level function: it goes to the worker by name) and says what this
+    process needs to know of its papers (identity hashes, say), this process decides on them in stream order
+    (`decide`: which are duplicates), and the worker makes the decided papers (`take`) and analyses them.
+    `rest`: papers of no chunk, after the last one."""
+
+    parse: Callable[[Any], tuple[list[Paper], Any]]
+    take: Callable[[list[Paper], Any, dict[str, Repo]], list[Paper]]
+
+    def raw_chunks(self) -> Iterator[Any]: ...
+
+    def decide(self, info: Any) -> Any: ...
+
+    def rest(self) -> list[Paper]: ...
+
+
+def feed_papers(source: FeedChunks, repos: dict[str, Repo], raws: Iterable[Any] | None = None) -> Iterator[Paper]:
+    """The papers of a FeedChunks stream, all made in this process (a small stream, or a single core)."""
+    for raw in source.raw_chunks() if raws is None else raws:
+        papers, info = source.parse(raw)
+        yield from source.take(papers, source.decide(info), repos)
+    yield from source.rest()
 
 
 # ---------------------------------------------------------------- workers: `python -m paperlens.index.parallel`
@@ -237,6 +266,107 @@ class Workers:
             while pending:
                 yield pending.popleft().result()
 
+    def map_feed(self, source: FeedChunks, raws: Iterable[Any]) -> Iterator[Any]:
+        """Each raw chunk parsed on a worker, decided on here in stream order, its papers made and analysed on
+        the same worker; the answers in order. A thread per worker carries its chunks through the three steps,
+        one at a time; a thread reads the raw chunks ahead; at most two answers per worker wait to be taken."""
+        n = len(self.procs)
+        ahead: queue.Queue[tuple[int, Any]] = queue.Queue(maxsize=n)
+        room = threading.Semaphore(2 * n)
+        cond = threading.Condition()
+        answers: dict[int, Any] = {}
+        state: dict[str, Any] = {"decided": 0, "error": None, "running": n, "stop": False}
+        end = object()
+
+        def fail(e: BaseException) -> None:
+            with cond:
+                if state["error"] is None:
+                    state["error"] = e
+                cond.notify_all()
+
+        def put(item: tuple[int, Any]) -> bool:
+            while not state["stop"]:
+                with contextlib.suppress(queue.Full):
+                    ahead.put(item, timeout=0.2)
+                    return True
+            return False
+
+        def read() -> None:
+            try:
+                for item in enumerate(raws):
+                    if not put(item):
+                        return
+            except BaseException as e:  # (a feed that cannot be read: the build fails with its message)
+                fail(e)
+            put((-1, end))
+
+        def carry(w: _Worker) -> None:
+            try:
+                while True:
+                    room.acquire()
+                    cid, raw = ahead.get()
+                    if raw is end or state["error"] is not None or state["stop"]:
+                        ahead.put((cid, raw))  # (for the other threads)
+                        return
+                    info = w.run(("parse", source.parse, raw))
+                    del raw
+                    def turn(c: int = cid) -> bool:  # (chunks are decided on in stream order)
+                        return state["decided"] == c or state["error"] is not None
+
+                    with cond:
+                        cond.wait_for(turn)
+                        if state["error"] is not None:
+                            return
+                        try:
+                            decision = source.decide(info)
+                        finally:
+                            state["decided"] += 1
+                            cond.notify_all()
+                    part = w.run(("take", source.take, decision))
+                    with cond:
+                        answers[cid] = part
+                        cond.notify_all()
+            except BaseException as e:
+                fail(e)
+            finally:
+                with cond:
+                    state["running"] -= 1
+                    cond.notify_all()
+
+        threads = [threading.Thread(target=read, daemon=True, name="index-feed")]
+        threads += [threading.Thread(target=carry, args=(w,), daemon=True, name="index-feed-worker")
+                    for w in self.procs]
+        for t in threads:
+            t.start()
+        try:
+            cid = 0
+            while True:
+                def ready(c: int = cid) -> bool:
+                    return c in answers or state["error"] is not None or not state["running"]
+
+                with cond:
+                    cond.wait_for(ready)
+                    if cid in answers:
+                        part = answers.pop(cid)
+                    elif state["error"] is not None:
+                        raise state["error"]
+                    else:
+                        return
+                room.release()
+                yield part
+                cid += 1
+        finally:
+            state["stop"] = True
+            with cond:
+                if state["error"] is None:
+                    state["error"] = EOFError("stopped")
+                cond.notify_all()
+            for _ in range(2 * n):
+                room.release()
+            with contextlib.suppress(queue.Empty):
+                while True:  # (a reader waiting for room in the queue)
+                    ahead.get_nowait()
+
     def top_terms(self, idf: npt.NDArray[np.float64], df: npt.NDArray[np.int64],
                   chunks: Iterable[tuple[npt.NDArray[Any], ...]]) -> Iterator[tuple[npt.NDArray[Any], ...]]:
         """`build.top_terms(*chunk, idf, df)` of each chunk (term ids, weights, paper seq), in order. Each chunk
@@ -262,6 +392,30 @@ def add_all_parallel(b: IndexBuilder, papers: Iterable[Paper], workers: int | No
         for c in chain(head, chunks):
             b.add_all(c)
         return
+    _merge_parts(b, workers, lambda pool: pool.map(chain(head, chunks)))
+
+
+def add_feed_parallel(b: IndexBuilder, source: FeedChunks, workers: int | None = None,
+                      min_chunks: int = MIN_PARALLEL // CHUNK) -> None:
+    """`add_all_parallel` of a FeedChunks stream: the workers parse the feed too. Serially (`feed_papers`) for
+    fewer than min_chunks raw chunks or a single core."""
+    workers = default_workers() if workers is None else workers
+    raws = source.raw_chunks()
+    head = list(islice(raws, max(1, min_chunks)))
+    if workers <= 1 or len(head) < min_chunks:
+        b.add_all(feed_papers(source, b.repos, chain(head, raws)))
+        return
+
+    def parts(pool: Workers) -> Iterator[Any]:
+        yield from pool.map_feed(source, chain(head, raws))
+        if rest := source.rest():  # (after every chunk is decided: the small set's papers no feed had)
+            yield from pool.map(_chunks(rest, CHUNK))
+
+    _merge_parts(b, workers, parts)
+
+
+def _merge_parts(b: IndexBuilder, workers: int, parts: Callable[[Workers], Iterator[Any]]) -> None:
+    """The workers' chunks (`parts` of the pool) merged into b in stream order; then the vocabularies numbered."""
     big_blocks_mapped()
     scratch = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the builder)
     b.hashed = HashedTerms(scratch)
@@ -273,7 +427,7 @@ def add_all_parallel(b: IndexBuilder, papers: Iterable[Paper], workers: int | No
         with phase("workers' phase"):
             merged = 0
             merging = 0.0  # this thread's time merging the chunks (besides: reading the feed, waiting)
-            for part in pool.map(chain(head, chunks)):
+            for part in parts(pool):
                 t0 = time.perf_counter()
                 merge_chunk(b, part)
                 merging += time.perf_counter() - t0
@@ -302,16 +456,35 @@ def _serve() -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     _init(_recv(inp))
+    # No automatic garbage collection: a chunk's parse and analysis allocate ~10^6 objects, and each collection
+    # walks the young ones and, now and then, the word memo's ~300k tuples (~9% of a chunk's CPU). What the
+    # chunks leave is freed by reference counting; a full collection every GC_EVERY messages finds any cycle,
+    # and what survives it (the memos) is frozen, not walked again.
+    gc.disable()
+    handled = 0
     seen = 0
     ranking = False
+    held: list[Paper] = []  # a raw chunk's papers, parsed here, until this process decides on them
     while True:
         try:
             msg = _recv(inp)
         except EOFError:
             return
+        handled += 1
+        if handled % GC_EVERY == 0:
+            gc.collect()
+            gc.freeze()
         if isinstance(msg, list):  # a chunk of papers
             seen += len(msg)
             _send(out, _analyse(msg, texts=seen <= DENSE_MAX))
+        elif msg[0] == "parse":  # ("parse", FeedChunks.parse, a raw chunk): its papers kept, the info sent
+            held, info = msg[1](msg[2])
+            _send(out, info)
+        elif msg[0] == "take":  # ("take", FeedChunks.take, the decision on the papers held): analysed
+            papers = msg[1](held, msg[2], _repos)
+            held = []
+            seen += len(papers)
+            _send(out, _analyse(papers, texts=seen <= DENSE_MAX))
         else:  # ("top", term ids, weights, paper seq, idf, own) of a chunk's bags: the related-paper step
             if not ranking:  # (the chunks' analysis is over: its freed memory back to the system)
                 ranking = True

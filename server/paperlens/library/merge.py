@@ -107,27 +107,65 @@ def apply_repos(papers: list[Paper], repos: dict[str, Repo]) -> list[Paper]:
     return out
 
 
+def _h(s: str) -> int:
+    return int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
+
+
+class StreamMerge:
+    """The big feeds' papers merged with the small set and de-duplicated, in stream order: a paper whose identity
+    or title was met before is dropped (by 64-bit hashes, so a million papers cost a few tens of MB), one that is
+    the small set's takes that record's fields first (`merge_papers`), and the rest of the small set comes
+    last. `admit` decides here, in order; `finished` makes the paper (in a build worker, for a chunk of them)."""
+
+    def __init__(self, small: list[Paper]) -> None:
+        self.by_ident = {paper_identity(p): p for p in small}
+        self.by_title = {norm_name(p.title): paper_identity(p) for p in small}
+        self.seen: set[int] = set()
+
+    def admit(self, hi: int, ht: int, ident: str | None, title: str | None) -> tuple[bool, Paper | None]:
+        """Whether the paper with these identity and title hashes is kept, and the small set's record of it
+        (ident, title: needed only while the small set has records left: `wants_names`)."""
+        seen = self.seen
+        if hi in seen or ht in seen:
+            return False, None
+        seen.add(hi)
+        seen.add(ht)
+        if not self.by_ident or ident is None or title is None:
+            return True, None
+        return True, self.by_ident.pop(ident, None) or self.by_ident.pop(self.by_title.get(title, ""), None)
+
+    @property
+    def wants_names(self) -> bool:
+        return bool(self.by_ident)
+
+    def rest(self) -> list[Paper]:
+        """The small set's papers that no big feed's paper was."""
+        out = list(self.by_ident.values())
+        self.by_ident = {}
+        return out
+
+
+def identity_hashes(p: Paper) -> tuple[int, int, str, str]:
+    """A paper's identity and title hashes for `StreamMerge.admit`, and the identity and normalised title."""
+    ident, title = paper_identity(p), norm_name(p.title)
+    return _h(ident), _h("t:" + title), ident, title
+
+
+def finished(p: Paper, own: Paper | None, repos: dict[str, Repo]) -> Paper:
+    """An admitted paper merged with the small set's record of it, and enriched from its repo's README."""
+    if own is not None:
+        p = merge_papers([own], [p])[0]
+    r = repos.get(p.repo.lower()) if p.repo else None
+    return enrich_from_repo(p, r, 2) if r else p
+
+
 def stream_merged(small: list[Paper], big: list[Path], repos: dict[str, Repo], warnings: list[str]
                   ) -> Iterator[Paper]:
-    """The big feeds' papers one at a time, merged with the small set and de-duplicated (by 64-bit hashes of
-    identities, so a million papers cost a few tens of MB)."""
-    by_ident = {paper_identity(p): p for p in small}
-    by_title = {norm_name(p.title): paper_identity(p) for p in small}
-    seen: set[int] = set()
-
-    def h(s: str) -> int:
-        return int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
-
+    """The big feeds' papers one at a time, merged with the small set and de-duplicated (`StreamMerge`)."""
+    merge = StreamMerge(small)
     for path in big:
         for p in iter_feed_file(path, warnings):
-            ident, title = paper_identity(p), norm_name(p.title)
-            hi, ht = h(ident), h("t:" + title)
-            if hi in seen or ht in seen:
-                continue
-            seen.update((hi, ht))
-            own = by_ident.pop(ident, None) or by_ident.pop(by_title.get(title, ""), None)
-            if own is not None:
-                p = merge_papers([own], [p])[0]
-            r = repos.get(p.repo.lower()) if p.repo else None
-            yield enrich_from_repo(p, r, 2) if r else p
-    yield from by_ident.values()
+            ok, own = merge.admit(*identity_hashes(p))
+            if ok:
+                yield finished(p, own, repos)
+    yield from merge.rest()

@@ -17,7 +17,7 @@ import os
 import tempfile
 import time
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +38,8 @@ from paperlens.index.core import Index
 from paperlens.index.persist import prune, remove_leftovers
 from paperlens.index.segments import Segments
 from paperlens.library.background import run_build
-from paperlens.library.merge import apply_repos, enrich_from_repo, merge_papers, paper_identity, stream_merged
+from paperlens.library.feedstream import FeedStream
+from paperlens.library.merge import apply_repos, enrich_from_repo, merge_papers, paper_identity
 from paperlens.library.store import (
     base_path,
     library_path,
@@ -234,10 +235,9 @@ def open_index(settings: Settings, extra_feeds: Iterable[str] = (), *, skip_bad:
     settings.cache_path.mkdir(parents=True, exist_ok=True)
     remove_leftovers(settings.cache_path)  # (a build killed before this one)
     with tempfile.NamedTemporaryFile(prefix=f"records-{os.getpid()}-", dir=settings.cache_path) as rec:
-        stream = stream_merged(lib.papers, big, lib.repos, warnings)
-        if progress is not None:
-            stream = _counted(stream, progress)
-        segments.create(ipath, Index.build_stream(stream, lib.repos, cast(BinaryIO, rec)), fp)
+        # The feeds' JSON parsed by the build's workers, not here (feedstream.py).
+        feed = FeedStream(lib.papers, big, warnings, progress)
+        segments.create(ipath, Index.build_feed(feed, lib.repos, cast(BinaryIO, rec)), fp)
     prune(settings.cache_path, keep=ipath.name)
     opened = segments.open_segments(ipath)
     if opened is None:
@@ -256,16 +256,6 @@ def build_index(settings: Settings) -> int:
     if builds_long(settings) and open_built(settings) is None:
         return int(run_build(settings, what=sources_named(settings))["papers"])
     return open_index(settings).index.n
-
-
-def _counted(papers: Iterable[Paper], progress: Callable[[int], None], every: int = 10_000) -> Iterator[Paper]:
-    n = 0
-    for p in papers:
-        yield p
-        n += 1
-        if n % every == 0:
-            progress(n)
-    progress(n)
 
 
 def _saved_errors(ipath: Path) -> list[str]:

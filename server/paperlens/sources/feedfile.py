@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import ijson
+import numpy as np
+import numpy.typing as npt
 
 from paperlens.core.model import Paper
 from paperlens.sources.bibtex import decode_bib_bytes, encoding_note, parse_bib
@@ -118,3 +120,122 @@ def iter_feed_file(path: Path, warnings: list[str], today: dt.date | None = None
             raise FeedError(f"{path}: invalid JSON after {n} papers: {e}") from None
     if n == 0:
         raise FeedError(f"{path}: no papers found (expected Hugging Face papers JSON or saved papers)")
+
+
+# ---------------------------------------------------------------- a JSON array's items as raw bytes
+
+
+SPLIT_BLOCK = 16 * 1024 * 1024  # bytes of a feed scanned at a time by `json_array_chunks`
+_QUOTE, _BACKSLASH = 34, 92
+_DEPTH = np.zeros(256, dtype=np.int8)  # what a byte outside a string does to the nesting depth (a comma: 0)
+_DEPTH[[91, 123]] = 1  # [ {
+_DEPTH[[93, 125]] = -1  # ] }
+_SPECIAL = bytes(1 if x in b'[]{},"\\' else 0 for x in range(256))  # bytes.translate: 1 where one is
+
+def streams_json_array(path: Path) -> bool:
+    """Whether a feed is a JSON array large enough to be streamed (`iter_feed_file`'s rule), so that its items
+    can be cut out as bytes (`json_array_chunks`)."""
+    try:
+        if path.suffix.lower() != ".json" or path.stat().st_size <= STREAM_BYTES:
+            return False
+        with path.open("rb") as f:
+            return f.read(256).lstrip().startswith(b"[")
+    except OSError:
+        return False
+
+
+def json_array_chunks(path: Path, items: int, block: int = SPLIT_BLOCK) -> Iterator[tuple[int, bytes]]:
+    """A top-level JSON array's items, `items` at a time, each group as the bytes of a JSON array of them (and
+    the number of the group's first item): a build's workers parse them (`parse_items`), this process only
+    finds where items end. Found in numpy over a block of the file at a time: quotes that no odd run of
+    backslashes escapes open and close strings, and outside strings brackets and braces nest; a comma at the
+    array's own depth ends an item. What an item holds is not checked here (`parse_items` does, with json).
+    FeedError when the array is not closed, or something follows it."""
+    with path.open("rb") as f:
+        head = f.read(block)
+        lead = len(head) - len(head.lstrip())
+        if head[lead : lead + 1] != b"[":
+            raise FeedError(f"{path}: not a JSON array")
+        rest = head[lead + 1 :]
+        regions: list[bytes] = []  # complete items not yet sent, as runs of the file (commas between items)
+        held = k = 0
+        ended = False
+        while not ended:
+            more = f.read(block)
+            buf = rest + more if more else rest
+            seps, close = _item_ends(buf)
+            ended = close >= 0
+            cut = close if ended else (int(seps[-1]) if len(seps) else -1)
+            ends = seps[seps < cut].tolist() + ([cut] if cut >= 0 else [])
+            if ended and len(ends) == 1 and not buf[:cut].strip() and not k and not held:
+                ends = []  # "[]": no item
+            start = 0
+            while ends:
+                take = min(items - held, len(ends))
+                end = ends[take - 1]
+                regions.append(buf[start:end])
+                held += take
+                ends = ends[take:]
+                start = end + 1
+                if held == items:
+                    yield k, b"[" + b",".join(regions) + b"]"
+                    k += held
+                    regions, held = [], 0
+            if ended:
+                if buf[close + 1 :].strip() or f.read(block).strip():
+                    raise FeedError(f"{path}: invalid JSON after {k + held} items: something follows the array")
+            else:
+                if not more:
+                    raise FeedError(f"{path}: invalid JSON after {k + held} items: the array is not closed")
+                rest = buf[start:]
+        if held:
+            yield k, b"[" + b",".join(regions) + b"]"
+
+
+def _item_ends(buf: bytes) -> tuple[npt.NDArray[np.int64], int]:
+    """In bytes that start inside a JSON array, outside any string, at its items' depth: where each comma that
+    ends an item is, and where the array's closing bracket is (-1: not in these bytes). Past the last of them
+    the bytes may end inside an item; up to it, every quote and bracket is read in its right state."""
+    # The bytes that matter, found by one C pass (translate) and one numpy pass, not a numpy pass per kind.
+    at = np.flatnonzero(np.frombuffer(buf.translate(_SPECIAL), dtype=np.bool_))
+    val = np.frombuffer(buf, dtype=np.uint8)[at]
+    q = at[val == _QUOTE]
+    bs = at[val == _BACKSLASH]
+    if len(bs) and len(q):
+        # A quote is escaped when the run of backslashes right before it is odd.
+        run_start = np.where(np.r_[True, bs[1:] != bs[:-1] + 1], bs, 0)
+        np.maximum.accumulate(run_start, out=run_start)
+        i = np.searchsorted(bs, q - 1)
+        after_bs = (i < len(bs)) & (bs[np.minimum(i, len(bs) - 1)] == q - 1)
+        run = np.zeros(len(q), dtype=np.int64)
+        run[after_bs] = q[after_bs] - run_start[i[after_bs]]
+        q = q[run % 2 == 0]
+    keep = (val != _QUOTE) & (val != _BACKSLASH)
+    s, sv = at[keep], val[keep]
+    out = np.searchsorted(q, s) % 2 == 0  # outside strings: an even number of quotes before it
+    s, sv = s[out], sv[out]
+    step = _DEPTH[sv].astype(np.int64)
+    depth = np.cumsum(step) - step  # the depth each one is met at (0: the array's items')
+    closes = np.flatnonzero((depth == 0) & (step < 0))
+    close = int(s[closes[0]]) if len(closes) else -1
+    seps = s[(depth == 0) & (step == 0)]
+    if close >= 0:
+        seps = seps[seps < close]
+    return seps, close
+
+
+def parse_items(raw: bytes, source: str, first: int) -> tuple[list[Paper], list[str]]:
+    """Papers and warnings from a JSON array of feed items (`json_array_chunks`), as `iter_feed_file` gives
+    them item by item; first: the number of the first item in the feed (for the warnings). ValueError with
+    json's message when the bytes are not JSON."""
+    try:
+        items = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(str(e)) from None
+    papers: list[Paper] = []
+    warnings: list[str] = []
+    for k, item in enumerate(items, first):
+        got, w = parse_hf_json([item], source)
+        warnings.extend(x.replace("entry 1", f"entry {k + 1}", 1) for x in w)
+        papers.extend(got)
+    return papers, warnings
