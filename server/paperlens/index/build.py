@@ -380,6 +380,10 @@ class IndexBuilder:
         self.words.s = array("I", np.repeat(np.arange(self.n, dtype=np.uint32), np.frombuffer(word_lens, np.uint32))
                              .tobytes())
         del word_terms
+        if len(texts) <= BAG_BATCH:  # (a worker's chunk: one batch, numbered as it is already)
+            vocab, tids, weights, lens = key_phrase_bags(texts)
+            self.bag_len.frombytes(lens.tobytes())
+            return vocab, tids, weights
         # A few hundred papers at a time: their tokens are all in memory at once (~250 a paper).
         ids: dict[str, int] = {}
         parts: list[tuple[npt.NDArray[np.uint32], npt.NDArray[np.float32]]] = []
