@@ -5,13 +5,15 @@ and after it. A request on the event loop would have waited that long. Then the 
 thread serves mock requests back to back (~1 ms of Python each, marked as the server marks requests:
 core.priority), and the time each took, against the same requests with no load running.
 
-Run: .venv/bin/python bench/load_stalls.py [BIB] [CACHE_DIR]   (default: the generated 72k .bib; a first run
-makes the cache and exits, the next ones measure)
+Run: .venv/bin/python bench/load_stalls.py [BIB] [CACHE_DIR] [--stalls]   (default: the generated 72k .bib; a
+first run makes the cache and exits, the next ones measure; --stalls: the stalls only, not the mock requests;
+--cold: the stalls of a cold load, with a worker process, into a fresh cache dir)
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -36,8 +38,9 @@ def where(fr: FrameType | None, n: int = 3) -> str:
 
 def main() -> None:
     here = Path(__file__).resolve().parent
-    bib = Path(sys.argv[1] if len(sys.argv) > 1 else here / "corpus" / "bib-72000" / "library.bib").absolute()
-    cache = Path(sys.argv[2] if len(sys.argv) > 2 else "/tmp/paperlens-load-stalls")
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    bib = Path(args[0] if args else here / "corpus" / "bib-72000" / "library.bib").absolute()
+    cache = Path(args[1] if len(args) > 1 else "/tmp/paperlens-load-stalls")
     semantic.use_cache_dir(cache)
     if not (cache / "bib").exists():
         cache.mkdir(parents=True, exist_ok=True)
@@ -46,9 +49,10 @@ def main() -> None:
         semantic.rarity("paperlens")
         print(f"cache made in {cache}; run again to measure")
         return
-    stalls(bib, cache)
-    requests(bib, cache, mark=False)
-    requests(bib, cache, mark=True)
+    stalls(bib, cache, cold="--cold" in sys.argv)
+    if "--stalls" not in sys.argv and "--cold" not in sys.argv:
+        requests(bib, cache, mark=False)
+        requests(bib, cache, mark=True)
 
 
 def work() -> float:
@@ -98,11 +102,19 @@ def requests(bib: Path, cache: Path, mark: bool) -> None:
           f"p99 {pct(during, 99):.2f} / max {max(during, default=0):.2f} ms")
 
 
-def stalls(bib: Path, cache: Path) -> None:
-    idx, uri, phase = BibIndex(), bib.as_uri(), ["install_cached"]
+def stalls(bib: Path, cache: Path, cold: bool = False) -> None:
+    """cold: the cold load instead (nothing cached: scan, keys, the worker process, its records taken in)."""
+    idx, uri, phase = BibIndex(), bib.as_uri(), ["install_cached" if not cold else "read_bib_path"]
     kept: list[bibload.Read] = []
 
     def load() -> None:
+        if cold:
+            r = bibload.read_bib_path(bib, uri)
+            kept.append(r)
+            phase[0] = "index_file_in"  # (keys; the worker; load_segment and take_segment)
+            bibload.index_file_in(r.file, idx, Path(tempfile.mkdtemp(prefix="load-stalls-")), r.digest,
+                                  stat_key=r.stat_key)
+            return
         hit = bibload.install_cached(bib, uri, idx, cache, True)
         phase[0] = "word table"
         semantic.rarity("paperlens")

@@ -86,6 +86,43 @@ def test_warm_start_gives_what_a_fresh_parse_gives(tmp_path: Path, name: str) ->
         assert light == (fresh[:6] + (doi_key(fresh[6]) or None,) if fresh else None)
 
 
+@pytest.mark.parametrize("name", ["cryptobib-abbrev3.bib", "xampl.bib", "biblatex-examples.bib"])
+def test_a_warm_read_takes_block_lines_and_macros_from_the_cache(tmp_path: Path, name: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    src, cache, _ = _fresh(tmp_path, name)
+    text = src.read_bytes().decode("utf-8", errors="replace")
+    fresh = BibDocument(text, str(src))
+    want_lines = [text.count("\n", 0, b.start) for b in fresh.blocks]
+    digest = bibload.cached_digest(cache, src)
+    assert digest is not None
+    got = bibload.load_scan(cache, digest)
+    assert got is not None and got.blocks == fresh.blocks
+    assert got.lines == want_lines  # each block's line, as counted in the text
+    assert got.macros == fresh.macros and list(got.macros or {}) == list(fresh.macros)  # (their order too)
+    if name == "cryptobib-abbrev3.bib":
+        assert len(fresh.macros) > 1000
+    # A warm read neither counts lines nor reads a macro: both come from the cache, and cards read the same.
+    monkeypatch.setattr("paperlens.sources.bibtex.string_macro", lambda *a: pytest.fail("a macro was read"))
+    counted: list[int] = []
+    real = bibload._lines_of_blocks
+
+    def lines_of(doc: BibDocument) -> list[int]:
+        counted.append(len(bibload._block_lines.get(doc) or []))
+        return real(doc)
+
+    monkeypatch.setattr(bibload, "_lines_of_blocks", lines_of)
+    warm = read_bib_path(src, URI, cache)
+    doc = warm.file.doc
+    assert doc.macros == fresh.macros
+    assert bibload._block_lines[doc] == want_lines and all(n == len(want_lines) for n in counted)
+    for i in range(len(fresh.entries)):
+        try:
+            want = fresh.paper(i)
+        except (BadEntry, ValueError):
+            continue
+        assert doc.paper(i) == want
+
+
 def test_keys_answer_first_then_title_words(tmp_path: Path) -> None:
     src, cache, bib = _fresh(tmp_path, "akhirsch_main.bib")
     warm = BibIndex()

@@ -44,7 +44,7 @@ PIECE_ITEMS = 1 << 16  # ints of an array column per pickle
 _SEP = "\x00"  # between a piece's strings (never in a key or decoded text: a NUL makes a column's length wrong)
 CACHE_FILES = 16  # parsed .bib files kept in the cache dir
 BATCH = 256  # records added per lock hold: a request never waits long for the index
-KEY_BATCH = 4096  # key-only records added per lock hold
+KEY_BATCH = 4096  # key-only records added per BibIndex.add_keys call (a merge into the sorted keys each)
 ROPE_CHARS = 1_000_000  # a .bib longer than this is held as a rope (read so, or when opened in the editor)
 
 Light = tuple[str, str, str, str, int | None, str | None, str | None]
@@ -100,22 +100,26 @@ def read_bib_path(path: Path, uri: str, cache_dir: Path | None = None, bib: BibI
     same = installed is not None and installed[0] == digest
     if installed is not None and not same and bib is not None:
         bib.remove_origin(uri)
-    seg = installed[1] if same and installed else load_segment(cache_dir, digest)
-    blocks = load_blocks(cache_dir, digest) if seg else None
-    if blocks is None:
-        seg = None
-    doc = BibDocument(text, str(path), blocks)
-    f = BibFile(uri, path, text, warnings=[note] if note else [], encoding=encoding, doc=doc)
-    if seg is None and len(doc.entries) >= WORKER_ENTRIES:
-        f.bare_later = True  # looked for after its keys are in (find_bare): ~1.6 s at 72k, keys first
-    else:  # (from the cached records when there are: no look at each entry)
-        f.bare_entries(seg.papers() if seg is not None else None)
-    if same and bib is not None:
-        use_doc(bib, uri, doc)
-        _lines_of_blocks(doc)  # here, in the worker: the first edit then costs the edit only
     enabled = gc.isenabled()
-    gc.disable()  # 72,000 tuples: collections while they are made (and the next one, over all of them) ~20 ms
+    # The scan's 80,000 blocks (and matches), 72,000 tuples of records: collections while they are made (and the
+    # next one, over all of them) held the GIL 10-35 ms each.
+    gc.disable()
     try:
+        seg = installed[1] if same and installed else load_segment(cache_dir, digest)
+        cached = load_scan(cache_dir, digest) if seg else None
+        if cached is None:
+            seg = None
+        doc = BibDocument(text, str(path), cached.blocks if cached is not None else None)
+        if cached is not None:
+            cached.use(doc)  # (its lines and macros, when the cache has them: not worked out here)
+        f = BibFile(uri, path, text, warnings=[note] if note else [], encoding=encoding, doc=doc)
+        if seg is None and len(doc.entries) >= WORKER_ENTRIES:
+            f.bare_later = True  # known from the worker's records (index_file_in): not looked for here
+        else:  # (from the cached records when there are: no look at each entry)
+            f.bare_entries(seg.papers() if seg is not None else None)
+        if same and bib is not None:
+            use_doc(bib, uri, doc)
+            _lines_of_blocks(doc)  # here, in the worker: the first edit then costs the edit only
         lights = seg.lights() if seg and not same else None  # (installed: its records are in the index)
     finally:
         gc.freeze()  # the text, its scan and records live as long as the file: out of the collector's way
@@ -239,11 +243,44 @@ def load_segment(cache_dir: Path | None, digest: str) -> Segment | None:
     got = load_columns(_cache_path(cache_dir, digest))
     if not isinstance(got, tuple) or len(got) != 2 or got[0] != CACHE_VERSION or not isinstance(got[1], dict):
         return None
-    return Segment.from_columns(got[1])
+    # Its 72,000 keys, pairs and values: collections while they are made held the GIL 10+ ms (a worker's records
+    # taken in while requests come).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return Segment.from_columns(got[1])
+    finally:
+        if enabled:
+            gc.freeze()  # (they live as long as the file)
+            gc.enable()
 
 
 def load_blocks(cache_dir: Path | None, digest: str) -> list[RawEntry] | None:
     """The scan of a .bib with this content hash (where its entries are), when a previous start saved it."""
+    got = load_scan(cache_dir, digest)
+    return got.blocks if got is not None else None
+
+
+@dataclass
+class Scan:
+    """A cached scan: the blocks, and (when saved) each block's line and the @string macros, worked out where
+    the file was read (a worker process) so that a warm start does not count 98 MB of lines or read 10,000
+    macros while requests come in."""
+
+    blocks: list[RawEntry]
+    lines: list[int] | None
+    macros: dict[str, str] | None
+
+    def use(self, doc: BibDocument) -> None:
+        """Give a document of this content (made from these blocks) its lines and macros."""
+        if self.lines is not None and len(self.lines) == len(doc.blocks):
+            _block_lines[doc] = self.lines
+        if self.macros is not None:
+            doc.use_macros(self.macros)
+
+
+def load_scan(cache_dir: Path | None, digest: str) -> Scan | None:
+    """The cached scan of a .bib with this content hash (load_blocks), with its lines and macros when saved."""
     if cache_dir is None:
         return None
     got = load_columns(_cache_path(cache_dir, digest, ".scan"))
@@ -265,7 +302,21 @@ def load_blocks(cache_dir: Path | None, digest: str) -> list[RawEntry] | None:
             pause()
             b = a + CHUNK
             out.extend(map(RawEntry, kinds[a:b], keys[a:b], starts[a:b], bodies[a:b], ends[a:b], closers[a:b]))
-        return out
+        lines: list[int] | None = None
+        got_lines = c.get("line")
+        if isinstance(got_lines, array) and len(got_lines) == n:
+            lines = []
+            for a in range(0, n, CHUNK):
+                pause()
+                lines.extend(got_lines[a:a + CHUNK])
+        macros: dict[str, str] | None = None
+        names, values = c.get("macro_name"), c.get("macro_value")
+        if isinstance(names, list) and isinstance(values, list) and len(names) == len(values):
+            macros = {}
+            for a in range(0, len(names), CHUNK):
+                pause()
+                macros.update(zip(names[a:a + CHUNK], values[a:a + CHUNK], strict=True))
+        return Scan(out, lines, macros)
     except (KeyError, TypeError, AttributeError):
         return None
     finally:
@@ -291,9 +342,14 @@ def save_cache(cache_dir: Path | None, digest: str, doc: BibDocument, lights: li
     blocks = doc.blocks
     if any(_SEP in e.key for e in blocks):
         return  # (a NUL in a key: not worth a cache format of its own)
-    entries = {"kind": [e.kind for e in blocks], "key": [e.key for e in blocks],
-               "closer": [e.closer for e in blocks], "start": array("q", (e.start for e in blocks)),
-               "body": array("q", (e.body for e in blocks)), "end": array("q", (e.end for e in blocks))}
+    entries: dict[str, Any] = {
+        "kind": [e.kind for e in blocks], "key": [e.key for e in blocks], "closer": [e.closer for e in blocks],
+        "start": array("q", (e.start for e in blocks)), "body": array("q", (e.body for e in blocks)),
+        "end": array("q", (e.end for e in blocks)),
+        "line": array("q", _lines_of_blocks(doc))}  # (here: in a worker process for a large file)
+    macros = doc.macros
+    if not any(_SEP in k or _SEP in v for k, v in macros.items()):
+        entries.update(macro_name=list(macros), macro_value=list(macros.values()))
     if rows is None:
         rows = []
         for n, light in enumerate(lights):
@@ -338,17 +394,24 @@ def _own(bib: BibIndex, key: str, origin: str) -> bool:
 
 
 def add_keys(f: BibFile, bib: BibIndex) -> int:
-    """Key-only records for every entry (a lock hold per KEY_BATCH keys); the index's version after."""
+    """Key-only records for every entry (KEY_BATCH keys per call); the index's version after."""
     use_doc(bib, f.uri, f.doc)
-    gone = bib.origin_keys(f.uri) - set(f.doc.by_key)
+    by_key = f.doc.by_key
+    gone = [k for k in bib.origin_keys(f.uri) if k not in by_key]  # (no set of 72,000 keys made in one call)
     with bib.lock:
         for k in gone:
             bib.remove(k)
     keys = [e.key for e in f.doc.entries]
-    for a in range(0, len(keys), KEY_BATCH):  # a lock hold each: requests answer between them
-        pause()
-        bib.add_keys(f.uri, keys[a:a + KEY_BATCH])
-    gc.freeze()
+    enabled = gc.isenabled()
+    gc.disable()  # 72,000 records and pairs: collections while they are made held the GIL ~10 ms
+    try:
+        for a in range(0, len(keys), KEY_BATCH):  # lock holds of KEY_SLICE keys: requests answer between them
+            pause()
+            bib.add_keys(f.uri, keys[a:a + KEY_BATCH])
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
     return bib.version
 
 
@@ -434,11 +497,16 @@ def index_file_in(f: BibFile, bib: BibIndex, cache_dir: Path | None = None, dige
     _busy.add(f.uri)
     try:
         version = add_keys(f, bib)
-        find_bare(f)
+        # Its entries without a title are known from the worker's records (at C speed), not looked for here:
+        # that look, entry by entry, held the interpreter ~1.6 s while requests came in. Meanwhile their keys
+        # answer as key-only records.
         done = run_worker(f.path, digest, cache_dir, stat_key)
         if done is None or not still_wanted() or _stopping:
             return
         seg = load_segment(cache_dir, digest) if done else None
+        if seg is not None and seg.size() == len(f.doc.entries):
+            f.bare_entries(seg.papers())
+            f.bare_later = False
         if seg is not None and take_segment(f, bib, seg, version):
             log.info("%s: %d entries read in a worker process in %.2fs", f.uri, len(f.doc.entries),
                      time.perf_counter() - t0)
@@ -460,7 +528,7 @@ def take_segment(f: BibFile, bib: BibIndex, seg: Segment, version: int) -> bool:
 
 
 def _take_segment(f: BibFile, bib: BibIndex, seg: Segment, version: int) -> bool:
-    if len(seg.rows) != len(f.doc.entries):
+    if seg.size() != len(f.doc.entries):
         return False
     if not bib.take(f.uri, seg, version):
         lights = seg.lights()

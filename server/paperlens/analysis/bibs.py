@@ -82,7 +82,14 @@ class BibFile:
         entry of a 72,000-entry file held the interpreter ~1.6 s while it loaded)."""
         if self._bare is None:
             if papers is not None and len(papers) == len(self.doc.entries):
-                self._bare = [(e.key, e.kind) for e, p in zip(self.doc.entries, papers, strict=True) if not p]
+                # The zeros found by bytes.find (C speed): a comprehension over 72,000 held the GIL ~5 ms.
+                entries = self.doc.entries
+                bare_: list[tuple[str, str]] = []
+                i = papers.find(0)
+                while i >= 0:
+                    bare_.append((entries[i].key, entries[i].kind))
+                    i = papers.find(0, i + 1)
+                self._bare = bare_
             elif self._papers is not None:
                 have = {p.bib_key for p in self._papers}
                 self._bare = [(e.key, e.kind) for e in self.doc.entries if e.key not in have]

@@ -4,6 +4,7 @@ waits in the thread that serves requests, and a request that is never answered s
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -63,3 +64,44 @@ def test_a_request_never_answered_is_forgotten(monkeypatch: pytest.MonkeyPatch) 
     t.start()
     assert done.wait(5)
     assert not priority.busy()  # (the loader after it does not wait either)
+
+
+def test_a_loader_waits_for_a_quiet_moment_after_a_burst_of_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(priority, "QUIET", 0.2)  # (long: a busy machine's late wake-ups stay well inside it)
+    monkeypatch.setattr(priority, "MAX_WAIT", 5.0)
+    went: list[float] = []
+
+    def loader() -> None:
+        priority.pause()
+        went.append(time.monotonic())
+
+    priority.begin(1)
+    t = threading.Thread(target=loader)
+    t.start()
+    priority.end(1)
+    answered = time.monotonic()
+    for _ in range(3):  # the burst's next requests, each sent as the one before is answered
+        time.sleep(priority.QUIET / 20)
+        assert not went  # (the loader has not gone on between two of them)
+        priority.begin(1)
+        priority.end(1)
+        answered = time.monotonic()
+    t.join(5)
+    assert went and went[0] - answered >= priority.QUIET * 0.9
+    time.sleep(priority.QUIET)
+    t0 = time.monotonic()
+    priority.pause()  # no request for QUIET: at once
+    assert time.monotonic() - t0 < priority.QUIET
+
+
+def test_a_stream_of_requests_does_not_stop_a_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(priority, "MAX_WAIT", 0.02)
+    done = threading.Event()
+    t = threading.Thread(target=lambda: (priority.pause(), done.set()))
+    t0 = time.monotonic()
+    t.start()
+    while not done.is_set() and time.monotonic() - t0 < 5:  # a request every millisecond, never a quiet moment
+        priority.begin(1)
+        priority.end(1)
+        time.sleep(0.001)
+    assert done.is_set() and time.monotonic() - t0 < 1
