@@ -613,8 +613,9 @@ class IndexBuilder:
             self.rec.flush()
             records = Path(self.rec.name)  # type: ignore[attr-defined]
         with phase("per-paper columns"):
+            keys_arr = StrArray.build(keys)
             per_paper: dict[str, Any] = {
-                "keys": StrArray.build(keys),
+                "keys": keys_arr,
                 "titles": self.titles.permuted(order),
                 "methods": self.methods.permuted(order),
                 "authors": self.authors.permuted(order),
@@ -625,10 +626,11 @@ class IndexBuilder:
                 "rec_span": np.stack([np.frombuffer(self.rec_start, dtype=np.int64)[order],
                                       np.frombuffer(self.rec_end, dtype=np.int64)[order]], axis=1) if n else
                 np.zeros((0, 2), dtype=np.int64),
-                "key_order": np.argsort(np.array(keys, dtype=object)).astype(np.int32) if n else
-                np.zeros(0, np.int32),
+                # The keys' sorted order: their UTF-8 bytes sorted in numpy (code point order, as str sorts;
+                # 1M keys: ~0.7 s, an object array's argsort ~2.6 s).
+                "key_order": sort_packed(*keys_arr.packed()).astype(np.int32) if n else np.zeros(0, np.int32),
             }
-            del keys
+            del keys, keys_arr
             if big:
                 self.titles, self.methods, self.authors = Strings(), Strings(), Strings()
                 self.repo_names, self.arxiv = Strings(), Strings()

@@ -12,9 +12,12 @@ byte, with ~30 bytes a triple of one range in flight instead of all of them. The
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, Any
 
 import numpy as np
@@ -22,7 +25,30 @@ import numpy.typing as npt
 
 from paperlens.index.store import Postings, StrArray
 
-RUN = 1 << 22  # triples sorted in memory at a time (~120 MB of transients)
+RUN = 1 << 22  # triples sorted in memory at a time, over all threads (~120 MB of transients)
+
+
+def _threads() -> int:
+    try:
+        return max(1, min(2, len(os.sched_getaffinity(0))))
+    except AttributeError:  # not on Linux
+        return max(1, min(2, os.cpu_count() or 1))
+
+
+def _in_order(fn: Callable[[Any], Any], items: Iterable[Any], threads: int) -> Iterator[Any]:
+    """fn over items on `threads` threads, results in order, at most `threads` items in flight (so that the
+    ranges' transients stay those of RUN triples in all): numpy's sorts and array operations release the GIL."""
+    if threads <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="index-sort") as pool:
+        pending: deque[Future[Any]] = deque()
+        for x in items:
+            if len(pending) >= threads:
+                yield pending.popleft().result()
+            pending.append(pool.submit(fn, x))
+        while pending:
+            yield pending.popleft().result()
 
 
 # The strings of some term ids (ascending): a list of UTF-8 bytes, or packed as (blob, offsets).
@@ -186,7 +212,8 @@ class TripleRuns:
         shift = np.uint64(pid_bits + 16)
         new_of_old = np.full(len(self.counts), -1, dtype=np.int64 if nt >= 1 << 31 else np.int32)
         new_of_old[order_terms] = np.arange(nt)
-        cuts = _cuts(self.counts[order_terms], self.run)
+        threads = _threads()
+        cuts = _cuts(self.counts[order_terms], max(1, self.run // threads))
         del used
         # Partition: each chunk's triples by range of new term id, appended to the scratch file as pieces.
         pieces: list[list[tuple[int, int]]] = [[] for _ in cuts]
@@ -216,17 +243,20 @@ class TripleRuns:
                 pieces[b].append((end, len(piece)))
                 end += piece.nbytes
         del new_of_old
-        # Each range sorted alone, appended: the whole sort, a range at a time.
+        # Each range sorted alone, appended: the whole sort, a range at a time (on two threads: the ranges are
+        # cut to half the size then, for the same memory).
         pid = np.empty(self.n, dtype=np.int32)
         w16 = np.empty(self.n, dtype=np.float16)
         offsets = np.zeros(nt + 1, dtype=np.int64)
-        at = 0
-        for (lo, hi), ps in zip(cuts, pieces, strict=True):
+        fd = self.f.fileno()
+        self.f.flush()
+
+        def one(job: tuple[tuple[int, int], list[tuple[int, int]]]) -> tuple[npt.NDArray[Any], ...]:
+            (lo, hi), ps = job
             key = np.empty(sum(k for _, k in ps), dtype=np.uint64)
             i = 0
             for pos, k in ps:
-                self.f.seek(pos)
-                key[i : i + k] = np.frombuffer(self.f.read(8 * k), dtype=np.uint64)
+                key[i : i + k] = np.frombuffer(_pread(fd, 8 * k, pos), dtype=np.uint64)
                 i += k
             key.sort()
             if len(key) > 1:  # distinct (term, paper) pairs: of equal ones (weights aside) the first is kept
@@ -238,18 +268,23 @@ class TripleRuns:
                 if not first.all():
                     key = key[first]
                 del first
-            m = len(key)
             low = key.view(np.uint16)[::4] if sys.byteorder == "little" else (key & np.uint64(0xFFFF)).astype(np.uint16)
-            w16.view(np.uint16)[at : at + m] = low
+            w = low.copy()
             del low
             key >>= np.uint64(16)
-            tid = (key >> np.uint64(pid_bits)).astype(np.int64)
-            offsets[lo + 1 : hi + 1] = at + np.cumsum(np.bincount(tid - lo, minlength=hi - lo))
-            del tid
+            counts = np.bincount((key >> np.uint64(pid_bits)).astype(np.int64) - lo, minlength=hi - lo)
             key &= np.uint64((1 << pid_bits) - 1)
-            pid[at : at + m] = key
+            return w, key.astype(np.int32), counts
+
+        at = 0
+        for (lo, hi), (w, p, counts) in zip(cuts, _in_order(one, zip(cuts, pieces, strict=True), threads),
+                                             strict=True):
+            m = len(p)
+            w16.view(np.uint16)[at : at + m] = w
+            pid[at : at + m] = p
+            offsets[lo + 1 : hi + 1] = at + np.cumsum(counts)
             at += m
-            del key
+            del w, p, counts
         self.f.close()
         return Postings(terms, offsets, pid[:at]), order_terms, w16[:at]
 
@@ -272,7 +307,10 @@ def doc_order(post: Postings, w: npt.NDArray[np.float16], n: int, run: int | Non
     offsets = np.asarray(post.offsets)
     term_ids = np.empty(total, dtype=np.int32)
     weights = np.empty(total, dtype=np.float16)
-    for lo, hi in _cuts(per_paper, run or RUN):
+    threads = _threads()
+
+    def one(cut: tuple[int, int]) -> None:  # (each range fills its own slice of the output)
+        lo, hi = cut
         where = np.flatnonzero((ids >= lo) & (ids < hi))
         key = (ids[where] - lo).astype(np.uint64) << np.uint64(16 + pos_bits)
         key |= (np.uint16(0xFFFF) - wb[where]).astype(np.uint64) << np.uint64(pos_bits)
@@ -284,8 +322,21 @@ def doc_order(post: Postings, w: npt.NDArray[np.float16], n: int, run: int | Non
         a, b = int(doc_off[lo]), int(doc_off[hi])
         term_ids[a:b] = _containing(offsets, at)  # the term whose postings hold it
         weights[a:b] = w[at]
-        del key, at
+
+    for _ in _in_order(one, _cuts(per_paper, max(1, (run or RUN) // threads)), threads):
+        pass
     return doc_off, term_ids, weights
+
+
+def _pread(fd: int, size: int, pos: int) -> bytes:
+    """size bytes at pos of a file, without its position (ranges are read on several threads)."""
+    data = os.pread(fd, size, pos) if size else b""
+    while len(data) < size:  # (a short read: large reads may come in pieces)
+        more = os.pread(fd, size - len(data), pos + len(data))
+        if not more:
+            raise OSError("index build: the scratch file ends early")
+        data += more
+    return data
 
 
 def _containing(offsets: npt.NDArray[np.int64], at: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
