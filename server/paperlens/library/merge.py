@@ -139,9 +139,10 @@ class StreamMerge:
         return bool(self.by_ident)
 
     def rest(self) -> list[Paper]:
-        """The small set's papers that no big feed's paper was."""
+        """The small set's papers that no big feed's paper was, once the stream is over: the hashes seen go
+        (at 1M papers ~150 MB of Python ints and set slots, which the build's last steps need more)."""
         out = list(self.by_ident.values())
-        self.by_ident = {}
+        self.by_ident, self.by_title, self.seen = {}, {}, set()
         return out
 
 
