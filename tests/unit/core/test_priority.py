@@ -3,6 +3,8 @@ waits in the thread that serves requests, and a request that is never answered s
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -105,3 +107,63 @@ def test_a_stream_of_requests_does_not_stop_a_loader(monkeypatch: pytest.MonkeyP
         priority.end(1)
         time.sleep(0.001)
     assert done.is_set() and time.monotonic() - t0 < 1
+
+
+def _follower(fd: int, budget: float = 20.0) -> subprocess.Popen[str]:
+    """A worker process following the server's marks: each line it reads, it pauses once and says how long."""
+    child = (
+        "import sys, time\n"
+        "from paperlens.core import priority\n"
+        "assert priority.follow(int(sys.argv[1]))\n"
+        "priority.MAX_WAIT = 5.0\n"
+        "priority.FOLLOW_BUDGET = float(sys.argv[2])\n"
+        "for line in sys.stdin:\n"
+        "    t0 = time.monotonic()\n"
+        "    priority.pause()\n"
+        "    print(f'{time.monotonic() - t0:.4f}', flush=True)\n")
+    return subprocess.Popen([sys.executable, "-c", child, str(fd), str(budget)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, pass_fds=(fd,))
+
+
+def test_a_worker_process_pauses_while_the_server_answers_a_request() -> None:
+    fd = priority.shared_fd()
+    assert fd is not None
+    p = _follower(fd)
+    assert p.stdin is not None and p.stdout is not None
+
+    def ask() -> float:
+        assert p.stdin is not None and p.stdout is not None
+        p.stdin.write("\n")
+        p.stdin.flush()
+        return float(p.stdout.readline())
+
+    try:
+        time.sleep(0.05)  # (no request for a while)
+        assert ask() < 0.05  # none open: the worker goes on at once
+        priority.begin(1)
+        threading.Timer(0.3, priority.end, (1,)).start()  # answered 0.3 s later
+        assert 0.25 < ask() < 2.0  # the worker waited for it (and for a quiet moment after)
+        time.sleep(0.05)
+        assert ask() < 0.05
+    finally:
+        p.stdin.close()
+        p.wait(10)
+
+
+def test_a_worker_process_waits_no_longer_than_its_budget_in_all() -> None:
+    fd = priority.shared_fd()
+    assert fd is not None
+    p = _follower(fd, budget=0.3)
+    assert p.stdin is not None and p.stdout is not None
+    try:
+        priority.begin(1)  # open throughout (less than STALE)
+        got = []
+        for _ in range(3):
+            p.stdin.write("\n")
+            p.stdin.flush()
+            got.append(float(p.stdout.readline()))
+        assert 0.25 < got[0] < 1.0 and got[1] < 0.1 and got[2] < 0.1  # then it goes on whatever the server does
+    finally:
+        priority.end(1)
+        p.stdin.close()
+        p.wait(10)
