@@ -177,3 +177,20 @@ def test_empty_feed_says_no_papers(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     path.write_text("[]", encoding="utf-8")
     with pytest.raises(FeedError, match="no papers found"):
         list(feed_papers(FeedStream([], [path], []), {}))
+
+
+def test_feed_that_is_not_an_array_is_parsed_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A big feed that is not one JSON array (a saved library, {"papers": [...]}) is parsed in this process, as
+    before, and decided on the same way: the same papers as stream_merged, on the workers too."""
+    monkeypatch.setattr(feedfile, "STREAM_BYTES", 0)
+    path, small, repos = _feed(tmp_path)
+    wrapped = tmp_path / "library.json"
+    wrapped.write_text(json.dumps({"papers": json.loads(path.read_text(encoding="utf-8"))}), encoding="utf-8")
+    w1: list[str] = []
+    want = list(stream_merged(small, [wrapped], repos, w1))
+    w2: list[str] = []
+    assert list(feed_papers(FeedStream(small, [wrapped], w2, chunk=50), repos)) == want and w2 == w1
+    b = IndexBuilder(dict(repos), io.BytesIO())
+    add_feed_parallel(b, FeedStream(small, [wrapped], [], chunk=50), workers=2, min_chunks=0)
+    assert b.n == len(want) == 261
+    b.close_workers()
