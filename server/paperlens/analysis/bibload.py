@@ -28,7 +28,7 @@ from typing import Any
 from paperlens.analysis.bibs import BibFile
 from paperlens.core.ids import doi_key
 from paperlens.core.model import Paper
-from paperlens.core.priority import follow, pause, shared_fd
+from paperlens.core.priority import follow, pause, shared_fd, urgent
 from paperlens.core.rope import Rope, Text
 from paperlens.index.aliases import title_name
 from paperlens.index.bibindex import CHUNK, BibIndex, BibRec, Row, Segment, rec_row
@@ -73,9 +73,10 @@ def install_cached(path: Path, uri: str, bib: BibIndex, cache_dir: Path | None,
     enabled = gc.isenabled()
     gc.disable()  # ~a million new objects at once: no full collections over the heap meanwhile
     try:
-        seg = load_segment(cache_dir, digest)
-        if seg is None or not bib.install(uri, seg):
-            return None
+        with urgent():  # (the keys: requests meanwhile mostly ask whether they answer yet)
+            seg = load_segment(cache_dir, digest)
+            if seg is None or not bib.install(uri, seg):
+                return None
     finally:
         if enabled:
             gc.enable()
@@ -90,6 +91,14 @@ def read_bib_path(path: Path, uri: str, cache_dir: Path | None = None, bib: BibI
     """A .bib on disk, in whatever encoding it is in: with a cache hit it is not even scanned. With `installed`
     (install_cached's answer) and the same content, its records stay; with other content they are dropped from
     `bib` (then index_file reads them). OSError when it cannot be read."""
+    if installed is not None:
+        return _read_bib_path(path, uri, cache_dir, bib, installed)
+    with urgent():  # (its keys answer once it is read)
+        return _read_bib_path(path, uri, cache_dir, bib, installed)
+
+
+def _read_bib_path(path: Path, uri: str, cache_dir: Path | None, bib: BibIndex | None,
+                   installed: tuple[str, Segment] | None) -> Read:
     try:
         stat_key: str | None = _stat_key(path)
     except OSError:
@@ -405,9 +414,10 @@ def add_keys(f: BibFile, bib: BibIndex) -> int:
     enabled = gc.isenabled()
     gc.disable()  # 72,000 records and pairs: collections while they are made held the GIL ~10 ms
     try:
-        for a in range(0, len(keys), KEY_BATCH):  # lock holds of KEY_SLICE keys: requests answer between them
-            pause()
-            bib.add_keys(f.uri, keys[a:a + KEY_BATCH])
+        with urgent():
+            for a in range(0, len(keys), KEY_BATCH):  # lock holds of KEY_SLICE keys: requests answer between them
+                pause()
+                bib.add_keys(f.uri, keys[a:a + KEY_BATCH])
     finally:
         gc.freeze()
         if enabled:
@@ -503,7 +513,8 @@ def index_file_in(f: BibFile, bib: BibIndex, cache_dir: Path | None = None, dige
     t0 = time.perf_counter()
     _busy.add(f.uri)
     try:
-        version = add_keys(f, bib)
+        with urgent():  # (its keys answer once they are in)
+            version = add_keys(f, bib)
         # Its entries without a title are known from the worker's records (at C speed), not looked for here:
         # that look, entry by entry, held the interpreter ~1.6 s while requests came in. Meanwhile their keys
         # answer as key-only records.
@@ -608,9 +619,10 @@ def _index_file(f: BibFile, bib: BibIndex, cache_dir: Path | None, digest: str |
         log.info("%s: %d entries from the cache in %.2fs", f.uri, n, time.perf_counter() - t0)
         return
     keys = [e.key for e in doc.entries]
-    for a in range(0, n, KEY_BATCH):  # a lock hold each: requests answer between them
-        pause()
-        bib.add_keys(f.uri, keys[a:a + KEY_BATCH])
+    with urgent():
+        for a in range(0, n, KEY_BATCH):  # a lock hold each: requests answer between them
+            pause()
+            bib.add_keys(f.uri, keys[a:a + KEY_BATCH])
     find_bare(f)
     gc.freeze()
     out: list[Light | None] = []

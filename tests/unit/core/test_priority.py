@@ -96,6 +96,36 @@ def test_a_loader_waits_for_a_quiet_moment_after_a_burst_of_requests(monkeypatch
     assert time.monotonic() - t0 < priority.QUIET
 
 
+def test_urgent_work_waits_for_an_open_request_but_not_for_a_quiet_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(priority, "QUIET", 0.5)
+    monkeypatch.setattr(priority, "MAX_WAIT", 5.0)
+    took: dict[str, float] = {}
+
+    def loader(name: str, hurry: bool) -> None:
+        t0 = time.monotonic()
+        if hurry:
+            with priority.urgent():
+                priority.pause()
+        else:
+            priority.pause()
+        took[name] = time.monotonic() - t0
+
+    priority.begin(1)
+    threads = [threading.Thread(target=loader, args=(n, n == "keys")) for n in ("keys", "records")]
+    for t in threads:
+        t.start()
+    time.sleep(0.1)
+    assert not took  # both wait while the request is open
+    priority.end(1)
+    for t in threads:
+        t.join(5)
+    assert took["keys"] < 0.3 < took["records"]  # the keys go on once it is answered; the rest after a quiet 0.5 s
+    t0 = time.monotonic()
+    with priority.urgent():
+        priority.pause()  # (no request open: at once, quiet or not)
+    assert time.monotonic() - t0 < 0.1
+
+
 def test_a_stream_of_requests_does_not_stop_a_loader(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(priority, "MAX_WAIT", 0.02)
     done = threading.Event()
