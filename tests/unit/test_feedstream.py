@@ -194,3 +194,33 @@ def test_feed_that_is_not_an_array_is_parsed_here(tmp_path: Path, monkeypatch: p
     add_feed_parallel(b, FeedStream(small, [wrapped], [], chunk=50), workers=2, min_chunks=0)
     assert b.n == len(want) == 261
     b.close_workers()
+
+
+def test_warnings_name_the_real_entry_number(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bad item's warning names its place in the feed's array (as a feed read whole says it: entry 2 is the
+    3rd item), whether the feed is streamed here item by item or cut into chunks that workers parse."""
+    real = json.loads(REAL.read_bytes())
+    items: list[Any] = [copy.deepcopy(real[i % len(real)]) for i in range(40)]
+    for i, it in enumerate(items):
+        it["paper"]["id"] = f"2502.{i:05d}"
+    items[2] = {"paper": {"id": "2502.77777"}}  # no title: skipped
+    items[31] = "not an object"  # in a later chunk, not its first item
+    path = tmp_path / "entry 0 feed.json"  # (a path that says "entry 0" stays as it is)
+    path.write_text(json.dumps(items), encoding="utf-8")
+    want = [f"{path}: entry 2 (id '2502.77777') skipped: no title",
+            f"{path}: entry 31 (str) skipped: expected an object, got str"]
+    whole: list[str] = read_feed_file(path)[1]
+    assert [w for w in whole if "skipped" in w] == want
+    monkeypatch.setattr(feedfile, "STREAM_BYTES", 0)
+    streamed: list[str] = []
+    list(feedfile.iter_feed_file(path, streamed))
+    assert streamed == whole
+    for chunk in (1, 3, 7, 50):
+        on_workers: list[str] = []
+        list(feed_papers(FeedStream([], [path], on_workers, chunk=chunk), {}))
+        assert on_workers == whole, chunk
+    b = IndexBuilder({}, io.BytesIO())
+    parallel: list[str] = []
+    add_feed_parallel(b, FeedStream([], [path], parallel, chunk=7), workers=2, min_chunks=0)
+    b.close_workers()
+    assert parallel == whole

@@ -112,8 +112,8 @@ def iter_feed_file(path: Path, warnings: list[str], today: dt.date | None = None
     with path.open("rb") as f:
         try:
             for k, item in enumerate(ijson.items(f, prefix, use_float=True)):
-                papers, w = parse_hf_json([item], str(path))
-                warnings.extend(x.replace("entry 1", f"entry {k + 1}", 1) for x in w)
+                papers, w = parse_hf_json([item], str(path), first=k)  # numbered as in the whole array
+                warnings.extend(w)
                 n += len(papers)
                 yield from papers
         except ijson.JSONError as e:
@@ -235,7 +235,7 @@ def parse_items(raw: bytes, source: str, first: int) -> tuple[list[Paper], list[
     papers: list[Paper] = []
     warnings: list[str] = []
     for k, item in enumerate(items, first):
-        got, w = parse_hf_json([item], source)
-        warnings.extend(x.replace("entry 1", f"entry {k + 1}", 1) for x in w)
+        got, w = parse_hf_json([item], source, first=k)  # numbered as in the whole array
+        warnings.extend(w)
         papers.extend(got)
     return papers, warnings

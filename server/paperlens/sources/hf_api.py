@@ -185,9 +185,10 @@ def not_hf_reason(data: Any) -> str | None:
     return f"a JSON {type(data).__name__}, not a Hugging Face papers API response"
 
 
-def parse_hf_json(data: Any, source: str) -> tuple[list[Paper], list[str]]:
+def parse_hf_json(data: Any, source: str, first: int = 0) -> tuple[list[Paper], list[str]]:
     """Papers and warnings from an HF papers body: daily/search items, one flat paper, or saved Papers.
-    A document that is not one (a JSON Feed, an error object) gives no papers and one warning saying what it is."""
+    A document that is not one (a JSON Feed, an error object) gives no papers and one warning saying what it is.
+    first: the number warnings give a list's first item (a streamed feed's items come one list at a time)."""
     reason = not_hf_reason(data)
     if reason is not None:
         return [], [f"{source}: {reason}"]
@@ -200,7 +201,7 @@ def parse_hf_json(data: Any, source: str) -> tuple[list[Paper], list[str]]:
     items = data if isinstance(data, list) else [data]
     papers: list[Paper] = []
     warnings: list[str] = []
-    for i, item in enumerate(items):
+    for i, item in enumerate(items, first):
         what = f"entry {i}" if isinstance(data, list) else "body"
         try:
             paper = _from_item(item, source)
