@@ -118,3 +118,44 @@ def test_random_texts_of_hyphens_boilerplate_and_punctuation() -> None:
     for _ in range(150):
         _check([(text(), text(), tuple(text() for _ in range(int(rng.integers(0, 3)))))
                 for _ in range(int(rng.integers(1, 6)))])
+
+
+def _unique(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    u, f, i = np.unique(h, return_index=True, return_inverse=True)
+    return f, i.reshape(-1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_distinct_values_number_values_as_np_unique_up_to_order(seed: int) -> None:
+    # semantic._distinct_values (a hash table in numpy) against np.unique: the same partition of the places, a
+    # place of each value that holds it. Values that share their low bits (and all of their slot bits, seed 0)
+    # meet in the table's slots and go to the next round, or to the sort at the end.
+    from paperlens.index.semantic import _distinct_values
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 20_000))
+    pool = rng.integers(0, 2**64, size=int(rng.integers(1, n + 1)), dtype=np.uint64)
+    if seed % 2 == 0:
+        pool &= np.uint64(0xFFFF0000_00000FFF) if seed else np.uint64(0xF0000000_00000000)
+    h = pool[rng.integers(0, len(pool), size=n)]
+    first, inv = _distinct_values(h)
+    want_first, want_inv = _unique(h)
+    assert len(first) == len(want_first) and len(inv) == n
+    assert (h[first[inv]] == h).all()  # each place numbered as a place that holds its value
+    assert len(np.unique(inv)) == len(first) and inv.min() == 0 and inv.max() == len(first) - 1
+    assert (np.sort(h[first]) == h[want_first]).all()
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_WORDY = st.lists(st.sampled_from(list("abc xyz-.,é中ﬁ0") + ["kv", "cache", "the", "of", " - ", "state-of-the-art",
+                                                              "Straße", "\u2028", "\x00", "www.a.org/b"]),
+                  max_size=60).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_WORDY | st.text(max_size=40), _WORDY, st.lists(_WORDY, max_size=2).map(tuple)),
+                min_size=1, max_size=6))
+def test_hypothesis_texts_with_unicode(papers: list[tuple[str, str, tuple[str, ...]]]) -> None:
+    _check(papers)

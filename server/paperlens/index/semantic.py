@@ -313,8 +313,8 @@ def key_phrase_bags(papers: Sequence[tuple[str, str, Iterable[str]]]
     # chunk's ~30,000 words share one with odds ~1e-11): its stem (-1: it ends a phrase) and rarity (0: an
     # everyday word, which may start one).
     h = term_hashes(wblob, woff)
-    uniq_h, first_w, inv_w = np.unique(h, return_index=True, return_inverse=True)
-    del h, uniq_h
+    first_w, inv_w = _distinct_values(h)
+    del h
     w_stem = np.empty(len(first_w), dtype=np.int64)
     w_r = np.empty(len(first_w), dtype=np.float64)
     stem_id: dict[str, int] = {}
@@ -334,7 +334,6 @@ def key_phrase_bags(papers: Sequence[tuple[str, str, Iterable[str]]]
     paper = np.frombuffer(seg_paper, dtype=np.int64)[seg]
     S = np.full(len(seg), -1, dtype=np.int64)
     R = np.zeros(len(seg), dtype=np.float64)
-    inv_w = inv_w.reshape(-1)
     S[is_word] = w_stem[inv_w]
     R[is_word] = w_r[inv_w]
     del inv_w, is_word
@@ -347,77 +346,103 @@ def key_phrase_bags(papers: Sequence[tuple[str, str, Iterable[str]]]
     r_prev[1:] = R[:-1]
     pair = content & after & ((mults > 1) | ((R < MAX_ZIPF) & (r_prev < MAX_ZIPF)))
     si, pi = np.flatnonzero(content), np.flatnonzero(pair)
-    # Events in the loop's order (a word, then the pair it ends): term key (a stem, or a pair of stems after
-    # them), paper, count, rarity, place (unique, and in paper order).
+    # Events in the loop's order (a word, then the pair it ends), by their place (2 * token, + 1 for a pair:
+    # unique, in paper order): term key (a stem, or a pair of stems after them), count and rarity.
     n_st = len(stems)
-    k = np.r_[S[si], (S[pi - 1] + 1) * n_st + S[pi]]
-    ev_paper = np.r_[paper[si], paper[pi]]
-    ev_mult = np.r_[mults[si], mults[pi]]
-    ev_r = np.r_[R[si], (r_prev[pi] + R[pi]) + PHRASE_BONUS]
-    ev_pos = np.r_[2 * si, 2 * pi + 1]
     n_pos = 2 * len(S) + 2
-    del S, R, seg, mults, paper, content, after, r_prev, pair
-    # Per (paper, term): the summed count, the last rarity written (a stem's words may differ in rarity), and
-    # where it was first counted (the bag dict's order). Sorted by (paper, term, place) as one uint64 key (a
-    # third of lexsort's time) when it fits.
-    o = _packed_order([(ev_paper, len(papers)), (k, (n_st + 1) * n_st), (ev_pos, n_pos)])
-    k, ev_paper, ev_mult, ev_r, ev_pos = k[o], ev_paper[o], ev_mult[o], ev_r[o], ev_pos[o]
-    starts = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (ev_paper[1:] != ev_paper[:-1])]) if len(k) else \
+    k = np.r_[S[si], (S[pi - 1] + 1) * n_st + S[pi]]
+    ev_pos = np.r_[2 * si, 2 * pi + 1]
+    at_mult = np.zeros(n_pos, dtype=np.int64)  # (indexed by place: no permutation to carry through the sort)
+    at_mult[0::2][si] = mults[si]
+    at_mult[1::2][pi] = mults[pi]
+    at_r = np.zeros(n_pos, dtype=np.float64)
+    at_r[0::2][si] = R[si]
+    at_r[1::2][pi] = (r_prev[pi] + R[pi]) + PHRASE_BONUS
+    del S, R, seg, mults, content, after, r_prev, pair, si, pi
+    # One sort by (term, place): a term's events in place order, so paper by paper (places go paper by paper),
+    # the (paper, term) groups contiguous in it and a term's first event its first sighting. Per group: the
+    # summed count, the last rarity written (a stem's words may differ in rarity) and its first place (the bag
+    # dict's order).
+    pos = _sorted_by(k, (n_st + 1) * n_st, ev_pos, n_pos)
+    del ev_pos
+    ev_paper = paper[pos >> 1]
+    new_term = np.r_[True, k[1:] != k[:-1]] if len(k) else np.zeros(0, dtype=bool)
+    starts = np.flatnonzero(new_term | np.r_[True, ev_paper[1:] != ev_paper[:-1]]) if len(k) else \
         np.zeros(0, dtype=np.int64)
     ends = np.r_[starts[1:], len(k)] if len(k) else starts
-    count = np.add.reduceat(ev_mult, starts) if len(k) else np.zeros(0, dtype=np.int64)
+    count = np.add.reduceat(at_mult[pos], starts) if len(k) else np.zeros(0, dtype=np.int64)
     top = int(count.max()) if len(count) else 0
     log1 = np.asarray(_LOG1 + [1.0 + math.log(c) for c in range(len(_LOG1), top + 1)], dtype=np.float64)
-    weight = ev_r[ends - 1] * log1[count]
-    g_k, g_first = k[starts], ev_pos[starts]
-    o = _packed_order([(g_first, n_pos)])  # (by paper, then first place: places go paper by paper)
-    g_k, g_paper, weight = g_k[o], ev_paper[starts][o], weight[o]
+    weight = at_r[pos[ends - 1]] * log1[count]
+    del at_mult, at_r
+    g_term = np.cumsum(new_term)[starts] - 1  # the group's term, numbered in key order
+    g_first, g_paper = pos[starts], ev_paper[starts]
     # Terms numbered in first-seen order over the chunk; strings made once per distinct term.
-    uniq, first, inv = _unique_first(g_k, (n_st + 1) * n_st)
-    by_first = np.argsort(first, kind="stable")
+    t_at = np.flatnonzero(new_term)
+    uniq, by_first = k[t_at], np.argsort(pos[t_at], kind="stable")
+    del k, pos, ev_paper
     rank = np.empty(len(uniq), dtype=np.int64)
     rank[by_first] = np.arange(len(uniq))
     vocab = [stems[x] if x < n_st else f"{stems[x // n_st - 1]} {stems[x % n_st]}" for x in uniq[by_first].tolist()]
-    return (vocab, rank[inv].astype(np.uint32), weight.astype(np.float32),
+    # The bags in place order (by paper, then first place): the places are distinct, so a scatter, not a sort.
+    slot = np.full(n_pos, -1, dtype=np.int64)
+    slot[g_first] = np.arange(len(g_first))
+    o = slot[slot >= 0]
+    del slot
+    return (vocab, rank[g_term[o]].astype(np.uint32), weight[o].astype(np.float32),
             np.bincount(g_paper, minlength=len(papers)).astype(np.uint32))
 
 
-def _packed_order(cols: Sequence[tuple[npt.NDArray[np.int64], int]]) -> npt.NDArray[np.int64]:
-    """`np.lexsort` of non-negative integer columns, most significant first, each given with a bound on its
-    values, the last one's values distinct: as one uint64 key sorted in place when the bits fit, the
-    permutation read back from the last column."""
-    n_pos = cols[-1][1]
-    bits = [max(1, int(bound).bit_length()) for _, bound in cols]
-    n = len(cols[0][0])
-    if sum(bits) > 64 or n == 0:
-        return np.lexsort(tuple(c for c, _ in reversed(cols)))
-    key = np.zeros(n, dtype=np.uint64)
-    for (c, _), b in zip(cols, bits, strict=True):
-        key <<= np.uint64(b)
-        key |= c.astype(np.uint64)
+def _sorted_by(k: npt.NDArray[np.int64], bound: int, pos: npt.NDArray[np.int64], n_pos: int
+               ) -> npt.NDArray[np.int64]:
+    """Sorts k (non-negative, below bound) in place by (k, pos), pos distinct and below n_pos, and returns pos in
+    that order: one uint64 sort of k and pos packed when the bits fit, else a lexsort."""
+    kb, pb = max(1, int(bound).bit_length()), max(1, int(n_pos).bit_length())
+    if kb + pb > 64:
+        o = np.lexsort((pos, k))
+        k[:] = k[o]
+        return pos[o]
+    key = (k.astype(np.uint64) << np.uint64(pb)) | pos.astype(np.uint64)
     key.sort()
-    at = np.empty(n_pos, dtype=np.int64)
-    at[cols[-1][0]] = np.arange(n)
-    return at[(key & np.uint64((1 << bits[-1]) - 1)).astype(np.int64)]
+    k[:] = (key >> np.uint64(pb)).astype(np.int64)
+    return (key & np.uint64((1 << pb) - 1)).astype(np.int64)
 
 
-def _unique_first(k: npt.NDArray[np.int64], bound: int) -> tuple[npt.NDArray[np.int64], ...]:
-    """`np.unique(k, return_index=True, return_inverse=True)` for non-negative k below `bound`: one uint64 sort
-    of (value, place) when the bits fit."""
-    n = len(k)
-    ib = max(1, n.bit_length())
-    if max(1, int(bound).bit_length()) + ib > 64 or n == 0:
-        u, f, i = np.unique(k, return_index=True, return_inverse=True)
-        return u, f, i.reshape(-1)
-    key = (k.astype(np.uint64) << np.uint64(ib)) | np.arange(n, dtype=np.uint64)
-    key.sort()
-    val = (key >> np.uint64(ib)).astype(np.int64)
-    idx = (key & np.uint64((1 << ib) - 1)).astype(np.int64)
-    new = np.r_[True, val[1:] != val[:-1]]
-    at = np.flatnonzero(new)
+def _distinct_values(h: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """For 64-bit values h (a chunk's words' hashes): a place of each distinct value (any of its places) and each
+    value's number among them, as `np.unique(h, return_index=True, return_inverse=True)` gives them up to the
+    numbering. A hash table in numpy: each value is written to a slot taken from its bits, the values the slot
+    kept are numbered, the others tried again at other bits (a chunk's ~30,000 distinct words among ~500,000
+    tokens: ~6% of them a second time); no sort (np.unique's took ~36 ms a chunk, this ~6)."""
+    n = len(h)
+    bits = max(12, n.bit_length())
+    mask = np.uint64((1 << bits) - 1)
     inv = np.empty(n, dtype=np.int64)
-    inv[idx] = np.cumsum(new) - 1
-    return val[at], idx[at], inv
+    reps: list[npt.NDArray[np.int64]] = []
+    left = np.arange(n)
+    hl = h
+    shift, done = 0, 0
+    while len(left) and shift + bits <= 64:
+        slot = ((hl >> np.uint64(shift)) & mask).astype(np.int64)
+        table = np.zeros(1 << bits, dtype=np.uint64)
+        table[slot] = hl
+        ok = table[slot] == hl
+        del table
+        s_ok = slot[ok]
+        at = np.full(1 << bits, -1, dtype=np.int64)
+        at[s_ok] = left[ok]  # a place of each value kept (the last written)
+        kept = at >= 0
+        num = np.cumsum(kept) - 1 + done
+        inv[left[ok]] = num[s_ok]
+        reps.append(at[kept])
+        done += len(reps[-1])
+        left, hl = left[~ok], hl[~ok]
+        shift += bits
+    if len(left):  # (values that met in every round's slots: numbered by a sort)
+        u, f, i = np.unique(hl, return_index=True, return_inverse=True)
+        inv[left] = i.reshape(-1) + done
+        reps.append(left[f])
+    return (np.concatenate(reps) if reps else np.zeros(0, dtype=np.int64)), inv
 
 
 _CLASS = np.zeros(256, dtype=np.uint8)  # 2: a word's byte, 1: a punctuation mark that is a token of its own
