@@ -125,12 +125,16 @@ def _unique(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return f, i.reshape(-1)
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_distinct_values_number_values_as_np_unique_up_to_order(seed: int) -> None:
+@pytest.mark.parametrize("seed", range(8))
+def test_distinct_values_number_values_as_np_unique_up_to_order(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     # semantic._distinct_values (a hash table in numpy) against np.unique: the same partition of the places, a
-    # place of each value that holds it. Values that share their low bits (and all of their slot bits, seed 0)
-    # meet in the table's slots and go to the next round, or to the sort at the end.
+    # place of each value that holds it. Values alike in many bits meet in the table's slots and go to the next
+    # round; with one round whose slot is the top bits alone (seeds 4-7), many go to the sort at the end.
+    from paperlens.index import semantic
     from paperlens.index.semantic import _distinct_values
+
+    if seed >= 4:
+        monkeypatch.setattr(semantic, "_SLOT_MULTS", (np.uint64(1),))
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 20_000))
@@ -159,3 +163,30 @@ _WORDY = st.lists(st.sampled_from(list("abc xyz-.,é中ﬁ0") + ["kv", "cache", 
                 min_size=1, max_size=6))
 def test_hypothesis_texts_with_unicode(papers: list[tuple[str, str, tuple[str, ...]]]) -> None:
     _check(papers)
+
+
+def test_word_keys_tell_words_apart() -> None:
+    # semantic._word_keys: a word of <= 8 bytes is its bytes, a longer one a hash of its 8-byte windows; words
+    # that share windows in another order or differ in one byte of the last window ("loplusholo", "noplushono")
+    # or in length only must get distinct keys, equal words equal ones (the real feed's words and made-up ones).
+    from paperlens.core.text import fold
+    from paperlens.index.semantic import _chunk_tokens, _word_keys
+
+    rng = np.random.default_rng(3)
+    alpha = list("abcdefghijklmnopqrstuvwxyz0123456789")
+    made = ["loplusholo", "noplushono", "a" * 8, "a" * 9, "a" * 16, "a" * 17, "a" * 24, "a" * 100, "ab" * 8 + "x",
+            "ba" * 8 + "x", "abcdefgh" + "ijklmnop", "ijklmnop" + "abcdefgh", "x", "0"]
+    for _ in range(3000):
+        stem = "".join(rng.choice(alpha, size=int(rng.integers(1, 30))).tolist())
+        made += [stem, stem + rng.choice(alpha), stem[::-1], stem[8:] + stem[:8]]
+    real, _ = read_feed_file(SHARED / "hf" / "daily_papers-2024-10-25.json")
+    texts = [fold(t).encode("utf-8") for p in real for t in (p.title, p.abstract)] + [" ".join(made).encode()]
+    is_word, _, blob, off = _chunk_tokens(texts)
+    keys = _word_keys(blob, off)
+    words = [blob[a:b] for a, b in zip(off[:-1].tolist(), off[1:].tolist(), strict=True)]
+    assert len(words) == len(keys) == int(is_word.sum()) > 15_000
+    by_key: dict[int, bytes] = {}
+    for w, k in zip(words, keys.tolist(), strict=True):
+        assert by_key.setdefault(k, w) == w
+    assert len(by_key) == len(set(words))
+    assert _word_keys(b"", np.zeros(1, dtype=np.int64)).tolist() == []

@@ -26,7 +26,6 @@ import numpy as np
 import numpy.typing as npt
 
 from paperlens.core.text import fold
-from paperlens.index.terms import term_hashes
 
 MAX_ZIPF = 6.0  # words at least this frequent in English ("time", "new") carry no topic weight
 PHRASE_BONUS = 1.0  # a two-word unit is more specific than its words
@@ -312,7 +311,7 @@ def key_phrase_bags(papers: Sequence[tuple[str, str, Iterable[str]]]
     # Each distinct word once (told apart by a 64-bit hash of its bytes, as terms.py tells terms apart: two of a
     # chunk's ~30,000 words share one with odds ~1e-11): its stem (-1: it ends a phrase) and rarity (0: an
     # everyday word, which may start one).
-    h = term_hashes(wblob, woff)
+    h = _word_keys(wblob, woff)
     first_w, inv_w = _distinct_values(h)
     del h
     w_stem = np.empty(len(first_w), dtype=np.int64)
@@ -408,22 +407,62 @@ def _sorted_by(k: npt.NDArray[np.int64], bound: int, pos: npt.NDArray[np.int64],
     return (key & np.uint64((1 << pb) - 1)).astype(np.int64)
 
 
+_MASK8 = np.array([(1 << (8 * i)) - 1 for i in range(9)], dtype=np.uint64)  # the low i bytes of a uint64
+_MIX1, _MIX2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9)
+_LONG = np.uint64(1 << 63)
+_SLOT_MULTS = (_MIX1, _MIX2, np.uint64(0x94D049BB133111EB))  # a round of _distinct_values each (odd)
+
+
+def _word_keys(blob: bytes, off: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+    """A 64-bit key per word of a chunk (`_chunk_tokens`' ASCII words, packed), to tell distinct words apart: a
+    word of at most 8 bytes is its bytes (read as one little-endian uint64: exact, and bit 63 clear), a longer
+    one a hash of its 8-byte windows with bit 63 set (a third of the words; two of a chunk's distinct long words
+    share one with odds ~1e-11). ~5x cheaper than terms.term_hashes' polynomial of every byte."""
+    n = len(off) - 1
+    buf = np.frombuffer(blob + bytes(8), dtype=np.uint8)
+    win = np.ndarray((len(blob) + 1,), dtype="<u8", buffer=buf, strides=(1,))  # the 8 bytes from each place
+    start, lens = off[:-1], np.diff(off)
+    key = win[start] & _MASK8[np.minimum(lens, 8)] if n else np.zeros(0, dtype=np.uint64)
+    long = np.flatnonzero(lens > 8)
+    if len(long):
+        at, left = start[long] + 8, lens[long] - 8
+        h = key[long]
+        idx = np.arange(len(long))
+        with np.errstate(over="ignore"):
+            h ^= left.astype(np.uint64) * _MIX2
+            while len(idx):  # each window mixed into what is before it (a bijection of h for a given window)
+                g = h[idx] * _MIX1
+                g ^= g >> np.uint64(29)
+                g *= _MIX2
+                g ^= g >> np.uint64(32)
+                h[idx] = g ^ (win[at] & _MASK8[np.minimum(left, 8)])
+                more = left > 8
+                idx, at, left = idx[more], at[more] + 8, left[more] - 8
+            h *= _MIX1
+            h ^= h >> np.uint64(29)
+        key[long] = h | _LONG
+    return key
+
+
 def _distinct_values(h: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """For 64-bit values h (a chunk's words' hashes): a place of each distinct value (any of its places) and each
     value's number among them, as `np.unique(h, return_index=True, return_inverse=True)` gives them up to the
-    numbering. A hash table in numpy: each value is written to a slot taken from its bits, the values the slot
-    kept are numbered, the others tried again at other bits (a chunk's ~30,000 distinct words among ~500,000
-    tokens: ~6% of them a second time); no sort (np.unique's took ~36 ms a chunk, this ~6)."""
+    numbering. A hash table in numpy: each value is written to a slot (the top bits of its product with an odd
+    constant), the values the slots kept are numbered, the others tried again with another constant (a chunk's
+    ~30,000 distinct words among ~500,000 tokens: a few % of them a second time), and those left sorted; np.unique
+    took ~36 ms a chunk, this ~6-11."""
     n = len(h)
     bits = max(12, n.bit_length())
-    mask = np.uint64((1 << bits) - 1)
     inv = np.empty(n, dtype=np.int64)
     reps: list[npt.NDArray[np.int64]] = []
     left = np.arange(n)
     hl = h
-    shift, done = 0, 0
-    while len(left) and shift + bits <= 64:
-        slot = ((hl >> np.uint64(shift)) & mask).astype(np.int64)
+    done = 0
+    for mult in _SLOT_MULTS:
+        if not len(left):
+            break
+        with np.errstate(over="ignore"):  # (multiplicative hashing: the slot from the product's top bits)
+            slot = ((hl * mult) >> np.uint64(64 - bits)).astype(np.int64)
         table = np.zeros(1 << bits, dtype=np.uint64)
         table[slot] = hl
         ok = table[slot] == hl
@@ -437,7 +476,6 @@ def _distinct_values(h: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.int64], 
         reps.append(at[kept])
         done += len(reps[-1])
         left, hl = left[~ok], hl[~ok]
-        shift += bits
     if len(left):  # (values that met in every round's slots: numbered by a sort)
         u, f, i = np.unique(hl, return_index=True, return_inverse=True)
         inv[left] = i.reshape(-1) + done
