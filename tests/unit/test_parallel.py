@@ -6,6 +6,8 @@ import dataclasses
 import io
 from pathlib import Path
 
+import pytest
+
 from paperlens.core.model import Paper, Repo
 from paperlens.index.build import IndexBuilder
 from paperlens.index.catalog import Catalog
@@ -72,3 +74,19 @@ def test_small_stream_is_built_here(tmp_path: Path) -> None:
     b = IndexBuilder(dict(repos), io.BytesIO())
     add_all_parallel(b, papers[:40], workers=2)  # below MIN_PARALLEL: no worker is started
     assert b.n == 40
+
+
+def test_a_chunk_whose_terms_share_a_hash_is_logged(monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    # parallel._hashed checks a chunk's vocabulary for two terms with one 64-bit hash (sorted, not np.unique).
+    import numpy as np
+
+    from paperlens.index import parallel
+
+    terms = ["a", "b", "c"]
+    assert parallel._hashed(terms)[2].tolist() == parallel.term_hashes(*parallel.pack(terms)).tolist()
+    assert not caplog.records
+    monkeypatch.setattr(parallel, "term_hashes", lambda blob, off: np.array([7, 3, 7], dtype=np.uint64))
+    with caplog.at_level("WARNING", logger=parallel.log.name):
+        parallel._hashed(["a", "b", "c"])
+    assert "share a 64-bit hash" in caplog.text

@@ -98,7 +98,8 @@ def _hashed(terms: Iterable[str]) -> tuple[bytes, np.ndarray[Any, Any], np.ndarr
     """A chunk's vocabulary (first-seen order) packed, and its terms' hashes."""
     blob, off = pack(terms)
     hashes = term_hashes(blob, off)
-    if len(np.unique(hashes)) < len(hashes):
+    s = np.sort(hashes)  # (numpy 2's np.unique hashes: ~4x the time of this sort)
+    if len(s) > 1 and bool((s[1:] == s[:-1]).any()):
         log.warning("index build: two terms of a chunk share a 64-bit hash; they are counted as one")
     return blob, off, hashes
 
