@@ -541,7 +541,8 @@ def _chunk_tokens(parts: list[bytes]) -> tuple[npt.NDArray[np.bool_], npt.NDArra
     tok = np.flatnonzero((word & ~prev) | (cls == 1))
     is_word = word[tok]
     w_len = np.flatnonzero(word & ~nxt) + 1 - tok[is_word]
-    seg = np.searchsorted(starts, tok, side="right") - 1
+    # Each token's text: the tokens sorted, so a text's count of them is where its start falls among them.
+    seg = np.repeat(np.arange(len(parts)), np.diff(np.searchsorted(tok, starts)))
     woff = np.zeros(len(w_len) + 1, dtype=np.int64)
     np.cumsum(w_len, out=woff[1:])
     return is_word, seg, data[word].tobytes(), woff
