@@ -232,10 +232,6 @@ def parse_items(raw: bytes, source: str, first: int) -> tuple[list[Paper], list[
         items = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(str(e)) from None
-    papers: list[Paper] = []
-    warnings: list[str] = []
-    for k, item in enumerate(items, first):
-        got, w = parse_hf_json([item], source, first=k)  # numbered as in the whole array
-        warnings.extend(w)
-        papers.extend(got)
-    return papers, warnings
+    if not isinstance(items, list):
+        raise ValueError(f"expected a JSON array of items, got {type(items).__name__}")
+    return parse_hf_json(items, source, first=first)  # (a list: each item alone, numbered from first)
