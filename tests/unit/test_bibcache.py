@@ -200,6 +200,23 @@ def test_a_damaged_cache_is_refused(tmp_path: Path) -> None:
     assert bibload.load_segment(cache, digest) is None
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_a_worker_process_decodes_a_file_as_the_server_does(tmp_path: Path, encoding: str) -> None:
+    text = "".join(f"@article{{k{i}, title = {{Caf\u00e9 na\u00efve r\u00e9sum\u00e9 {i}}},"
+                   f" author = {{M\u00fcller, J.}}, year = 2001}}\r\n" for i in range(50))
+    src = tmp_path / "lib.bib"
+    src.write_bytes(text.encode(encoding))
+    r = read_bib_path(src, URI, None)
+    bib = BibIndex()
+    index_file(r.file, bib, None)
+    assert bibload.read_columns(str(src), r.digest, str(tmp_path / "cache"), None) is not None
+    seg = bibload.load_segment(tmp_path / "cache", r.digest)
+    assert seg is not None
+    got = [rec_row(x) if x is not None else None for x in seg.recs(URI)]
+    assert got == [rec_row(bib.rec(bib.key_id(f"k{i}"))) for i in range(50)]  # type: ignore[arg-type]
+    assert got[7] is not None and "Café naïve résumé 7" in str(got[7])
+
+
 def test_a_worker_process_reads_the_same_records(tmp_path: Path) -> None:
     src, cache, bib = _fresh(tmp_path, "akhirsch_main.bib")
     r = read_bib_path(src, URI, None)

@@ -34,7 +34,7 @@ from paperlens.index.aliases import title_name
 from paperlens.index.bibindex import CHUNK, BibIndex, BibRec, Row, Segment, rec_row
 from paperlens.library.store import write_atomic
 from paperlens.sources.bibraw import NOT_ENTRIES, BadEntry, RawEntry, scan
-from paperlens.sources.bibtex import BibDocument, decode_bib_bytes, encoding_note, read_bib_file
+from paperlens.sources.bibtex import BibDocument, encoding_note, read_bib_file
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +241,9 @@ def dump_columns(columns: dict[str, Any]) -> bytes:
         else:
             pieces = [v]
             heads.append((name, "o", 1))
-        parts += map(dump, pieces)
+        for piece in pieces:
+            pause()  # (a worker process's: the server's requests in flight go first)
+            parts.append(dump(piece))
     return dump((CACHE_VERSION, heads)) + b"".join(parts)
 
 
@@ -342,15 +344,17 @@ def load_cache(cache_dir: Path | None, digest: str) -> tuple[list[RawEntry], lis
 
 
 def save_cache(cache_dir: Path | None, digest: str, doc: BibDocument, lights: list[Light | None],
-               path: Path | None = None, stat_key: str | None = None, rows: list[Row | None] | None = None) -> None:
+               path: Path | None = None, stat_key: str | None = None,
+               rows: list[Row | None] | None = None) -> dict[str, Any] | None:
     """Save a file's scan and records under its content hash (and, for a file on disk, its size and mtime,
-    so that the next start finds them without reading the file). `rows`: the records, when made already."""
+    so that the next start finds them without reading the file). `rows`: the records, when made already. The
+    records' columns (Segment.columns), or None when nothing was saved for want of a cache format."""
     if cache_dir is None:
-        return
+        return None
     target = _cache_path(cache_dir, digest)
     blocks = doc.blocks
     if any(_SEP in e.key for e in blocks):
-        return  # (a NUL in a key: not worth a cache format of its own)
+        return None  # (a NUL in a key: not worth a cache format of its own)
     entries: dict[str, Any] = {
         "kind": [e.kind for e in blocks], "key": [e.key for e in blocks], "closer": [e.closer for e in blocks],
         "start": array("q", (e.start for e in blocks)), "body": array("q", (e.body for e in blocks)),
@@ -383,6 +387,7 @@ def save_cache(cache_dir: Path | None, digest: str, doc: BibDocument, lights: li
             p.unlink(missing_ok=True)
     except OSError as e:  # a read-only cache costs the next start time, nothing else
         log.info("%s: cannot save the parsed .bib (%s)", target, e)
+    return columns
 
 
 def cached_digest(cache_dir: Path | None, path: Path) -> str | None:
@@ -428,11 +433,10 @@ def add_keys(f: BibFile, bib: BibIndex) -> int:
 def read_columns(path: str, digest: str, cache_dir: str, stat_key: str | None) -> dict[str, Any] | None:
     """In a worker process: a .bib's records as Segment columns, read from the file (None when its content is
     no longer `digest`), and saved to the cache. The server's own process meanwhile only answers requests."""
-    data = Path(path).read_bytes()
-    if hashlib.blake2b(data, digest_size=16).hexdigest() != digest:
+    # (read and decoded a block at a time, pausing for the server's requests: see worker_main)
+    text, _, got = read_bib_file(Path(path))
+    if got != digest:
         return None
-    text, _ = decode_bib_bytes(data)
-    del data
     gc.disable()  # a short-lived process making millions of objects: no collections
     doc = BibDocument(text, path)
     lights: list[Light | None] = []
@@ -447,8 +451,7 @@ def read_columns(path: str, digest: str, cache_dir: str, stat_key: str | None) -
         r = light_rec(doc, i, "", light) if light is not None else None
         lights.append(light)
         rows.append(rec_row(r) if r is not None else None)
-    save_cache(Path(cache_dir), digest, doc, lights, Path(path), stat_key, rows)
-    return Segment(rows).columns()
+    return save_cache(Path(cache_dir), digest, doc, lights, Path(path), stat_key, rows)
 
 
 def worker_main() -> None:
