@@ -351,7 +351,7 @@ def key_phrase_bags(papers: Sequence[tuple[str, str, Iterable[str]]]
     n_pos = 2 * len(S) + 2
     k = np.r_[S[si], (S[pi - 1] + 1) * n_st + S[pi]]
     ev_pos = np.r_[2 * si, 2 * pi + 1]
-    at_mult = np.zeros(n_pos, dtype=np.int64)  # (indexed by place: no permutation to carry through the sort)
+    at_mult = np.zeros(n_pos, dtype=np.int32)  # (indexed by place: no permutation to carry through the sort)
     at_mult[0::2][si] = mults[si]
     at_mult[1::2][pi] = mults[pi]
     at_r = np.zeros(n_pos, dtype=np.float64)
@@ -369,7 +369,7 @@ def key_phrase_bags(papers: Sequence[tuple[str, str, Iterable[str]]]
     starts = np.flatnonzero(new_term | np.r_[True, ev_paper[1:] != ev_paper[:-1]]) if len(k) else \
         np.zeros(0, dtype=np.int64)
     ends = np.r_[starts[1:], len(k)] if len(k) else starts
-    count = np.add.reduceat(at_mult[pos], starts) if len(k) else np.zeros(0, dtype=np.int64)
+    count = np.add.reduceat(at_mult[pos], starts, dtype=np.int64) if len(k) else np.zeros(0, dtype=np.int64)
     top = int(count.max()) if len(count) else 0
     log1 = np.asarray(_LOG1 + [1.0 + math.log(c) for c in range(len(_LOG1), top + 1)], dtype=np.float64)
     weight = at_r[pos[ends - 1]] * log1[count]
@@ -384,8 +384,8 @@ def key_phrase_bags(papers: Sequence[tuple[str, str, Iterable[str]]]
     rank[by_first] = np.arange(len(uniq))
     vocab = [stems[x] if x < n_st else f"{stems[x // n_st - 1]} {stems[x % n_st]}" for x in uniq[by_first].tolist()]
     # The bags in place order (by paper, then first place): the places are distinct, so a scatter, not a sort.
-    slot = np.full(n_pos, -1, dtype=np.int64)
-    slot[g_first] = np.arange(len(g_first))
+    slot = np.full(n_pos, -1, dtype=np.int32)
+    slot[g_first] = np.arange(len(g_first), dtype=np.int32)
     o = slot[slot >= 0]
     del slot
     return (vocab, rank[g_term[o]].astype(np.uint32), weight[o].astype(np.float32),
