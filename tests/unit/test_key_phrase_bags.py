@@ -190,3 +190,22 @@ def test_word_keys_tell_words_apart() -> None:
         assert by_key.setdefault(k, w) == w
     assert len(by_key) == len(set(words))
     assert _word_keys(b"", np.zeros(1, dtype=np.int64)).tolist() == []
+
+
+def test_words_of_earlier_chunks_remembered_and_begun_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A worker keeps its words' stems and rarities from chunk to chunk (semantic._SEEN): a later chunk that
+    # shares words with earlier ones, some new, has the same bags as one worked out from scratch; so it has
+    # when the memory is full and begun afresh between (and within) chunks.
+    from paperlens.index import semantic
+
+    real, _ = read_feed_file(SHARED / "hf" / "daily_papers-2024-10-25.json")
+    texts = _texts(real)
+    half = len(texts) // 2
+    for limit in (None, 40, 1):
+        monkeypatch.setattr(semantic, "_SEEN", semantic._SeenWords())
+        if limit is not None:
+            monkeypatch.setattr(semantic._SeenWords, "LIMIT", limit)
+        _check(texts[:half])
+        assert limit is not None or len(semantic._SEEN.keys) > 100
+        _check(texts[half // 2 :] + [("Transformers of a new unseen-word kind", "Zyxwv qwertyuiop stems.", ())])
+        _check(texts[:half])

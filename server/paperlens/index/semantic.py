@@ -313,22 +313,15 @@ def key_phrase_bags(papers: Sequence[tuple[str, str, Iterable[str]]]
     # everyday word, which may start one).
     h = _word_keys(wblob, woff)
     first_w, inv_w = _distinct_values(h)
+    keys = h[first_w]
     del h
-    w_stem = np.empty(len(first_w), dtype=np.int64)
-    w_r = np.empty(len(first_w), dtype=np.float64)
-    stem_id: dict[str, int] = {}
-    memo, word = _WORDS, _word
-    stem_of, r_of = [], []
-    for a, b in zip(woff[first_w].tolist(), woff[first_w + 1].tolist(), strict=True):
-        w = wblob[a:b].decode("ascii")
-        got = memo.get(w)
-        st, r = got if got is not None else word(w)
-        stem_of.append(stem_id.setdefault(st, len(stem_id)) if st else -1)
-        r_of.append(r)
-    w_stem[:] = stem_of
-    w_r[:] = r_of
-    stems = list(stem_id)
-    del stem_id, stem_of, r_of
+    w_stem, w_r = _known_words(keys, wblob, woff, first_w)
+    # The chunk's stems numbered among themselves (the keys' bound below stays the chunk's, not the worker's).
+    used = np.unique(w_stem[w_stem >= 0])
+    w_stem = np.where(w_stem >= 0, np.searchsorted(used, w_stem), -1)
+    all_stems = _SEEN.stems
+    stems = [all_stems[x] for x in used.tolist()]
+    del used, keys
     mults = np.frombuffer(seg_mult, dtype=np.int64)[seg]
     paper = np.frombuffer(seg_paper, dtype=np.int64)[seg]
     S = np.full(len(seg), -1, dtype=np.int64)
@@ -390,6 +383,70 @@ def key_phrase_bags(papers: Sequence[tuple[str, str, Iterable[str]]]
     del slot
     return (vocab, rank[g_term[o]].astype(np.uint32), weight[o].astype(np.float32),
             np.bincount(g_paper, minlength=len(papers)).astype(np.uint32))
+
+
+class _SeenWords:
+    """A worker's words met in its earlier chunks, by `_word_keys` key: each one's stem (a number in `stems`; -1:
+    it ends a phrase) and rarity, so that a chunk's Python step per distinct word is only for words new to the
+    process (most of a chunk's ~30,000 words after its first few chunks). Keys kept sorted (a chunk's new ones
+    inserted: a copy of ~8 bytes a word), bounded: begun afresh past LIMIT words or stems."""
+
+    LIMIT = 1_000_000  # (~16 MB of arrays and up to ~60 MB of stems' strings)
+
+    def __init__(self) -> None:
+        self.keys = np.zeros(0, dtype=np.uint64)
+        self.stem = np.zeros(0, dtype=np.int64)
+        self.r = np.zeros(0, dtype=np.float64)
+        self.stems: list[str] = []
+        self.stem_id: dict[str, int] = {}
+
+
+_SEEN = _SeenWords()
+
+
+def _known_words(keys: npt.NDArray[np.uint64], wblob: bytes, woff: npt.NDArray[np.int64],
+                 first_w: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """(stem number in _SEEN.stems or -1, rarity) of each distinct word of a chunk (its key, its first place in
+    the packed words), as `_word` gives them: from _SEEN for the words met before, worked out for the others."""
+    global _SEEN
+    if max(len(_SEEN.keys), len(_SEEN.stems)) >= _SeenWords.LIMIT:
+        _SEEN = _SeenWords()
+    seen = _SEEN
+    at = np.searchsorted(seen.keys, keys)
+    hit = at < len(seen.keys)
+    hit[hit] = seen.keys[at[hit]] == keys[hit]
+    w_stem = np.empty(len(keys), dtype=np.int64)
+    w_r = np.empty(len(keys), dtype=np.float64)
+    w_stem[hit] = seen.stem[at[hit]]
+    w_r[hit] = seen.r[at[hit]]
+    new = np.flatnonzero(~hit)
+    if not len(new):
+        return w_stem, w_r
+    memo, word, stem_id, stems = _WORDS, _word, seen.stem_id, seen.stems
+    stem_of, r_of = [], []
+    fw = first_w[new]
+    for a, b in zip(woff[fw].tolist(), woff[fw + 1].tolist(), strict=True):
+        w = wblob[a:b].decode("ascii")
+        got = memo.get(w)
+        st, r = got if got is not None else word(w)
+        if st:
+            i = stem_id.get(st)
+            if i is None:
+                i = stem_id[st] = len(stems)
+                stems.append(st)
+            stem_of.append(i)
+        else:
+            stem_of.append(-1)
+        r_of.append(r)
+    w_stem[new] = stem_of
+    w_r[new] = r_of
+    o = np.argsort(keys[new])
+    nk = keys[new][o]
+    ins = np.searchsorted(seen.keys, nk)
+    seen.keys = np.insert(seen.keys, ins, nk)
+    seen.stem = np.insert(seen.stem, ins, w_stem[new][o])
+    seen.r = np.insert(seen.r, ins, w_r[new][o])
+    return w_stem, w_r
 
 
 def _sorted_by(k: npt.NDArray[np.int64], bound: int, pos: npt.NDArray[np.int64], n_pos: int
