@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from paperlens.core.model import Paper
-from paperlens.index.semantic import key_phrase_bags, key_phrases
+from paperlens.index.semantic import key_phrase_bags, key_phrase_bags_packed, key_phrases
+from paperlens.index.terms import pack
 from paperlens.library.store import read_library, snapshot_file
 from paperlens.sources.feedfile import read_feed_file
 
@@ -34,6 +35,10 @@ def _check(papers: list[tuple[str, str, tuple[str, ...]]]) -> None:
     vocab, tids, weights, lens = key_phrase_bags(papers)
     want = _one_by_one(papers)
     assert vocab == want[0]
+    # The worker's form: the vocabulary packed in numpy as terms.pack packs the strings (the same bags).
+    blob, off, tids2, weights2, lens2 = key_phrase_bags_packed(papers)
+    assert (blob, off.tolist()) == (pack(vocab)[0], pack(vocab)[1].tolist())
+    assert (tids2.tolist(), weights2.tobytes(), lens2.tolist()) == (tids.tolist(), weights.tobytes(), lens.tolist())
     assert tids.tolist() == want[1]
     assert weights.tobytes() == want[2]
     assert lens.tolist() == want[3]
@@ -90,7 +95,9 @@ def test_a_worker_chunk_in_batches_numbers_terms_as_one_batch(monkeypatch: pytes
         b = build.IndexBuilder({}, defer_terms=True)
         for p in papers:
             b.add(p)
-        vocab, tids, weights = b.numbered_terms()
+        (blob, off), tids, weights = b.numbered_terms()
+        vocab = [blob[x:y].decode() for x, y in zip(off[:-1].tolist(), off[1:].tolist(), strict=True)]
+        assert (blob, off.tolist()) == (pack(vocab)[0], pack(vocab)[1].tolist())
         return vocab, tids.tobytes(), weights.tobytes(), b.bag_len.tobytes()
 
     whole = numbered(10_000)

@@ -37,7 +37,7 @@ from paperlens.index.dense import DENSE_MAX, DIM, text_of
 from paperlens.index.dense import column as dense_column
 from paperlens.index.extsort import TermStrings, TripleRuns, doc_order, gather, sort_packed, sorted_terms
 from paperlens.index.keys import base_key, dedupe_key_list
-from paperlens.index.semantic import key_phrase_bags, key_phrases, telling
+from paperlens.index.semantic import key_phrase_bags, key_phrase_bags_packed, key_phrases, telling
 from paperlens.index.store import Bloom, Postings, StrArray
 from paperlens.index.terms import HashedTerms, Vocab, pack, term_hashes
 
@@ -367,11 +367,12 @@ class IndexBuilder:
             else:
                 self.texts = None
 
-    def numbered_terms(self) -> tuple[list[str], npt.NDArray[np.uint32], npt.NDArray[np.float32]]:
+    def numbered_terms(self) -> tuple[tuple[bytes, npt.NDArray[np.int64]], npt.NDArray[np.uint32],
+                                      npt.NDArray[np.float32]]:
         """A deferred builder's words and key phrases numbered in first-seen order, as `add` numbers them paper
         by paper (the words into `words`), with C-level iteration only; the key phrases of the whole chunk at
-        once (semantic.key_phrase_bags): their vocabulary, and every paper's bag in turn as term ids and weights
-        (lengths in `bag_len`)."""
+        once (semantic.key_phrase_bags): their vocabulary (packed, terms.pack), and every paper's bag in turn as
+        term ids and weights (lengths in `bag_len`)."""
         assert self.defer is not None
         word_terms, word_lens, texts = self.defer
         self.defer = None
@@ -381,9 +382,9 @@ class IndexBuilder:
                              .tobytes())
         del word_terms
         if len(texts) <= BAG_BATCH:  # (a worker's chunk: one batch, numbered as it is already)
-            vocab, tids, weights, lens = key_phrase_bags(texts)
+            blob, off, tids, weights, lens = key_phrase_bags_packed(texts)
             self.bag_len.frombytes(lens.tobytes())
-            return vocab, tids, weights
+            return (blob, off), tids, weights
         # A few hundred papers at a time: their tokens are all in memory at once (~250 a paper).
         ids: dict[str, int] = {}
         parts: list[tuple[npt.NDArray[np.uint32], npt.NDArray[np.float32]]] = []
@@ -392,7 +393,7 @@ class IndexBuilder:
             remap = np.asarray([ids.setdefault(t, len(ids)) for t in vocab], dtype=np.uint32)
             parts.append((remap[tids] if len(tids) else tids, weights))
             self.bag_len.frombytes(lens.tobytes())
-        return (list(ids), np.concatenate([np.zeros(0, np.uint32), *(t for t, _ in parts)]),
+        return (pack(list(ids)), np.concatenate([np.zeros(0, np.uint32), *(t for t, _ in parts)]),
                 np.concatenate([np.zeros(0, np.float32), *(w for _, w in parts)]))
 
     def _bag_chunks(self, step: int = 2000) -> Iterator[tuple[npt.NDArray[Any], ...]]:

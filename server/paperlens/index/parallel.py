@@ -89,14 +89,18 @@ def _analyse(papers: list[Paper], texts: bool = True) -> dict[str, Any]:
     blob, off, hashes = _hashed(b.words.ids)
     out["words"] = (hashes, blob, off, {}, {"t": np.frombuffer(b.words.t, dtype=np.uint32),
                                             "s": np.frombuffer(b.words.s, dtype=np.uint32)})
-    blob, off, hashes = _hashed(content_terms)
+    blob, off, hashes = _hashed_packed(*content_terms)
     out["content"] = (hashes, blob, off, bag_tids, bag_w.copy(), np.frombuffer(b.bag_len, dtype=np.uint32).copy())
     return out
 
 
 def _hashed(terms: Iterable[str]) -> tuple[bytes, np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """A chunk's vocabulary (first-seen order) packed, and its terms' hashes."""
-    blob, off = pack(terms)
+    return _hashed_packed(*pack(terms))
+
+
+def _hashed_packed(blob: bytes, off: np.ndarray[Any, Any]) -> tuple[bytes, np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """`_hashed` of a vocabulary packed already."""
     hashes = term_hashes(blob, off)
     s = np.sort(hashes)  # (numpy 2's np.unique hashes: ~4x the time of this sort)
     if len(s) > 1 and bool((s[1:] == s[:-1]).any()):
