@@ -637,17 +637,28 @@ class IndexBuilder:
                 self.repo_names, self.arxiv = Strings(), Strings()
                 self.rec_start, self.rec_end = array("q"), array("q")
                 return_freed_memory()
-        with phase("blooms, prefix tops"):
-            lookups: dict[str, Any] = {
-                "bloom_names": Bloom.build(names.terms, len(names.terms)),
-                "bloom_prefixes": Bloom.build(self.prefixes, len(self.prefixes)),
-                "name_tops": prefix_tops(names),
-                "word_tops": prefix_tops(words_post),
-            }
-            if big:
-                self.prefixes = set()
-        with phase("related"):
-            related = self._related(rank, started)
+        def lookups_of() -> dict[str, Any]:
+            with phase("blooms, prefix tops"):
+                return {
+                    "bloom_names": Bloom.build(names.terms, len(names.terms)),
+                    "bloom_prefixes": Bloom.build(self.prefixes, len(self.prefixes)),
+                    "name_tops": prefix_tops(names),
+                    "word_tops": prefix_tops(words_post),
+                }
+
+        # A big build makes these beside the related postings (numpy sorts that leave the interpreter free), so
+        # that the second core does not wait; they read only the names, words and prefixes, done by now.
+        side = ThreadPoolExecutor(1, thread_name_prefix="index-lookups") if big else None
+        try:
+            pending = side.submit(lookups_of) if side is not None else None
+            with phase("related"):
+                related = self._related(rank, started)
+            lookups = pending.result() if pending is not None else lookups_of()
+        finally:
+            if side is not None:
+                side.shutdown()
+        if big:
+            self.prefixes = set()
         return Columns(
             n=n,
             **per_paper,
