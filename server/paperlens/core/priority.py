@@ -21,6 +21,8 @@ import threading
 import time
 from collections.abc import Iterator
 
+from paperlens.core.threadflag import ThreadFlag
+
 MAX_WAIT = 0.05  # at most this long per pause: a loader always moves on, even under a stream of requests
 # Requests come in bursts (a keystroke: didChange, completion, then maybe a hover or a code action, each sent as
 # the last is answered): a loader goes on only once none came for this long, not between two of a burst. Had it
@@ -33,7 +35,7 @@ _idle = threading.Event()
 _idle.set()
 _server = [0]  # the thread that serves requests (a pause there would wait for its own request)
 _last = [0.0]  # when the last request was answered (time.monotonic)
-_local = threading.local()  # .urgent: this thread's work is what the user waits for (see `urgent`)
+_urgent = ThreadFlag()  # this thread's work is what the user waits for (see `urgent`)
 # Shared with worker processes: (since when a request is open, 0.0 when none is; when the last one was answered),
 # on the system-wide monotonic clock.
 _LAYOUT = struct.Struct("=dd")
@@ -119,18 +121,14 @@ def urgent() -> Iterator[None]:
     """Work the user is waiting for (a file's keys, before they answer): meanwhile this thread's pause() waits
     only while a request is open, not for a quiet moment after it (the requests then are mostly ones asking
     whether the keys are there yet)."""
-    was = getattr(_local, "urgent", False)
-    _local.urgent = True
-    try:
+    with _urgent.within():
         yield
-    finally:
-        _local.urgent = was
 
 
 def pause() -> None:
     """Wait while a request is open or one was answered less than QUIET ago (at most MAX_WAIT in all); return
     at once when none was, or in the serving thread."""
-    quiet = 0.0 if getattr(_local, "urgent", False) else QUIET
+    quiet = 0.0 if _urgent.is_set() else QUIET
     if _idle.is_set() and time.monotonic() - _last[0] >= quiet or threading.get_ident() == _server[0]:
         if _parent[0] and (m := _shared[0]) is not None:
             _wait_for_server(m)

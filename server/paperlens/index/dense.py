@@ -31,6 +31,8 @@ from typing import BinaryIO, cast
 import numpy as np
 import numpy.typing as npt
 
+from paperlens.core.threadflag import ThreadFlag
+
 log = logging.getLogger(__name__)
 
 DIM = 768
@@ -124,19 +126,15 @@ def encoder_enabled() -> bool:
     return _encode[0]
 
 
-_here = threading.local()
+_lookup_only = ThreadFlag()
 
 
 @contextmanager
 def lookup_only() -> Iterator[None]:
     """Builds in this block (this thread) embed nothing, whatever enable_encoder says: the workspace's .bib
     papers, indexed inline on an edit, must not wait for the encoder."""
-    old = getattr(_here, "lookup_only", False)
-    _here.lookup_only = True
-    try:
+    with _lookup_only.within():
         yield
-    finally:
-        _here.lookup_only = old
 
 
 def _known_vectors() -> dict[int, F16]:
@@ -181,7 +179,7 @@ def column(texts: Sequence[str]) -> F16:
     keys = [text_key(t) for t in texts]
     missing = [i for i, k in enumerate(keys) if k not in known]
     made: dict[int, F16] = {}
-    if missing and _encode[0] and len(missing) <= ENCODE_MAX and not getattr(_here, "lookup_only", False):
+    if missing and _encode[0] and len(missing) <= ENCODE_MAX and not _lookup_only.is_set():
         enc = encoder()
         if enc is not None:
             vecs = enc.encode([texts[i] for i in missing]).astype(np.float16)
