@@ -32,6 +32,7 @@ def test_child_builds_the_index_open_index_then_opens(tmp_path: Path, monkeypatc
     job = BuildJob(s, what=str(feed))
     assert job.wait(300) and job.ok, job.error
     assert job.pid != os.getpid()
+    assert job.proc.wait(60) == 0  # a clean exit once it has said so (not an abort at interpreter shutdown)
     built = pipeline.open_built(s)
     assert built is not None and built.index.n == job.outcome["papers"] > SNAPSHOT_PAPERS
     assert pipeline.open_previous(s).index.n == built.index.n  # from now on, the previous index is this one

@@ -344,14 +344,17 @@ class Workspace:
         self.load_gen += 1
         try:
             if builds_long(self.settings) and open_built(self.settings, skip_bad=True) is None:
-                loaded = open_previous(self.settings)
+                # The child first: the index answered from meanwhile may take a second to make (the shipped
+                # papers' on a fresh cache), the build minutes.
                 self.build_job = BuildJob(self.settings, what=sources_named(self.settings))
+                loaded = open_previous(self.settings)
                 log.info("building the index of %s in process %d; answering from %s meanwhile",
                          self.build_job.what, self.build_job.pid, loaded.library_source)
                 self._install(loaded)
                 return problems
         except Exception as e:  # the cache cannot be read, the child cannot start: build here, as before
             log.exception("starting the index build failed")
+            self.cancel_build()
             problems.append(("warning", f"cannot build the index in the background ({e}); building it now"))
         try:
             with dense.lookup_only():  # (on the event loop: a build here never waits for the encoder)

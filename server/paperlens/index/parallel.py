@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from paperlens.core.model import Paper, Repo
+from paperlens.index import semantic
 from paperlens.index.build import IndexBuilder, Strings, big_blocks_mapped, phase, ranked_terms, return_freed_memory
 from paperlens.index.dense import DENSE_MAX
 from paperlens.index.terms import HashedTerms, Vocab, pack, term_hashes
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 CHUNK = 2000  # papers a worker analyses at a time (~1 s of work; big enough that the merge is cheap)
 MIN_PARALLEL = 3 * CHUNK  # smaller streams are built here: starting workers costs about a second
 GC_EVERY = 16  # a worker's messages between two garbage collections
+WORD_TABLE_ENV = "PAPERLENS_WORD_TABLE_DIR"  # where a worker finds the saved word table (semantic.use_cache_dir)
 _STRINGS = ("titles", "methods", "authors", "repo_names", "arxiv", "base_keys")
 _ARRAYS = ("user_key", "year", "upvotes", "date_ord")
 
@@ -201,6 +203,8 @@ class _Worker:
         env = dict(os.environ)
         src = str(Path(paperlens.__file__).resolve().parents[1])
         env["PYTHONPATH"] = os.pathsep.join(x for x in (src, env.get("PYTHONPATH")) if x)
+        if (words := semantic.table_dir()) is not None:  # (the word table saved there: read, not remade)
+            env[WORD_TABLE_ENV] = str(words)
         self.proc = subprocess.Popen([sys.executable, "-m", "paperlens.index.parallel"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env)
         _send(self.stdin, repos)
@@ -461,6 +465,8 @@ def _serve() -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     _init(_recv(inp))
+    if words := os.environ.get(WORD_TABLE_ENV):
+        semantic.use_cache_dir(Path(words))
     # No automatic garbage collection: a chunk's parse and analysis allocate ~10^6 objects, and each collection
     # walks the young ones and, now and then, the word memo's ~300k tuples (~9% of a chunk's CPU). What the
     # chunks leave is freed by reference counting; a full collection every GC_EVERY messages finds any cycle,

@@ -93,6 +93,11 @@ def use_cache_dir(path: Path | None) -> None:
     _cache_dir[:] = [path] if path is not None else []
 
 
+def table_dir() -> Path | None:
+    """The folder use_cache_dir set (a build's worker processes are told it: ~0.1 s each instead of ~1.2 s)."""
+    return _cache_dir[0] if _cache_dir else None
+
+
 _table_lock = threading.Lock()
 ZIPF_SLICE = 4096  # words per slice of the saved table (a dict of a slice: well under a millisecond)
 

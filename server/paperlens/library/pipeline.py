@@ -30,7 +30,7 @@ import numpy.typing as npt
 from paperlens.core.config import Settings
 from paperlens.core.model import Library, Paper, Repo
 from paperlens.core.text import norm_name
-from paperlens.index import dense, segments
+from paperlens.index import dense, segments, semantic
 from paperlens.index.aliases import paper_aliases
 from paperlens.index.build import return_freed_memory
 from paperlens.index.columns import FORMAT_VERSION
@@ -208,6 +208,7 @@ def open_index(settings: Settings, extra_feeds: Iterable[str] = (), *, skip_bad:
     bad file never costs the others; the CLI keeps the default and stops with the FeedError's one line.
     progress: called with the count of papers read so far while a large feed is streamed into a build."""
     dense.use_cache_dir(settings.cache_path)  # the vectors embedded before (a child process build too)
+    semantic.use_cache_dir(settings.cache_path)  # the word table saved before (the build's workers read it)
     extra = list(extra_feeds)
     built = open_built(settings, extra, skip_bad=skip_bad)
     if built is not None:
