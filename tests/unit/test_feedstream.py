@@ -17,7 +17,7 @@ from paperlens.core.model import Paper, Repo
 from paperlens.index.build import IndexBuilder
 from paperlens.index.parallel import add_feed_parallel, feed_papers
 from paperlens.index.persist import write_columns
-from paperlens.library.feedstream import FeedStream
+from paperlens.library.feedstream import FeedStream, RawChunk
 from paperlens.library.merge import stream_merged
 from paperlens.sources import feedfile
 from paperlens.sources.errors import FeedError
@@ -168,6 +168,35 @@ def test_invalid_item_fails_the_build_with_the_file_named(tmp_path: Path, monkey
     with pytest.raises(FeedError, match="invalid JSON after") as e:
         add_feed_parallel(b, FeedStream(small, [path], [], chunk=23), workers=2, min_chunks=0)
     assert str(path) in str(e.value)
+    b.close_workers()
+
+
+def test_feed_cut_short_fails_the_build_with_the_file_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A feed whose array ends mid-way (a download cut short) fails the build with the file named, after the
+    workers had chunks of it in their care."""
+    monkeypatch.setattr(feedfile, "STREAM_BYTES", 0)
+    path, small, repos = _feed(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: len(text) * 2 // 3], encoding="utf-8")
+    b = IndexBuilder(dict(repos), io.BytesIO())
+    with pytest.raises(FeedError, match="the array is not closed") as e:
+        add_feed_parallel(b, FeedStream(small, [path], [], chunk=11), workers=2, min_chunks=0)
+    assert str(path) in str(e.value)
+    b.close_workers()
+
+
+def test_a_worker_that_dies_fails_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that dies mid-way (here: on a chunk it cannot parse) fails the build with an error that says so,
+    and nothing waits for it: the build's threads and the other worker stop."""
+    monkeypatch.setattr(feedfile, "STREAM_BYTES", 0)
+    path, small, repos = _feed(tmp_path)
+    source = FeedStream(small, [path], [], chunk=11)
+    good = list(source.raw_chunks())
+    broken = RawChunk(str(path), 0, None, False)  # type: ignore[arg-type]  # (the worker's parse raises)
+    monkeypatch.setattr(source, "raw_chunks", lambda: iter([*good[:5], broken, *good[5:]]))
+    b = IndexBuilder(dict(repos), io.BytesIO())
+    with pytest.raises(OSError, match="index build worker [0-9]+ exited"):
+        add_feed_parallel(b, source, workers=2, min_chunks=0)
     b.close_workers()
 
 

@@ -6,7 +6,8 @@ stream, each into a builder of its own, and send back its compact columns (packe
 chunk's vocabularies). The merge appends them to one builder in stream order and renumbers each chunk's terms
 into the global vocabularies in first-seen order, so the merged builder is the one `add_all` would have made
 paper by paper (tests/unit/test_parallel.py checks that the finished indexes are equal), and `finish` runs on
-it unchanged. At most two chunks per worker are in flight, so memory stays near the serial build's.
+it unchanged. A few chunks per worker are in flight (so that each has its next one waiting), so memory stays
+near the serial build's.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -46,6 +48,8 @@ CHUNK = 2000  # papers a worker analyses at a time (~1 s of work; big enough tha
 MIN_PARALLEL = 3 * CHUNK  # smaller streams are built here: starting workers costs about a second
 GC_EVERY = 16  # a worker's messages between two garbage collections
 WORD_TABLE_ENV = "PAPERLENS_WORD_TABLE_DIR"  # where a worker finds the saved word table (semantic.use_cache_dir)
+FEED_AHEAD = 3  # chunks of a feed in a worker's care at a time (`Workers.map_feed`)
+PIPE_SIZE = 1 << 20  # a worker's pipes' capacity (Linux's default limit for a user; 64 KiB by default)
 _STRINGS = ("titles", "methods", "authors", "repo_names", "arxiv", "base_keys")
 _ARRAYS = ("user_key", "year", "upvotes", "date_ord")
 
@@ -174,12 +178,17 @@ def feed_papers(source: FeedChunks, repos: dict[str, Repo], raws: Iterable[Any] 
 #
 # Plain child processes fed pickled chunks over a pipe (8-byte length, then the pickle), not multiprocessing:
 # its spawn re-runs the caller's main script in every worker, and fork would copy the server's threads' locks.
-# A worker answers a chunk only once it has read all of it, and is sent the next one only once its answer is
-# read, so neither side can block the other on a full pipe.
+# Neither side can block the other on a full pipe: a worker reads its messages on a thread of its own, and
+# writes its answers on another (`_Pipes`); this process either sends a worker its next message only once it
+# has read the last answer (`Workers.map`), or reads each worker's answers on a thread of its own while another
+# writes to it (`Workers.map_feed`).
 
 
 def _send(f: IO[bytes], obj: Any) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    _write(f, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _write(f: IO[bytes], data: bytes) -> None:
     f.write(struct.pack("<Q", len(data)))
     f.write(data)
     f.flush()
@@ -196,6 +205,20 @@ def _recv(f: IO[bytes]) -> Any:
     return pickle.loads(data)
 
 
+def _grow_pipes(proc: subprocess.Popen[bytes]) -> None:
+    """Bigger pipes (Linux): a raw chunk (~5 MB) and an answer (~11 MB) pass in 1 MiB pieces, not 64 KiB ones,
+    and this process's thread that writes or reads them needs the GIL back after each piece (up to 5 ms while
+    the merge runs), the worker waiting meanwhile."""
+    try:
+        import fcntl
+
+        for f in (proc.stdin, proc.stdout):
+            if f is not None:
+                fcntl.fcntl(f.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    except (ImportError, AttributeError, OSError):  # (another system, or a lower limit: the default pipes)
+        pass
+
+
 class _Worker:
     def __init__(self, repos: dict[str, Repo]) -> None:
         import paperlens
@@ -207,6 +230,7 @@ class _Worker:
             env[WORD_TABLE_ENV] = str(words)
         self.proc = subprocess.Popen([sys.executable, "-m", "paperlens.index.parallel"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, env=env)
+        _grow_pipes(self.proc)
         _send(self.stdin, repos)
 
     @property
@@ -222,11 +246,18 @@ class _Worker:
         try:
             return _recv(self.proc.stdout)
         except EOFError:
-            raise OSError(f"index build worker {self.proc.pid} exited ({self.proc.poll()})") from None
+            raise self.exited() from None
 
     def run(self, msg: Any) -> Any:
         self.send(msg)
         return self.recv()
+
+    def exited(self) -> OSError:
+        return OSError(f"index build worker {self.proc.pid} exited ({self.proc.poll()})")
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self.proc.kill()
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -275,106 +306,136 @@ class Workers:
             while pending:
                 yield pending.popleft().result()
 
-    def map_feed(self, source: FeedChunks, raws: Iterable[Any]) -> Iterator[Any]:
+    def map_feed(self, source: FeedChunks, raws: Iterable[Any], per_worker: int = FEED_AHEAD) -> Iterator[Any]:
         """Each raw chunk parsed on a worker, decided on here in stream order, its papers made and analysed on
-        the same worker; the answers in order. A thread per worker carries its chunks through the three steps,
-        one at a time; a thread reads the raw chunks ahead; at most two answers per worker wait to be taken."""
+        the same worker; the answers in order. A worker has up to per_worker chunks in its care (sent to be
+        parsed, their analysis not yet answered), so that its next message waits in its pipe while it works on
+        one: it parses chunks ahead, this process decides on them meanwhile (a worker handled one chunk at a
+        time before, idle while this process read its answer and decided; at 1M papers ~15% of its time). Per
+        worker one thread writes its messages in order and one reads its answers, so this process always reads
+        while it writes and neither side blocks on a full pipe; a thread reads the raw chunks and hands each to
+        the worker with the fewest in its care. At most per_worker + 1 chunks per worker between read and
+        merged, so memory stays bounded."""
         n = len(self.procs)
-        ahead: queue.Queue[tuple[int, Any]] = queue.Queue(maxsize=n)
-        room = threading.Semaphore(2 * n)
+        limit = (per_worker + 1) * n
         cond = threading.Condition()
+        load = [0] * n  # chunks in each worker's care
+        infos: dict[int, tuple[int, Any]] = {}  # chunks parsed, not yet decided on: (worker, what parse said)
         answers: dict[int, Any] = {}
-        state: dict[str, Any] = {"decided": 0, "error": None, "running": n, "stop": False}
-        end = object()
+        st: dict[str, Any] = {"read": None, "decided": 0, "merged": 0, "error": None}
+        outbox: list[queue.SimpleQueue[tuple[int, Any] | None]] = [queue.SimpleQueue() for _ in range(n)]
+        expect: list[queue.SimpleQueue[tuple[int, str] | None]] = [queue.SimpleQueue() for _ in range(n)]
 
         def fail(e: BaseException) -> None:
             with cond:
-                if state["error"] is None:
-                    state["error"] = e
+                if st["error"] is None:
+                    st["error"] = e
                 cond.notify_all()
 
-        def put(item: tuple[int, Any]) -> bool:
-            while not state["stop"]:
-                with contextlib.suppress(queue.Full):
-                    ahead.put(item, timeout=0.2)
-                    return True
-            return False
-
         def read() -> None:
+            cid = 0
+
+            def room() -> bool:
+                return st["error"] is not None or (cid - st["merged"] < limit and min(load) < per_worker)
+
             try:
-                for item in enumerate(raws):
-                    if not put(item):
-                        return
+                for raw in raws:
+                    with cond:
+                        cond.wait_for(room)
+                        if st["error"] is not None:
+                            return
+                        i = load.index(min(load))
+                        load[i] += 1
+                    outbox[i].put((cid, ("parse", source.parse, raw)))
+                    cid += 1
             except BaseException as e:  # (a feed that cannot be read: the build fails with its message)
                 fail(e)
-            put((-1, end))
+                return
+            with cond:
+                st["read"] = cid
+                cond.notify_all()
 
-        def carry(w: _Worker) -> None:
+        def write(i: int) -> None:
+            w = self.procs[i]
             try:
-                while True:
-                    room.acquire()
-                    cid, raw = ahead.get()
-                    if raw is end or state["error"] is not None or state["stop"]:
-                        ahead.put((cid, raw))  # (for the other threads)
-                        return
-                    info = w.run(("parse", source.parse, raw))
-                    del raw
-                    def turn(c: int = cid) -> bool:  # (chunks are decided on in stream order)
-                        return state["decided"] == c or state["error"] is not None
+                while (item := outbox[i].get()) is not None:
+                    cid, msg = item
+                    del item
+                    expect[i].put((cid, msg[0]))
+                    w.send(msg)
+                    del msg
+            except BaseException as e:
+                fail(w.exited() if isinstance(e, OSError) else e)
+            finally:
+                expect[i].put(None)
 
+        def answer(i: int) -> None:
+            w = self.procs[i]
+            try:
+                while (item := expect[i].get()) is not None:
+                    cid, kind = item
+                    got = w.recv()
                     with cond:
-                        cond.wait_for(turn)
-                        if state["error"] is not None:
-                            return
-                        try:
-                            decision = source.decide(info)
-                        finally:
-                            state["decided"] += 1
-                            cond.notify_all()
-                    part = w.run(("take", source.take, decision))
-                    with cond:
-                        answers[cid] = part
+                        if kind == "take":
+                            answers[cid] = got
+                            load[i] -= 1
+                        else:  # (chunks are decided on in stream order, whichever worker parsed them)
+                            infos[cid] = (i, got)
+                            while st["decided"] in infos and st["error"] is None:
+                                c = st["decided"]
+                                j, info = infos.pop(c)
+                                outbox[j].put((c, ("take", source.take, source.decide(info))))
+                                st["decided"] = c + 1
                         cond.notify_all()
+                    del got
             except BaseException as e:
                 fail(e)
-            finally:
-                with cond:
-                    state["running"] -= 1
-                    cond.notify_all()
 
         threads = [threading.Thread(target=read, daemon=True, name="index-feed")]
-        threads += [threading.Thread(target=carry, args=(w,), daemon=True, name="index-feed-worker")
-                    for w in self.procs]
+        for i in range(n):
+            threads.append(threading.Thread(target=write, args=(i,), daemon=True, name="index-feed-send"))
+            threads.append(threading.Thread(target=answer, args=(i,), daemon=True, name="index-feed-answer"))
         for t in threads:
             t.start()
+        done = False
         try:
             cid = 0
             while True:
                 def ready(c: int = cid) -> bool:
-                    return c in answers or state["error"] is not None or not state["running"]
+                    return c in answers or st["error"] is not None or st["read"] == c
 
                 with cond:
                     cond.wait_for(ready)
                     if cid in answers:
                         part = answers.pop(cid)
-                    elif state["error"] is not None:
-                        raise state["error"]
+                        st["merged"] = cid + 1
+                        cond.notify_all()
+                    elif st["error"] is not None:
+                        raise st["error"]
                     else:
-                        return
-                room.release()
+                        break
                 yield part
+                del part
                 cid += 1
+            done = True
         finally:
-            state["stop"] = True
-            with cond:
-                if state["error"] is None:
-                    state["error"] = EOFError("stopped")
-                cond.notify_all()
-            for _ in range(2 * n):
-                room.release()
-            with contextlib.suppress(queue.Empty):
-                while True:  # (a reader waiting for room in the queue)
-                    ahead.get_nowait()
+            if not done:  # (an error, or the build stopped: the workers go, and with them what waits on them)
+                fail(EOFError("stopped"))
+                for w in self.procs:
+                    w.kill()
+            for q in outbox:
+                q.put(None)
+            for t in threads:
+                t.join(timeout=None if done else 10)
+
+    def log_idle(self, what: str) -> None:
+        """For the build's log: each worker's time waiting for its next message and for its last answer to be
+        out (a core left idle, whatever else runs on the machine), of its wall time since its first message, and
+        its CPU time."""
+        if log.isEnabledFor(logging.INFO):
+            got = [w.run(("idle",)) for w in self.procs]
+            log.info("index build: the workers waited for their next %s %s s, to send %s s, of %s s; CPU %s s", what,
+                     *(" + ".join(f"{i[k]:.1f}" for i in got) for k in (0, 1, 3, 2)))
 
     def top_terms(self, idf: npt.NDArray[np.float64], df: npt.NDArray[np.int64],
                   chunks: Iterable[tuple[npt.NDArray[Any], ...]]) -> Iterator[tuple[npt.NDArray[Any], ...]]:
@@ -382,6 +443,7 @@ class Workers:
         goes with its entries' idf and own-term flags, so that no worker holds the vocabulary's tables (at 1M
         papers ~80 MB each)."""
         yield from self.map(("top", t, w, s, idf[t], df[t] <= 1) for t, w, s in chunks)
+        self.log_idle("bags")
 
     def close(self) -> None:
         for w in self.procs:
@@ -444,6 +506,7 @@ def _merge_parts(b: IndexBuilder, workers: int, parts: Callable[[Workers], Itera
                 if merged % 16 == 0:
                     return_freed_memory()
             log.info("index build: while the workers ran, this thread merged their chunks for %.1f s", merging)
+            pool.log_idle("chunks")
         # Fresh processes for the related-paper ranking (`IndexBuilder.finish`): a worker that analysed chunks
         # keeps a heap of ~0.2-0.3 GB (at 1M papers), a new one ~0.06 GB, and the ranking needs no repos.
         pool.close()
@@ -455,6 +518,49 @@ def _merge_parts(b: IndexBuilder, workers: int, parts: Callable[[Workers], Itera
     except BaseException:
         b.close_workers()
         raise
+
+
+class _Pipes:
+    """A worker's ends of its pipes, each served by a thread of its own, so that the worker goes on with its work
+    while this process writes its next message and reads its last answer (~5 and ~11 MB, in 1 MiB pieces, each
+    waiting for a thread of the merging process to get its GIL back): one message is read ahead, one answer
+    is being written. `waited`: the time the worker waited for a message, and for its last answer to be out."""
+
+    def __init__(self, inp: IO[bytes], out: IO[bytes]) -> None:
+        self.out = out
+        self.inbox: queue.Queue[tuple[Any] | BaseException] = queue.Queue(maxsize=1)
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="answers")
+        self.writing: Future[None] | None = None
+        self.waited = [0.0, 0.0]
+        threading.Thread(target=self._read, args=(inp,), daemon=True, name="messages").start()
+
+    def _read(self, inp: IO[bytes]) -> None:
+        while True:
+            try:
+                self.inbox.put((_recv(inp),))
+            except BaseException as e:  # (EOFError: the pipe closed, the worker's end)
+                self.inbox.put(e)
+                return
+
+    def recv(self) -> Any:
+        t0 = time.perf_counter()
+        got = self.inbox.get()
+        self.waited[0] += time.perf_counter() - t0
+        if isinstance(got, BaseException):
+            raise got
+        return got[0]
+
+    def send(self, obj: Any) -> None:
+        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        self.flush()
+        self.writing = self.writer.submit(_write, self.out, data)
+
+    def flush(self) -> None:
+        if self.writing is not None:
+            t0 = time.perf_counter()
+            self.writing.result()
+            self.waited[1] += time.perf_counter() - t0
+            self.writing = None
 
 
 def _serve() -> None:
@@ -472,36 +578,52 @@ def _serve() -> None:
     # chunks leave is freed by reference counting; a full collection every GC_EVERY messages finds any cycle,
     # and what survives it (the memos) is frozen, not walked again.
     gc.disable()
+    pipes = _Pipes(inp, out)
     handled = 0
     seen = 0
     ranking = False
-    held: list[Paper] = []  # a raw chunk's papers, parsed here, until this process decides on them
+    held: deque[list[Paper]] = deque()  # raw chunks' papers, parsed here, until this process decides on them
+    start: tuple[float, float] | None = None  # wall and CPU time at the first message (the build's log: `idle`)
     while True:
         try:
-            msg = _recv(inp)
+            msg = pipes.recv()
         except EOFError:
+            pipes.flush()
             return
+        if start is None:
+            start = time.perf_counter(), time.process_time()
+            pipes.waited[0] = 0.0
+        if not isinstance(msg, list) and msg[0] == "idle":
+            pipes.send((*pipes.waited, time.process_time() - start[1], time.perf_counter() - start[0]))
+            continue
         handled += 1
         if handled % GC_EVERY == 0:
             gc.collect()
             gc.freeze()
         if isinstance(msg, list):  # a chunk of papers
             seen += len(msg)
-            _send(out, _analyse(msg, texts=seen <= DENSE_MAX))
+            pipes.send(_analyse(msg, texts=seen <= DENSE_MAX))
         elif msg[0] == "parse":  # ("parse", FeedChunks.parse, a raw chunk): its papers kept, the info sent
-            held, info = msg[1](msg[2])
-            _send(out, info)
+            papers, info = msg[1](msg[2])
+            held.append(papers)
+            del papers
+            pipes.send(info)
         elif msg[0] == "take":  # ("take", FeedChunks.take, the decision on the papers held): analysed
-            papers = msg[1](held, msg[2], _repos)
-            held = []
+            papers = msg[1](held.popleft(), msg[2], _repos)
             seen += len(papers)
-            _send(out, _analyse(papers, texts=seen <= DENSE_MAX))
+            pipes.send(_analyse(papers, texts=seen <= DENSE_MAX))
         else:  # ("top", term ids, weights, paper seq, idf, own) of a chunk's bags: the related-paper step
             if not ranking:  # (the chunks' analysis is over: its freed memory back to the system)
                 ranking = True
                 return_freed_memory()
-            _send(out, ranked_terms(*msg[1:]))
+            pipes.send(ranked_terms(*msg[1:]))
+        del msg
 
 
 if __name__ == "__main__":
-    _serve()
+    try:
+        _serve()
+    except BaseException:  # (out at once: the interpreter's shutdown could wait on the thread reading the pipe)
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
