@@ -345,9 +345,18 @@ def test_unknown_object_is_refused() -> None:
     assert papers == [] and "keys name, rows" in warnings[0]
 
 
+# Words and single spaces, ~110 characters (an abstract's text, told apart by its bytes when over 100 long).
+_prose = st.lists(st.text(alphabet=st.sampled_from(list("ab.")), min_size=1, max_size=6), min_size=25, max_size=35).map(
+    " ".join)
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("ab é\t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2003\u2028\u3000\u200bx")),
-               max_size=12) | st.text(max_size=20))
+               max_size=12) | st.text(max_size=20)
+       | st.builds(lambda a, w, b: a + w + b, _prose,
+                   st.sampled_from(list("\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x00\x7f\x01 x")), _prose)
+       | st.builds(lambda a, b, c: a + b + c, st.sampled_from(["", " ", "x"]), _prose,
+                   st.sampled_from(["", " ", "\x1f", "y"])))
 def test_whitespace_collapsed_as_split_and_join_do(v: str) -> None:
     # The fast path (no list of words when there is nothing to collapse) gives what split and join give.
     from paperlens.sources.hf_api import _str

@@ -148,8 +148,8 @@ def find_github_repos(text: str) -> Iterator[Found]:
     """Valid `owner/name`s of github.com links in text, in order. A sentence can end right after a link
     ('…/Tyr-the-Pruner.'), and '.git' is not part of the name; the span covers the link up to the name (with
     its '.git'), not a trailing path."""
-    if "github.com" not in text.lower():  # the regex is slow on long prose; most of it names no repo
-        return
+    if "/" not in text or "github.com" not in text.lower():  # the regex is slow on long prose; most of it names
+        return  # no repo (and a text with no "/", most abstracts, is not even lower-cased: a scan in C tells)
     for m in _GITHUB_RE.finditer(text):
         owner, written = m.group(1), m.group(2).rstrip(".")
         name = written[:-4].rstrip(".") if written.lower().endswith(".git") else written

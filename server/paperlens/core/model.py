@@ -69,7 +69,7 @@ class Paper:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name in _PAPER_FIELDS:  # (a cold build writes a million records: no dataclasses.fields each)
+        for name in PAPER_FIELDS:  # (a cold build writes a million records: no dataclasses.fields each)
             v = getattr(self, name)
             if v in (None, "", (), 0, False) and name != "title":
                 continue
@@ -96,7 +96,7 @@ class Paper:
 
 
 # Paper's field names in order, made once: `dataclasses.fields` makes a tuple of Field objects at each call.
-_PAPER_FIELDS = tuple(f.name for f in dataclasses.fields(Paper))
+PAPER_FIELDS = tuple(f.name for f in dataclasses.fields(Paper))
 
 
 def repo_to_json(r: Repo) -> dict[str, Any]:

@@ -23,13 +23,22 @@ class _Skip(Exception):
     """An entry that cannot become a Paper; the message says why."""
 
 
+# Every byte but the ASCII whitespace that str.split() splits at (the space aside): deleted, they leave only that.
+_NOT_WS = bytes(c for c in range(256) if c == 32 or not (c < 128 and chr(c).isspace()))
+
+
 def _str(v: Any) -> str | None:
     """A non-empty string with whitespace collapsed (HF titles and summaries carry arXiv line breaks)."""
     if not isinstance(v, str):
         return None
-    if v.isprintable() and "  " not in v and v[:1] != " " and v[-1:] != " ":
-        # Nothing to collapse (most strings; a million-paper feed): every whitespace character but the space is
-        # unprintable, so two scans in C tell, and no list of words is made.
+    if (not v.encode().translate(None, _NOT_WS) if len(v) > 100 and v.isascii() else v.isprintable()) \
+            and "  " not in v and v[:1] != " " and v[-1:] != " ":
+        # Nothing to collapse (most strings of a generated million-paper feed): no whitespace character but
+        # single spaces inside, told by scans in C, and no list of words made. A long ASCII text's bytes less
+        # all but their whitespace (translate) tell it ~4x faster than isprintable, which looks up every
+        # character's category (an abstract: ~1 vs ~4 µs); in any other text every whitespace character but
+        # the space is unprintable. (An HF abstract has line breaks: the first check fails at once, the slower
+        # second one is not made.)
         return v or None
     s = " ".join(v.split())
     return s or None
@@ -78,7 +87,7 @@ def _authors(v: Any) -> tuple[str, ...]:
 def _keywords(v: Any) -> tuple[str, ...]:
     if not isinstance(v, list):
         return ()
-    return tuple(k for k in (_str(x) for x in v) if k)
+    return tuple(filter(None, map(_str, v)))  # (_str gives None or a non-empty string)
 
 
 def _url(v: Any) -> str | None:
