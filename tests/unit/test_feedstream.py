@@ -7,7 +7,9 @@ from __future__ import annotations
 import copy
 import io
 import json
+import os
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +183,31 @@ def test_feed_cut_short_fails_the_build_with_the_file_named(tmp_path: Path, monk
     b = IndexBuilder(dict(repos), io.BytesIO())
     with pytest.raises(FeedError, match="the array is not closed") as e:
         add_feed_parallel(b, FeedStream(small, [path], [], chunk=11), workers=2, min_chunks=0)
+    assert str(path) in str(e.value)
+    b.close_workers()
+
+
+def test_feed_replaced_while_it_is_built_fails_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers read their chunks from the feed file themselves: a feed replaced mid-way (a refresh that
+    saved a new one) fails the build with the file named, not with chunks of the new file read at the old
+    one's offsets."""
+    monkeypatch.setattr(feedfile, "STREAM_BYTES", 0)
+    path, small, repos = _feed(tmp_path)
+    source = FeedStream(small, [path], [], chunk=11)
+    spans = list(source.raw_chunks())
+
+    def replaced() -> Iterator[RawChunk]:
+        for i, raw in enumerate(spans):
+            if i == 3:
+                new = tmp_path / "new.json"
+                new.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8"))[5:]), encoding="utf-8")
+                os.replace(new, path)
+            yield raw
+
+    monkeypatch.setattr(source, "raw_chunks", replaced)
+    b = IndexBuilder(dict(repos), io.BytesIO())
+    with pytest.raises(FeedError, match="cannot read it after [0-9]+ papers: the file changed") as e:
+        add_feed_parallel(b, source, workers=2, min_chunks=0)
     assert str(path) in str(e.value)
     b.close_workers()
 

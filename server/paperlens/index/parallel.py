@@ -323,6 +323,7 @@ class Workers:
         infos: dict[int, tuple[int, Any]] = {}  # chunks parsed, not yet decided on: (worker, what parse said)
         answers: dict[int, Any] = {}
         st: dict[str, Any] = {"read": None, "decided": 0, "merged": 0, "error": None}
+        cpu: dict[str, float] = {"read": 0.0, "send": 0.0, "answers": 0.0, "decide": 0.0}  # this process's threads
         outbox: list[queue.SimpleQueue[tuple[int, Any] | None]] = [queue.SimpleQueue() for _ in range(n)]
         expect: list[queue.SimpleQueue[tuple[int, str] | None]] = [queue.SimpleQueue() for _ in range(n)]
 
@@ -351,6 +352,8 @@ class Workers:
             except BaseException as e:  # (a feed that cannot be read: the build fails with its message)
                 fail(e)
                 return
+            finally:
+                cpu["read"] += time.thread_time()
             with cond:
                 st["read"] = cid
                 cond.notify_all()
@@ -367,6 +370,7 @@ class Workers:
             except BaseException as e:
                 fail(w.exited() if isinstance(e, OSError) else e)
             finally:
+                cpu["send"] += time.thread_time()
                 expect[i].put(None)
 
         def answer(i: int) -> None:
@@ -381,15 +385,19 @@ class Workers:
                             load[i] -= 1
                         else:  # (chunks are decided on in stream order, whichever worker parsed them)
                             infos[cid] = (i, got)
+                            t0 = time.thread_time()
                             while st["decided"] in infos and st["error"] is None:
                                 c = st["decided"]
                                 j, info = infos.pop(c)
                                 outbox[j].put((c, ("take", source.take, source.decide(info))))
                                 st["decided"] = c + 1
+                            cpu["decide"] += time.thread_time() - t0
                         cond.notify_all()
                     del got
             except BaseException as e:
                 fail(e)
+            finally:
+                cpu["answers"] += time.thread_time()
 
         threads = [threading.Thread(target=read, daemon=True, name="index-feed")]
         for i in range(n):
@@ -427,6 +435,10 @@ class Workers:
                 q.put(None)
             for t in threads:
                 t.join(timeout=None if done else 10)
+            if done:
+                log.info("index build: this process read the feed's chunks for %.1f CPU-s, sent them for %.1f, read "
+                         "the answers for %.1f (of which deciding on duplicates %.1f)", cpu["read"], cpu["send"],
+                         cpu["answers"], cpu["decide"])
 
     def log_idle(self, what: str) -> None:
         """For the build's log: each worker's time waiting for its next message and for its last answer to be

@@ -1,10 +1,11 @@
 """A large feed built on every core with the workers parsing it: this process cuts the feed's JSON array into
-raw chunks of items (bytes: `feedfile.json_array_chunks`) and decides on each chunk's papers in stream order
-(`merge.StreamMerge`: duplicates dropped, the small set's records merged in); a build worker parses the chunk
-(`parse_chunk`), makes the papers decided on (`take_chunk`) and analyses them (index/parallel.py). The papers
-and the index are those of `merge.stream_merged` into `IndexBuilder.add_all` (tests/unit/test_feedstream.py);
-what this process no longer does is parse the JSON into papers and pickle them to the workers (at 1M papers
-~60 CPU-s of the ~100 it spent beside the workers)."""
+raw chunks of items (where they are in the file: `feedfile.json_array_spans`) and decides on each chunk's
+papers in stream order (`merge.StreamMerge`: duplicates dropped, the small set's records merged in); a build
+worker parses the chunk (`parse_chunk`: it reads the chunk's bytes from the file itself), makes the papers
+decided on (`take_chunk`) and analyses them (index/parallel.py). The papers and the index are those of
+`merge.stream_merged` into `IndexBuilder.add_all` (tests/unit/test_feedstream.py); what this process no longer
+does is parse the JSON into papers and pickle them to the workers (at 1M papers ~60 CPU-s of the ~100 it spent
+beside the workers), nor copy the feed's bytes into chunks and through the workers' pipes (~5 CPU-s)."""
 
 from __future__ import annotations
 
@@ -19,30 +20,42 @@ from paperlens.core.model import Paper, Repo
 from paperlens.index.parallel import CHUNK, FeedChunks
 from paperlens.library.merge import StreamMerge, finished, identity_hashes
 from paperlens.sources.errors import FeedError
-from paperlens.sources.feedfile import iter_feed_file, json_array_chunks, parse_items, streams_json_array
+from paperlens.sources.feedfile import (
+    file_stamp,
+    iter_feed_file,
+    json_array_spans,
+    parse_items,
+    read_span,
+    streams_json_array,
+)
 
 
 @dataclass
 class RawChunk:
-    """A chunk of a feed as read here: the bytes of a JSON array of items (their first item's number in the
-    feed), or papers parsed already (a feed that is not one JSON array) with the warnings they gave."""
+    """A chunk of a feed as read here: where a run of items of a JSON array is in the file (start and end
+    offsets, `feedfile.json_array_spans`; their first item's number in the feed; the file's stamp), or papers
+    parsed already (a feed that is not one JSON array) with the warnings they gave."""
 
     path: str
     first: int
-    data: bytes | list[Paper]
+    data: tuple[int, int] | list[Paper]
     names: bool  # whether the decision needs each paper's identity and title (the small set has records left)
     warnings: list[str] = field(default_factory=list)
+    stamp: tuple[int, int, int] | None = None  # the file's `feedfile.file_stamp` when it was cut
 
 
 def parse_chunk(raw: RawChunk) -> tuple[list[Paper], dict[str, Any]]:
     """In a worker: the chunk's papers, and what `FeedStream.decide` needs of them (identity hashes, the
     warnings; an invalid chunk's JSON error instead of papers)."""
     info: dict[str, Any] = {"path": raw.path, "error": None, "warnings": raw.warnings, "names": None}
-    if isinstance(raw.data, bytes):
+    if isinstance(raw.data, tuple):
         try:
-            papers, warnings = parse_items(raw.data, raw.path, raw.first)
+            papers, warnings = parse_items(read_span(raw.path, *raw.data, raw.stamp), raw.path, raw.first)
+        except OSError as e:
+            info["error"] = f"cannot read it: {e.strerror or e}"
+            papers, warnings = [], []
         except ValueError as e:
-            info["error"] = str(e)
+            info["error"] = f"invalid JSON: {e}"
             papers, warnings = [], []
         info["warnings"] = warnings
     else:
@@ -81,8 +94,9 @@ class FeedStream(FeedChunks):
     def raw_chunks(self) -> Iterator[RawChunk]:
         for path in self.big:
             if streams_json_array(path):
-                for first, data in json_array_chunks(path, self.chunk):
-                    yield RawChunk(str(path), first, data, self.merge.wants_names)
+                stamp = file_stamp(path.stat())
+                for first, start, end in json_array_spans(path, self.chunk):
+                    yield RawChunk(str(path), first, (start, end), self.merge.wants_names, stamp=stamp)
                 continue
             batch: list[Paper] = []
             warnings: list[str] = []
@@ -97,7 +111,8 @@ class FeedStream(FeedChunks):
     def decide(self, info: dict[str, Any]) -> tuple[list[int] | None, dict[int, Paper]]:
         path = info["path"]
         if info["error"] is not None:
-            raise FeedError(f"{path}: invalid JSON after {self.read[path]} papers: {info['error']}")
+            what, _, why = info["error"].partition(": ")
+            raise FeedError(f"{path}: {what} after {self.read[path]} papers: {why}")
         self.warnings.extend(info["warnings"])
         hi, ht, names = info["hi"].tolist(), info["ht"].tolist(), info["names"]
         self.read[path] += len(hi)

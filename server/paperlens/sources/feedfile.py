@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,7 +147,33 @@ def streams_json_array(path: Path) -> bool:
 
 def json_array_chunks(path: Path, items: int, block: int = SPLIT_BLOCK) -> Iterator[tuple[int, bytes]]:
     """A top-level JSON array's items, `items` at a time, each group as the bytes of a JSON array of them (and
-    the number of the group's first item): a build's workers parse them (`parse_items`), this process only
+    the number of the group's first item): `json_array_spans`, each span read (`read_span`)."""
+    for first, start, end in json_array_spans(path, items, block):
+        yield first, read_span(path, start, end)
+
+
+def read_span(path: Path | str, start: int, end: int, stamp: tuple[int, int, int] | None = None) -> bytes:
+    """The bytes of a JSON array of the items between these offsets of a feed (`json_array_spans`); stamp:
+    the file's `file_stamp` when it was cut into spans (OSError if it is another file now)."""
+    with open(path, "rb") as f:
+        if stamp is not None and file_stamp(os.fstat(f.fileno())) != stamp:
+            raise OSError("the file changed while the index was built from it")
+        f.seek(start)
+        data = f.read(end - start)
+    if len(data) < end - start:
+        raise OSError(f"the file ends before byte {end}")
+    return b"[" + data + b"]"
+
+
+def file_stamp(st: os.stat_result) -> tuple[int, int, int]:
+    """What tells a file from the same path's other contents: inode, size, modification time."""
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def json_array_spans(path: Path, items: int, block: int = SPLIT_BLOCK) -> Iterator[tuple[int, int, int]]:
+    """A top-level JSON array's items, `items` at a time, each group as where it is in the file (the number
+    of its first item, the offsets where its first item starts and its last ends: the items with the commas
+    between them): a build's workers read and parse them (`read_span`, `parse_items`), this process only
     finds where items end. Found in numpy over a block of the file at a time: quotes that no odd run of
     backslashes escapes open and close strings, and outside strings brackets and braces nest; a comma at the
     array's own depth ends an item. What an item holds is not checked here (`parse_items` does, with json).
@@ -157,7 +184,8 @@ def json_array_chunks(path: Path, items: int, block: int = SPLIT_BLOCK) -> Itera
         if head[lead : lead + 1] != b"[":
             raise FeedError(f"{path}: not a JSON array")
         rest = head[lead + 1 :]
-        regions: list[bytes] = []  # complete items not yet sent, as runs of the file (commas between items)
+        base = lead + 1  # the offset in the file of rest (and buf) [0]
+        span = [0, 0]  # the offsets of the items not yet sent (from the first's start to the last's end)
         held = k = 0
         ended = False
         while not ended:
@@ -173,14 +201,16 @@ def json_array_chunks(path: Path, items: int, block: int = SPLIT_BLOCK) -> Itera
             while ends:
                 take = min(items - held, len(ends))
                 end = ends[take - 1]
-                regions.append(buf[start:end])
+                if not held:
+                    span[0] = base + start
+                span[1] = base + end
                 held += take
                 ends = ends[take:]
                 start = end + 1
                 if held == items:
-                    yield k, b"[" + b",".join(regions) + b"]"
+                    yield k, span[0], span[1]
                     k += held
-                    regions, held = [], 0
+                    held = 0
             if ended:
                 if buf[close + 1 :].strip() or f.read(block).strip():
                     raise FeedError(f"{path}: invalid JSON after {k + held} items: something follows the array")
@@ -188,8 +218,9 @@ def json_array_chunks(path: Path, items: int, block: int = SPLIT_BLOCK) -> Itera
                 if not more:
                     raise FeedError(f"{path}: invalid JSON after {k + held} items: the array is not closed")
                 rest = buf[start:]
+                base += start
         if held:
-            yield k, b"[" + b",".join(regions) + b"]"
+            yield k, span[0], span[1]
 
 
 def _item_ends(buf: bytes) -> tuple[npt.NDArray[np.int64], int]:
