@@ -8,6 +8,7 @@ from array import array
 import numpy as np
 import pytest
 
+from paperlens.index import extsort
 from paperlens.index.build import Strings, by_doc_order, identity_order, postings
 from paperlens.index.extsort import TripleRuns, _containing, doc_order, gather, sort_packed
 
@@ -89,10 +90,15 @@ def test_no_triples() -> None:
     assert len(post.terms) == 0 and len(kept) == 0 and len(w) == 0 and list(np.asarray(post.offsets)) == [0]
 
 
-def test_packed_strings_sort_as_python_sorts_bytes() -> None:
+@pytest.mark.parametrize("split", [False, True])
+def test_packed_strings_sort_as_python_sorts_bytes(split: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also cut in two halves by first byte, sorted on two threads (as many strings are): the same order."""
+    if split:
+        monkeypatch.setattr(extsort, "SPLIT_MIN", 2)
+        monkeypatch.setattr(extsort, "_threads", lambda: 2)
     rng = random.Random(3)
     for trial in range(200):
-        alpha = rng.choice(["ab", "abc ü", "a"])  # small alphabets: long shared prefixes, duplicates
+        alpha = rng.choice(["ab", "abc ü", "a", "zb\u00e9q"])  # small alphabets: long shared prefixes, duplicates
         strs = ["".join(rng.choice(alpha) for _ in range(rng.randint(0, 30))).encode()
                 for _ in range(rng.randint(0, 60))]
         if trial % 3 == 0:

@@ -38,7 +38,15 @@ import numpy.typing as npt
 
 from paperlens.core.model import Paper, Repo
 from paperlens.index import semantic
-from paperlens.index.build import IndexBuilder, Strings, big_blocks_mapped, phase, ranked_terms, return_freed_memory
+from paperlens.index.build import (
+    IndexBuilder,
+    Strings,
+    big_blocks_mapped,
+    freed_blocks_kept,
+    phase,
+    ranked_part,
+    return_freed_memory,
+)
 from paperlens.index.dense import DENSE_MAX
 from paperlens.index.terms import HashedTerms, Vocab, pack, term_hashes
 
@@ -450,11 +458,13 @@ class Workers:
                      *(" + ".join(f"{i[k]:.1f}" for i in got) for k in (0, 1, 3, 2)))
 
     def top_terms(self, idf: npt.NDArray[np.float64], df: npt.NDArray[np.int64],
-                  chunks: Iterable[tuple[npt.NDArray[Any], ...]]) -> Iterator[tuple[npt.NDArray[Any], ...]]:
-        """`build.top_terms(*chunk, idf, df)` of each chunk (term ids, weights, paper seq), in order. Each chunk
-        goes with its entries' idf and own-term flags, so that no worker holds the vocabulary's tables (at 1M
-        papers ~80 MB each)."""
-        yield from self.map(("top", t, w, s, idf[t], df[t] <= 1) for t, w, s in chunks)
+                  parts: Iterable[tuple[Any, ...]]) -> Iterator[tuple[npt.NDArray[Any], ...]]:
+        """`build.ranked_part` of each chunk of bags as stored (`HashedTerms.bag_parts`), in order. Each goes
+        with its own terms' idf and own-term flags, so that no worker holds the vocabulary's tables (at 1M papers
+        ~80 MB each); the worker makes the per-entry arrays (~2.5x the bytes through the pipe, and the gathers
+        this process then made while it also makes the other tables)."""
+        yield from self.map(("top", ids, tids, w, lens, seq0, idf[ids], df[ids] <= 1)
+                            for ids, tids, w, lens, seq0 in parts)
         self.log_idle("bags")
 
     def close(self) -> None:
@@ -498,7 +508,7 @@ def add_feed_parallel(b: IndexBuilder, source: FeedChunks, workers: int | None =
 
 
 def _merge_parts(b: IndexBuilder, workers: int, parts: Callable[[Workers], Iterator[Any]]) -> None:
-    """The workers' chunks (`parts` of the pool) merged into b in stream order; then the vocabularies numbered."""
+    """The workers' chunks (`parts` of the pool) merged into b in stream order; then fresh workers for `finish`."""
     big_blocks_mapped()
     scratch = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the builder)
     b.hashed = HashedTerms(scratch)
@@ -523,10 +533,9 @@ def _merge_parts(b: IndexBuilder, workers: int, parts: Callable[[Workers], Itera
         # keeps a heap of ~0.2-0.3 GB (at 1M papers), a new one ~0.06 GB, and the ranking needs no repos.
         pool.close()
         b.workers = Workers({}, workers)
-        with phase("vocabularies numbered"):
-            b.hashed.close()
-            b.hwords.close()  # (names get the keys first: IndexBuilder.finish)
-            return_freed_memory()
+        # The vocabularies are numbered by `IndexBuilder.finish`, each where it is first needed (the key phrases
+        # on the thread that ranks them, beside the keys): here one core would wait for the other.
+        return_freed_memory()
     except BaseException:
         b.close_workers()
         raise
@@ -624,11 +633,12 @@ def _serve() -> None:
             papers = msg[1](held.popleft(), msg[2], _repos)
             seen += len(papers)
             pipes.send(_analyse(papers, texts=seen <= DENSE_MAX))
-        else:  # ("top", term ids, weights, paper seq, idf, own) of a chunk's bags: the related-paper step
+        else:  # ("top", a chunk's bags as stored, its terms' idf and own flags): the related-paper step
             if not ranking:  # (the chunks' analysis is over: its freed memory back to the system)
                 ranking = True
                 return_freed_memory()
-            pipes.send(ranked_terms(*msg[1:]))
+                freed_blocks_kept()
+            pipes.send(ranked_part(*msg[1:]))
         del msg
 
 

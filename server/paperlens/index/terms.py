@@ -282,8 +282,18 @@ class HashedTerms(Vocab):
 
     def bag_chunks(self) -> Iterator[tuple[npt.NDArray[Any], ...]]:
         """The bags again as (term ids, weights, paper seq), a chunk at a time, ids as `close` numbered them."""
+        for part in self.bag_parts():
+            yield bag_arrays(*part)
+
+    def bag_parts(self) -> Iterator[tuple[Any, ...]]:
+        """The bags a chunk at a time as stored (`bag_arrays` makes them `bag_chunks`): the chunk's terms' ids
+        (as `close` numbered them), its bags' local term ids, weights and lengths, and its first paper's seq. A
+        few bytes an entry fewer than `bag_chunks`, and no gather over every entry here (parallel.Workers)."""
         for c in range(len(self.chunks)):
-            lens = self.read(c, "lens")
-            seq0 = self._seq0[c]
-            yield (self.ids(c)[self.read(c, "tids")], self.read(c, "w"),
-                   np.repeat(np.arange(seq0, seq0 + len(lens), dtype=np.int32), lens))
+            yield self.ids(c), self.read(c, "tids"), self.read(c, "w"), self.read(c, "lens"), self._seq0[c]
+
+
+def bag_arrays(ids: npt.NDArray[np.uint32], tids: npt.NDArray[np.uint32], w: npt.NDArray[np.float32],
+               lens: npt.NDArray[np.uint32], seq0: int) -> tuple[npt.NDArray[Any], ...]:
+    """A chunk's bags (`HashedTerms.bag_parts`) as (term ids, weights, paper seq)."""
+    return ids[tids], w, np.repeat(np.arange(seq0, seq0 + len(lens), dtype=np.int32), lens)
