@@ -176,8 +176,7 @@ def test_word_keys_tell_words_apart() -> None:
     # semantic._word_keys: a word of <= 8 bytes is its bytes, a longer one a hash of its 8-byte windows; words
     # that share windows in another order or differ in one byte of the last window ("loplusholo", "noplushono")
     # or in length only must get distinct keys, equal words equal ones (the real feed's words and made-up ones).
-    from paperlens.core.text import fold
-    from paperlens.index.semantic import _chunk_tokens, _word_keys
+    from paperlens.index.semantic import _chunk_tokens, _folded, _word_keys
 
     rng = np.random.default_rng(3)
     alpha = list("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -187,16 +186,17 @@ def test_word_keys_tell_words_apart() -> None:
         stem = "".join(rng.choice(alpha, size=int(rng.integers(1, 30))).tolist())
         made += [stem, stem + rng.choice(alpha), stem[::-1], stem[8:] + stem[:8]]
     real, _ = read_feed_file(SHARED / "hf" / "daily_papers-2024-10-25.json")
-    texts = [fold(t).encode("utf-8") for p in real for t in (p.title, p.abstract)] + [" ".join(made).encode()]
-    is_word, _, blob, off = _chunk_tokens(texts)
-    keys = _word_keys(blob, off)
-    words = [blob[a:b] for a, b in zip(off[:-1].tolist(), off[1:].tolist(), strict=True)]
+    texts = [t for p in real for t in (p.title, p.abstract)] + [" ".join(made)]
+    blob, starts = _folded(texts)
+    is_word, _, start, lens = _chunk_tokens(blob, starts)
+    keys = _word_keys(blob, start, lens)
+    words = [blob[a:a + n] for a, n in zip(start.tolist(), lens.tolist(), strict=True)]
     assert len(words) == len(keys) == int(is_word.sum()) > 15_000
     by_key: dict[int, bytes] = {}
     for w, k in zip(words, keys.tolist(), strict=True):
         assert by_key.setdefault(k, w) == w
     assert len(by_key) == len(set(words))
-    assert _word_keys(b"", np.zeros(1, dtype=np.int64)).tolist() == []
+    assert _word_keys(b"", np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)).tolist() == []
 
 
 def test_words_of_earlier_chunks_remembered_and_begun_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
