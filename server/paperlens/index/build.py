@@ -383,7 +383,8 @@ class IndexBuilder:
         self.authors.add(_authors_short(p))
         self.repo_names.add(repo.full_name if repo else (p.repo or ""))
         self.arxiv.add(p.arxiv_id or "")
-        self.base_keys.add(key or p.bib_key or base_key(p, method))
+        title_words = words(p.title)
+        self.base_keys.add(key or p.bib_key or base_key(p, method, title_words))
         self.user_key.append(1 if key or p.bib_key else 0)
         self.year.append(p.year or 0)
         self.upvotes.append(max(p.upvotes, 0))
@@ -394,15 +395,13 @@ class IndexBuilder:
                 self.prefixes.update(name_prefixes(a.display))
         if p.arxiv_id:
             self._name(norm_name(p.arxiv_id), seq, p.arxiv_id, False, False)
-        toks = set(words(p.title))
-        for a_ in p.authors:
-            toks.update(words(a_))
+        toks = set(title_words)
+        if p.authors or p.organization:  # (their words in one go: no word goes across the spaces put between)
+            toks.update(words(" ".join(p.authors) + " " + p.organization if p.organization else " ".join(p.authors)))
         if p.year:
             toks.add(str(p.year))
         if p.arxiv_id:
             toks.add(p.arxiv_id)
-        if p.organization:
-            toks.update(words(p.organization))
         if self.defer is not None:  # (a worker's chunk: see numbered_terms)
             word_terms, word_lens, texts = self.defer
             word_terms.extend(toks)

@@ -11,11 +11,12 @@ from paperlens.core.text import STOP_WORDS, fold, last_name, words
 _PARTICLES = frozenset({"van", "von", "der", "de", "la", "le", "di", "da", "del", "den", "du"})
 
 
-def base_key(paper: Paper, method: str | None) -> str:
-    """The key before de-duplication: author+year+word, else method+year, else word+year."""
+def base_key(paper: Paper, method: str | None, title_words: list[str] | None = None) -> str:
+    """The key before de-duplication: author+year+word, else method+year, else word+year. title_words: the
+    title's `words`, when the caller has them."""
     year = str(paper.year) if paper.year else ""
-    title_words = [w for w in words(paper.title) if w not in STOP_WORDS and not w.isdigit()]
-    first_word = title_words[0] if title_words else "paper"
+    first_word = next((w for w in (words(paper.title) if title_words is None else title_words)
+                       if w not in STOP_WORDS and not w.isdigit()), "paper")
     if paper.authors:
         ln = last_name(paper.authors[0])
         if ln:
