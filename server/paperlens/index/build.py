@@ -639,16 +639,25 @@ class IndexBuilder:
             if big:
                 self.base_keys, self.user_key = Strings(), array("b")
         if self.hnames is not None and self.hwords is not None:
-            with phase("names"):
-                names, name_display, name_flags = self._hashed_names(keys_by_seq, rank)
-                del keys_by_seq
-                self.hnames = None
-                return_freed_memory()
-            with phase("words"):
-                self.hwords.close()
-                words_post = _word_postings(self.hwords, rank)
-                self.hwords = None
-                return_freed_memory()
+            hw = self.hwords
+
+            def words_of() -> Postings:
+                with phase("words"):
+                    hw.close()
+                    return _word_postings(hw, rank)
+
+            # The words on a thread beside the names (mostly numpy sorts, which leave the GIL; the names' start is
+            # Python): they share only `rank` and the scratch file, which both read by pread.
+            with ThreadPoolExecutor(1, thread_name_prefix="index-words") as beside:
+                words_pending = beside.submit(words_of)
+                with phase("names"):
+                    names, name_display, name_flags = self._hashed_names(keys_by_seq, rank)
+                    del keys_by_seq
+                    self.hnames = None
+                words_post = words_pending.result()
+            del hw, words_pending
+            self.hwords = None
+            return_freed_memory()
         else:
             for i, k in enumerate(keys_by_seq):
                 self._name(norm_name(k), i, k, False, False)
