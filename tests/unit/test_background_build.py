@@ -3,15 +3,17 @@ bad feed is named, a killed build says so, and a refresh's rebuild of large sour
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 from paperlens.core.config import Settings
 from paperlens.library import pipeline
-from paperlens.library.background import BuildJob, run_build
+from paperlens.library.background import BUILD_NICENESS, BuildJob, run_build
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "realworld"
 SNAPSHOT_PAPERS = 54
@@ -94,3 +96,19 @@ def test_what_a_killed_build_left_is_removed_by_the_next(tmp_path: Path) -> None
     prune(cache, keep="index-none")
     assert sorted(p.name for p in cache.iterdir()) == sorted(
         [f"index-0123abcd.tmp{os.getpid()}", f"records-{os.getpid()}-abc", "library.json"])  # live ones kept
+
+
+def test_the_build_yields_the_cpu_to_the_server(tmp_path: Path) -> None:
+    """The child runs at a lower priority than the server that started it (its workers inherit it)."""
+    feed = tmp_path / "feed.json"
+    shutil.copy(SHARED / "hf" / "daily_papers-2024-10-25.json", feed)
+    job = BuildJob(_settings(tmp_path, feed), what=str(feed))
+    want, seen = min(19, os.getpriority(os.PRIO_PROCESS, 0) + BUILD_NICENESS), None
+    try:
+        while not job.done.is_set() and seen != want:
+            with contextlib.suppress(ProcessLookupError):
+                seen = os.getpriority(os.PRIO_PROCESS, job.pid)
+            time.sleep(0.002)
+    finally:
+        assert job.wait(300) and job.ok, job.error
+    assert seen == want

@@ -29,6 +29,7 @@ from typing import IO, Any
 from paperlens.core.config import Settings
 
 log = logging.getLogger(__name__)
+BUILD_NICENESS = 10  # added to the child's niceness (Unix): a background build yields the CPU to requests
 
 
 class BuildJob:
@@ -142,6 +143,10 @@ def _exit_with_parent(inp: IO[bytes]) -> None:
 
 
 def main() -> int:
+    # Below the server (and the editor): they take a core when they need one, the build every idle cycle. Its
+    # workers inherit this. (At start the server makes the index it answers from meanwhile beside this build.)
+    with contextlib.suppress(AttributeError, OSError):  # (no os.nice on Windows)
+        os.nice(BUILD_NICENESS)
     from paperlens.library.pipeline import open_index
 
     inp = sys.stdin.buffer
