@@ -636,6 +636,8 @@ def report(n: int, corpus: Path, cold: dict[str, Any] | None, warm: dict[str, An
     row("hover p50 / p99 (mentions)", f"{ms(pct(warm['hover'], 50))} / {ms(hp99)}",
         f"p99 ≤ {g['hover_p99']:g} ms" if "hover_p99" in g else "", status(hp99 * 1000, g.get("hover_p99")))
     row("  hovers with a card", f"{warm['hover_hits'] * 100:.0f}%")
+    slow = sorted(range(len(warm["hover"])), key=lambda i: warm["hover"][i])[-3:][::-1]
+    row("  slowest hovers (mention number: ms)", ", ".join(f"{i}: {ms(warm['hover'][i])}" for i in slow))
     rp99 = pct(warm["related"], 99)
     row("code actions incl. related p50 / p99", f"{ms(pct(warm['related'], 50))} / {ms(rp99)}",
         f"p99 ≤ {g['related_p99']:g} ms" if "related_p99" in g else "", status(rp99 * 1000, g.get("related_p99")))
