@@ -160,17 +160,22 @@ def test_parallel_feed_build_equals_serial_build(tmp_path: Path, monkeypatch: py
         assert (out["serial"] / name).read_bytes() == (out["parallel"] / name).read_bytes(), name
 
 
+def _fails_naming(path: Path, repos: dict[str, Repo], source: FeedStream, match: str) -> None:
+    """The parallel build of source fails with a FeedError that matches and names the feed file."""
+    b = IndexBuilder(dict(repos), io.BytesIO())
+    with pytest.raises(FeedError, match=match) as e:
+        add_feed_parallel(b, source, workers=2, min_chunks=0)
+    assert str(path) in str(e.value)
+    b.close_workers()
+
+
 def test_invalid_item_fails_the_build_with_the_file_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(feedfile, "STREAM_BYTES", 0)
     path, small, repos = _feed(tmp_path)
     text = path.read_text(encoding="utf-8")
     cut = text.index('"2502.00150"')
     path.write_text(text[:cut] + "nul" + text[cut:], encoding="utf-8")  # not JSON, but the array still closes
-    b = IndexBuilder(dict(repos), io.BytesIO())
-    with pytest.raises(FeedError, match="invalid JSON after") as e:
-        add_feed_parallel(b, FeedStream(small, [path], [], chunk=23), workers=2, min_chunks=0)
-    assert str(path) in str(e.value)
-    b.close_workers()
+    _fails_naming(path, repos, FeedStream(small, [path], [], chunk=23), "invalid JSON after")
 
 
 def test_feed_cut_short_fails_the_build_with_the_file_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -180,11 +185,7 @@ def test_feed_cut_short_fails_the_build_with_the_file_named(tmp_path: Path, monk
     path, small, repos = _feed(tmp_path)
     text = path.read_text(encoding="utf-8")
     path.write_text(text[: len(text) * 2 // 3], encoding="utf-8")
-    b = IndexBuilder(dict(repos), io.BytesIO())
-    with pytest.raises(FeedError, match="the array is not closed") as e:
-        add_feed_parallel(b, FeedStream(small, [path], [], chunk=11), workers=2, min_chunks=0)
-    assert str(path) in str(e.value)
-    b.close_workers()
+    _fails_naming(path, repos, FeedStream(small, [path], [], chunk=11), "the array is not closed")
 
 
 def test_feed_replaced_while_it_is_built_fails_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -205,11 +206,7 @@ def test_feed_replaced_while_it_is_built_fails_the_build(tmp_path: Path, monkeyp
             yield raw
 
     monkeypatch.setattr(source, "raw_chunks", replaced)
-    b = IndexBuilder(dict(repos), io.BytesIO())
-    with pytest.raises(FeedError, match="cannot read it after [0-9]+ papers: the file changed") as e:
-        add_feed_parallel(b, source, workers=2, min_chunks=0)
-    assert str(path) in str(e.value)
-    b.close_workers()
+    _fails_naming(path, repos, source, "cannot read it after [0-9]+ papers: the file changed")
 
 
 def test_a_worker_that_dies_fails_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
