@@ -9,13 +9,14 @@ import random
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from paperlens.core.model import Library, Paper
 from paperlens.core.text import norm_name
 from paperlens.index.aliases import abstract_names, is_common, title_name
 from paperlens.index.catalog import Catalog
-from paperlens.index.core import Index
+from paperlens.index.core import Index, _sum_by_id
 from paperlens.index.keys import assign_keys, base_key
 from paperlens.index.persist import load_index, save_index
 from paperlens.library.store import read_library, snapshot_file
@@ -123,6 +124,19 @@ def test_typo_buckets_are_not_walked_by_the_collector(catalog: Catalog) -> None:
     assert sum(map(len, kept)) > 0
     assert not any(gc.is_tracked(v) for v in kept)
     assert all(isinstance(t, str) for v in kept for t in v)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sum_by_id_matches_unique_and_bincount(seed: int) -> None:
+    """The related-papers path's merge of sorted posting runs gives what np.unique + np.bincount give, exactly."""
+    rng = np.random.default_rng(seed)
+    runs = [np.sort(rng.choice(5000, size=int(k), replace=False)).astype(np.int32) for k in rng.integers(1, 900, 9)]
+    ids = np.concatenate(runs)
+    w = rng.random(len(ids)).astype(np.float32)
+    uniq, inv = np.unique(ids, return_inverse=True)
+    got_ids, got_sums = _sum_by_id(ids, w)
+    assert np.array_equal(got_ids, uniq)
+    assert np.array_equal(got_sums, np.bincount(inv, weights=w))
 
 
 def test_search_limit_and_empty(catalog: Catalog) -> None:
