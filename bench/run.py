@@ -362,6 +362,21 @@ def import_floor() -> float:
     return best
 
 
+def cpu_speed(samples: int = 40) -> float:
+    """Median seconds of a fixed pure-Python loop, each run 5 ms apart: how fast this machine runs Python right
+    now. On a shared host the same loop takes ~0.45 ms when it is quiet and up to ~0.85 ms when it is not, and
+    every latency and build time here moves with it; each report gives it, to read its figures by."""
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        x = 0
+        for i in range(20_000):
+            x += i
+        times.append(time.perf_counter() - t0)
+        time.sleep(0.005)
+    return sorted(times)[len(times) // 2]
+
+
 def du(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
@@ -601,7 +616,7 @@ def status(value: float, goal: float | None) -> str:
 
 
 def report(n: int, corpus: Path, cold: dict[str, Any] | None, warm: dict[str, Any], rescan: dict[str, Any],
-           sizes: dict[str, int], gen_meta: dict[str, Any], peer: dict[str, Any] | None) -> str:
+           sizes: dict[str, Any], gen_meta: dict[str, Any], peer: dict[str, Any] | None) -> str:
     g = GOALS.get(n, {})
     comp_all = [x for xs in warm["completion"].values() for x in xs]
     floor_p50 = pct(warm["floor"], 50)
@@ -621,6 +636,9 @@ def report(n: int, corpus: Path, cold: dict[str, Any] | None, warm: dict[str, An
         f"≤ {g['first_completion']} s" if "first_completion" in g else "",
         status(warm["first_completion"], g.get("first_completion")))
     row("  floor: a fresh Python importing pygls + lsprotocol", ms(sizes["import_floor"] / 1e6))
+    if "speed_us" in sizes:
+        row("machine speed: a fixed Python loop before the run / the warm session / after it (`cpu_speed`; "
+            "~450 µs when the host is quiet)", " / ".join(f"{x} µs" for x in sizes["speed_us"]))
     row("  warm initialize (load index)", ms(warm["initialize"]), f"≤ {g['warm_start']} s" if "warm_start" in g else "",
         status(warm["initialize"], g.get("warm_start")))
     cp99 = pct(comp_all, 99)
@@ -695,6 +713,7 @@ def run_size(n: int, peer: bool, peer_samples: int, reuse: Path | None = None, t
         cache, ws = (reuse.resolve() if reuse else tmp / "cache"), tmp / "ws"
         ws.mkdir()
         floor_s = import_floor()
+        speed = [cpu_speed()]
         cold: dict[str, Any] | None = None
         if reuse and any(d.is_dir() and ".tmp" not in d.name for d in cache.glob("index-*")):
             print(f"[{n:,}] reusing the index in {cache}", file=sys.stderr, flush=True)
@@ -702,12 +721,15 @@ def run_size(n: int, peer: bool, peer_samples: int, reuse: Path | None = None, t
             print(f"[{n:,}] cold start ...", file=sys.stderr, flush=True)
             cold = session(corpus, cache, ws, wl, full=False, papers=n)
         print(f"[{n:,}] warm session ...", file=sys.stderr, flush=True)
+        speed.append(cpu_speed())
         warm = session(corpus, cache, ws, wl, full=True)
+        speed.append(cpu_speed())
         print(f"[{n:,}] re-scan ...", file=sys.stderr, flush=True)
         rescan = rescan_session(corpus, cache, ws, truth)
         idx = [d for d in cache.glob("index-*") if d.is_dir()]
         sizes = {"json": du(corpus / "daily_papers.json"), "bib": du(corpus / "refs.bib"),
-                 "index": sum(du(d) for d in idx), "cache": du(cache), "import_floor": int(floor_s * 1e6)}
+                 "index": sum(du(d) for d in idx), "cache": du(cache), "import_floor": int(floor_s * 1e6),
+                 "speed_us": [int(x * 1e6) for x in speed]}
         pr = None
         if peer:
             print(f"[{n:,}] peer bibli-ls ...", file=sys.stderr, flush=True)
