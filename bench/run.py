@@ -651,7 +651,7 @@ def report(n: int, corpus: Path, cold: dict[str, Any] | None, warm: dict[str, An
     if "speed_us" in sizes:
         row("machine speed: a fixed Python loop before the run / the warm session / after it (`cpu_speed`; "
             "~450 µs when the host is quiet)", " / ".join(f"{x} µs" for x in sizes["speed_us"]))
-    if sizes.get("settle_s", -1) >= 0:
+    if sizes.get("settle_s") is not None:
         row("  waited before the warm session for that speed to come back within 15% (`--settle`)",
             f"{sizes['settle_s']} s")
     row("  warm initialize (load index)", ms(warm["initialize"]), f"≤ {g['warm_start']} s" if "warm_start" in g else "",
@@ -751,7 +751,7 @@ def run_size(n: int, peer: bool, peer_samples: int, reuse: Path | None = None, t
         idx = [d for d in cache.glob("index-*") if d.is_dir()]
         sizes = {"json": du(corpus / "daily_papers.json"), "bib": du(corpus / "refs.bib"),
                  "index": sum(du(d) for d in idx), "cache": du(cache), "import_floor": int(floor_s * 1e6),
-                 "speed_us": [int(x * 1e6) for x in speed], "settle_s": int(waited) if settle_s > 0 else -1}
+                 "speed_us": [int(x * 1e6) for x in speed], "settle_s": int(waited) if settle_s > 0 else None}
         pr = None
         if peer:
             print(f"[{n:,}] peer bibli-ls ...", file=sys.stderr, flush=True)
