@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Indel
 
 from paperlens.core.model import Library, Paper
 from paperlens.core.text import norm_name
@@ -19,6 +21,7 @@ from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index, _sum_by_id
 from paperlens.index.keys import assign_keys, base_key
 from paperlens.index.persist import load_index, save_index
+from paperlens.index.typo import max_distance, presence, signature
 from paperlens.library.store import read_library, snapshot_file
 
 
@@ -116,14 +119,56 @@ def test_typo_tolerant_words(catalog: Catalog) -> None:
 
 
 def test_typo_buckets_are_not_walked_by_the_collector(catalog: Catalog) -> None:
-    """The typo path keeps its decoded term buckets between requests; no garbage collection may walk them (kept
-    as lists, 400k cached strings cost each collection 3-5 ms at 1M papers, inside a hover or a completion)."""
+    """The typo path keeps its signatures (and, for a query that is not ASCII, its decoded term buckets) between
+    requests; no garbage collection may walk them (kept as lists, 400k cached strings cost each collection 3-5 ms
+    at 1M papers, inside a hover or a completion)."""
     idx = catalog.base.segs[0]
     assert catalog.search("botleneck", 10) and catalog.search("transformr", 10)
-    kept = list(idx._fuzzy_cache.values())
-    assert sum(map(len, kept)) > 0
+    assert idx._fuzzy(idx.words, "w", "bottlenëck")  # not ASCII: every term of the buckets decoded and scored
+    kept = [*idx._fuzzy_cache.values(), *idx._fz_heads.values(), *(s for _, s in idx._fz_sigs.values())]
+    assert sum(map(len, idx._fuzzy_cache.values())) > 0 and sum(len(s) for _, s in idx._fz_sigs.values()) > 0
     assert not any(gc.is_tracked(v) for v in kept)
-    assert all(isinstance(t, str) for v in kept for t in v)
+    assert all(isinstance(t, str) for v in idx._fuzzy_cache.values() for t in v)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_typo_signatures_never_exceed_the_indel_distance(seed: int) -> None:
+    """The narrowing is exact only if a signature distance is a lower bound of the Indel distance fuzz.ratio
+    scores by: checked on random strings of letters, digits and punctuation, with repeated characters."""
+    rng = random.Random(seed)
+    alphabet = "aabcdeeilnorst0123456789-_.x"
+    strs = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 16))) for _ in range(300)]
+    for a, b in zip(strs, strs[1:] + strs[:1], strict=True):
+        d = Indel.distance(a, b)
+        assert int(np.bitwise_count(signature(a) ^ signature(b))) <= d, (a, b)
+        pa = presence(np.frombuffer(a.encode(), dtype=np.uint8).reshape(1, -1))[0]
+        pb = presence(np.frombuffer(b.encode(), dtype=np.uint8).reshape(1, -1))[0]
+        assert int(np.bitwise_count(pa ^ pb)) <= d, (a, b)
+        assert (fuzz.ratio(a, b) >= 75) <= (d <= max_distance(len(a), len(b), 75))
+
+
+def test_typo_narrowing_finds_what_scoring_every_term_finds(catalog: Catalog) -> None:
+    """Typo matches through the signatures are the same, in the same order, as scoring every term of the
+    buckets (the path of a query that is not ASCII), for typos of the index's own names and words."""
+    idx = catalog.base.segs[0]
+    rng = random.Random(5)
+    checked = 0
+    for post, tag in ((idx.names, "n"), (idx.words, "w")):
+        terms = [t for t in post.terms if len(t) >= 4 and t.isascii()]
+        for t in rng.sample(terms, min(150, len(terms))):
+            i = rng.randrange(1, len(t) - 1)
+            for q in (t[:i] + t[i + 1:], t[:i] + t[i + 1] + t[i] + t[i + 2:], t[:i] + "e" + t[i + 1:], t[: i + 1]):
+                if len(q) >= 3:
+                    assert idx._fuzzy(post, tag, q) == idx._fuzzy_decoded(tag, q), q
+                    checked += 1
+    assert checked > 500
+
+
+def test_a_typo_query_whose_word_matches_nothing_skips_the_prefix_range(catalog: Catalog) -> None:
+    """"yrsolsho-2": no paper has the word, so no paper matches every word, whatever starts with "2"."""
+    idx = catalog.base.segs[0]
+    assert len(idx.word_matches(["zzqqxx", "2"])) == 0
+    assert len(idx.word_matches(["information", "bo"])) > 0
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -14,6 +14,7 @@ from operator import itemgetter
 from typing import BinaryIO, Protocol
 
 import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
 from paperlens.core.model import Library, Paper, Repo
@@ -24,9 +25,11 @@ from paperlens.index.dense import ALPHA
 from paperlens.index.parallel import FeedChunks, add_all_parallel, add_feed_parallel
 from paperlens.index.semantic import explain_known, key_phrases
 from paperlens.index.store import FileSlices, IdArray, Postings
+from paperlens.index.typo import SigArray, candidates, max_distance, presence, rows_text, signature, signatures
 
 FUZZY_CACHE_TERMS = 400_000  # decoded terms kept for typo matching
 FUZZY_HEADS = 30_000  # longer terms compared by their heads, at most
+FUZZY_SIG_TERMS = 8_000_000  # typo signatures kept (8 bytes each: 64 MB; a 1M index has ~3.9M typo terms)
 CANDIDATE_CAP = 4000  # ids taken from one posting range before scoring; ids are prior-ordered
 REL_DF_CAP = 20000  # a term in more papers than this says too little to be worth its posting list
 REL_TERM_CAP = 2000  # at most this many papers scored per term: bounds a request at a million papers
@@ -93,6 +96,10 @@ class Index(Columns):
 
     _fuzzy_cache: dict[tuple[str, str, int], np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _fuzzy_cached: int = field(default=0, init=False, repr=False)
+    _fz_sigs: dict[tuple[str, str, int], tuple[npt.NDArray[np.uint8] | None, SigArray]] = field(
+        default_factory=dict, init=False, repr=False)
+    _fz_heads: dict[tuple[str, str, int, int], SigArray] = field(default_factory=dict, init=False, repr=False)
+    _fz_signed: int = field(default=0, init=False, repr=False)
     _dense32: np.ndarray | None = field(default=None, init=False, repr=False)
     _reads: dict[str, FileSlices] = field(default_factory=dict, init=False, repr=False)
     _key_ids: dict[str, int] | None = field(default=None, init=False, repr=False)
@@ -235,8 +242,12 @@ class Index(Columns):
     def word_matches(self, toks: list[str], cap: int = 200000) -> IdArray:
         """Papers whose words match every token (the last as a prefix), best prior first."""
         sets: list[IdArray] = []
-        for k, t in enumerate(toks):
+        # The whole words first: when one matches no paper, neither does the query, and the last token's prefix
+        # range is not read ("yrsolsho-2", a typo, would take the ~200k best of every word starting "2": 6 ms).
+        for k, t in sorted(enumerate(toks), key=lambda kt: kt[0] == len(toks) - 1):
             if k == len(toks) - 1:
+                if sets and min(map(len, sets)) == 0:
+                    return np.zeros(0, dtype=np.int32)
                 tj = self.word_tops.find(t) if len(t) <= 3 and len(toks) == 1 else -1
                 if tj >= 0:
                     sets.append(np.asarray(self.word_tops.at(tj)))
@@ -294,9 +305,110 @@ class Index(Columns):
         out = np.concatenate(parts) if parts else np.empty(0, dtype=object)
         return out if cap is None else out[:cap]
 
+    def _fz_bucket(self, tag: str, c: str, length: int) -> tuple[npt.NDArray[np.uint8] | None, SigArray]:
+        """One (first character, length) bucket's terms as an (n, length) byte matrix, a view of the mapped
+        column, with their typo signatures (typo.signatures: computed once and kept, 8 bytes a term). The matrix
+        is None when some term of the bucket is not ASCII: every term has `length` code points, so the bucket's
+        bytes number length x n exactly when all are ASCII."""
+        key = (tag, c, length)
+        got = self._fz_sigs.get(key)
+        if got is not None:
+            return got
+        spans = self.name_fz_spans if tag == "n" else self.word_fz_spans
+        j = spans.find(f"{c}:{length}")
+        mat: npt.NDArray[np.uint8] | None = np.zeros((0, length), dtype=np.uint8)
+        sigs = np.zeros(0, dtype=np.uint64)
+        if j >= 0:
+            start, end = (int(x) for x in spans.at(j))
+            blob, off = (self.name_fz_terms if tag == "n" else self.word_fz_terms).packed()
+            a, b = int(off[start]), int(off[end])
+            if b - a == length * (end - start):
+                mat = np.asarray(blob[a:b]).reshape(-1, length)
+                sigs = signatures(mat)
+            else:
+                mat = None
+        self._fz_count(len(sigs))
+        self._fz_sigs[key] = got = (mat, sigs)
+        return got
+
+    def warm_typo(self) -> int:
+        """Compute every typo bucket's signatures now (a worker thread at start: ~0.3 s of numpy at 1M papers,
+        mostly without the interpreter lock), so that no typo completion computes a large bucket's (8 ms for
+        100k terms). Within FUZZY_SIG_TERMS; signatures computed."""
+        done = 0
+        for tag, spans in (("n", self.name_fz_spans), ("w", self.word_fz_spans)):
+            for j, key in enumerate(spans.terms):
+                start, end = (int(x) for x in spans.at(j))
+                if done + end - start > FUZZY_SIG_TERMS // 2:  # (room left for the heads' signatures)
+                    return done
+                c, _, length = key.rpartition(":")
+                done += len(self._fz_bucket(tag, c, int(length))[1])
+        return done
+
+    def _fz_head_sigs(self, tag: str, c: str, length: int, h: int) -> SigArray:
+        """The signatures of the first h characters of a bucket's first FUZZY_HEADS terms (kept, like _fz_bucket's:
+        computing them took ~1 ms of each typo completion at 1M papers)."""
+        key = (tag, c, length, h)
+        got = self._fz_heads.get(key)
+        if got is None:
+            mat, _ = self._fz_bucket(tag, c, length)
+            got = presence(mat[:FUZZY_HEADS, :h]) if mat is not None else np.zeros(0, dtype=np.uint64)
+            self._fz_count(len(got))
+            self._fz_heads[key] = got
+        return got
+
+    def _fz_count(self, n: int) -> None:
+        """Count n more signatures kept; past FUZZY_SIG_TERMS, forget them all (the next queries compute theirs)."""
+        self._fz_signed += n
+        if self._fz_signed > FUZZY_SIG_TERMS:
+            self._fz_sigs.clear()
+            self._fz_heads.clear()
+            self._fz_signed = n
+
     def _fuzzy(self, post: Postings, tag: str, q: str) -> list[tuple[str, float]]:
         """Typo-tolerant matches among terms that start like q and are about as long (narrowed, then scored);
-        and, for a prefix typed with a typo ("glocl" -> "glocalib"), terms a little longer, by their heads."""
+        and, for a prefix typed with a typo ("glocl" -> "glocalib"), terms a little longer, by their heads.
+        Only the terms whose signature allows the score cutoff are decoded and scored (typo.py): the same
+        matches, in the same order, as scoring every term of the buckets."""
+        c, n = q[:1], len(q)
+        if not q.isascii():
+            return self._fuzzy_decoded(tag, q)
+        qs = signature(q)
+        qp = presence(np.frombuffer(q.encode("ascii"), dtype=np.uint8).reshape(1, -1))[0]
+        near: list[str] = []
+        for ln in range(max(1, n - 2), n + 3):
+            mat, sigs = self._fz_bucket(tag, c, ln)
+            if mat is None:
+                near += self._fz_terms(tag, c, ln).tolist()
+            else:
+                near += rows_text(mat[candidates(sigs, qs, max_distance(n, ln, 75))])
+        out: dict[str, float] = {}
+        for t, s, _ in process.extract(q, near, scorer=fuzz.ratio, score_cutoff=75, limit=20, processor=None):
+            out[t] = float(s)
+        heads: list[str] = []
+        full: list[str] = []
+        room = FUZZY_HEADS  # the first FUZZY_HEADS longer terms, bucket by bucket
+        for ln in range(n + 1, n + 7):
+            if room <= 0:
+                break
+            mat, _ = self._fz_bucket(tag, c, ln)
+            if mat is None:
+                terms = self._fz_terms(tag, c, ln)[:room].tolist()
+                room -= len(terms)
+                full += terms
+                heads += [t[: n + 1] for t in terms]
+                continue
+            part = mat[:room]
+            room -= len(part)
+            rows = part[candidates(self._fz_head_sigs(tag, c, ln, n + 1)[: len(part)], qp, max_distance(n, n + 1, 80))]
+            full += rows_text(rows)
+            heads += rows_text(np.ascontiguousarray(rows[:, : n + 1]))
+        for _, s, i in process.extract(q, heads, scorer=fuzz.ratio, score_cutoff=80, limit=20, processor=None):
+            out.setdefault(full[i], float(s) * 0.9)
+        return sorted(out.items(), key=lambda x: -x[1])
+
+    def _fuzzy_decoded(self, tag: str, q: str) -> list[tuple[str, float]]:
+        """_fuzzy for a query that is not ASCII: every term of the buckets decoded and scored."""
         c, n = q[:1], len(q)
         # (arrays and map, not comprehensions: at 1M papers the buckets hold 20-30k terms, 1-6 ms each in Python)
         near = self._fz_run(tag, c, range(max(1, n - 2), n + 3))
