@@ -147,6 +147,13 @@ def test_typo_signatures_never_exceed_the_indel_distance(seed: int) -> None:
         assert (fuzz.ratio(a, b) >= 75) <= (d <= max_distance(len(a), len(b), 75))
 
 
+def test_stored_typo_signatures_are_each_terms_own(catalog: Catalog) -> None:
+    idx = catalog.base.segs[0]
+    for terms, sigs in ((idx.name_fz_terms, idx.name_fz_sigs), (idx.word_fz_terms, idx.word_fz_sigs)):
+        assert len(sigs) == len(terms) > 100
+        assert all(sigs[i] == signature(t) for i, t in enumerate(terms) if t.isascii())
+
+
 def test_typo_narrowing_finds_what_scoring_every_term_finds(catalog: Catalog) -> None:
     """Typo matches through the signatures are the same, in the same order, as scoring every term of the
     buckets (the path of a query that is not ASCII), for typos of the index's own names and words."""

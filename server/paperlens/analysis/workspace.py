@@ -545,16 +545,12 @@ class Workspace:
                 spawn(self.reload_from_disk(uri))
 
     async def prefetch_columns(self) -> None:
-        """Compute the typo signatures (Index.warm_typo), then read the index's column files once into the file
-        cache (store.prefetch), in a worker thread: the first requests after a start find their pages in memory
-        (a 1M index's columns: ~1.2 GB, ~2 s from disk)."""
+        """Read the index's column files once into the file cache (store.prefetch), in a worker thread: the first
+        requests after a start find their pages in memory (a 1M index's columns: ~1.2 GB, ~2 s from disk)."""
         if self.catalog is not None:
-            loop = asyncio.get_running_loop()
             t0 = time.perf_counter()
-            n = await loop.run_in_executor(None, self.catalog.base.warm_typo)
-            log.info("typo signatures of %d terms computed in %.2f s", n, time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            n = await loop.run_in_executor(None, prefetch, self.catalog.base.column_files(), prefetch_budget())
+            n = await asyncio.get_running_loop().run_in_executor(None, prefetch, self.catalog.base.column_files(),
+                                                                 prefetch_budget())
             log.info("index columns read into the file cache: %d MB in %.1f s", n >> 20, time.perf_counter() - t0)
 
     async def warm_up(self) -> None:

@@ -42,6 +42,7 @@ from paperlens.index.keys import base_key, dedupe_key_list
 from paperlens.index.semantic import key_phrase_bags, key_phrase_bags_packed, key_phrases, telling
 from paperlens.index.store import Bloom, Postings, StrArray
 from paperlens.index.terms import HashedTerms, Vocab, bag_arrays, pack, term_hashes
+from paperlens.index.typo import packed_signatures
 
 log = logging.getLogger(__name__)
 
@@ -675,7 +676,9 @@ class IndexBuilder:
         with phase("typo buckets"):
             typo_tables: dict[str, Any] = {}
             for tag, post in (("name", names), ("word", words_post)):
-                typo_tables[f"{tag}_fz_terms"], typo_tables[f"{tag}_fz_spans"] = length_buckets(post)
+                fz_terms, typo_tables[f"{tag}_fz_spans"] = length_buckets(post)
+                typo_tables[f"{tag}_fz_terms"] = fz_terms
+                typo_tables[f"{tag}_fz_sigs"] = packed_signatures(*fz_terms.packed())
         if isinstance(self.rec, io.BytesIO):
             records: bytes | Path = self.rec.getvalue()
         else:

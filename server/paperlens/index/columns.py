@@ -16,7 +16,7 @@ import numpy.typing as npt
 from paperlens.core.model import Repo
 from paperlens.index.store import Bloom, IdArray, Postings, StrArray
 
-FORMAT_VERSION = 13  # 13: dense vectors of all-mpnet-base-v2 (768 wide, were 384)
+FORMAT_VERSION = 14  # 14: typo signatures (name_fz_sigs, word_fz_sigs); 13: all-mpnet-base-v2 vectors (768 wide)
 
 
 @dataclass(eq=False)
@@ -49,6 +49,8 @@ class Columns:
     word_fz_terms: StrArray
     name_fz_spans: Postings
     word_fz_spans: Postings
+    name_fz_sigs: npt.NDArray[np.uint64]  # per fz term its character-count signature (typo.py)
+    word_fz_sigs: npt.NDArray[np.uint64]
     # Related papers: content terms -> papers with weights, and per paper its terms (CSR).
     rel: Postings
     rel_idf: npt.NDArray[np.float32]

@@ -25,11 +25,11 @@ from paperlens.index.dense import ALPHA
 from paperlens.index.parallel import FeedChunks, add_all_parallel, add_feed_parallel
 from paperlens.index.semantic import explain_known, key_phrases
 from paperlens.index.store import FileSlices, IdArray, Postings
-from paperlens.index.typo import SigArray, candidates, max_distance, presence, rows_text, signature, signatures
+from paperlens.index.typo import SigArray, candidates, max_distance, presence, rows_text, signature
 
 FUZZY_CACHE_TERMS = 400_000  # decoded terms kept for typo matching
 FUZZY_HEADS = 30_000  # longer terms compared by their heads, at most
-FUZZY_SIG_TERMS = 8_000_000  # typo signatures kept (8 bytes each: 64 MB; a 1M index has ~3.9M typo terms)
+FUZZY_SIG_TERMS = 4_000_000  # head signatures kept for typo matching (8 bytes each)
 CANDIDATE_CAP = 4000  # ids taken from one posting range before scoring; ids are prior-ordered
 REL_DF_CAP = 20000  # a term in more papers than this says too little to be worth its posting list
 REL_TERM_CAP = 2000  # at most this many papers scored per term: bounds a request at a million papers
@@ -306,10 +306,10 @@ class Index(Columns):
         return out if cap is None else out[:cap]
 
     def _fz_bucket(self, tag: str, c: str, length: int) -> tuple[npt.NDArray[np.uint8] | None, SigArray]:
-        """One (first character, length) bucket's terms as an (n, length) byte matrix, a view of the mapped
-        column, with their typo signatures (typo.signatures: computed once and kept, 8 bytes a term). The matrix
-        is None when some term of the bucket is not ASCII: every term has `length` code points, so the bucket's
-        bytes number length x n exactly when all are ASCII."""
+        """One (first character, length) bucket's terms as an (n, length) byte matrix and their typo signatures
+        (typo.py, stored at build time), both views of the mapped columns. The matrix is None when some term of
+        the bucket is not ASCII: every term has `length` code points, so the bucket's bytes number length x n
+        exactly when all are ASCII."""
         key = (tag, c, length)
         got = self._fz_sigs.get(key)
         if got is not None:
@@ -322,32 +322,14 @@ class Index(Columns):
             start, end = (int(x) for x in spans.at(j))
             blob, off = (self.name_fz_terms if tag == "n" else self.word_fz_terms).packed()
             a, b = int(off[start]), int(off[end])
-            if b - a == length * (end - start):
-                mat = np.asarray(blob[a:b]).reshape(-1, length)
-                sigs = signatures(mat)
-            else:
-                mat = None
-        self._fz_count(len(sigs))
+            mat = np.asarray(blob[a:b]).reshape(-1, length) if b - a == length * (end - start) else None
+            sigs = np.asarray((self.name_fz_sigs if tag == "n" else self.word_fz_sigs)[start:end])
         self._fz_sigs[key] = got = (mat, sigs)
         return got
 
-    def warm_typo(self) -> int:
-        """Compute every typo bucket's signatures now (a worker thread at start: ~0.3 s of numpy at 1M papers,
-        mostly without the interpreter lock), so that no typo completion computes a large bucket's (8 ms for
-        100k terms). Within FUZZY_SIG_TERMS; signatures computed."""
-        done = 0
-        for tag, spans in (("n", self.name_fz_spans), ("w", self.word_fz_spans)):
-            for j, key in enumerate(spans.terms):
-                start, end = (int(x) for x in spans.at(j))
-                if done + end - start > FUZZY_SIG_TERMS // 2:  # (room left for the heads' signatures)
-                    return done
-                c, _, length = key.rpartition(":")
-                done += len(self._fz_bucket(tag, c, int(length))[1])
-        return done
-
     def _fz_head_sigs(self, tag: str, c: str, length: int, h: int) -> SigArray:
-        """The signatures of the first h characters of a bucket's first FUZZY_HEADS terms (kept, like _fz_bucket's:
-        computing them took ~1 ms of each typo completion at 1M papers)."""
+        """The signatures (typo.presence) of the first h characters of a bucket's first FUZZY_HEADS terms, computed
+        on first use and kept, within FUZZY_SIG_TERMS."""
         key = (tag, c, length, h)
         got = self._fz_heads.get(key)
         if got is None:
@@ -358,10 +340,10 @@ class Index(Columns):
         return got
 
     def _fz_count(self, n: int) -> None:
-        """Count n more signatures kept; past FUZZY_SIG_TERMS, forget them all (the next queries compute theirs)."""
+        """Count n more head signatures kept; past FUZZY_SIG_TERMS, forget them all (the next queries compute
+        theirs)."""
         self._fz_signed += n
         if self._fz_signed > FUZZY_SIG_TERMS:
-            self._fz_sigs.clear()
             self._fz_heads.clear()
             self._fz_signed = n
 

@@ -176,10 +176,6 @@ class Segments:
             if i is not None:
                 self.live_upvotes[i] = up
 
-    def warm_typo(self) -> int:
-        """Every segment's typo signatures, computed now (Index.warm_typo)."""
-        return sum(seg.warm_typo() for seg in self.segs)
-
     def column_files(self) -> list[Path]:
         """The memory-mapped column files of every segment, smallest first (the records file aside: a card reads
         one record of it)."""

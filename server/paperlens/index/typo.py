@@ -1,7 +1,7 @@
-"""Typo matching's narrowing step: one 64-bit character-count signature per term, compared with the query's by
-XOR and popcount in numpy over a whole (first character, length) bucket, so that only the terms that can reach
-the score cutoff are decoded into Python strings and scored by rapidfuzz. At a million papers a bucket holds up
-to ~100k terms: decoding them all took ~5 ms of a typo completion's ~10.
+"""Typo matching's narrowing step: one 64-bit character-count signature per term (stored with the index), compared
+with the query's by XOR and popcount in numpy over a whole (first character, length) bucket, so that only the
+terms that can reach the score cutoff are decoded into Python strings and scored by rapidfuzz. At a million papers
+a bucket holds up to ~100k terms: decoding them all took ~5 ms of a typo completion's ~10.
 
 Exact, not a heuristic: fuzz.ratio is 100 x (1 - d / (len(a) + len(b))) with d the Indel distance, and
 d >= sum over characters c of |count_a(c) - count_b(c)| (one insertion or deletion changes one count by one).
@@ -49,6 +49,23 @@ def presence(mat: npt.NDArray[np.uint8]) -> SigArray:
     if mat.shape[1] == 0:
         return np.zeros(len(mat), dtype=np.uint64)
     return np.bitwise_or.reduce(_FIRST[mat], axis=1)
+
+
+def packed_signatures(blob: npt.NDArray[np.uint8], off: npt.NDArray[np.int64]) -> SigArray:
+    """The signature of every packed string (a StrArray's blob and offsets), a byte length at a time (a byte of
+    a multi-byte character counts as "anything else": such terms' buckets are scored whole, see
+    Index._fz_bucket). At build time: ~1 s for the 3.9M typo terms of a 1M index."""
+    blob, off = np.asarray(blob), np.asarray(off, dtype=np.int64)
+    lens = np.diff(off)
+    out = np.zeros(len(lens), dtype=np.uint64)
+    for width in np.unique(lens).tolist():
+        if width == 0:
+            continue
+        rows = np.flatnonzero(lens == width)
+        for a in range(0, len(rows), 1 << 18):  # (a block of rows at a time: the gathered matrix stays small)
+            part = rows[a : a + (1 << 18)]
+            out[part] = signatures(blob[off[part][:, None] + np.arange(width)])
+    return out
 
 
 def signature(s: str) -> np.uint64:
