@@ -132,7 +132,7 @@ class Workspace:
     status_changed: Callable[[], None] = _nothing
     show: Callable[[str, str], None] = _nothing
     _switch: float = 0.005
-    _warmed: bool = False
+    _warmed: asyncio.Future[None] | None = None
 
     # ------------------------------------------------------------------ documents
 
@@ -555,10 +555,12 @@ class Workspace:
 
     async def warm_up(self) -> None:
         """Load, in a worker thread, what the first hover would otherwise wait for (the word frequencies of its
-        related-papers line: ~0.4 s; the stored paper vectors: 2-10 ms); once."""
-        if self._warmed:
-            return
-        self._warmed = True
+        related-papers line: ~0.4 s; the stored paper vectors: 2-10 ms); once: a second caller waits for the first's."""
+        if self._warmed is None:
+            self._warmed = asyncio.ensure_future(self._warm())
+        await asyncio.shield(self._warmed)
+
+    async def _warm(self) -> None:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, rarity, "paperlens")
         await loop.run_in_executor(None, dense.preload)
