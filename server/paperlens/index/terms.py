@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -114,6 +115,7 @@ class Vocab:
         self._pending_n = 0
         self.n_terms = 0
         self._by_id: npt.NDArray[np.int64] | None = None  # position in `h` -> id (first-seen rank)
+        self.merge_s, self.merges = 0.0, 0  # time in _consolidate, and how many (logged by the build)
 
     def add_chunk(self, hashes: U64, blob: bytes, off: npt.NDArray[np.int64], cols: dict[str, npt.NDArray[Any]],
                   stored: dict[str, npt.NDArray[Any]]) -> int:
@@ -155,6 +157,14 @@ class Vocab:
         whole concatenation with the table and its argsort."""
         if not self._pending:
             return
+        t0 = time.perf_counter()
+        try:
+            self._merge_pending()
+        finally:
+            self.merge_s += time.perf_counter() - t0
+            self.merges += 1
+
+    def _merge_pending(self) -> None:
         h = np.concatenate([p["h"] for p in self._pending])
         o = np.argsort(h, kind="stable")
         h = h[o]
