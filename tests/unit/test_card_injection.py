@@ -58,3 +58,19 @@ def test_owner_name_must_match_whole() -> None:
     assert not valid_repo("evil-org/three\n")
     assert not valid_repo("evil-org/three\nx")
     assert valid_repo("evil-org/three")
+
+
+def test_the_fast_path_for_plain_urls_answers_as_the_full_check() -> None:
+    """safe_url takes the URLs PaperLens makes itself without splitting them; the answer must be the same."""
+    import random
+
+    from paperlens.core.urls import _checked
+
+    rng = random.Random(11)
+    hosts = ["github.com", "www.github.com", "huggingface.co", "arxiv.org", "doi.org", "GitHub.com", "evil.com",
+             "github.com.evil.com", "github.com:443", "user@github.com"]
+    chars = "abcXYZ019._~-/()%?#:@ "
+    for _ in range(3000):
+        path = "".join(rng.choice(chars) for _ in range(rng.randint(0, 12)))
+        url = rng.choice(["https://", "http://", "HTTPS://"]) + rng.choice(hosts) + rng.choice(["", "/"]) + path
+        assert safe_url(url) == _checked(url), url

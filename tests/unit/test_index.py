@@ -345,3 +345,14 @@ def test_cue_matches_are_the_cue_regex_matches() -> None:
     assert sum(1 for t in texts if _CUE.search(t)) > 1000
     for t in texts:
         assert spans(_cue_matches(t)) == spans(list(_CUE.finditer(t))), t
+
+
+def test_related_without_reasons_are_the_same_papers(catalog: Catalog) -> None:
+    """The hover's Related line asks for no reasons (it shows none): the same papers, in the same order."""
+    for i in range(0, catalog.base.n, 5):
+        e = catalog.base.entry(i)
+        with_reasons = catalog.related_why(e, 6)
+        without = catalog.related_why(e, 6, reasons=False)
+        assert [x.key for x, _ in without] == [x.key for x, _ in with_reasons]
+        assert all(r == [] for _, r in without)
+        assert any(r for _, r in with_reasons) or not with_reasons

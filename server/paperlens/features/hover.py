@@ -36,7 +36,7 @@ def related_links(catalog: Catalog, entry: Entry, n: int = 3) -> list[tuple[str,
     """(name, url) of the n papers most related to one: its repo on GitHub, else its paper page."""
     out: list[tuple[str, str]] = []
     # A few spare: a .bib entry without a page or repo (an ordinary article) has nothing to link to.
-    for e, _ in catalog.related_why(entry, n + 3):
+    for e, _ in catalog.related_why(entry, n + 3, reasons=False):
         url = safe_url(github_url(e.repo_name)) or paper_url(e)
         if url:
             out.append((e.method or e.title, url))
