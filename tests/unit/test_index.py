@@ -16,6 +16,7 @@ from rapidfuzz.distance import Indel
 
 from paperlens.core.model import Library, Paper
 from paperlens.core.text import norm_name
+from paperlens.index import core
 from paperlens.index.aliases import abstract_names, is_common, title_name
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index, _sum_by_id
@@ -125,8 +126,9 @@ def test_typo_buckets_are_not_walked_by_the_collector(catalog: Catalog) -> None:
     idx = catalog.base.segs[0]
     assert catalog.search("botleneck", 10) and catalog.search("transformr", 10)
     assert idx._fuzzy(idx.words, "w", "bottlenëck")  # not ASCII: every term of the buckets decoded and scored
-    kept = [*idx._fuzzy_cache.values(), *idx._fz_heads.values(), *(s for _, s in idx._fz_sigs.values())]
-    assert sum(map(len, idx._fuzzy_cache.values())) > 0 and sum(len(s) for _, s in idx._fz_sigs.values()) > 0
+    sigs = [v[1] for v in idx._fz_sigs.values() if v is not None]
+    kept = [*idx._fuzzy_cache.values(), *idx._fz_heads.values(), *sigs]
+    assert sum(map(len, idx._fuzzy_cache.values())) > 0 and sum(map(len, sigs)) > 0
     assert not any(gc.is_tracked(v) for v in kept)
     assert all(isinstance(t, str) for v in idx._fuzzy_cache.values() for t in v)
 
@@ -154,10 +156,14 @@ def test_stored_typo_signatures_are_each_terms_own(catalog: Catalog) -> None:
         assert all(sigs[i] == signature(t) for i, t in enumerate(terms) if t.isascii())
 
 
-def test_typo_narrowing_finds_what_scoring_every_term_finds(catalog: Catalog) -> None:
+@pytest.mark.parametrize("small", [0, 256])
+def test_typo_narrowing_finds_what_scoring_every_term_finds(catalog: Catalog, small: int,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """Typo matches through the signatures are the same, in the same order, as scoring every term of the
-    buckets (the path of a query that is not ASCII), for typos of the index's own names and words."""
-    idx = catalog.base.segs[0]
+    buckets (the path of a query that is not ASCII), for typos of the index's own names and words; with every
+    bucket narrowed by its signatures (small=0: the snapshot's buckets are small) and with small ones whole."""
+    monkeypatch.setattr(core, "FUZZY_SMALL", small)
+    idx = Index.build(read_library(snapshot_file()))
     rng = random.Random(5)
     checked = 0
     for post, tag in ((idx.names, "n"), (idx.words, "w")):

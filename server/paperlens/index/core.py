@@ -29,6 +29,7 @@ from paperlens.index.typo import SigArray, candidates, max_distance, presence, r
 
 FUZZY_CACHE_TERMS = 400_000  # decoded terms kept for typo matching
 FUZZY_HEADS = 30_000  # longer terms compared by their heads, at most
+FUZZY_SMALL = 256  # a bucket of at most this many terms is scored whole (no signature scan)
 FUZZY_SIG_TERMS = 4_000_000  # head signatures kept for typo matching (8 bytes each)
 CANDIDATE_CAP = 4000  # ids taken from one posting range before scoring; ids are prior-ordered
 REL_DF_CAP = 20000  # a term in more papers than this says too little to be worth its posting list
@@ -96,7 +97,7 @@ class Index(Columns):
 
     _fuzzy_cache: dict[tuple[str, str, int], np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _fuzzy_cached: int = field(default=0, init=False, repr=False)
-    _fz_sigs: dict[tuple[str, str, int], tuple[npt.NDArray[np.uint8] | None, SigArray]] = field(
+    _fz_sigs: dict[tuple[str, str, int], tuple[npt.NDArray[np.uint8] | None, SigArray] | None] = field(
         default_factory=dict, init=False, repr=False)
     _fz_heads: dict[tuple[str, str, int, int], SigArray] = field(default_factory=dict, init=False, repr=False)
     _fz_signed: int = field(default=0, init=False, repr=False)
@@ -305,26 +306,24 @@ class Index(Columns):
         out = np.concatenate(parts) if parts else np.empty(0, dtype=object)
         return out if cap is None else out[:cap]
 
-    def _fz_bucket(self, tag: str, c: str, length: int) -> tuple[npt.NDArray[np.uint8] | None, SigArray]:
+    def _fz_bucket(self, tag: str, c: str, length: int) -> tuple[npt.NDArray[np.uint8] | None, SigArray] | None:
         """One (first character, length) bucket's terms as an (n, length) byte matrix and their typo signatures
-        (typo.py, stored at build time), both views of the mapped columns. The matrix is None when some term of
-        the bucket is not ASCII: every term has `length` code points, so the bucket's bytes number length x n
-        exactly when all are ASCII."""
+        (typo.py, stored at build time), both views of the mapped columns; None when there is no such bucket. The
+        matrix is None when some term of the bucket is not ASCII: every term has `length` code points, so the
+        bucket's bytes number length x n exactly when all are ASCII."""
         key = (tag, c, length)
-        got = self._fz_sigs.get(key)
-        if got is not None:
-            return got
+        if key in self._fz_sigs:
+            return self._fz_sigs[key]
         spans = self.name_fz_spans if tag == "n" else self.word_fz_spans
         j = spans.find(f"{c}:{length}")
-        mat: npt.NDArray[np.uint8] | None = np.zeros((0, length), dtype=np.uint8)
-        sigs = np.zeros(0, dtype=np.uint64)
+        got: tuple[npt.NDArray[np.uint8] | None, SigArray] | None = None
         if j >= 0:
             start, end = (int(x) for x in spans.at(j))
             blob, off = (self.name_fz_terms if tag == "n" else self.word_fz_terms).packed()
             a, b = int(off[start]), int(off[end])
             mat = np.asarray(blob[a:b]).reshape(-1, length) if b - a == length * (end - start) else None
-            sigs = np.asarray((self.name_fz_sigs if tag == "n" else self.word_fz_sigs)[start:end])
-        self._fz_sigs[key] = got = (mat, sigs)
+            got = (mat, np.asarray((self.name_fz_sigs if tag == "n" else self.word_fz_sigs)[start:end]))
+        self._fz_sigs[key] = got
         return got
 
     def _fz_head_sigs(self, tag: str, c: str, length: int, h: int) -> SigArray:
@@ -333,7 +332,8 @@ class Index(Columns):
         key = (tag, c, length, h)
         got = self._fz_heads.get(key)
         if got is None:
-            mat, _ = self._fz_bucket(tag, c, length)
+            b = self._fz_bucket(tag, c, length)
+            mat = b[0] if b is not None else None
             got = presence(mat[:FUZZY_HEADS, :h]) if mat is not None else np.zeros(0, dtype=np.uint64)
             self._fz_count(len(got))
             self._fz_heads[key] = got
@@ -355,25 +355,35 @@ class Index(Columns):
         c, n = q[:1], len(q)
         if not q.isascii():
             return self._fuzzy_decoded(tag, q)
-        qs = signature(q)
-        qp = presence(np.frombuffer(q.encode("ascii"), dtype=np.uint8).reshape(1, -1))[0]
+        qs: np.uint64 | None = None
         near: list[str] = []
         for ln in range(max(1, n - 2), n + 3):
-            mat, sigs = self._fz_bucket(tag, c, ln)
+            b = self._fz_bucket(tag, c, ln)
+            if b is None:
+                continue
+            mat, sigs = b
             if mat is None:
                 near += self._fz_terms(tag, c, ln).tolist()
+            elif len(mat) <= FUZZY_SMALL:  # (a few terms, a small segment's: scored all, without numpy's overhead)
+                near += rows_text(mat)
             else:
+                qs = signature(q) if qs is None else qs
                 near += rows_text(mat[candidates(sigs, qs, max_distance(n, ln, 75))])
         out: dict[str, float] = {}
-        for t, s, _ in process.extract(q, near, scorer=fuzz.ratio, score_cutoff=75, limit=20, processor=None):
-            out[t] = float(s)
+        if near:
+            for t, s, _ in process.extract(q, near, scorer=fuzz.ratio, score_cutoff=75, limit=20, processor=None):
+                out[t] = float(s)
         heads: list[str] = []
         full: list[str] = []
+        qp: np.uint64 | None = None
         room = FUZZY_HEADS  # the first FUZZY_HEADS longer terms, bucket by bucket
         for ln in range(n + 1, n + 7):
             if room <= 0:
                 break
-            mat, _ = self._fz_bucket(tag, c, ln)
+            b = self._fz_bucket(tag, c, ln)
+            if b is None:
+                continue
+            mat = b[0]
             if mat is None:
                 terms = self._fz_terms(tag, c, ln)[:room].tolist()
                 room -= len(terms)
@@ -382,11 +392,16 @@ class Index(Columns):
                 continue
             part = mat[:room]
             room -= len(part)
-            rows = part[candidates(self._fz_head_sigs(tag, c, ln, n + 1)[: len(part)], qp, max_distance(n, n + 1, 80))]
-            full += rows_text(rows)
-            heads += rows_text(np.ascontiguousarray(rows[:, : n + 1]))
-        for _, s, i in process.extract(q, heads, scorer=fuzz.ratio, score_cutoff=80, limit=20, processor=None):
-            out.setdefault(full[i], float(s) * 0.9)
+            if len(part) > FUZZY_SMALL:
+                if qp is None:
+                    qp = presence(np.frombuffer(q.encode("ascii"), dtype=np.uint8).reshape(1, -1))[0]
+                part = part[candidates(self._fz_head_sigs(tag, c, ln, n + 1)[: len(part)], qp,
+                                       max_distance(n, n + 1, 80))]
+            full += rows_text(part)
+            heads += rows_text(np.ascontiguousarray(part[:, : n + 1]))
+        if heads:
+            for _, s, i in process.extract(q, heads, scorer=fuzz.ratio, score_cutoff=80, limit=20, processor=None):
+                out.setdefault(full[i], float(s) * 0.9)
         return sorted(out.items(), key=lambda x: -x[1])
 
     def _fuzzy_decoded(self, tag: str, q: str) -> list[tuple[str, float]]:
