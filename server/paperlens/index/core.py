@@ -335,17 +335,12 @@ class Index(Columns):
             b = self._fz_bucket(tag, c, length)
             mat = b[0] if b is not None else None
             got = presence(mat[:FUZZY_HEADS, :h]) if mat is not None else np.zeros(0, dtype=np.uint64)
-            self._fz_count(len(got))
+            self._fz_signed += len(got)
+            if self._fz_signed > FUZZY_SIG_TERMS:  # (past the bound all are forgotten: the next queries remake theirs)
+                self._fz_heads.clear()
+                self._fz_signed = len(got)
             self._fz_heads[key] = got
         return got
-
-    def _fz_count(self, n: int) -> None:
-        """Count n more head signatures kept; past FUZZY_SIG_TERMS, forget them all (the next queries compute
-        theirs)."""
-        self._fz_signed += n
-        if self._fz_signed > FUZZY_SIG_TERMS:
-            self._fz_heads.clear()
-            self._fz_signed = n
 
     def _fuzzy(self, post: Postings, tag: str, q: str) -> list[tuple[str, float]]:
         """Typo-tolerant matches among terms that start like q and are about as long (narrowed, then scored);
