@@ -101,6 +101,36 @@ def test_added_papers_answer_without_a_rebuild_and_old_files_stay_byte_identical
     assert rel and any(r.title.startswith("FreshNet") for r in rel) and any(r.title.startswith("Segment") for r in rel)
 
 
+def test_related_queries_translated_through_the_term_maps_equal_those_translated_by_name(
+        built: tuple[Settings, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query is carried to a small segment through its term map to the first segment (and back); the answers
+    (papers, scores, reasons) are those of looking every phrase up by name."""
+    s, ipath = built
+    for b in range(2):  # two small segments, sharing phrases with the first one and with each other
+        segments.add(ipath, segments.Delta(papers=[dataclasses.replace(
+            _paper(2000 + 10 * b + i), title=f"Fresh{b}Net{i}: Sparse Attention for Long Context Retrieval")
+            for i in range(6)]), "test-sources")
+
+    def answers() -> list[object]:
+        ix = segments.open_segments(ipath)
+        assert ix is not None and len(ix.segs) == 3
+        out: list[object] = []
+        for i in [*range(0, ix.starts[1], 7), *range(ix.starts[1], ix.n)]:
+            q = ix.paper_query(i)
+            hits = ix.related_to(q, 20, exclude=i)  # (20: the weaker papers of every segment too)
+            out.append((i, hits, [ix.why(q, j) for j, _ in hits]))
+        return out
+
+    mapped = answers()
+    monkeypatch.setattr(segments, "SEG_TERMS_MAX", -1)  # every segment translated by name
+    by_name = answers()
+    assert mapped == by_name
+    ix = segments.open_segments(ipath)
+    assert ix is not None
+    across = [i for i, hits, _ in mapped if any(ix.loc(int(i))[0] != ix.loc(j)[0] for j, _ in hits)]
+    assert across, "no query found papers in another segment: the maps were not exercised"
+
+
 def test_a_refresh_adds_a_segment_instead_of_rebuilding(tmp_path: Path, fixture_server: FixtureServer) -> None:
     daily = [{"paper": {"id": "2501.00001", "title": "NewNet: A Test Paper for Refresh",
                         "summary": "We propose NewNet.", "authors": [{"name": "Ada Lovelace"}],
