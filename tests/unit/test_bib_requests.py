@@ -15,12 +15,15 @@ from paperlens.analysis import bibload
 from paperlens.analysis.bibs import Bibs
 from paperlens.analysis.document import DocAnalysis
 from paperlens.analysis.workspace import read_bib
+from paperlens.core.ids import github_url
 from paperlens.core.text import STOP_WORDS, words
+from paperlens.core.urls import safe_url
+from paperlens.features.card import paper_url
 from paperlens.features.completion import completions
 from paperlens.features.context import FeatureContext
-from paperlens.features.hover import hover
+from paperlens.features.hover import hover, related_links
 from paperlens.index import semantic
-from paperlens.index.bibindex import EXACT, PREFIX, WORDS, BibIndex, BibRec
+from paperlens.index.bibindex import EXACT, PREFIX, WORDS, BibIndex, BibRec, build_content
 from paperlens.index.catalog import Catalog
 from paperlens.index.core import Index
 from paperlens.library.store import read_library, snapshot_file
@@ -345,3 +348,29 @@ def test_the_workspace_primes_related_lines_once_its_large_bib_is_read(tmp_path:
     assert ws.bib_paths and not primed
     asyncio.run(ws.read_large_bibs())
     assert primed == [(PRIME_PAPERS, True)]
+
+
+def test_the_related_line_reads_three_papers_and_takes_spares_only_past_papers_without_a_link(base: Index) -> None:
+    """The hover's Related line: the first three related papers that have a repo or a page, whether or not the
+    closest ones include ordinary .bib articles (no page: skipped); spares are read only when needed."""
+    abstract = "  abstract = {Image super-resolution with transformers: hybrid attention for restoration.},\n  year ="
+    bib = BibIndex()
+    bibload.index_file(read_bib(URI, _library(60).replace("  year =", abstract)), bib)
+    build_content(bib)
+    cat = Catalog(base, bib=bib)
+    asked: list[int] = []
+    real = cat.related_why
+    cat.related_why = lambda e, k=5, reasons=True: asked.append(k) or real(e, k, reasons)  # type: ignore[method-assign]
+    spared = 0
+    for i in range(base.n):
+        entry = cat.base.entry(i)
+        asked.clear()
+        got = related_links(cat, entry, 3)
+        first = real(entry, 3, reasons=False)
+        linkless = sum(1 for e, _ in first if not (safe_url(github_url(e.repo_name)) or paper_url(e)))
+        want = [(e.method or e.title, u) for e, _ in real(entry, 6, reasons=False)
+                if (u := safe_url(github_url(e.repo_name)) or paper_url(e))][:3]
+        assert got == want
+        assert asked == ([3, 6] if linkless else [3])
+        spared += bool(linkless)
+    assert spared, "no related papers without a link: the spare path was not exercised"

@@ -34,12 +34,14 @@ def hover(ctx: FeatureContext, line: int, col: int) -> HoverCard | None:
 
 def related_links(catalog: Catalog, entry: Entry, n: int = 3) -> list[tuple[str, str]]:
     """(name, url) of the n papers most related to one: its repo on GitHub, else its paper page."""
-    out: list[tuple[str, str]] = []
-    # A few spare: a .bib entry without a page or repo (an ordinary article) has nothing to link to.
-    for e, _ in catalog.related_why(entry, n + 3, reasons=False):
-        url = safe_url(github_url(e.repo_name)) or paper_url(e)
-        if url:
-            out.append((e.method or e.title, url))
+    # n papers first: each one read is ~14 scattered pages of the index's columns (a cold one costs 10-100 us
+    # here); a few spare only when one of them has nothing to link to (a .bib entry without page or repo).
+    for k in (n, n + 3):
+        got = catalog.related_why(entry, k, reasons=False)
+        out = [(e.method or e.title, url) for e, _ in got
+               if (url := safe_url(github_url(e.repo_name)) or paper_url(e))]
+        if len(out) >= n or len(got) < k:
+            break
     return out[:n]
 
 
