@@ -96,9 +96,9 @@ def return_freed_memory() -> None:
 
 def freed_blocks_kept(top: int = 32 << 20) -> None:
     """Freed blocks under `top` bytes kept in the heap for reuse (neither mapped alone nor trimmed): a process
-    that makes arrays of the same few sizes over and over (a build worker ranking chunks of bags) takes them from
-    its heap again instead of from fresh pages that the kernel faults in and zeroes (that was a third of a ranking
-    worker's CPU time: 0.47 of 1.4 s system time at 100k papers; its RSS stays ~75 MB)."""
+    that makes arrays of the same few sizes over and over (a build worker: chunks of papers, then of bags) takes
+    them from its heap again instead of from fresh pages that the kernel faults in and zeroes (that was a third of
+    a ranking worker's CPU time: 0.47 of 1.4 s system time at 100k papers; its RSS stays ~75 MB)."""
     libc = _libc()
     if libc is not None:
         libc.mallopt(-3, top)  # M_MMAP_THRESHOLD (a fixed one: no more growing with the blocks freed)
